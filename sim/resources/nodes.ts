@@ -1,0 +1,285 @@
+import { generateName } from '../ids';
+import { ApiError, invalidAction, json, type SimResponse } from '../http';
+import { clone, mergeProtectedMap } from '../merge';
+import { conditionStatus, setCondition, type Summary } from '../state';
+import type { SimObject } from '../store';
+import type { World } from '../world';
+import { k8sTime, ResourceType, type RequestContext } from './resource-type';
+
+type DrainState = 'none' | 'draining' | 'drained';
+
+/** States in which a worker node offers its actions (§4.3). */
+const ACTION_STATES = new Set(['active', 'cordoned', 'draining', 'drained']);
+
+/** `nodeDrainInput` fields and the JSON type each must have (§4.3). */
+const DRAIN_INPUT: Record<string, 'boolean' | 'number'> = {
+  deleteLocalData: 'boolean',
+  force: 'boolean',
+  gracePeriod: 'number',
+  ignoreDaemonSets: 'boolean',
+  timeout: 'number',
+};
+
+const CAPACITY = { cpu: '4', memory: '16380640Ki', pods: '110' };
+const ALLOCATABLE = { cpu: '4', memory: '16278240Ki', pods: '110' };
+
+export class NodeType extends ResourceType {
+  constructor(world: World) {
+    super(world, {
+      schemaId: 'node',
+      plural: 'nodes',
+      scoped: true,
+      filters: [
+        'name',
+        'clusterId',
+        'nodePoolId',
+        'nodeTemplateId',
+        'requestedHostname',
+        'hostname',
+        'nodeName',
+        'ipAddress',
+        'etcd',
+        'controlPlane',
+        'worker',
+        'unschedulable',
+      ],
+      indexed: ['clusterId', 'nodePoolId', 'nodeTemplateId'],
+      schemaActions: ['cordon', 'uncordon', 'drain', 'stopDrain', 'scaledown'],
+    });
+  }
+
+  /** Pool nodes are made by the pool controller, not by clients (§4.2). */
+  override get canCreate(): boolean {
+    return false;
+  }
+
+  /** A machine created by the pool controller, starting its provisioning script (§4.3). */
+  createForPool(pool: SimObject, hostname: string): SimObject {
+    const node = this.build(pool, hostname);
+    const template = this.world.nodeTemplates.table.get(pool.fields.nodeTemplateId as string);
+    const driver = (template?.fields.driver as string | undefined) ?? 'machine';
+    setCondition(node.conditions, 'Initialized', 'True');
+    setCondition(node.conditions, 'Provisioned', 'Unknown', `Provisioning with ${driver}...`);
+    this.table.add(node);
+    this.reconcile(node);
+    return node;
+  }
+
+  /** An already-registered node, for `/__sim/seed`. */
+  createActive(pool: SimObject, hostname: string): SimObject {
+    const node = this.build(pool, hostname);
+    setCondition(node.conditions, 'Initialized', 'True');
+    this.markProvisioned(node);
+    this.markRegistered(node);
+    this.table.add(node);
+    return node;
+  }
+
+  private build(pool: SimObject, hostname: string): SimObject {
+    const clusterId = pool.fields.clusterId as string;
+    const id = generateName(`${clusterId}:m-`, (candidate) => this.table.has(candidate));
+    const node = this.world.newObject('node', id, hostname, {
+      clusterId,
+      nodePoolId: pool.id,
+      nodeTemplateId: pool.fields.nodeTemplateId,
+      requestedHostname: hostname,
+      hostname: '',
+      nodeName: '',
+      ipAddress: '',
+      externalIpAddress: '',
+      etcd: pool.fields.etcd === true,
+      controlPlane: pool.fields.controlPlane === true,
+      worker: pool.fields.worker === true,
+      unschedulable: false,
+      imported: false,
+      nodeTaints: clone(pool.fields.nodeTaints),
+      taints: [],
+      capacity: {},
+      allocatable: {},
+      requested: {},
+      limits: {},
+      info: {},
+      description: '',
+    });
+    node.hidden.drain = 'none';
+    node.hidden.createdAt = Date.now();
+    Object.assign(node.labels, pool.labels, pool.fields.nodeLabels);
+    return node;
+  }
+
+  /** provisioning → registering → active, one timer per step (§4.3). */
+  override reconcile(node: SimObject): void {
+    if (!this.isLive(node)) return;
+    const { scheduler, timings } = this.world;
+    const provisioned = conditionStatus(node.conditions, 'Provisioned');
+    if (provisioned === 'Unknown') {
+      scheduler.ensure(`${node.id}#provision`, timings.nodeProvisionMs, () => {
+        if (!this.isLive(node) || conditionStatus(node.conditions, 'Provisioned') !== 'Unknown') return;
+        this.markProvisioned(node);
+        this.reconcile(node);
+      });
+    } else if (provisioned === 'True') {
+      // Provisioned may have been forced True by `/__sim/conditions` before Registered existed.
+      if (conditionStatus(node.conditions, 'Registered') === undefined) {
+        setCondition(node.conditions, 'Registered', 'Unknown', 'waiting to register with Kubernetes');
+      }
+      if (conditionStatus(node.conditions, 'Registered') === 'Unknown') {
+        scheduler.ensure(`${node.id}#register`, timings.nodeRegisterMs, () => {
+          if (!this.isLive(node) || conditionStatus(node.conditions, 'Registered') !== 'Unknown') return;
+          this.markRegistered(node);
+          this.notifyCluster(node);
+        });
+      }
+    }
+    if (provisioned === 'False') {
+      // A broken machine is deleted and the pool creates a new one: the real endless loop of a bad template.
+      const createdAt = node.hidden.createdAt as number;
+      const wait = Math.max(0, createdAt + timings.nodeFailedReplaceMs - Date.now());
+      scheduler.ensure(`${node.id}#replace`, wait, () => {
+        if (this.isLive(node) && conditionStatus(node.conditions, 'Provisioned') === 'False')
+          this.remove(node);
+      });
+    }
+    if (node.hidden.drain === 'draining') {
+      scheduler.ensure(`${node.id}#drain`, timings.nodeDrainMs, () => {
+        if (this.isLive(node) && node.hidden.drain === 'draining') node.hidden.drain = 'drained';
+      });
+    }
+  }
+
+  private markProvisioned(node: SimObject): void {
+    setCondition(node.conditions, 'Provisioned', 'True');
+    setCondition(node.conditions, 'Saved', 'True');
+    setCondition(node.conditions, 'Registered', 'Unknown', 'waiting to register with Kubernetes');
+    node.fields.hostname = node.fields.requestedHostname;
+    node.fields.ipAddress = `10.${octet()}.${octet()}.${octet()}`;
+  }
+
+  private markRegistered(node: SimObject): void {
+    const hostname = node.fields.requestedHostname as string;
+    setCondition(node.conditions, 'Registered', 'True');
+    setCondition(node.conditions, 'Ready', 'True', 'kubelet is posting ready status', 'KubeletReady');
+    node.fields.nodeName = hostname;
+    node.fields.capacity = { ...CAPACITY };
+    node.fields.allocatable = { ...ALLOCATABLE };
+    node.fields.requested = { cpu: '350m', memory: '140Mi', pods: '6' };
+    node.fields.limits = { cpu: '100m', memory: '340Mi', pods: '0' };
+    const cluster = this.world.clusters.table.get(node.fields.clusterId as string);
+    const kubelet = cluster
+      ? this.world.clusters.kubernetesVersionOf(cluster).replace(/-rancher.*$/, '')
+      : '';
+    node.fields.info = {
+      cpu: { count: 4 },
+      memory: { memTotalKiB: 16380640 },
+      os: {
+        operatingSystem: 'Ubuntu 22.04.5 LTS',
+        kernelVersion: '5.15.0-131-generic',
+        dockerVersion: '27.3.1',
+      },
+      kubernetes: { kubeletVersion: kubelet, kubeProxyVersion: kubelet },
+    };
+    Object.assign(node.labels, { 'kubernetes.io/hostname': hostname, 'kubernetes.io/os': 'linux' });
+  }
+
+  private notifyCluster(node: SimObject): void {
+    const cluster = this.world.clusters.table.get(node.fields.clusterId as string);
+    if (cluster) this.world.clusters.reconcile(cluster);
+  }
+
+  override update(
+    node: SimObject,
+    body: Record<string, unknown>,
+    _replace: boolean,
+    _ctx: RequestContext,
+  ): void {
+    // Roles and requestedHostname are noupdate; only descriptive fields and k8s metadata change.
+    if (typeof body.name === 'string') node.name = body.name;
+    if (typeof body.description === 'string') node.fields.description = body.description;
+    if (Array.isArray(body.nodeTaints)) node.fields.nodeTaints = clone(body.nodeTaints);
+    node.labels = mergeProtectedMap(node.labels, body.labels);
+    node.annotations = mergeProtectedMap(node.annotations, body.annotations);
+  }
+
+  protected override deleteDelayMs(): number {
+    return this.world.timings.nodeDeleteMs;
+  }
+
+  /** A gone node is replaced if its pool still wants it (§4.2 "Replacement"). */
+  override finishRemove(node: SimObject): void {
+    super.finishRemove(node);
+    const pool = this.world.nodePools.table.get(node.fields.nodePoolId as string);
+    if (pool && this.world.nodePools.isLive(pool)) this.world.nodePools.requestSync(pool);
+  }
+
+  /** Store-computed states layered over the condition summary (`store/node/store.go` `setState`). */
+  override summary(node: SimObject): Summary {
+    const base = super.summary(node);
+    if (base.state !== 'active' || base.transitioning !== 'no') return base;
+    const drain = node.hidden.drain as DrainState;
+    if (drain === 'draining') return { ...base, state: 'draining', transitioning: 'yes' };
+    if (drain === 'drained') return { ...base, state: 'drained' };
+    if (node.fields.unschedulable === true) return { ...base, state: 'cordoned' };
+    return base;
+  }
+
+  override actions(node: SimObject): string[] {
+    const state = this.summary(node).state;
+    if (node.fields.worker !== true || !ACTION_STATES.has(state)) return [];
+    const actions = ['cordon', 'uncordon', 'drain'];
+    if (state === 'draining') actions.push('stopDrain');
+    if (node.fields.nodeTemplateId) actions.push('scaledown');
+    return actions;
+  }
+
+  override runAction(
+    node: SimObject,
+    name: string,
+    body: Record<string, unknown>,
+    _ctx: RequestContext,
+  ): SimResponse {
+    switch (name) {
+      case 'cordon':
+        if (node.fields.unschedulable === true) throw invalidAction(`Node ${node.id} already cordoned`);
+        node.fields.unschedulable = true;
+        break;
+      case 'uncordon':
+        if (node.fields.unschedulable !== true) throw invalidAction(`Node ${node.id} already uncordoned`);
+        node.fields.unschedulable = false;
+        node.hidden.drain = 'none';
+        break;
+      case 'drain':
+        validateDrainInput(body);
+        node.fields.unschedulable = true;
+        node.hidden.drain = 'draining';
+        this.reconcile(node);
+        break;
+      case 'stopDrain':
+        // Stopping a drain leaves the node cordoned.
+        node.hidden.drain = 'none';
+        break;
+      case 'scaledown': {
+        node.fields.scaledownTime = k8sTime();
+        const pool = this.world.nodePools.table.get(node.fields.nodePoolId as string);
+        if (pool) this.world.nodePools.scaleDown(pool, node);
+        else this.remove(node);
+        break;
+      }
+      default:
+        throw invalidAction(`Invalid action: ${name}`);
+    }
+    return json(200, {});
+  }
+}
+
+function validateDrainInput(body: Record<string, unknown>): void {
+  for (const [field, type] of Object.entries(DRAIN_INPUT)) {
+    const value = body[field];
+    if (value !== undefined && value !== null && typeof value !== type) {
+      throw new ApiError(422, 'InvalidBodyContent', `Failed to parse body: ${field} must be a ${type}`);
+    }
+  }
+}
+
+function octet(): number {
+  return 1 + Math.floor(Math.random() * 254);
+}

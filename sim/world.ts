@@ -1,0 +1,109 @@
+import { randomChars, uuid } from './ids';
+import { ClusterType } from './resources/clusters';
+import { EtcdBackupType } from './resources/etcd-backups';
+import { NodePoolType } from './resources/node-pools';
+import { NodeTemplateType } from './resources/node-templates';
+import { NodeType } from './resources/nodes';
+import { RegistrationTokenType } from './resources/registration-tokens';
+import { k8sTime, type ResourceType } from './resources/resource-type';
+import { SettingType } from './resources/settings';
+import { Scheduler } from './scheduler';
+import type { Condition } from './state';
+import type { SimObject } from './store';
+import type { SimulatorTimings } from './timings';
+
+export interface WorldConfig {
+  version: string;
+  kubernetesVersions: string[];
+  timings: SimulatorTimings;
+  token: string;
+}
+
+/** Everything one simulated Rancher server holds: objects, controllers, timers, settings. */
+export class World {
+  readonly scheduler = new Scheduler();
+  readonly timings: SimulatorTimings;
+  readonly version: string;
+  readonly kubernetesVersions: string[];
+  /** The admin user every request acts as (creatorId, kubeconfig token names, RBAC messages). */
+  readonly userId = `u-${randomChars(5)}`;
+  /** Bearer values accepted: the configured API key plus kubeconfig tokens minted by the server. */
+  readonly tokens = new Set<string>();
+  /** Rancher's `server-url` setting; controllers that run outside a request build URLs from it. */
+  serverUrl = '';
+
+  readonly clusters: ClusterType;
+  readonly nodePools: NodePoolType;
+  readonly nodes: NodeType;
+  readonly nodeTemplates: NodeTemplateType;
+  readonly registrationTokens: RegistrationTokenType;
+  readonly etcdBackups: EtcdBackupType;
+  readonly settings: SettingType;
+  /** Types by every lower-cased spelling a path may use: schema id or plural (§2.5). */
+  private readonly typesByPath = new Map<string, ResourceType>();
+
+  constructor(config: WorldConfig) {
+    this.timings = config.timings;
+    this.version = config.version;
+    this.kubernetesVersions = config.kubernetesVersions;
+    this.tokens.add(config.token);
+    this.clusters = new ClusterType(this);
+    this.nodePools = new NodePoolType(this);
+    this.nodes = new NodeType(this);
+    this.nodeTemplates = new NodeTemplateType(this);
+    this.registrationTokens = new RegistrationTokenType(this);
+    this.etcdBackups = new EtcdBackupType(this);
+    this.settings = new SettingType(this);
+    for (const type of this.types()) {
+      this.typesByPath.set(type.schemaId.toLowerCase(), type);
+      this.typesByPath.set(type.collectionName, type);
+    }
+  }
+
+  types(): ResourceType[] {
+    return [
+      this.clusters,
+      this.nodePools,
+      this.nodes,
+      this.nodeTemplates,
+      this.registrationTokens,
+      this.etcdBackups,
+      this.settings,
+    ];
+  }
+
+  typeForPath(segment: string): ResourceType | undefined {
+    return this.typesByPath.get(segment.toLowerCase());
+  }
+
+  get defaultKubernetesVersion(): string {
+    return this.kubernetesVersions[0];
+  }
+
+  newObject(
+    type: string,
+    id: string,
+    name: string,
+    fields: Record<string, unknown>,
+    conditions: Condition[] = [],
+  ): SimObject {
+    const created = k8sTime();
+    return {
+      id,
+      type,
+      name,
+      uuid: uuid(),
+      created,
+      createdTS: Date.parse(created),
+      labels: {},
+      annotations: { 'field.cattle.io/creatorId': this.userId },
+      conditions,
+      fields,
+      hidden: {},
+    };
+  }
+
+  close(): void {
+    this.scheduler.close();
+  }
+}

@@ -1,0 +1,62 @@
+/** The `npm run sim` entry point: flags, the start-up line, clean shutdown on SIGTERM. */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+
+const MAIN = join(__dirname, '..', '..', 'sim', 'main.js');
+
+describe('simulator CLI', () => {
+  it('starts with flags and env, prints its URL and templates, and exits 0 on SIGTERM', async () => {
+    const child = spawn(
+      process.execPath,
+      [
+        MAIN,
+        '--token',
+        'token-cli00:secret',
+        '--node-template',
+        'm1.large',
+        '--node-template=gpu=amazonec2',
+        '--timing',
+        'nodeProvisionMs=5',
+      ],
+      { env: { ...process.env, SIM_PORT: '0', SIM_PROFILE: 'realistic' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const [line] = (await once(child.stdout, 'data')) as [Buffer];
+    const text = line.toString();
+    const match =
+      /^rancher simulator listening on (http:\/\/127\.0\.0\.1:\d+) \(profile realistic\) node templates: m1\.large=(cattle-global-nt:nt-\w{5}) gpu=(cattle-global-nt:nt-\w{5})\n$/.exec(
+        text,
+      );
+    assert.ok(match, text);
+    const [, url, largeId, gpuId] = match;
+
+    const response = await fetch(`${url}/v3/nodetemplates`, {
+      headers: { Authorization: 'Bearer token-cli00:secret' },
+    });
+    const templates = ((await response.json()) as any).data.map((t: any) => [t.id, t.name, t.driver]).sort();
+    assert.deepEqual(
+      templates,
+      [
+        [largeId, 'm1.large', 'openstack'],
+        [gpuId, 'gpu', 'amazonec2'],
+      ].sort(),
+    );
+
+    child.kill('SIGTERM');
+    const [code] = await once(child, 'exit');
+    assert.equal(code, 0);
+  });
+
+  it('refuses unknown flags with exit code 2', async () => {
+    const child = spawn(process.execPath, [MAIN, '--port', '0', '--nope'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const [code] = await once(child, 'exit');
+    assert.equal(code, 2);
+    assert.match(stderr, /unknown argument --nope/);
+  });
+});

@@ -1,0 +1,91 @@
+/** Shared set-up for the simulator's own tests: quick timings and common object graphs. */
+import type { SimulatorTimings } from '../../sim/simulator';
+import { waitFor, waitForState, type TestSimulator } from '../support/simulator';
+
+/** Every step in tens of milliseconds so a whole lifecycle fits in well under a second. */
+export const QUICK: SimulatorTimings = {
+  permissionWindowMs: 150,
+  poolReconcileMs: 10,
+  nodeProvisionMs: 60,
+  nodeRegisterMs: 40,
+  nodeFailedReplaceMs: 5_000,
+  nodeDeleteMs: 60,
+  nodeDrainMs: 60,
+  clusterProvisionMs: 40,
+  clusterConnectMs: 40,
+  clusterUpdateMs: 80,
+  clusterDeleteMs: 80,
+  tokenFillMs: 40,
+  etcdBackupMs: 60,
+  objectDeleteMs: 40,
+};
+
+export const TEMPLATE = { name: 'm1.large', driver: 'openstack' };
+
+export function templateId(sim: TestSimulator): string {
+  return sim.nodeTemplates[0].id;
+}
+
+export async function createCluster(
+  sim: TestSimulator,
+  name: string,
+  extra: Record<string, unknown> = {},
+): Promise<any> {
+  const response = await sim.rancher('POST', '/v3/clusters', {
+    name,
+    rancherKubernetesEngineConfig: { network: { plugin: 'canal' } },
+    ...extra,
+  });
+  if (response.status !== 201)
+    throw new Error(`create cluster ${name}: ${response.status} ${JSON.stringify(response.body)}`);
+  return response.body;
+}
+
+/** Waits out the permission window (§11.9), then creates the pool. */
+export async function createPool(
+  sim: TestSimulator,
+  clusterId: string,
+  pool: Record<string, unknown>,
+): Promise<any> {
+  await waitFor(
+    async () => {
+      const cluster = (await sim.rancher('GET', `/v3/clusters/${clusterId}`)).body;
+      return cluster.conditions.some((c: any) => c.type === 'InitialRolesPopulated' && c.status === 'True');
+    },
+    { what: `InitialRolesPopulated on ${clusterId}` },
+  );
+  const response = await sim.rancher('POST', '/v3/nodepools', {
+    clusterId,
+    nodeTemplateId: templateId(sim),
+    hostnamePrefix: 'n-',
+    ...pool,
+  });
+  if (response.status !== 201)
+    throw new Error(`create pool: ${response.status} ${JSON.stringify(response.body)}`);
+  return response.body;
+}
+
+/** A cluster with one all-roles pool of `quantity` nodes, once it reads `active`. */
+export async function createActiveCluster(
+  sim: TestSimulator,
+  name: string,
+  quantity = 1,
+): Promise<{ cluster: any; pool: any }> {
+  const cluster = await createCluster(sim, name);
+  const pool = await createPool(sim, cluster.id, {
+    hostnamePrefix: `${name}-`,
+    quantity,
+    etcd: true,
+    controlPlane: true,
+    worker: true,
+  });
+  return { cluster: await waitForState(sim, `/v3/clusters/${cluster.id}`, 'active'), pool };
+}
+
+export async function listNodes(sim: TestSimulator, query: string): Promise<any[]> {
+  return (await sim.rancher('GET', `/v3/nodes?${query}`)).body.data;
+}
+
+export function hostnames(nodes: any[]): string[] {
+  return nodes.map((node) => node.requestedHostname).sort();
+}
