@@ -1,0 +1,186 @@
+/**
+ * The backend-driver interface: the only view the rest of Paddock has of a Rancher server.
+ *
+ * Everything here is in Paddock's own words. Rancher's wire format (envelopes, ids, actions,
+ * conditions) stays inside `src/rancher-backends/`; one implementation exists per backend kind
+ * (`rke1` speaks the norman `/v3` API of Rancher <= 2.11; `rke2` will speak provisioning v2).
+ */
+
+export type BackendKind = 'rke1';
+
+/** Where a backend lives and how to authenticate. The token is a secret: never log it. */
+export interface BackendConnection {
+  /** Paddock's name for the backend (used in metrics and logs, never sent to Rancher). */
+  name: string;
+  /** Base URL of the Rancher server, without a trailing slash or `/v3`. */
+  url: string;
+  /** `token-xxxxx:<secret>` bearer value. */
+  token: string;
+}
+
+/**
+ * Labels Paddock puts on every object it creates, so that a look-up before a create finds an
+ * earlier attempt and the status sync can tell Paddock's objects from everyone else's.
+ * Keys must not contain `cattle.io/` (Rancher protects those).
+ */
+export const PADDOCK_LABELS = {
+  managed: 'paddock.dev/managed',
+  clusterId: 'paddock.dev/cluster-id',
+  poolId: 'paddock.dev/pool-id',
+  projectId: 'paddock.dev/project-id',
+} as const;
+
+export type ConditionStatus = 'True' | 'False' | 'Unknown';
+
+export interface RemoteCondition {
+  type: string;
+  status: ConditionStatus;
+  reason?: string;
+  message?: string;
+  lastUpdateTime?: string;
+}
+
+/** Rancher's summary of an object: its state name and whether it is moving or stuck. */
+export interface RemoteStatus {
+  /** Rancher's lower-case state (`provisioning`, `waiting`, `active`, `updating`, `removing`, ...). */
+  state: string;
+  transitioning: 'yes' | 'no' | 'error';
+  message: string;
+  conditions: RemoteCondition[];
+}
+
+export interface RemoteCluster extends RemoteStatus {
+  /** Rancher's id (`c-abcde`). */
+  id: string;
+  /** Rancher's display name. */
+  name: string;
+  labels: Record<string, string>;
+  /** True once a delete was accepted and the object is waiting on finalizers. */
+  removing: boolean;
+  nodeCount: number;
+  kubernetesVersion: string | null;
+}
+
+export interface NodeRoles {
+  etcd: boolean;
+  controlPlane: boolean;
+  worker: boolean;
+}
+
+export interface RemoteNodePool extends RemoteStatus {
+  /** Rancher's id (`c-abcde:np-x7k2p`). */
+  id: string;
+  clusterId: string;
+  hostnamePrefix: string;
+  quantity: number;
+  roles: NodeRoles;
+  nodeTemplateId: string;
+  labels: Record<string, string>;
+}
+
+export interface RemoteNode extends RemoteStatus {
+  /** Rancher's id (`c-abcde:m-4hxzq`). */
+  id: string;
+  clusterId: string;
+  nodePoolId: string | null;
+  hostname: string;
+  ipAddress: string | null;
+  roles: NodeRoles;
+}
+
+export interface ClusterCreateSpec {
+  /** Deterministic Rancher display name: a DNS label, unique on the backend. */
+  name: string;
+  /** Semver such as `v1.30.4`; absent means the backend's default. */
+  kubernetesVersion?: string;
+  labels: Record<string, string>;
+}
+
+export interface NodePoolCreateSpec {
+  clusterId: string;
+  hostnamePrefix: string;
+  quantity: number;
+  roles: NodeRoles;
+  nodeTemplateId: string;
+  labels: Record<string, string>;
+}
+
+export interface BackendProbe {
+  /** Rancher version reported by `/v3/settings/server-version`. */
+  version: string;
+  /** Round trip of the probe in milliseconds. */
+  latencyMs: number;
+}
+
+export interface NodeTemplateRef {
+  id: string;
+  name: string;
+  driver: string;
+}
+
+export interface RegistrationCommand {
+  /** Shell command that registers a custom node with the cluster (roles are appended by the caller). */
+  nodeCommand: string;
+  /** Empty until Rancher has filled it in; callers retry until it is not. */
+  ready: boolean;
+}
+
+export interface RemoteEtcdBackup extends RemoteStatus {
+  id: string;
+  clusterId: string;
+  filename: string;
+  manual: boolean;
+  created: string;
+}
+
+/**
+ * Domain operations on one Rancher backend.
+ *
+ * Every method has a bounded duration (each HTTP call carries a timeout) and throws
+ * `BackendError` (see `backend.errors.ts`) whose `retryable` flag tells the caller whether trying
+ * again can help. `find*` methods return null for "absent"; `delete*` methods are idempotent and
+ * treat "already gone" as success.
+ */
+export interface BackendDriver {
+  readonly kind: BackendKind;
+
+  /** Checks that the server answers, accepts the token and reports its version. */
+  probe(): Promise<BackendProbe>;
+
+  /** The node template behind a flavor, or null when it does not exist on this backend. */
+  findNodeTemplate(id: string): Promise<NodeTemplateRef | null>;
+
+  /** Looks a cluster up by its display name (ignores clusters already being removed). */
+  findClusterByName(name: string): Promise<RemoteCluster | null>;
+  getCluster(id: string): Promise<RemoteCluster | null>;
+  /**
+   * Creates a cluster. Not retried internally: a create whose answer was lost must be followed by
+   * `findClusterByName` before it is attempted again.
+   */
+  createCluster(spec: ClusterCreateSpec): Promise<RemoteCluster>;
+  /** Starts the delete; resolves when Rancher accepted it or the cluster is already gone. */
+  deleteCluster(id: string): Promise<void>;
+
+  /** Node pools of one cluster. */
+  listNodePools(clusterId: string): Promise<RemoteNodePool[]>;
+  getNodePool(id: string): Promise<RemoteNodePool | null>;
+  /** Same create rule as `createCluster`: look up (by label) before retrying. */
+  createNodePool(spec: NodePoolCreateSpec): Promise<RemoteNodePool>;
+  scaleNodePool(id: string, quantity: number): Promise<RemoteNodePool>;
+  deleteNodePool(id: string): Promise<void>;
+  deleteNode(id: string): Promise<void>;
+
+  /** Every cluster, pool and node on the backend, following pagination (for the status sync). */
+  listAllClusters(): Promise<RemoteCluster[]>;
+  listAllNodePools(): Promise<RemoteNodePool[]>;
+  listAllNodes(): Promise<RemoteNode[]>;
+
+  /** A kubeconfig YAML for the cluster (Rancher mints a new token on every call). */
+  generateKubeconfig(clusterId: string): Promise<string>;
+  /** The custom-node registration command for a cluster, creating the registration token if absent. */
+  registrationCommand(clusterId: string): Promise<RegistrationCommand>;
+
+  listEtcdBackups(clusterId: string): Promise<RemoteEtcdBackup[]>;
+  backupEtcd(clusterId: string): Promise<RemoteEtcdBackup>;
+  restoreEtcdBackup(clusterId: string, backupId: string): Promise<void>;
+}

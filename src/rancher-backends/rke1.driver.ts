@@ -1,0 +1,316 @@
+/**
+ * `Rke1Driver`: the `BackendDriver` for Rancher <= 2.11, speaking the norman `/v3` API (RKE1
+ * node-pool clusters).
+ *
+ * Rules this file keeps (rancher-api.md):
+ * - never trust a list filter: unknown filters are silently ignored (§2.4), so every filtered list
+ *   is re-checked client-side;
+ * - creates are sent once (no internal retry); a caller whose create failed ambiguously looks the
+ *   object up (`findClusterByName`, `listNodePools` + labels) before trying again;
+ * - deletes are idempotent: 404 (or 204) means already gone;
+ * - a 403 on `GET /v3/clusters/<id>` after a delete means gone too (§1.4).
+ * Build instances through `createBackendDriver` (backend-driver.factory.ts).
+ */
+
+import type {
+  BackendDriver,
+  BackendProbe,
+  ClusterCreateSpec,
+  NodePoolCreateSpec,
+  NodeTemplateRef,
+  RegistrationCommand,
+  RemoteCluster,
+  RemoteEtcdBackup,
+  RemoteNode,
+  RemoteNodePool,
+} from './backend-driver';
+import { BackendError, isBackendError } from './backend.errors';
+import { RancherClient, fillRoute } from './rancher-client';
+import {
+  V3Cluster,
+  V3ClusterRegistrationToken,
+  V3EtcdBackup,
+  V3GenerateKubeconfigOutput,
+  V3Node,
+  V3NodePool,
+  V3NodeTemplate,
+  V3RestoreFromEtcdBackupInput,
+  V3Setting,
+  isResource,
+  toClusterCreate,
+  toNodePoolCreate,
+  toNodeTemplateRef,
+  toRemoteCluster,
+  toRemoteEtcdBackup,
+  toRemoteNode,
+  toRemoteNodePool,
+} from './wire/v3.types';
+
+const REGISTRATION_TOKEN_NAME = 'default-token';
+
+const ROUTES = {
+  ping: '/ping',
+  serverVersion: '/v3/settings/server-version',
+  nodeTemplate: '/v3/nodetemplates/:id',
+  clusters: '/v3/clusters',
+  cluster: '/v3/clusters/:id',
+  nodePools: '/v3/nodepools',
+  nodePool: '/v3/nodepools/:id',
+  nodes: '/v3/nodes',
+  node: '/v3/nodes/:id',
+  registrationTokens: '/v3/clusterregistrationtokens',
+  registrationToken: '/v3/clusterregistrationtokens/:id',
+  etcdBackups: '/v3/etcdbackups',
+} as const;
+
+export class Rke1Driver implements BackendDriver {
+  readonly kind = 'rke1' as const;
+
+  constructor(private readonly client: RancherClient) {}
+
+  /** Releases the client's keep-alive sockets. */
+  close(): void {
+    this.client.close();
+  }
+
+  async probe(): Promise<BackendProbe> {
+    // /ping needs no auth, so it only proves the server is up; the settings read proves the token.
+    const ping = await this.client.request<string>({
+      method: 'GET',
+      route: ROUTES.ping,
+      responseType: 'text',
+    });
+    if (ping.data.trim() !== 'pong') {
+      throw this.client.unexpected(
+        { method: 'GET', path: ROUTES.ping },
+        'GET /ping did not answer "pong"',
+        ping.status,
+      );
+    }
+    const started = performance.now();
+    const res = await this.client.request<V3Setting>({ method: 'GET', route: ROUTES.serverVersion });
+    const latencyMs = Math.round((performance.now() - started) * 10) / 10;
+    const setting = this.resource(res.data, 'GET', ROUTES.serverVersion);
+    if (typeof setting.value !== 'string' || setting.value === '') {
+      throw this.client.unexpected(
+        { method: 'GET', path: ROUTES.serverVersion },
+        'server-version has no value',
+        res.status,
+      );
+    }
+    return { version: setting.value, latencyMs };
+  }
+
+  async findNodeTemplate(id: string): Promise<NodeTemplateRef | null> {
+    const template = await this.getOrNull<V3NodeTemplate>(ROUTES.nodeTemplate, id);
+    return template ? toNodeTemplateRef(template) : null;
+  }
+
+  async findClusterByName(name: string): Promise<RemoteCluster | null> {
+    const wanted = name.toLowerCase();
+    // Cluster names are DNS labels, so the lower-cased name is what the server stores; the exact
+    // spelling is asked too when it differs, in case an old cluster kept capitals.
+    const queries = name === wanted ? [wanted] : [wanted, name];
+    const candidates = new Map<string, V3Cluster>();
+    for (const q of queries) {
+      for (const c of await this.client.listAll<V3Cluster>(ROUTES.clusters, { name: q }))
+        candidates.set(c.id, c);
+    }
+    // Rancher compares display names case-insensitively and ignores clusters being removed (§3.1).
+    const matches = [...candidates.values()]
+      .map(toRemoteCluster)
+      .filter((c) => c.name.toLowerCase() === wanted && !c.removing);
+    return matches.find((c) => c.name === name) ?? matches[0] ?? null;
+  }
+
+  async getCluster(id: string): Promise<RemoteCluster | null> {
+    const cluster = await this.getOrNull<V3Cluster>(ROUTES.cluster, id, { forbiddenMeansGone: true });
+    return cluster ? toRemoteCluster(cluster) : null;
+  }
+
+  async createCluster(spec: ClusterCreateSpec): Promise<RemoteCluster> {
+    const res = await this.client.request<V3Cluster>({
+      method: 'POST',
+      route: ROUTES.clusters,
+      body: toClusterCreate(spec),
+    });
+    return toRemoteCluster(this.resource(res.data, 'POST', ROUTES.clusters));
+  }
+
+  async deleteCluster(id: string): Promise<void> {
+    await this.deleteIdempotent(ROUTES.cluster, id);
+  }
+
+  async listNodePools(clusterId: string): Promise<RemoteNodePool[]> {
+    const pools = await this.client.listAll<V3NodePool>(ROUTES.nodePools, { clusterId });
+    return pools.map(toRemoteNodePool).filter((p) => p.clusterId === clusterId);
+  }
+
+  async getNodePool(id: string): Promise<RemoteNodePool | null> {
+    const pool = await this.getOrNull<V3NodePool>(ROUTES.nodePool, id);
+    return pool ? toRemoteNodePool(pool) : null;
+  }
+
+  async createNodePool(spec: NodePoolCreateSpec): Promise<RemoteNodePool> {
+    // A 403 here is usually the permission window of a fresh cluster (§11.9): the client maps it
+    // to `permission-window`, retryable, and the caller waits and tries again.
+    const res = await this.client.request<V3NodePool>({
+      method: 'POST',
+      route: ROUTES.nodePools,
+      body: toNodePoolCreate(spec),
+    });
+    return toRemoteNodePool(this.resource(res.data, 'POST', ROUTES.nodePools));
+  }
+
+  async scaleNodePool(id: string, quantity: number): Promise<RemoteNodePool> {
+    // A merge PUT of one field (§2.9): sending it twice leaves the same result, so it may be retried.
+    const res = await this.client.request<V3NodePool>({
+      method: 'PUT',
+      route: ROUTES.nodePool,
+      params: { id },
+      body: { quantity },
+      idempotent: true,
+    });
+    return toRemoteNodePool(this.resource(res.data, 'PUT', fillRoute(ROUTES.nodePool, { id })));
+  }
+
+  async deleteNodePool(id: string): Promise<void> {
+    await this.deleteIdempotent(ROUTES.nodePool, id);
+  }
+
+  async deleteNode(id: string): Promise<void> {
+    await this.deleteIdempotent(ROUTES.node, id);
+  }
+
+  async listAllClusters(): Promise<RemoteCluster[]> {
+    return (await this.client.listAll<V3Cluster>(ROUTES.clusters)).map(toRemoteCluster);
+  }
+
+  async listAllNodePools(): Promise<RemoteNodePool[]> {
+    return (await this.client.listAll<V3NodePool>(ROUTES.nodePools)).map(toRemoteNodePool);
+  }
+
+  async listAllNodes(): Promise<RemoteNode[]> {
+    return (await this.client.listAll<V3Node>(ROUTES.nodes)).map(toRemoteNode);
+  }
+
+  async generateKubeconfig(clusterId: string): Promise<string> {
+    // Not retried: every call mints a new kubeconfig token on the server (§1.1).
+    const res = await this.client.request<V3GenerateKubeconfigOutput>({
+      method: 'POST',
+      route: ROUTES.cluster,
+      params: { id: clusterId },
+      query: { action: 'generateKubeconfig' },
+    });
+    const config = res.data?.config;
+    if (typeof config !== 'string' || config === '') {
+      throw this.client.unexpected(
+        { method: 'POST', path: `/v3/clusters/${clusterId}` },
+        'generateKubeconfig returned no config',
+        res.status,
+      );
+    }
+    return config;
+  }
+
+  async registrationCommand(clusterId: string): Promise<RegistrationCommand> {
+    const token =
+      (await this.findRegistrationToken(clusterId)) ?? (await this.createRegistrationToken(clusterId));
+    const nodeCommand = typeof token.nodeCommand === 'string' ? token.nodeCommand : '';
+    // Rancher fills the command asynchronously; an empty one means "ask again shortly".
+    return { nodeCommand, ready: nodeCommand !== '' };
+  }
+
+  async listEtcdBackups(clusterId: string): Promise<RemoteEtcdBackup[]> {
+    const backups = await this.client.listAll<V3EtcdBackup>(ROUTES.etcdBackups, { clusterId });
+    return backups.map(toRemoteEtcdBackup).filter((b) => b.clusterId === clusterId);
+  }
+
+  async backupEtcd(clusterId: string): Promise<RemoteEtcdBackup> {
+    // The collection create returns a v3 envelope; the `backupEtcd` action would return a raw k8s
+    // object (§3.6), which is why it is not used.
+    const res = await this.client.request<V3EtcdBackup>({
+      method: 'POST',
+      route: ROUTES.etcdBackups,
+      body: { type: 'etcdBackup', clusterId, manual: true },
+    });
+    return toRemoteEtcdBackup(this.resource(res.data, 'POST', ROUTES.etcdBackups));
+  }
+
+  async restoreEtcdBackup(clusterId: string, backupId: string): Promise<void> {
+    const input: V3RestoreFromEtcdBackupInput = { etcdBackupId: backupId, restoreRkeConfig: '' };
+    await this.client.request({
+      method: 'POST',
+      route: ROUTES.cluster,
+      params: { id: clusterId },
+      query: { action: 'restoreFromEtcdBackup' },
+      body: input,
+    });
+  }
+
+  // ------------------------------------------------------------------ helpers
+
+  private async findRegistrationToken(clusterId: string): Promise<V3ClusterRegistrationToken | null> {
+    const tokens = (
+      await this.client.listAll<V3ClusterRegistrationToken>(ROUTES.registrationTokens, { clusterId })
+    ).filter((t) => t.clusterId === clusterId);
+    if (tokens.length === 0) return null;
+    // Prefer the token Paddock (and terraform) create, then Rancher's own `system` one.
+    const byName = (n: string) => tokens.find((t) => t.name === n || t.id === `${clusterId}:${n}`);
+    return byName(REGISTRATION_TOKEN_NAME) ?? byName('system') ?? tokens[0];
+  }
+
+  private async createRegistrationToken(clusterId: string): Promise<V3ClusterRegistrationToken> {
+    try {
+      const res = await this.client.request<V3ClusterRegistrationToken>({
+        method: 'POST',
+        route: ROUTES.registrationTokens,
+        body: { type: 'clusterRegistrationToken', clusterId, name: REGISTRATION_TOKEN_NAME },
+      });
+      return this.resource(res.data, 'POST', ROUTES.registrationTokens);
+    } catch (error) {
+      // Someone (an earlier attempt, another replica) created it first: use theirs.
+      if (isBackendError(error) && error.kind === 'conflict') {
+        const existing = await this.getOrNull<V3ClusterRegistrationToken>(
+          ROUTES.registrationToken,
+          `${clusterId}:${REGISTRATION_TOKEN_NAME}`,
+        );
+        if (existing) return existing;
+      }
+      throw error;
+    }
+  }
+
+  private async getOrNull<T>(
+    route: string,
+    id: string,
+    opts: { forbiddenMeansGone?: boolean } = {},
+  ): Promise<T | null> {
+    try {
+      const res = await this.client.request<T>({ method: 'GET', route, params: { id } });
+      return this.resource(res.data, 'GET', fillRoute(route, { id })) as T;
+    } catch (error) {
+      if (isBackendError(error)) {
+        if (error.kind === 'not-found') return null;
+        if (opts.forbiddenMeansGone && error.kind === 'forbidden') return null;
+      }
+      throw error;
+    }
+  }
+
+  private async deleteIdempotent(route: string, id: string): Promise<void> {
+    try {
+      // 200 (now `removing`) and 204 (already gone) both mean the delete is under way or done.
+      await this.client.request({ method: 'DELETE', route, params: { id }, idempotent: true });
+    } catch (error) {
+      if (isBackendError(error) && error.kind === 'not-found') return;
+      throw error;
+    }
+  }
+
+  private resource<T>(data: T, method: BackendError['method'], path: string): T & { id: string } {
+    if (!isResource(data))
+      throw this.client.unexpected({ method, path }, 'expected a v3 resource with an id');
+    return data as T & { id: string };
+  }
+}

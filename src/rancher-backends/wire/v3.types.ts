@@ -1,0 +1,331 @@
+/**
+ * Rancher norman `/v3` wire shapes (rancher-api.md §2–§6) and their mapping to Paddock's domain
+ * types (`backend-driver.ts`).
+ *
+ * This is the only file where Rancher's field names appear. Every field is optional on purpose:
+ * the server drops empty values and differs between versions, so the mappers supply defaults and
+ * never trust a field to be there.
+ */
+
+import type {
+  ConditionStatus,
+  NodeRoles,
+  NodeTemplateRef,
+  RemoteCluster,
+  RemoteCondition,
+  RemoteEtcdBackup,
+  RemoteNode,
+  RemoteNodePool,
+  RemoteStatus,
+} from '../backend-driver';
+
+// ---------------------------------------------------------------- generic envelopes (§2.1, §2.2, §2.6)
+
+export interface V3Condition {
+  type?: string;
+  status?: string;
+  reason?: string;
+  message?: string;
+  lastUpdateTime?: string;
+  lastTransitionTime?: string;
+}
+
+/** Keys every v3 resource carries (framework-added). */
+export interface V3Resource {
+  id: string;
+  type?: string;
+  baseType?: string;
+  name?: string;
+  uuid?: string;
+  created?: string;
+  createdTS?: number;
+  removed?: string;
+  labels?: Record<string, string> | null;
+  annotations?: Record<string, string> | null;
+  state?: string;
+  transitioning?: string;
+  transitioningMessage?: string;
+  conditions?: V3Condition[] | null;
+  /** Some types keep their conditions in an embedded status object (node pools, etcd backups). */
+  status?: { conditions?: V3Condition[] | null } | null;
+  links?: Record<string, string>;
+  actions?: Record<string, string>;
+}
+
+export interface V3Pagination {
+  limit?: number;
+  total?: number;
+  marker?: string;
+  next?: string;
+  partial?: boolean;
+}
+
+export interface V3Collection<T> {
+  type: 'collection';
+  resourceType?: string;
+  pagination?: V3Pagination;
+  filters?: Record<string, unknown>;
+  data: T[];
+}
+
+export interface V3Error {
+  baseType?: string;
+  type?: string;
+  /** A number in norman envelopes, a string in the 401 filter's body (§1.3). */
+  status?: number | string;
+  code?: string;
+  message?: string;
+  fieldName?: string;
+}
+
+export interface V3Setting extends V3Resource {
+  value?: string;
+}
+
+// ---------------------------------------------------------------- clusters (§3)
+
+export interface V3RkeConfig {
+  kubernetesVersion?: string;
+  network?: { plugin?: string };
+}
+
+export interface V3Cluster extends V3Resource {
+  driver?: string;
+  nodeCount?: number;
+  rancherKubernetesEngineConfig?: V3RkeConfig | null;
+  version?: { gitVersion?: string } | null;
+}
+
+/** Body of `POST /v3/clusters` for an RKE1 node-pool cluster. */
+export interface V3ClusterCreate {
+  type: 'cluster';
+  name: string;
+  labels: Record<string, string>;
+  rancherKubernetesEngineConfig: {
+    kubernetesVersion?: string;
+    network: { plugin: 'canal' };
+  };
+}
+
+export interface V3GenerateKubeconfigOutput {
+  type?: string;
+  config?: string;
+}
+
+// ---------------------------------------------------------------- node templates, pools, nodes (§4)
+
+export interface V3NodeTemplate extends V3Resource {
+  driver?: string;
+}
+
+export interface V3NodePool extends V3Resource {
+  clusterId?: string;
+  nodeTemplateId?: string;
+  hostnamePrefix?: string;
+  quantity?: number;
+  etcd?: boolean;
+  controlPlane?: boolean;
+  worker?: boolean;
+}
+
+export interface V3NodePoolCreate {
+  type: 'nodePool';
+  clusterId: string;
+  nodeTemplateId: string;
+  hostnamePrefix: string;
+  quantity: number;
+  etcd: boolean;
+  controlPlane: boolean;
+  worker: boolean;
+  labels: Record<string, string>;
+}
+
+export interface V3Node extends V3Resource {
+  clusterId?: string;
+  nodePoolId?: string | null;
+  requestedHostname?: string;
+  hostname?: string;
+  nodeName?: string;
+  ipAddress?: string | null;
+  etcd?: boolean;
+  controlPlane?: boolean;
+  worker?: boolean;
+}
+
+// ---------------------------------------------------------------- registration tokens, backups (§5, §6)
+
+export interface V3ClusterRegistrationToken extends V3Resource {
+  clusterId?: string;
+  token?: string;
+  command?: string;
+  nodeCommand?: string;
+}
+
+export interface V3EtcdBackup extends V3Resource {
+  clusterId?: string;
+  filename?: string;
+  manual?: boolean;
+}
+
+export interface V3RestoreFromEtcdBackupInput {
+  etcdBackupId: string;
+  restoreRkeConfig: '' | 'kubernetesVersion' | 'all';
+}
+
+// ---------------------------------------------------------------- shape checks
+
+export function isCollection(value: unknown): value is V3Collection<unknown> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as { type?: unknown }).type === 'collection' &&
+    Array.isArray((value as { data?: unknown }).data)
+  );
+}
+
+export function isResource(value: unknown): value is V3Resource {
+  return typeof value === 'object' && value !== null && typeof (value as { id?: unknown }).id === 'string';
+}
+
+// ---------------------------------------------------------------- mapping to the domain
+
+function toConditionStatus(value: string | undefined): ConditionStatus {
+  return value === 'True' || value === 'False' ? value : 'Unknown';
+}
+
+function toConditions(resource: V3Resource): RemoteCondition[] {
+  const raw = resource.conditions ?? resource.status?.conditions ?? [];
+  return raw
+    .filter((c): c is V3Condition & { type: string } => typeof c?.type === 'string')
+    .map((c) => {
+      const condition: RemoteCondition = { type: c.type, status: toConditionStatus(c.status) };
+      if (c.reason) condition.reason = c.reason;
+      if (c.message) condition.message = c.message;
+      if (c.lastUpdateTime) condition.lastUpdateTime = c.lastUpdateTime;
+      return condition;
+    });
+}
+
+function toStatus(resource: V3Resource): RemoteStatus {
+  const t = resource.transitioning;
+  return {
+    state: resource.state || 'unknown',
+    transitioning: t === 'yes' || t === 'error' ? t : 'no',
+    message: resource.transitioningMessage ?? '',
+    conditions: toConditions(resource),
+  };
+}
+
+function toLabels(labels: Record<string, string> | null | undefined): Record<string, string> {
+  return { ...(labels ?? {}) };
+}
+
+function toRoles(source: { etcd?: boolean; controlPlane?: boolean; worker?: boolean }): NodeRoles {
+  return {
+    etcd: source.etcd === true,
+    controlPlane: source.controlPlane === true,
+    worker: source.worker === true,
+  };
+}
+
+/** `v1.30.14-rancher1-1` → `v1.30.14`: Paddock speaks plain semver. */
+export function plainKubernetesVersion(version: string | undefined | null): string | null {
+  if (!version) return null;
+  const match = /^v?\d+\.\d+\.\d+/.exec(version);
+  if (!match) return version;
+  return match[0].startsWith('v') ? match[0] : `v${match[0]}`;
+}
+
+/** `c-abcde:np-x7k2p` → `c-abcde` (the namespace part of a scoped id). */
+export function clusterIdOf(scopedId: string): string {
+  const colon = scopedId.indexOf(':');
+  return colon === -1 ? scopedId : scopedId.slice(0, colon);
+}
+
+export function toRemoteCluster(c: V3Cluster): RemoteCluster {
+  const status = toStatus(c);
+  return {
+    ...status,
+    id: c.id,
+    name: c.name ?? '',
+    labels: toLabels(c.labels),
+    removing: status.state === 'removing' || Boolean(c.removed),
+    nodeCount: typeof c.nodeCount === 'number' ? c.nodeCount : 0,
+    // The requested (spec) version, which is what Paddock set and compares against; the running
+    // version is only a fallback for clusters whose spec carries none.
+    kubernetesVersion:
+      plainKubernetesVersion(c.rancherKubernetesEngineConfig?.kubernetesVersion) ??
+      plainKubernetesVersion(c.version?.gitVersion),
+  };
+}
+
+export function toRemoteNodePool(p: V3NodePool): RemoteNodePool {
+  return {
+    ...toStatus(p),
+    id: p.id,
+    clusterId: p.clusterId ?? clusterIdOf(p.id),
+    hostnamePrefix: p.hostnamePrefix ?? '',
+    quantity: typeof p.quantity === 'number' ? p.quantity : 0,
+    roles: toRoles(p),
+    nodeTemplateId: p.nodeTemplateId ?? '',
+    labels: toLabels(p.labels),
+  };
+}
+
+export function toRemoteNode(n: V3Node): RemoteNode {
+  return {
+    ...toStatus(n),
+    id: n.id,
+    clusterId: n.clusterId ?? clusterIdOf(n.id),
+    nodePoolId: n.nodePoolId || null,
+    hostname: n.hostname || n.requestedHostname || n.nodeName || n.name || '',
+    ipAddress: n.ipAddress || null,
+    roles: toRoles(n),
+  };
+}
+
+export function toNodeTemplateRef(t: V3NodeTemplate): NodeTemplateRef {
+  return { id: t.id, name: t.name ?? '', driver: t.driver ?? '' };
+}
+
+export function toRemoteEtcdBackup(b: V3EtcdBackup): RemoteEtcdBackup {
+  return {
+    ...toStatus(b),
+    id: b.id,
+    clusterId: b.clusterId ?? clusterIdOf(b.id),
+    filename: b.filename ?? '',
+    manual: b.manual === true,
+    created: b.created ?? '',
+  };
+}
+
+export function toClusterCreate(spec: {
+  name: string;
+  kubernetesVersion?: string;
+  labels: Record<string, string>;
+}): V3ClusterCreate {
+  const rke: V3ClusterCreate['rancherKubernetesEngineConfig'] = { network: { plugin: 'canal' } };
+  if (spec.kubernetesVersion) rke.kubernetesVersion = spec.kubernetesVersion;
+  return { type: 'cluster', name: spec.name, labels: { ...spec.labels }, rancherKubernetesEngineConfig: rke };
+}
+
+export function toNodePoolCreate(spec: {
+  clusterId: string;
+  hostnamePrefix: string;
+  quantity: number;
+  roles: NodeRoles;
+  nodeTemplateId: string;
+  labels: Record<string, string>;
+}): V3NodePoolCreate {
+  return {
+    type: 'nodePool',
+    clusterId: spec.clusterId,
+    nodeTemplateId: spec.nodeTemplateId,
+    hostnamePrefix: spec.hostnamePrefix,
+    quantity: spec.quantity,
+    etcd: spec.roles.etcd,
+    controlPlane: spec.roles.controlPlane,
+    worker: spec.roles.worker,
+    labels: { ...spec.labels },
+  };
+}
