@@ -1,0 +1,57 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import { AuthGuard } from './common/auth.guard';
+import { IdempotencyInterceptor } from './common/idempotency.interceptor';
+import { LoggingModule } from './common/logging.module';
+import { ProblemDetailsFilter } from './common/problem-details.filter';
+import { AppConfig } from './config/app-config';
+import { ConfigModule } from './config/config.module';
+import { ClustersModule } from './clusters/clusters.module';
+import { ClustersWorkerModule } from './clusters/clusters-worker.module';
+import { DatabaseModule } from './database/database.module';
+import { HealthController } from './health/health.controller';
+import { HttpMetricsInterceptor } from './metrics/http-metrics.interceptor';
+import { MetricsHttpModule, MetricsModule } from './metrics/metrics.module';
+import { ProjectsModule } from './projects/projects.module';
+import { QueueModule } from './queue/queue.module';
+import { RancherBackendsModule } from './rancher-backends/rancher-backends.module';
+
+const infrastructure = (config: AppConfig) => [
+  ConfigModule.forRoot(config),
+  LoggingModule,
+  MetricsModule,
+  DatabaseModule,
+  QueueModule,
+];
+
+/** The HTTP API. */
+@Module({})
+export class ApiModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: ApiModule,
+      imports: [
+        ...infrastructure(config),
+        MetricsHttpModule,
+        ProjectsModule,
+        RancherBackendsModule,
+        ClustersModule,
+      ],
+      controllers: [HealthController],
+      providers: [
+        { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_FILTER, useClass: ProblemDetailsFilter },
+        { provide: APP_INTERCEPTOR, useClass: HttpMetricsInterceptor },
+        { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
+      ],
+    };
+  }
+}
+
+/** The queue worker: operation steps, status sync, sweeper. No HTTP server. */
+@Module({})
+export class WorkerModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return { module: WorkerModule, imports: [...infrastructure(config), ClustersWorkerModule] };
+  }
+}

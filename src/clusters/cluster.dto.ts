@@ -1,0 +1,210 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  ArrayUnique,
+  IsArray,
+  IsIn,
+  IsInt,
+  IsObject,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  ValidateNested,
+} from 'class-validator';
+import { IsDnsLabel } from '../common/dns-label';
+import { PageQuery } from '../common/cursor';
+
+export const NODE_ROLES = ['etcd', 'controlplane', 'worker'] as const;
+export type NodeRole = (typeof NODE_ROLES)[number];
+
+/** Upper bound on one pool; a bigger pool is almost certainly a typo, and Rancher would choke on it. */
+export const MAX_POOL_QUANTITY = 500;
+export const MAX_POOLS_PER_CLUSTER = 20;
+
+export const CLUSTER_STATES = [
+  'provisioning',
+  'active',
+  'updating',
+  'error',
+  'deleting',
+  'deleted',
+  'failed',
+] as const;
+export type ClusterState = (typeof CLUSTER_STATES)[number];
+
+export const POOL_STATES = ['provisioning', 'active', 'scaling', 'deleting', 'deleted', 'failed'] as const;
+export type NodePoolState = (typeof POOL_STATES)[number];
+
+export class NodePoolSpecDto {
+  @IsDnsLabel('Pool name, unique within the cluster', 'workers')
+  name: string;
+
+  @ApiProperty({ enum: NODE_ROLES, isArray: true, example: ['worker'] })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayUnique()
+  @IsIn(NODE_ROLES, { each: true, message: `each role must be one of ${NODE_ROLES.join(', ')}` })
+  roles: NodeRole[];
+
+  /** Number of nodes (1–500). */
+  @IsInt()
+  @Min(1)
+  @Max(MAX_POOL_QUANTITY)
+  quantity: number;
+
+  /** A node flavor the cluster's backend offers, e.g. `m1.large`. */
+  @IsString()
+  @Matches(/^[a-z0-9][a-z0-9.-]{0,62}$/, { message: 'flavor must be a flavor name such as m1.large' })
+  flavor: string;
+}
+
+export class CreateClusterDto {
+  @IsDnsLabel('Cluster name, unique among the live clusters of the project', 'web-prod')
+  name: string;
+
+  /** Kubernetes version such as `v1.30.4`; the backend's default when absent. */
+  @IsOptional()
+  @IsString()
+  @Matches(/^v\d+\.\d+\.\d+$/, { message: 'kubernetesVersion must look like v1.30.4' })
+  kubernetesVersion?: string;
+
+  /** Only backends in this region are considered. */
+  @IsOptional()
+  @IsDnsLabel('Placement constraint: only backends of this region', 'tokyo')
+  region?: string;
+
+  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' }, example: { team: 'web' } })
+  @IsOptional()
+  @IsObject()
+  labels?: Record<string, string>;
+
+  @ApiProperty({ type: [NodePoolSpecDto] })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(MAX_POOLS_PER_CLUSTER)
+  @ValidateNested({ each: true })
+  @Type(() => NodePoolSpecDto)
+  nodePools: NodePoolSpecDto[];
+}
+
+export class ScaleNodePoolDto {
+  /** New number of nodes (1–500). */
+  @IsInt()
+  @Min(1)
+  @Max(MAX_POOL_QUANTITY)
+  quantity: number;
+}
+
+export class ListClustersQuery extends PageQuery {
+  @ApiPropertyOptional({ enum: CLUSTER_STATES })
+  @IsOptional()
+  @IsIn(CLUSTER_STATES)
+  state?: ClusterState;
+}
+
+export class ConditionDto {
+  /** `Ready`, `Provisioned`, `Updated`, `BackendReachable`, `InSync`, ... */
+  type: string;
+  @ApiProperty({ enum: ['True', 'False', 'Unknown'] })
+  status: 'True' | 'False' | 'Unknown';
+  @ApiPropertyOptional()
+  reason?: string;
+  @ApiPropertyOptional()
+  message?: string;
+  @ApiPropertyOptional({ format: 'date-time' })
+  lastTransitionTime?: string;
+}
+
+export class NodePoolDto {
+  @ApiProperty({ format: 'uuid' })
+  id: string;
+  name: string;
+  @ApiProperty({ enum: NODE_ROLES, isArray: true })
+  roles: NodeRole[];
+  flavor: string;
+  /** Desired number of nodes. */
+  quantity: number;
+  /** Nodes the backend reported for this pool at the last sync (null before the first). */
+  @ApiProperty({ type: Number, nullable: true })
+  observedQuantity: number | null;
+  /** Nodes reported active at the last sync. */
+  readyNodes: number;
+  @ApiProperty({ enum: POOL_STATES })
+  state: NodePoolState;
+  @ApiProperty({ format: 'date-time' })
+  createdAt: string;
+}
+
+export class ClusterDto {
+  @ApiProperty({ format: 'uuid' })
+  id: string;
+  name: string;
+  project: string;
+  @ApiProperty({ enum: CLUSTER_STATES })
+  state: ClusterState;
+  @ApiProperty({ type: String, nullable: true })
+  kubernetesVersion: string | null;
+  @ApiProperty({ type: String, nullable: true })
+  region: string | null;
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } })
+  labels: Record<string, string>;
+  @ApiProperty({ type: [NodePoolDto] })
+  nodePools: NodePoolDto[];
+  @ApiProperty({ type: [ConditionDto] })
+  conditions: ConditionDto[];
+  /** Nodes reported by the backend at the last sync. */
+  nodeCount: number;
+  /** When the status was last confirmed by the backend; old means stale. */
+  @ApiProperty({ type: String, nullable: true, format: 'date-time' })
+  statusUpdatedAt: string | null;
+  /** The operation currently changing the cluster, if any. */
+  @ApiProperty({ type: String, nullable: true, format: 'uuid' })
+  activeOperationId: string | null;
+  @ApiProperty({ format: 'date-time' })
+  createdAt: string;
+  @ApiProperty({ format: 'date-time' })
+  updatedAt: string;
+}
+
+export class ClusterListDto {
+  @ApiProperty({ type: [ClusterDto] })
+  items: ClusterDto[];
+  @ApiProperty({ type: String, nullable: true })
+  nextCursor: string | null;
+}
+
+export class NodeDto {
+  @ApiProperty({ format: 'uuid' })
+  id: string;
+  hostname: string;
+  /** Pool name, or null for a node that belongs to no pool Paddock knows. */
+  @ApiProperty({ type: String, nullable: true })
+  nodePool: string | null;
+  @ApiProperty({ enum: NODE_ROLES, isArray: true })
+  roles: NodeRole[];
+  /** Backend's state for the node: `provisioning`, `registering`, `active`, `unavailable`, ... */
+  state: string;
+  /** `yes` while changing, `error` when stuck, `no` otherwise. */
+  transitioning: string;
+  message: string;
+  @ApiProperty({ type: String, nullable: true })
+  ipAddress: string | null;
+  @ApiProperty({ format: 'date-time' })
+  updatedAt: string;
+}
+
+export class NodeListDto {
+  @ApiProperty({ type: [NodeDto] })
+  items: NodeDto[];
+  @ApiProperty({ type: String, nullable: true })
+  nextCursor: string | null;
+}
+
+export class KubeconfigDto {
+  /** Kubeconfig YAML. Holds a fresh credential: keep it secret. */
+  kubeconfig: string;
+}

@@ -1,0 +1,163 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  Header,
+  HttpCode,
+  Param,
+  Patch,
+  Post,
+  Query,
+  Res,
+} from '@nestjs/common';
+import {
+  ApiAcceptedResponse,
+  ApiBearerAuth,
+  ApiDefaultResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProduces,
+  ApiTags,
+} from '@nestjs/swagger';
+import { ProblemDto } from '../common/problem.dto';
+import type { Response } from 'express';
+import { PageQuery } from '../common/cursor';
+import {
+  ClusterDto,
+  ClusterListDto,
+  CreateClusterDto,
+  ListClustersQuery,
+  NodeListDto,
+  NodePoolSpecDto,
+  ScaleNodePoolDto,
+} from './cluster.dto';
+import { ClustersService } from './clusters.service';
+import { ClusterAcceptedDto, OperationDto } from './operation.dto';
+
+const located = <T extends { id: string }>(res: Response, operation: T) => {
+  res.setHeader('Location', `/v1/operations/${operation.id}`);
+};
+
+@ApiTags('clusters')
+@ApiBearerAuth()
+@ApiDefaultResponse({ type: ProblemDto, description: 'Problem details (RFC 9457)' })
+@Controller('v1/projects/:project/clusters')
+export class ClustersController {
+  constructor(private readonly clusters: ClustersService) {}
+
+  @Post()
+  @HttpCode(202)
+  @ApiOperation({
+    operationId: 'createCluster',
+    summary: 'Create a cluster; answers at once with the operation that builds it',
+  })
+  @ApiAcceptedResponse({ type: ClusterAcceptedDto })
+  async create(
+    @Param('project') project: string,
+    @Body() body: CreateClusterDto,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<ClusterAcceptedDto> {
+    const accepted = await this.clusters.create(project, body);
+    located(res, accepted.operation);
+    return accepted;
+  }
+
+  @Get()
+  @ApiOperation({ operationId: 'listClusters', summary: 'List the clusters of a project' })
+  list(@Param('project') project: string, @Query() query: ListClustersQuery): Promise<ClusterListDto> {
+    return this.clusters.list(project, query);
+  }
+
+  @Get(':cluster')
+  @ApiOperation({
+    operationId: 'getCluster',
+    summary: 'One cluster with its pools and conditions (as last synced)',
+  })
+  get(@Param('project') project: string, @Param('cluster') cluster: string): Promise<ClusterDto> {
+    return this.clusters.get(project, cluster);
+  }
+
+  @Delete(':cluster')
+  @HttpCode(202)
+  @ApiOperation({ operationId: 'deleteCluster', summary: 'Delete a cluster' })
+  @ApiAcceptedResponse({ type: OperationDto })
+  async delete(
+    @Param('project') project: string,
+    @Param('cluster') cluster: string,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<OperationDto> {
+    const operation = await this.clusters.delete(project, cluster);
+    located(res, operation);
+    return operation;
+  }
+
+  @Get(':cluster/kubeconfig')
+  @Header('Content-Type', 'application/yaml; charset=utf-8')
+  @Header('Cache-Control', 'no-store')
+  @ApiProduces('application/yaml')
+  @ApiOkResponse({
+    description: 'Kubeconfig YAML with a fresh credential',
+    content: { 'application/yaml': { schema: { type: 'string' } } },
+  })
+  @ApiOperation({ operationId: 'getKubeconfig', summary: 'A kubeconfig for the cluster' })
+  kubeconfig(@Param('project') project: string, @Param('cluster') cluster: string): Promise<string> {
+    return this.clusters.kubeconfig(project, cluster);
+  }
+
+  @Get(':cluster/nodes')
+  @ApiOperation({ operationId: 'listNodes', summary: 'Nodes of a cluster, as last synced' })
+  nodes(
+    @Param('project') project: string,
+    @Param('cluster') cluster: string,
+    @Query() query: PageQuery,
+  ): Promise<NodeListDto> {
+    return this.clusters.nodes(project, cluster, query);
+  }
+
+  @Post(':cluster/node-pools')
+  @HttpCode(202)
+  @ApiOperation({ operationId: 'addNodePool', summary: 'Add a node pool' })
+  @ApiAcceptedResponse({ type: OperationDto })
+  async addNodePool(
+    @Param('project') project: string,
+    @Param('cluster') cluster: string,
+    @Body() body: NodePoolSpecDto,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<OperationDto> {
+    const operation = await this.clusters.addNodePool(project, cluster, body);
+    located(res, operation);
+    return operation;
+  }
+
+  @Patch(':cluster/node-pools/:pool')
+  @HttpCode(202)
+  @ApiOperation({ operationId: 'scaleNodePool', summary: 'Scale a node pool' })
+  @ApiAcceptedResponse({ type: OperationDto })
+  async scaleNodePool(
+    @Param('project') project: string,
+    @Param('cluster') cluster: string,
+    @Param('pool') pool: string,
+    @Body() body: ScaleNodePoolDto,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<OperationDto> {
+    const operation = await this.clusters.scaleNodePool(project, cluster, pool, body.quantity);
+    located(res, operation);
+    return operation;
+  }
+
+  @Delete(':cluster/node-pools/:pool')
+  @HttpCode(202)
+  @ApiOperation({ operationId: 'deleteNodePool', summary: 'Remove a node pool' })
+  @ApiAcceptedResponse({ type: OperationDto })
+  async deleteNodePool(
+    @Param('project') project: string,
+    @Param('cluster') cluster: string,
+    @Param('pool') pool: string,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<OperationDto> {
+    const operation = await this.clusters.deleteNodePool(project, cluster, pool);
+    located(res, operation);
+    return operation;
+  }
+}

@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { ClusterMetrics } from './cluster-metrics.service';
+import { ClustersCoreModule } from './clusters-core.module';
+import { ClustersController } from './clusters.controller';
+import { ClustersService } from './clusters.service';
+import { OperationsController } from './operations.controller';
+import { OperationsService } from './operations.service';
+
+/** The HTTP side of clusters: validation, the create transaction, reads from Postgres. */
+@Module({
+  imports: [ClustersCoreModule],
+  controllers: [ClustersController, OperationsController],
+  providers: [ClustersService, OperationsService, ClusterMetrics],
+})
+export class ClustersModule {}

@@ -1,0 +1,329 @@
+import { Injectable } from '@nestjs/common';
+import { UnitOfWork } from '../database/unit-of-work';
+import type { ClusterState, NodePoolState, NodeRole } from './cluster.dto';
+
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason?: string;
+  message?: string;
+  lastTransitionTime?: string;
+}
+
+export interface ClusterRecord {
+  id: string;
+  projectId: string;
+  projectName: string;
+  backendId: string;
+  name: string;
+  rancherName: string;
+  rancherId: string | null;
+  kubernetesVersion: string | null;
+  region: string | null;
+  labels: Record<string, string>;
+  state: ClusterState;
+  remoteState: string | null;
+  remoteTransitioning: string | null;
+  remoteMessage: string | null;
+  conditions: Condition[];
+  nodeCount: number;
+  statusUpdatedAt: Date | null;
+  activeOperationId: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface NodePoolRecord {
+  id: string;
+  clusterId: string;
+  name: string;
+  roles: NodeRole[];
+  flavor: string;
+  nodeTemplateId: string;
+  quantity: number;
+  remoteQuantity: number | null;
+  readyNodes: number;
+  rancherId: string | null;
+  state: NodePoolState;
+  createdAt: Date;
+}
+
+export interface NodeRecord {
+  id: string;
+  clusterId: string;
+  nodePoolName: string | null;
+  rancherId: string;
+  hostname: string;
+  state: string;
+  transitioning: string;
+  message: string;
+  roles: NodeRole[];
+  ipAddress: string | null;
+  updatedAt: Date;
+}
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- rows come untyped from pg; mapped right here */
+const toCluster = (r: any): ClusterRecord => ({
+  id: r.id,
+  projectId: r.project_id,
+  projectName: r.project_name,
+  backendId: r.backend_id,
+  name: r.name,
+  rancherName: r.rancher_name,
+  rancherId: r.rancher_id,
+  kubernetesVersion: r.kubernetes_version,
+  region: r.region,
+  labels: r.labels,
+  state: r.state,
+  remoteState: r.remote_state,
+  remoteTransitioning: r.remote_transitioning,
+  remoteMessage: r.remote_message,
+  conditions: r.conditions,
+  nodeCount: r.node_count,
+  statusUpdatedAt: r.status_updated_at,
+  activeOperationId: r.active_operation_id ?? null,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+const toPool = (r: any): NodePoolRecord => ({
+  id: r.id,
+  clusterId: r.cluster_id,
+  name: r.name,
+  roles: r.roles,
+  flavor: r.flavor,
+  nodeTemplateId: r.node_template_id,
+  quantity: r.quantity,
+  remoteQuantity: r.remote_quantity,
+  readyNodes: r.ready_nodes,
+  rancherId: r.rancher_id,
+  state: r.state,
+  createdAt: r.created_at,
+});
+
+const toNode = (r: any): NodeRecord => ({
+  id: r.id,
+  clusterId: r.cluster_id,
+  nodePoolName: r.node_pool_name,
+  rancherId: r.rancher_id,
+  hostname: r.hostname,
+  state: r.state,
+  transitioning: r.transitioning,
+  message: r.message,
+  roles: r.roles,
+  ipAddress: r.ip_address,
+  updatedAt: r.updated_at,
+});
+/* eslint-enable @typescript-eslint/no-explicit-any */
+
+const SELECT_CLUSTER = `
+  SELECT c.*, p.name AS project_name,
+    (SELECT o.id FROM operations o WHERE o.cluster_id = c.id AND o.state IN ('pending', 'running')) AS active_operation_id
+  FROM clusters c JOIN projects p ON p.id = c.project_id`;
+
+export const LIVE = `NOT IN ('deleted', 'failed')`;
+
+const isUniqueViolation = (error: unknown, constraint: string) =>
+  (error as { code?: string; constraint?: string }).code === '23505' &&
+  (error as { constraint?: string }).constraint === constraint;
+
+export interface NewCluster {
+  id: string;
+  projectId: string;
+  backendId: string;
+  name: string;
+  rancherName: string;
+  kubernetesVersion: string | null;
+  region: string | null;
+  labels: Record<string, string>;
+}
+
+export interface NewNodePool {
+  id: string;
+  clusterId: string;
+  name: string;
+  roles: NodeRole[];
+  flavor: string;
+  nodeTemplateId: string;
+  quantity: number;
+}
+
+@Injectable()
+export class ClustersRepository {
+  constructor(private readonly uow: UnitOfWork) {}
+
+  /** Inserts a `provisioning` cluster; returns false when a live cluster of the project has the name. */
+  async insertCluster(c: NewCluster): Promise<boolean> {
+    try {
+      await this.uow.manager.query(
+        `INSERT INTO clusters (id, project_id, backend_id, name, rancher_name, kubernetes_version, region, labels, state)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'provisioning')`,
+        [
+          c.id,
+          c.projectId,
+          c.backendId,
+          c.name,
+          c.rancherName,
+          c.kubernetesVersion,
+          c.region,
+          JSON.stringify(c.labels),
+        ],
+      );
+      return true;
+    } catch (error) {
+      if (isUniqueViolation(error, 'clusters_live_name_idx')) return false;
+      throw error;
+    }
+  }
+
+  /** Inserts `provisioning` pools; returns false when a live pool of the cluster has one of the names. */
+  async insertPools(pools: NewNodePool[]): Promise<boolean> {
+    if (pools.length === 0) return true;
+    try {
+      await this.uow.manager.query(
+        `INSERT INTO node_pools (id, cluster_id, name, roles, flavor, node_template_id, quantity, state)
+         SELECT id, cluster_id, name, string_to_array(roles, ','), flavor, template, quantity, 'provisioning'
+         FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[])
+           AS t(id, cluster_id, name, roles, flavor, template, quantity)`,
+        [
+          pools.map((p) => p.id),
+          pools.map((p) => p.clusterId),
+          pools.map((p) => p.name),
+          // unnest flattens a 2-D array, so roles travel as one comma-joined string per pool.
+          pools.map((p) => p.roles.join(',')),
+          pools.map((p) => p.flavor),
+          pools.map((p) => p.nodeTemplateId),
+          pools.map((p) => p.quantity),
+        ],
+      );
+      return true;
+    } catch (error) {
+      if (isUniqueViolation(error, 'node_pools_live_name_idx')) return false;
+      throw error;
+    }
+  }
+
+  async findById(id: string): Promise<ClusterRecord | null> {
+    const rows: unknown[] = await this.uow.manager.query(`${SELECT_CLUSTER} WHERE c.id = $1`, [id]);
+    return rows.length > 0 ? toCluster(rows[0]) : null;
+  }
+
+  /** The live cluster of that name; failing that, the most recent one (so a failed create stays visible). */
+  async findByName(projectId: string, name: string): Promise<ClusterRecord | null> {
+    const rows: unknown[] = await this.uow.manager.query(
+      `${SELECT_CLUSTER} WHERE c.project_id = $1 AND c.name = $2
+       ORDER BY (c.state ${LIVE}) DESC, c.created_at DESC LIMIT 1`,
+      [projectId, name],
+    );
+    return rows.length > 0 ? toCluster(rows[0]) : null;
+  }
+
+  async list(
+    projectId: string,
+    state: ClusterState | undefined,
+    limit: number,
+    after: { name: string; id: string } | null,
+  ): Promise<ClusterRecord[]> {
+    const rows: unknown[] = await this.uow.manager.query(
+      `${SELECT_CLUSTER}
+       WHERE c.project_id = $1 AND ($2::text IS NULL OR c.state = $2)
+         AND ($3::text IS NULL OR (c.name, c.id) > ($3, $4::uuid))
+       ORDER BY c.name, c.id LIMIT $5`,
+      [projectId, state ?? null, after?.name ?? null, after?.id ?? null, limit + 1],
+    );
+    return rows.map(toCluster);
+  }
+
+  async poolsOf(clusterIds: string[], includeGone = false): Promise<NodePoolRecord[]> {
+    if (clusterIds.length === 0) return [];
+    const rows: unknown[] = await this.uow.manager.query(
+      `SELECT * FROM node_pools WHERE cluster_id = ANY($1::uuid[]) ${includeGone ? '' : `AND state ${LIVE}`}
+       ORDER BY created_at, name`,
+      [clusterIds],
+    );
+    return rows.map(toPool);
+  }
+
+  async findPool(id: string): Promise<NodePoolRecord | null> {
+    const rows: unknown[] = await this.uow.manager.query(`SELECT * FROM node_pools WHERE id = $1`, [id]);
+    return rows.length > 0 ? toPool(rows[0]) : null;
+  }
+
+  async findLivePoolByName(clusterId: string, name: string): Promise<NodePoolRecord | null> {
+    const rows: unknown[] = await this.uow.manager.query(
+      `SELECT * FROM node_pools WHERE cluster_id = $1 AND name = $2 AND state ${LIVE}`,
+      [clusterId, name],
+    );
+    return rows.length > 0 ? toPool(rows[0]) : null;
+  }
+
+  async nodes(
+    clusterId: string,
+    limit: number,
+    after: { hostname: string; id: string } | null,
+  ): Promise<NodeRecord[]> {
+    const rows: unknown[] = await this.uow.manager.query(
+      `SELECT n.*, p.name AS node_pool_name FROM nodes n LEFT JOIN node_pools p ON p.id = n.node_pool_id
+       WHERE n.cluster_id = $1 AND ($2::text IS NULL OR (n.hostname, n.id) > ($2, $3::uuid))
+       ORDER BY n.hostname, n.id LIMIT $4`,
+      [clusterId, after?.hostname ?? null, after?.id ?? null, limit + 1],
+    );
+    return rows.map(toNode);
+  }
+
+  /** What a cluster counts against its backend: itself and the quantity of its live pools. */
+  async usageOf(clusterId: string): Promise<{ backendId: string; nodes: number }> {
+    const rows: Array<{ backend_id: string; nodes: string }> = await this.uow.manager.query(
+      `SELECT c.backend_id,
+         (SELECT coalesce(sum(p.quantity), 0) FROM node_pools p WHERE p.cluster_id = c.id AND p.state ${LIVE}) AS nodes
+       FROM clusters c WHERE c.id = $1`,
+      [clusterId],
+    );
+    return { backendId: rows[0].backend_id, nodes: Number(rows[0].nodes) };
+  }
+
+  async setRancherId(clusterId: string, rancherId: string): Promise<void> {
+    await this.uow.manager.query(`UPDATE clusters SET rancher_id = $2, updated_at = now() WHERE id = $1`, [
+      clusterId,
+      rancherId,
+    ]);
+  }
+
+  async setPoolRancherId(poolId: string, rancherId: string | null): Promise<void> {
+    await this.uow.manager.query(`UPDATE node_pools SET rancher_id = $2, updated_at = now() WHERE id = $1`, [
+      poolId,
+      rancherId,
+    ]);
+  }
+
+  async setState(clusterId: string, state: ClusterState): Promise<void> {
+    await this.uow.manager.query(
+      `UPDATE clusters SET state = $2::text, updated_at = now(),
+         deleted_at = CASE WHEN $2::text = 'deleted' THEN now() ELSE deleted_at END
+       WHERE id = $1`,
+      [clusterId, state],
+    );
+    if (state === 'deleted' || state === 'failed') {
+      // The cluster's pools and mirrored nodes go with it.
+      await this.uow.manager.query(
+        `UPDATE node_pools SET state = CASE WHEN state = 'provisioning' AND $2::text = 'failed' THEN 'failed' ELSE 'deleted' END,
+           deleted_at = now(), updated_at = now()
+         WHERE cluster_id = $1 AND state ${LIVE}`,
+        [clusterId, state],
+      );
+      await this.uow.manager.query(`DELETE FROM nodes WHERE cluster_id = $1`, [clusterId]);
+    }
+  }
+
+  async setPoolState(poolId: string, state: NodePoolState, quantity?: number): Promise<void> {
+    await this.uow.manager.query(
+      `UPDATE node_pools SET state = $2::text, quantity = coalesce($3::int, quantity), updated_at = now(),
+         deleted_at = CASE WHEN $2::text IN ('deleted', 'failed') THEN now() ELSE deleted_at END
+       WHERE id = $1`,
+      [poolId, state, quantity ?? null],
+    );
+    if (state === 'deleted' || state === 'failed') {
+      await this.uow.manager.query(`DELETE FROM nodes WHERE node_pool_id = $1`, [poolId]);
+    }
+  }
+}

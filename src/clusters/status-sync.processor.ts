@@ -1,0 +1,44 @@
+import { Processor, WorkerHost } from '@nestjs/bullmq';
+import { Inject } from '@nestjs/common';
+import { Job } from 'bullmq';
+import Redis from 'ioredis';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { QUEUES, SyncBackendJob, WORKER_LOCK_OPTIONS } from '../queue/queues';
+import { StatusSyncService } from './status-sync.service';
+
+/**
+ * Runs a backend's sync cycle. Cycles are started by a per-backend job scheduler; a random delay
+ * of up to a fifth of the period spreads backends apart, and a short Redis lock keeps two workers
+ * from syncing one backend at the same time (harmless, but wasted calls).
+ */
+@Processor(QUEUES.statusSync, { concurrency: 4, ...WORKER_LOCK_OPTIONS })
+export class StatusSyncProcessor extends WorkerHost {
+  constructor(
+    private readonly sync: StatusSyncService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(Redis) private readonly redis: Redis,
+  ) {
+    super();
+  }
+
+  async process(job: Job<SyncBackendJob>): Promise<void> {
+    const jitterMs = Math.floor(Math.random() * this.config.syncPeriodMs * 0.2);
+    await new Promise((resolve) => setTimeout(resolve, jitterMs));
+    const lockKey = `${this.config.queuePrefix}:sync-lock:${job.data.backendId}`;
+    // The lock outlives a worker killed mid-cycle, blocking this backend's sync (and every operation
+    // waiting in await-active) until it expires: keep it short; an overlap only wastes calls.
+    const locked = await this.redis.set(
+      lockKey,
+      '1',
+      'PX',
+      Math.max(10_000, this.config.syncPeriodMs * 5),
+      'NX',
+    );
+    if (locked !== 'OK') return;
+    try {
+      await this.sync.syncBackend(job.data.backendId);
+    } finally {
+      await this.redis.del(lockKey);
+    }
+  }
+}

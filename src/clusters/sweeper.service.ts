@@ -1,0 +1,86 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Queue } from 'bullmq';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { UnitOfWork } from '../database/unit-of-work';
+import { BackendsRepository } from '../rancher-backends/backends.repository';
+import {
+  JOBS,
+  OPERATION_JOB_OPTIONS,
+  operationJobId,
+  QUEUES,
+  RunOperationJob,
+  SYNC_JOB_OPTIONS,
+  SyncBackendJob,
+  syncSchedulerId,
+} from '../queue/queues';
+import { OperationsRepository } from './operations.repository';
+
+/**
+ * Rebuilds the queue from Postgres: every unfinished operation gets its job back if Redis lost it
+ * (FLUSHALL, failover) or the job gave up, and every backend keeps its sync schedule. Runs in
+ * every worker; all it does is idempotent.
+ */
+@Injectable()
+export class Sweeper implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(Sweeper.name);
+  private timer?: NodeJS.Timeout;
+  private pass: Promise<void> | null = null;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly uow: UnitOfWork,
+    private readonly operations: OperationsRepository,
+    private readonly backends: BackendsRepository,
+    @InjectQueue(QUEUES.operations) private readonly operationsQueue: Queue<RunOperationJob>,
+    @InjectQueue(QUEUES.statusSync) private readonly syncQueue: Queue<SyncBackendJob>,
+  ) {}
+
+  onModuleInit(): void {
+    this.timer = setInterval(() => void this.sweep(), this.config.sweepPeriodMs);
+    this.timer.unref();
+    void this.sweep();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    await this.pass;
+  }
+
+  sweep(): Promise<void> {
+    this.pass ??= this.sweepOnce()
+      .catch((error: unknown) => this.logger.warn({ err: error }, 'sweep failed; will retry'))
+      .finally(() => (this.pass = null));
+    return this.pass;
+  }
+
+  private async sweepOnce(): Promise<void> {
+    let requeued = 0;
+    for (const id of await this.operations.unfinishedIds()) {
+      const job = await this.operationsQueue.getJob(operationJobId(id));
+      if (job) continue;
+      await this.operationsQueue.add(
+        JOBS.runOperation,
+        { operationId: id },
+        { ...OPERATION_JOB_OPTIONS, jobId: operationJobId(id) },
+      );
+      requeued += 1;
+    }
+    if (requeued > 0) this.logger.log(`re-enqueued ${requeued} unfinished operation(s) from Postgres`);
+
+    const backends = await this.backends.listAll();
+    const wanted = new Set(backends.map((b) => syncSchedulerId(b.id)));
+    for (const backend of backends) {
+      if (await this.syncQueue.getJobScheduler(syncSchedulerId(backend.id))) continue;
+      await this.syncQueue.upsertJobScheduler(
+        syncSchedulerId(backend.id),
+        { every: this.config.syncPeriodMs },
+        { name: JOBS.syncBackend, data: { backendId: backend.id }, opts: SYNC_JOB_OPTIONS },
+      );
+    }
+    for (const scheduler of await this.syncQueue.getJobSchedulers()) {
+      if (scheduler.key && !wanted.has(scheduler.key)) await this.syncQueue.removeJobScheduler(scheduler.key);
+    }
+    await this.uow.manager.query(`DELETE FROM idempotency_keys WHERE expires_at < now()`);
+  }
+}

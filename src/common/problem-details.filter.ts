@@ -1,0 +1,109 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import type { Request, Response } from 'express';
+import { FieldProblem, ProblemError } from './problem';
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+/** Codes for errors Nest raises itself (routing, body parsing), so every answer carries a `code`. */
+const CODES_BY_STATUS: Record<number, string> = {
+  400: 'BAD_REQUEST',
+  401: 'UNAUTHENTICATED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  429: 'RATE_LIMITED',
+};
+
+export interface ProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: string;
+  instance?: string;
+  errors?: FieldProblem[];
+  [extension: string]: unknown;
+}
+
+export function problemBody(
+  status: number,
+  code: string,
+  detail: string,
+  extra: Record<string, unknown> = {},
+) {
+  return {
+    type: `https://paddock.dev/problems/${code.toLowerCase().replace(/_/g, '-')}`,
+    title: TITLES[status] ?? 'Error',
+    status,
+    detail,
+    code,
+    ...extra,
+  } satisfies ProblemBody;
+}
+
+/**
+ * The one error shape of the API (RFC 9457). Known errors keep their status and code; anything
+ * unexpected becomes a 500 whose body carries only an error id, the stack goes to the log.
+ */
+@Catch()
+export class ProblemDetailsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('ProblemDetails');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const response = http.getResponse<Response>();
+    const request = http.getRequest<Request>();
+    const body = this.toProblem(exception, request);
+    if (response.headersSent) return;
+    response.status(body.status).type('application/problem+json').json(body);
+  }
+
+  private toProblem(exception: unknown, request: Request): ProblemBody {
+    if (exception instanceof ProblemError) {
+      return problemBody(exception.status, exception.code, exception.detail, {
+        ...exception.extensions,
+        ...(exception.errors ? { errors: exception.errors } : {}),
+      });
+    }
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const response = exception.getResponse();
+      const message =
+        typeof response === 'string'
+          ? response
+          : String((response as { message?: unknown }).message ?? exception.message);
+      if (status < 500) {
+        return problemBody(status, CODES_BY_STATUS[status] ?? 'ERROR', message);
+      }
+    }
+    const errorId = randomUUID();
+    this.logger.error(
+      { err: exception, errorId, method: request.method, path: request.path },
+      'unexpected error while handling a request',
+    );
+    return problemBody(
+      HttpStatus.INTERNAL_SERVER_ERROR,
+      'INTERNAL',
+      `unexpected error; reference ${errorId}`,
+      {
+        errorId,
+      },
+    );
+  }
+}

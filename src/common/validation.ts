@@ -1,0 +1,34 @@
+import { ValidationError, ValidationPipe } from '@nestjs/common';
+import { badRequest, FieldProblem } from './problem';
+
+/** Flattens class-validator's tree into `field: message` pairs with paths like `nodePools[1].name`. */
+export function flattenValidationErrors(errors: ValidationError[], parent = ''): FieldProblem[] {
+  return errors.flatMap((error) => {
+    const isIndex = /^\d+$/.test(error.property);
+    const path =
+      parent === ''
+        ? error.property
+        : isIndex
+          ? `${parent}[${error.property}]`
+          : `${parent}.${error.property}`;
+    const own = Object.values(error.constraints ?? {}).map((message) => ({
+      field: path,
+      message: error.constraints?.whitelistValidation === message ? `${path} is not a known field` : message,
+    }));
+    return [...own, ...flattenValidationErrors(error.children ?? [], path)];
+  });
+}
+
+/** The global pipe: unknown fields are refused, values are converted to the DTO's types. */
+export function createValidationPipe(): ValidationPipe {
+  return new ValidationPipe({
+    whitelist: true,
+    forbidNonWhitelisted: true,
+    transform: true,
+    transformOptions: { enableImplicitConversion: false },
+    exceptionFactory: (errors) => {
+      const problems = flattenValidationErrors(errors);
+      return badRequest(`invalid request: ${problems.map((p) => p.field).join(', ')}`, problems);
+    },
+  });
+}

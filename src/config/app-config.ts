@@ -1,0 +1,175 @@
+import { randomBytes } from 'node:crypto';
+import { plainToInstance, Transform } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, validateSync } from 'class-validator';
+
+const toInt = ({ value }: { value: unknown }) =>
+  value === undefined || value === '' ? undefined : Number(value);
+
+/**
+ * The environment, validated once at boot. Nothing else in the code reads `process.env`.
+ * Defaults are for local development; `NODE_ENV=production` refuses to start without secrets.
+ */
+export class EnvironmentVariables {
+  @IsOptional()
+  @IsIn(['development', 'test', 'production'])
+  NODE_ENV?: 'development' | 'test' | 'production';
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT?: number;
+
+  @IsOptional()
+  @IsString()
+  @Matches(/^postgres(ql)?:\/\//, { message: 'DATABASE_URL must be a postgres:// URL' })
+  DATABASE_URL?: string;
+
+  @IsOptional()
+  @IsString()
+  @Matches(/^rediss?:\/\//, { message: 'REDIS_URL must be a redis:// URL' })
+  REDIS_URL?: string;
+
+  @IsOptional()
+  @IsString()
+  @Matches(/^\S{24,}$/, { message: 'PADDOCK_ADMIN_TOKEN must be at least 24 characters without spaces' })
+  PADDOCK_ADMIN_TOKEN?: string;
+
+  @IsOptional()
+  @IsString()
+  @Matches(/^[A-Za-z0-9+/]{43}=$/, { message: 'PADDOCK_ENCRYPTION_KEY must be 32 bytes, base64-encoded' })
+  PADDOCK_ENCRYPTION_KEY?: string;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(16)
+  PADDOCK_SIMULATORS?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(200)
+  PADDOCK_SYNC_PERIOD_MS?: number;
+
+  @IsOptional()
+  @IsIn(['api', 'worker', 'all'])
+  PADDOCK_ROLE?: 'api' | 'worker' | 'all';
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  PADDOCK_OPERATION_DEADLINE_MS?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(500)
+  PADDOCK_WORKER_CONCURRENCY?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  PADDOCK_RANCHER_TIMEOUT_MS?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  PADDOCK_OPERATION_LEASE_MS?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(200)
+  PADDOCK_SWEEP_PERIOD_MS?: number;
+
+  @IsOptional()
+  @IsString()
+  @Matches(/^[a-z0-9_-]{1,40}$/, {
+    message: 'PADDOCK_QUEUE_PREFIX must be 1-40 characters of a-z, 0-9, _ and -',
+  })
+  PADDOCK_QUEUE_PREFIX?: string;
+
+  @IsOptional()
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL?: string;
+}
+
+export interface AppConfig {
+  env: 'development' | 'test' | 'production';
+  port: number;
+  databaseUrl: string;
+  redisUrl: string;
+  adminToken: string;
+  /** True when the admin token was generated at boot (so it is printed once for the operator). */
+  adminTokenGenerated: boolean;
+  encryptionKey: Buffer;
+  simulators: number;
+  role: 'api' | 'worker' | 'all';
+  syncPeriodMs: number;
+  operationDeadlineMs: number;
+  workerConcurrency: number;
+  rancherTimeoutMs: number;
+  /** How long a runner owns an operation before another may take it over (crash recovery time). */
+  operationLeaseMs: number;
+  /** How often the sweeper re-enqueues unfinished operations and re-creates sync schedules. */
+  sweepPeriodMs: number;
+  /** Redis key prefix of every queue: separate prefixes keep deployments (or test runs) apart. */
+  queuePrefix: string;
+  logLevel: string;
+}
+
+/** A fixed development key: backend tokens in a dev database are not secret enough to matter. */
+const DEVELOPMENT_ENCRYPTION_KEY = Buffer.alloc(32, 'paddock-development-key');
+
+export class ConfigError extends Error {}
+
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
+  const env = plainToInstance(EnvironmentVariables, { ...source }, { excludeExtraneousValues: false });
+  const errors = validateSync(env, { skipMissingProperties: false, forbidUnknownValues: false });
+  if (errors.length > 0) {
+    const lines = errors.flatMap((e) => Object.values(e.constraints ?? {}));
+    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const nodeEnv = env.NODE_ENV ?? 'development';
+  const production = nodeEnv === 'production';
+  if (production) {
+    const missing = ['DATABASE_URL', 'REDIS_URL', 'PADDOCK_ADMIN_TOKEN', 'PADDOCK_ENCRYPTION_KEY'].filter(
+      (name) => !source[name],
+    );
+    if (missing.length > 0) {
+      throw new ConfigError(`NODE_ENV=production requires ${missing.join(', ')}`);
+    }
+  }
+  const adminToken = env.PADDOCK_ADMIN_TOKEN ?? `pdk_admin_${randomBytes(24).toString('base64url')}`;
+  return {
+    env: nodeEnv,
+    port: env.PORT ?? 3000,
+    databaseUrl: env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/paddock',
+    redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    adminToken,
+    adminTokenGenerated: env.PADDOCK_ADMIN_TOKEN === undefined,
+    encryptionKey: env.PADDOCK_ENCRYPTION_KEY
+      ? Buffer.from(env.PADDOCK_ENCRYPTION_KEY, 'base64')
+      : DEVELOPMENT_ENCRYPTION_KEY,
+    // Production never starts simulators, whatever PADDOCK_SIMULATORS says.
+    simulators: production ? 0 : (env.PADDOCK_SIMULATORS ?? 2),
+    role: env.PADDOCK_ROLE ?? 'all',
+    syncPeriodMs: env.PADDOCK_SYNC_PERIOD_MS ?? (production ? 15_000 : 1_000),
+    operationDeadlineMs: env.PADDOCK_OPERATION_DEADLINE_MS ?? 30 * 60_000,
+    workerConcurrency: env.PADDOCK_WORKER_CONCURRENCY ?? 20,
+    rancherTimeoutMs: env.PADDOCK_RANCHER_TIMEOUT_MS ?? 10_000,
+    operationLeaseMs: env.PADDOCK_OPERATION_LEASE_MS ?? 60_000,
+    sweepPeriodMs: env.PADDOCK_SWEEP_PERIOD_MS ?? (production ? 15_000 : 5_000),
+    queuePrefix: env.PADDOCK_QUEUE_PREFIX ?? 'paddock',
+    logLevel: env.LOG_LEVEL ?? (nodeEnv === 'test' ? 'warn' : 'info'),
+  };
+}
+
+export const APP_CONFIG = Symbol('APP_CONFIG');

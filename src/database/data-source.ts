@@ -1,0 +1,23 @@
+import { DataSource } from 'typeorm';
+import { InitialSchema1763776800000 } from '../../migrations/1763776800000-InitialSchema';
+
+/** Every migration, in order. Migrations are reviewed SQL; `synchronize` is never on. */
+export const MIGRATIONS = [InitialSchema1763776800000];
+
+export function createDataSource(databaseUrl: string, poolSize = 20): DataSource {
+  return new DataSource({
+    type: 'postgres',
+    url: databaseUrl,
+    migrations: MIGRATIONS,
+    migrationsTableName: 'schema_migrations',
+    synchronize: false,
+    logging: false,
+    extra: {
+      max: poolSize,
+      // A request never waits long for a connection: a saturated pool answers 503 rather than hang.
+      connectionTimeoutMillis: 5_000,
+      statement_timeout: 15_000,
+      application_name: 'paddock',
+    },
+  });
+}

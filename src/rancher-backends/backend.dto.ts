@@ -1,0 +1,174 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  IsIn,
+  IsInt,
+  IsObject,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  MaxLength,
+  Max,
+  Min,
+  ValidateNested,
+} from 'class-validator';
+import { IsDnsLabel } from '../common/dns-label';
+
+export const BACKEND_STATES = ['active', 'draining', 'disabled'] as const;
+export type BackendState = (typeof BACKEND_STATES)[number];
+
+export class BackendCapacityDto {
+  /** Most clusters Paddock places on this backend. */
+  @IsInt()
+  @Min(0)
+  @Max(100_000)
+  maxClusters: number;
+
+  /** Most nodes (sum of pool quantities) Paddock places on this backend. */
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000)
+  maxNodes: number;
+}
+
+export class FlavorDto {
+  /** The node template on this backend that realises the flavor, e.g. `cattle-global-nt:nt-x7k2p`. */
+  @IsString()
+  @Matches(/^[a-z0-9][a-z0-9.-]*:[a-z0-9][a-z0-9.-]*$/, {
+    message: 'nodeTemplateId must look like cattle-global-nt:nt-xxxxx',
+  })
+  nodeTemplateId: string;
+}
+
+const FLAVORS_SCHEMA = {
+  type: 'object' as const,
+  additionalProperties: { $ref: '#/components/schemas/FlavorDto' },
+  example: { 'm1.large': { nodeTemplateId: 'cattle-global-nt:nt-x7k2p' } },
+  description: 'Our flavor name → what it means on this backend',
+};
+
+export class RegisterBackendDto {
+  @IsDnsLabel('Backend name', 'tokyo-1')
+  name: string;
+
+  /** Base URL of the Rancher server. */
+  @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
+  @MaxLength(2048)
+  url: string;
+
+  /** Rancher API key `token-xxxxx:secret`. Write-only: never returned. */
+  @IsString()
+  @Matches(/^token-[a-z0-9]+:\S+$/, {
+    message: 'token must be a Rancher API key of the form token-xxxxx:secret',
+  })
+  @MaxLength(512)
+  token: string;
+
+  @ApiProperty({ enum: ['rke1'] })
+  @IsIn(['rke1'])
+  kind: 'rke1';
+
+  @IsOptional()
+  @IsDnsLabel('Region used by placement', 'tokyo')
+  region?: string;
+
+  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' } })
+  @IsOptional()
+  @IsObject()
+  labels?: Record<string, string>;
+
+  @ValidateNested()
+  @Type(() => BackendCapacityDto)
+  capacity: BackendCapacityDto;
+
+  @ApiPropertyOptional({ enum: BACKEND_STATES })
+  @IsOptional()
+  @IsIn(BACKEND_STATES)
+  state?: BackendState;
+
+  @ApiProperty(FLAVORS_SCHEMA)
+  @IsObject()
+  flavors: Record<string, FlavorDto>;
+}
+
+export class UpdateBackendDto {
+  @IsOptional()
+  @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
+  @MaxLength(2048)
+  url?: string;
+
+  /** A new Rancher API key. Write-only. */
+  @IsOptional()
+  @IsString()
+  @Matches(/^token-[a-z0-9]+:\S+$/, {
+    message: 'token must be a Rancher API key of the form token-xxxxx:secret',
+  })
+  @MaxLength(512)
+  token?: string;
+
+  @IsOptional()
+  @IsDnsLabel('Region used by placement', 'tokyo')
+  region?: string;
+
+  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' } })
+  @IsOptional()
+  @IsObject()
+  labels?: Record<string, string>;
+
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => BackendCapacityDto)
+  capacity?: BackendCapacityDto;
+
+  @ApiPropertyOptional({ enum: BACKEND_STATES })
+  @IsOptional()
+  @IsIn(BACKEND_STATES)
+  state?: BackendState;
+
+  @ApiPropertyOptional(FLAVORS_SCHEMA)
+  @IsOptional()
+  @IsObject()
+  flavors?: Record<string, FlavorDto>;
+}
+
+export class BackendDto {
+  @ApiProperty({ format: 'uuid' })
+  id: string;
+  name: string;
+  url: string;
+  @ApiProperty({ enum: ['rke1'] })
+  kind: 'rke1';
+  @ApiProperty({ type: String, nullable: true })
+  region: string | null;
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } })
+  labels: Record<string, string>;
+  capacity: BackendCapacityDto;
+  @ApiProperty({ enum: BACKEND_STATES })
+  state: BackendState;
+  @ApiProperty(FLAVORS_SCHEMA)
+  flavors: Record<string, FlavorDto>;
+  /** Live clusters placed on this backend. */
+  clusters: number;
+  /** Σ desired nodes of live pools on this backend. */
+  nodes: number;
+  @ApiProperty({ type: String, nullable: true })
+  rancherVersion: string | null;
+  @ApiProperty({ type: String, nullable: true, format: 'date-time' })
+  lastSyncAt: string | null;
+  @ApiProperty({ type: String, nullable: true })
+  lastSyncError: string | null;
+  @ApiProperty({ type: 'object', additionalProperties: true, description: 'Drift found by the last sync' })
+  syncReport: Record<string, unknown>;
+  @ApiProperty({ format: 'date-time' })
+  createdAt: string;
+  @ApiProperty({ format: 'date-time' })
+  updatedAt: string;
+}
+
+export class BackendListDto {
+  @ApiProperty({ type: [BackendDto] })
+  items: BackendDto[];
+  @ApiProperty({ type: String, nullable: true })
+  nextCursor: string | null;
+}

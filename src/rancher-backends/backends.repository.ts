@@ -1,0 +1,233 @@
+import { Injectable } from '@nestjs/common';
+import { UnitOfWork } from '../database/unit-of-work';
+import type { BackendKind } from './backend-driver';
+import type { BackendState } from './backend.dto';
+
+export interface Flavor {
+  nodeTemplateId: string;
+}
+
+export interface Backend {
+  id: string;
+  name: string;
+  url: string;
+  kind: BackendKind;
+  tokenCiphertext: string;
+  region: string | null;
+  labels: Record<string, string>;
+  maxClusters: number;
+  maxNodes: number;
+  state: BackendState;
+  flavors: Record<string, Flavor>;
+  rancherVersion: string | null;
+  lastSyncAt: Date | null;
+  lastSyncError: string | null;
+  syncReport: Record<string, unknown>;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface BackendWithUsage extends Backend {
+  clusters: number;
+  nodes: number;
+}
+
+interface BackendRow {
+  id: string;
+  name: string;
+  url: string;
+  kind: BackendKind;
+  token_ciphertext: string;
+  region: string | null;
+  labels: Record<string, string>;
+  max_clusters: number;
+  max_nodes: number;
+  state: BackendState;
+  flavors: Record<string, Flavor>;
+  rancher_version: string | null;
+  last_sync_at: Date | null;
+  last_sync_error: string | null;
+  sync_report: Record<string, unknown>;
+  created_at: Date;
+  updated_at: Date;
+  clusters?: number;
+  nodes?: number;
+}
+
+const toBackend = (r: BackendRow): BackendWithUsage => ({
+  id: r.id,
+  name: r.name,
+  url: r.url,
+  kind: r.kind,
+  tokenCiphertext: r.token_ciphertext,
+  region: r.region,
+  labels: r.labels,
+  maxClusters: r.max_clusters,
+  maxNodes: r.max_nodes,
+  state: r.state,
+  flavors: r.flavors,
+  rancherVersion: r.rancher_version,
+  lastSyncAt: r.last_sync_at,
+  lastSyncError: r.last_sync_error,
+  syncReport: r.sync_report,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+  clusters: Number(r.clusters ?? 0),
+  nodes: Number(r.nodes ?? 0),
+});
+
+const WITH_USAGE = `SELECT b.*, b.clusters_count AS clusters, b.nodes_count AS nodes FROM backends b`;
+
+export type NewBackend = Omit<
+  Backend,
+  'id' | 'rancherVersion' | 'lastSyncAt' | 'lastSyncError' | 'syncReport' | 'createdAt' | 'updatedAt'
+> & { rancherVersion: string | null };
+
+@Injectable()
+export class BackendsRepository {
+  constructor(private readonly uow: UnitOfWork) {}
+
+  /** Inserts the backend, or returns null when the name is taken. */
+  async insert(b: NewBackend): Promise<BackendWithUsage | null> {
+    const rows: BackendRow[] = await this.uow.manager.query(
+      `INSERT INTO backends (name, url, kind, token_ciphertext, region, labels, max_clusters, max_nodes, state, flavors, rancher_version)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+       ON CONFLICT (name) WHERE deleted_at IS NULL DO NOTHING RETURNING *`,
+      [
+        b.name,
+        b.url,
+        b.kind,
+        b.tokenCiphertext,
+        b.region,
+        JSON.stringify(b.labels),
+        b.maxClusters,
+        b.maxNodes,
+        b.state,
+        JSON.stringify(b.flavors),
+        b.rancherVersion,
+      ],
+    );
+    return rows.length > 0 ? toBackend(rows[0]) : null;
+  }
+
+  async findByName(name: string): Promise<BackendWithUsage | null> {
+    const rows: BackendRow[] = await this.uow.manager.query(
+      `${WITH_USAGE} WHERE b.name = $1 AND b.deleted_at IS NULL`,
+      [name],
+    );
+    return rows.length > 0 ? toBackend(rows[0]) : null;
+  }
+
+  async findById(id: string): Promise<BackendWithUsage | null> {
+    const rows: BackendRow[] = await this.uow.manager.query(`${WITH_USAGE} WHERE b.id = $1`, [id]);
+    return rows.length > 0 ? toBackend(rows[0]) : null;
+  }
+
+  async listAll(): Promise<BackendWithUsage[]> {
+    const rows: BackendRow[] = await this.uow.manager.query(
+      `${WITH_USAGE} WHERE b.deleted_at IS NULL ORDER BY b.name`,
+    );
+    return rows.map(toBackend);
+  }
+
+  async list(limit: number, afterName: string | null): Promise<BackendWithUsage[]> {
+    const rows: BackendRow[] = await this.uow.manager.query(
+      `${WITH_USAGE} WHERE b.deleted_at IS NULL AND ($1::text IS NULL OR b.name > $1) ORDER BY b.name LIMIT $2`,
+      [afterName, limit + 1],
+    );
+    return rows.map(toBackend);
+  }
+
+  async update(
+    id: string,
+    patch: Partial<
+      Pick<
+        Backend,
+        | 'url'
+        | 'tokenCiphertext'
+        | 'region'
+        | 'labels'
+        | 'maxClusters'
+        | 'maxNodes'
+        | 'state'
+        | 'flavors'
+        | 'rancherVersion'
+      >
+    >,
+  ): Promise<void> {
+    const columns: Record<string, unknown> = {
+      url: patch.url,
+      token_ciphertext: patch.tokenCiphertext,
+      region: patch.region,
+      labels: patch.labels === undefined ? undefined : JSON.stringify(patch.labels),
+      max_clusters: patch.maxClusters,
+      max_nodes: patch.maxNodes,
+      state: patch.state,
+      flavors: patch.flavors === undefined ? undefined : JSON.stringify(patch.flavors),
+      rancher_version: patch.rancherVersion,
+    };
+    const entries = Object.entries(columns).filter(([, value]) => value !== undefined);
+    if (entries.length === 0) return;
+    const sets = entries.map(([column], i) => `${column} = $${i + 2}`).join(', ');
+    await this.uow.manager.query(`UPDATE backends SET ${sets}, updated_at = now() WHERE id = $1`, [
+      id,
+      ...entries.map(([, value]) => value),
+    ]);
+  }
+
+  /**
+   * Removes the backend from the registry unless a live cluster is placed on it. The row is kept
+   * (soft delete) so historical clusters still name their backend; the name becomes free again.
+   */
+  async deleteIfUnused(id: string): Promise<'deleted' | 'in-use'> {
+    // TypeORM answers an UPDATE with `[rows, rowCount]`, not the rows.
+    const [rows]: [Array<{ id: string }>, number] = await this.uow.manager.query(
+      `UPDATE backends SET deleted_at = now(), state = 'disabled', updated_at = now()
+       WHERE id = $1 AND deleted_at IS NULL
+         AND NOT EXISTS (SELECT 1 FROM clusters c WHERE c.backend_id = $1 AND c.state NOT IN ('deleted', 'failed'))
+       RETURNING id`,
+      [id],
+    );
+    return rows.length > 0 ? 'deleted' : 'in-use';
+  }
+
+  /**
+   * Counts clusters and nodes against the backend when it has room for them; returns false when
+   * it has not. A conditional update: two transactions cannot both take the last slot. Runs in
+   * the caller's transaction, next to the state change it accounts for.
+   */
+  async reserve(id: string, clusters: number, nodes: number): Promise<boolean> {
+    const [rows]: [unknown[], number] = await this.uow.manager.query(
+      `UPDATE backends SET clusters_count = clusters_count + $2, nodes_count = nodes_count + $3
+       WHERE id = $1 AND clusters_count + $2 <= max_clusters AND nodes_count + $3 <= max_nodes
+       RETURNING id`,
+      [id, clusters, nodes],
+    );
+    return rows.length > 0;
+  }
+
+  /** Gives back what `reserve` took, in the transaction of the change that frees it. */
+  async release(id: string, clusters: number, nodes: number): Promise<void> {
+    await this.uow.manager.query(
+      `UPDATE backends SET clusters_count = clusters_count - $2, nodes_count = nodes_count - $3 WHERE id = $1`,
+      [id, clusters, nodes],
+    );
+  }
+
+  async recordSync(
+    id: string,
+    outcome: { ok: true; report: Record<string, unknown> } | { ok: false; error: string },
+  ): Promise<void> {
+    if (outcome.ok) {
+      await this.uow.manager.query(
+        `UPDATE backends SET last_sync_at = now(), last_sync_error = NULL, sync_report = $2 WHERE id = $1`,
+        [id, JSON.stringify(outcome.report)],
+      );
+    } else {
+      await this.uow.manager.query(`UPDATE backends SET last_sync_error = $2 WHERE id = $1`, [
+        id,
+        outcome.error,
+      ]);
+    }
+  }
+}

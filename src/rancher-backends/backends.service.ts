@@ -1,0 +1,201 @@
+import { HttpStatus, Injectable } from '@nestjs/common';
+import { decodeCursor, DEFAULT_PAGE_SIZE, PageQuery, toPage } from '../common/cursor';
+import { badRequest, conflict, FieldProblem, notFound, ProblemError } from '../common/problem';
+import { UnitOfWork } from '../database/unit-of-work';
+import { isBackendError } from './backend.errors';
+import { BackendDto, BackendListDto, FlavorDto, RegisterBackendDto, UpdateBackendDto } from './backend.dto';
+import { BackendDriversService } from './backend-drivers.service';
+import { Backend, BackendsRepository, BackendWithUsage } from './backends.repository';
+
+const FLAVOR_NAME = /^[a-z0-9][a-z0-9.-]{0,62}$/;
+const NODE_TEMPLATE_ID = /^[a-z0-9][a-z0-9.-]*:[a-z0-9][a-z0-9.-]*$/;
+
+export const toBackendDto = (b: BackendWithUsage): BackendDto => ({
+  id: b.id,
+  name: b.name,
+  url: b.url,
+  kind: b.kind,
+  region: b.region,
+  labels: b.labels,
+  capacity: { maxClusters: b.maxClusters, maxNodes: b.maxNodes },
+  state: b.state,
+  flavors: b.flavors,
+  clusters: b.clusters,
+  nodes: b.nodes,
+  rancherVersion: b.rancherVersion,
+  lastSyncAt: b.lastSyncAt?.toISOString() ?? null,
+  lastSyncError: b.lastSyncError,
+  syncReport: b.syncReport,
+  createdAt: b.createdAt.toISOString(),
+  updatedAt: b.updatedAt.toISOString(),
+});
+
+/** Checks the free-form parts class-validator cannot describe: flavor map keys and values, labels. */
+function validateMaps(
+  flavors: Record<string, FlavorDto> | undefined,
+  labels: Record<string, string> | undefined,
+) {
+  const problems: FieldProblem[] = [];
+  for (const [name, flavor] of Object.entries(flavors ?? {})) {
+    if (!FLAVOR_NAME.test(name)) {
+      problems.push({
+        field: `flavors.${name}`,
+        message: 'flavor names are lower-case letters, digits, "." and "-"',
+      });
+    }
+    const id = (flavor as { nodeTemplateId?: unknown } | null)?.nodeTemplateId;
+    if (typeof id !== 'string' || !NODE_TEMPLATE_ID.test(id) || Object.keys(flavor).length !== 1) {
+      problems.push({
+        field: `flavors.${name}.nodeTemplateId`,
+        message: 'each flavor is {"nodeTemplateId": "cattle-global-nt:nt-xxxxx"}',
+      });
+    }
+  }
+  for (const [key, value] of Object.entries(labels ?? {})) {
+    if (typeof value !== 'string' || key.length > 253 || value.length > 63) {
+      problems.push({
+        field: `labels.${key}`,
+        message: 'labels map string keys to strings of at most 63 characters',
+      });
+    }
+  }
+  if (problems.length > 0)
+    throw badRequest(`invalid request: ${problems.map((p) => p.field).join(', ')}`, problems);
+}
+
+const normalizeUrl = (url: string) => url.replace(/\/+$/, '').replace(/\/v3$/, '');
+
+@Injectable()
+export class BackendsService {
+  constructor(
+    private readonly backends: BackendsRepository,
+    private readonly drivers: BackendDriversService,
+    private readonly uow: UnitOfWork,
+  ) {}
+
+  /** Verifies the backend answers, accepts the token and has every flavor's template, then saves it. */
+  async register(body: RegisterBackendDto): Promise<BackendDto> {
+    validateMaps(body.flavors, body.labels);
+    const url = normalizeUrl(body.url);
+    const version = await this.verify(body.name, body.kind, url, body.token, body.flavors);
+    const saved = await this.backends.insert({
+      name: body.name,
+      url,
+      kind: body.kind,
+      tokenCiphertext: this.drivers.tokenCipher.seal(body.token),
+      region: body.region ?? null,
+      labels: body.labels ?? {},
+      maxClusters: body.capacity.maxClusters,
+      maxNodes: body.capacity.maxNodes,
+      state: body.state ?? 'active',
+      flavors: body.flavors,
+      rancherVersion: version,
+    });
+    if (!saved) throw conflict('BACKEND_EXISTS', `backend '${body.name}' already exists`);
+    return toBackendDto(saved);
+  }
+
+  async list(query: PageQuery): Promise<BackendListDto> {
+    const limit = query.limit ?? DEFAULT_PAGE_SIZE;
+    const after = decodeCursor(query.cursor);
+    const rows = await this.backends.list(limit, after?.key ?? null);
+    const page = toPage(rows, limit, (b) => ({ key: b.name, id: b.id }));
+    return { items: page.items.map(toBackendDto), nextCursor: page.nextCursor };
+  }
+
+  async get(name: string): Promise<BackendDto> {
+    return toBackendDto(await this.require(name));
+  }
+
+  /** Re-verifies whatever changed that verification covers (URL, token, flavors) before saving. */
+  async update(name: string, body: UpdateBackendDto): Promise<BackendDto> {
+    validateMaps(body.flavors, body.labels);
+    const current = await this.require(name);
+    const url = body.url === undefined ? current.url : normalizeUrl(body.url);
+    let rancherVersion: string | undefined;
+    if (body.url !== undefined || body.token !== undefined || body.flavors !== undefined) {
+      const token = body.token ?? this.drivers.tokenCipher.open(current.tokenCiphertext);
+      rancherVersion = await this.verify(
+        current.name,
+        current.kind,
+        url,
+        token,
+        body.flavors ?? current.flavors,
+      );
+    }
+    await this.backends.update(current.id, {
+      url: body.url === undefined ? undefined : url,
+      tokenCiphertext: body.token === undefined ? undefined : this.drivers.tokenCipher.seal(body.token),
+      region: body.region,
+      labels: body.labels,
+      maxClusters: body.capacity?.maxClusters,
+      maxNodes: body.capacity?.maxNodes,
+      state: body.state,
+      flavors: body.flavors,
+      rancherVersion,
+    });
+    return toBackendDto(await this.require(name));
+  }
+
+  async remove(name: string): Promise<void> {
+    const backend = await this.require(name);
+    const outcome = await this.uow.run(() => this.backends.deleteIfUnused(backend.id));
+    if (outcome === 'in-use') {
+      throw conflict(
+        'BACKEND_IN_USE',
+        `backend '${name}' still has live clusters; drain it and delete them first`,
+      );
+    }
+  }
+
+  async require(name: string): Promise<BackendWithUsage> {
+    const backend = await this.backends.findByName(name);
+    if (!backend) throw notFound('backend', name);
+    return backend;
+  }
+
+  private async verify(
+    name: string,
+    kind: Backend['kind'],
+    url: string,
+    token: string,
+    flavors: Record<string, FlavorDto>,
+  ): Promise<string> {
+    const driver = this.drivers.build(name, kind, url, token);
+    try {
+      const probe = await driver.probe();
+      const missing: FieldProblem[] = [];
+      for (const [flavor, { nodeTemplateId }] of Object.entries(flavors)) {
+        if (!(await driver.findNodeTemplate(nodeTemplateId))) {
+          missing.push({
+            field: `flavors.${flavor}.nodeTemplateId`,
+            message: `node template ${nodeTemplateId} does not exist on the backend`,
+          });
+        }
+      }
+      if (missing.length > 0) {
+        throw new ProblemError(
+          HttpStatus.UNPROCESSABLE_ENTITY,
+          'BACKEND_VERIFICATION_FAILED',
+          'the backend lacks node templates named by flavors',
+          {},
+          missing,
+        );
+      }
+      return probe.version;
+    } catch (error) {
+      if (!isBackendError(error)) throw error;
+      const reason =
+        error.kind === 'unauthorized'
+          ? 'the backend refused the token'
+          : error.kind === 'timeout' || error.kind === 'network'
+            ? 'the backend is not reachable'
+            : `the backend answered unexpectedly (${error.kind})`;
+      throw new ProblemError(HttpStatus.UNPROCESSABLE_ENTITY, 'BACKEND_VERIFICATION_FAILED', reason, {
+        reason: error.kind,
+      });
+    } finally {
+      driver.close();
+    }
+  }
+}

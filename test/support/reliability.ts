@@ -1,0 +1,50 @@
+/**
+ * Small helpers shared by the reliability suites: one simulator per case, pinned by region so
+ * that the case's clusters land on it, and counting a simulator's calls.
+ */
+import assert from 'node:assert/strict';
+import { clusterBody, TestPaddock } from './paddock';
+import { CallRecord, SimulatorOptions, startTestSimulator, TestSimulator } from './simulator';
+
+export interface CaseBackend {
+  sim: TestSimulator;
+  name: string;
+  region: string;
+}
+
+/** Starts a simulator and registers it as a backend whose region is its own name. */
+export async function addBackend(
+  paddock: TestPaddock,
+  name: string,
+  options: SimulatorOptions = {},
+): Promise<CaseBackend> {
+  const sim = await startTestSimulator({ nodeTemplates: [{ name: 'm1.large' }], ...options });
+  const registered = await paddock.registerBackend(name, sim, { region: name });
+  assert.equal(registered.status, 201, `register ${name}: ${JSON.stringify(registered.body)}`);
+  return { sim, name, region: name };
+}
+
+/** POSTs a create for `name` on the case's backend; returns the 202 body `{cluster, operation}`. */
+export async function createOn(
+  paddock: TestPaddock,
+  project: string,
+  backend: CaseBackend,
+  name: string,
+  overrides: Record<string, unknown> = {},
+) {
+  const created = await paddock.request(
+    'POST',
+    `/v1/projects/${project}/clusters`,
+    clusterBody(name, { region: backend.region, ...overrides }),
+  );
+  assert.equal(created.status, 202, `create ${name}: ${JSON.stringify(created.body)}`);
+  return created.body as { cluster: { id: string; name: string }; operation: { id: string } };
+}
+
+export function count(calls: CallRecord[], method: string, path: RegExp, status?: number): number {
+  return calls.filter(
+    (c) => c.method === method && path.test(c.path) && (status === undefined || c.status === status),
+  ).length;
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
