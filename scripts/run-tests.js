@@ -2,6 +2,8 @@
 // Runs every compiled test file (dist/**/*.test.js) with Node's own test runner.
 // Node 20's `--test` takes no globs, so the files are listed here; extra arguments narrow the run
 // to files whose path contains one of them (`npm test -- sim/` runs the simulator's tests only).
+// The reliability suite (test/reliability/) restarts shared services, so it runs only when named
+// (`npm run test:reliability`), one file at a time.
 'use strict';
 const { spawnSync } = require('node:child_process');
 const { readdirSync, statSync } = require('node:fs');
@@ -21,7 +23,11 @@ function collect(dir, out) {
 }
 
 const files = collect(root, [])
-  .filter((file) => filters.length === 0 || filters.some((f) => relative(root, file).includes(f)))
+  .filter((file) =>
+    filters.length === 0
+      ? !relative(root, file).startsWith(join('test', 'reliability'))
+      : filters.some((f) => relative(root, file).includes(f)),
+  )
   .sort();
 if (files.length === 0) {
   console.error('no test files matched');

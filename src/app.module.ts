@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import { AuditModule } from './audit/audit.module';
 import { AuthGuard } from './common/auth.guard';
 import { IdempotencyInterceptor } from './common/idempotency.interceptor';
 import { LoggingModule } from './common/logging.module';
@@ -14,7 +15,9 @@ import { HttpMetricsInterceptor } from './metrics/http-metrics.interceptor';
 import { MetricsHttpModule, MetricsModule } from './metrics/metrics.module';
 import { ProjectsModule } from './projects/projects.module';
 import { QueueModule } from './queue/queue.module';
+import { QuotaApiModule, QuotaWorkerModule } from './quota/quota.module';
 import { RancherBackendsModule } from './rancher-backends/rancher-backends.module';
+import { RancherBackendsWorkerModule } from './rancher-backends/rancher-backends-worker.module';
 
 const infrastructure = (config: AppConfig) => [
   ConfigModule.forRoot(config),
@@ -34,6 +37,8 @@ export class ApiModule {
         ...infrastructure(config),
         MetricsHttpModule,
         ProjectsModule,
+        QuotaApiModule,
+        AuditModule,
         RancherBackendsModule,
         ClustersModule,
       ],
@@ -52,6 +57,14 @@ export class ApiModule {
 @Module({})
 export class WorkerModule {
   static forRoot(config: AppConfig): DynamicModule {
-    return { module: WorkerModule, imports: [...infrastructure(config), ClustersWorkerModule] };
+    return {
+      module: WorkerModule,
+      imports: [
+        ...infrastructure(config),
+        ClustersWorkerModule,
+        RancherBackendsWorkerModule,
+        QuotaWorkerModule,
+      ],
+    };
   }
 }

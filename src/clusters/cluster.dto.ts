@@ -208,3 +208,32 @@ export class KubeconfigDto {
   /** Kubeconfig YAML. Holds a fresh credential: keep it secret. */
   kubeconfig: string;
 }
+
+export class PlannedCallDto {
+  @ApiProperty({ enum: ['GET', 'POST', 'PUT', 'DELETE'] })
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** Rancher path; `{clusterId}` stands for the id Rancher will assign. */
+  path: string;
+  purpose: string;
+  /** True for a poll that repeats until its condition holds. */
+  @ApiPropertyOptional()
+  repeated?: boolean;
+}
+
+/** What a create would do, decided exactly as the create decides it; nothing is written. */
+export class ClusterPlanDto {
+  project: string;
+  name: string;
+  /** The backend placement chose (shown to admins only; null for others). */
+  @ApiProperty({ type: String, nullable: true })
+  backend: string | null;
+  @ApiProperty({ type: String, nullable: true })
+  region: string | null;
+  /** What the create reserves against the project's quota and the backend's capacity. */
+  clusters: number;
+  nodes: number;
+  /** The steps the create operation would run, in order. */
+  steps: string[];
+  @ApiProperty({ type: [PlannedCallDto] })
+  rancherCalls: PlannedCallDto[];
+}

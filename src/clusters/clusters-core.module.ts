@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ProjectsModule } from '../projects/projects.module';
+import { QuotaModule } from '../quota/quota.module';
 import { RancherBackendsModule } from '../rancher-backends/rancher-backends.module';
 import { ClustersRepository } from './clusters.repository';
 import { OperationsRepository } from './operations.repository';
@@ -7,8 +8,15 @@ import { OutboxRelay } from './outbox-relay.service';
 
 /** What both the API and the worker need: the cluster and operation tables and the outbox relay. */
 @Module({
-  imports: [ProjectsModule, RancherBackendsModule],
+  imports: [ProjectsModule, QuotaModule, RancherBackendsModule],
   providers: [ClustersRepository, OperationsRepository, OutboxRelay],
-  exports: [ClustersRepository, OperationsRepository, OutboxRelay, ProjectsModule, RancherBackendsModule],
+  exports: [
+    ClustersRepository,
+    OperationsRepository,
+    OutboxRelay,
+    ProjectsModule,
+    QuotaModule,
+    RancherBackendsModule,
+  ],
 })
 export class ClustersCoreModule {}

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ClusterMetrics } from './cluster-metrics.service';
 import { ClustersCoreModule } from './clusters-core.module';
+import { ClusterPlansController } from './cluster-plans.controller';
 import { ClustersController } from './clusters.controller';
 import { ClustersService } from './clusters.service';
 import { OperationsController } from './operations.controller';
@@ -9,7 +10,7 @@ import { OperationsService } from './operations.service';
 /** The HTTP side of clusters: validation, the create transaction, reads from Postgres. */
 @Module({
   imports: [ClustersCoreModule],
-  controllers: [ClustersController, OperationsController],
+  controllers: [ClusterPlansController, ClustersController, OperationsController],
   providers: [ClustersService, OperationsService, ClusterMetrics],
 })
 export class ClustersModule {}

@@ -152,12 +152,15 @@ export interface NewNodePool {
 export class ClustersRepository {
   constructor(private readonly uow: UnitOfWork) {}
 
-  /** Inserts a `provisioning` cluster; returns false when a live cluster of the project has the name. */
-  async insertCluster(c: NewCluster): Promise<boolean> {
+  /**
+   * Inserts a `provisioning` cluster and returns its creation time (the transaction's `now()`, so
+   * also that of every row inserted beside it); null when a live cluster of the project has the name.
+   */
+  async insertCluster(c: NewCluster): Promise<Date | null> {
     try {
-      await this.uow.manager.query(
+      const rows: Array<{ created_at: Date }> = await this.uow.manager.query(
         `INSERT INTO clusters (id, project_id, backend_id, name, rancher_name, kubernetes_version, region, labels, state)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'provisioning')`,
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'provisioning') RETURNING created_at`,
         [
           c.id,
           c.projectId,
@@ -169,9 +172,9 @@ export class ClustersRepository {
           JSON.stringify(c.labels),
         ],
       );
-      return true;
+      return rows[0].created_at;
     } catch (error) {
-      if (isUniqueViolation(error, 'clusters_live_name_idx')) return false;
+      if (isUniqueViolation(error, 'clusters_live_name_idx')) return null;
       throw error;
     }
   }
@@ -201,6 +204,21 @@ export class ClustersRepository {
       if (isUniqueViolation(error, 'node_pools_live_name_idx')) return false;
       throw error;
     }
+  }
+
+  /** Re-homes a cluster created in this transaction: its backend, and its pools' node templates. */
+  async moveToBackend(
+    clusterId: string,
+    backendId: string,
+    nodeTemplates: Record<string, string>,
+  ): Promise<void> {
+    await this.uow.manager.query(`UPDATE clusters SET backend_id = $2 WHERE id = $1`, [clusterId, backendId]);
+    await this.uow.manager.query(
+      `UPDATE node_pools p SET node_template_id = t.template
+       FROM unnest($2::text[], $3::text[]) AS t(flavor, template)
+       WHERE p.cluster_id = $1 AND p.flavor = t.flavor`,
+      [clusterId, Object.keys(nodeTemplates), Object.values(nodeTemplates)],
+    );
   }
 
   async findById(id: string): Promise<ClusterRecord | null> {

@@ -9,7 +9,9 @@ import { BackendDriver, PADDOCK_LABELS } from '../rancher-backends/backend-drive
 import { isBackendError } from '../rancher-backends/backend.errors';
 import { BackendDriversService } from '../rancher-backends/backend-drivers.service';
 import { BackendsRepository } from '../rancher-backends/backends.repository';
+import { QuotaService } from '../quota/quota.service';
 import { ClusterRecord, ClustersRepository, NodePoolRecord } from './clusters.repository';
+import { hostnamePrefixFor } from './cluster-names';
 import { compensationFor, STEP, stepKind } from './operation-plans';
 import { OperationRecord, OperationsRepository, StepRecord } from './operations.repository';
 
@@ -82,6 +84,7 @@ export class OperationRunner {
     private readonly clusters: ClustersRepository,
     private readonly backends: BackendsRepository,
     private readonly drivers: BackendDriversService,
+    private readonly quota: QuotaService,
     registry: Registry,
   ) {
     this.outcomes = counter(registry, {
@@ -159,7 +162,18 @@ export class OperationRunner {
     if (!cluster) throw new StepError('CLUSTER_MISSING', `cluster ${op.clusterId} has no record`, false);
     const backend = await this.backends.findById(cluster.backendId);
     if (!backend) throw new StepError('BACKEND_MISSING', `backend ${cluster.backendId} has no record`, false);
-    const driver = this.drivers.forBackend(backend);
+    let driver: ReturnType<BackendDriversService['forBackend']>;
+    try {
+      driver = this.drivers.forBackend(backend);
+    } catch (error) {
+      // The backend's token cannot be opened (encryption key missing): like an outage, the
+      // operation waits (within its deadline) for an operator to fix the key or the token.
+      throw new StepError(
+        'BACKEND_TOKEN_UNREADABLE',
+        `backend ${backend.name}: ${(error as Error).message}`,
+        true,
+      );
+    }
     const pool = step.nodePoolId
       ? await this.clusters.findPool(step.nodePoolId)
       : op.nodePoolId
@@ -297,7 +311,7 @@ export class OperationRunner {
     }
     const created = await driver.createNodePool({
       clusterId: cluster.rancherId,
-      hostnamePrefix: `${cluster.name.slice(0, 30)}-${pool.name.slice(0, 24)}-`.replace(/-+/g, '-'),
+      hostnamePrefix: hostnamePrefixFor(cluster.name, pool.name),
       quantity: pool.quantity,
       roles: {
         etcd: pool.roles.includes('etcd'),
@@ -425,39 +439,60 @@ export class OperationRunner {
   }
 
   /**
-   * The operation's effect on clusters, pools and backend capacity. Capacity taken at request
-   * time is given back here when the change failed or, for shrinks and deletes, once it is done.
+   * The operation's effect on clusters and pools, then on the project's quota and the backend's
+   * capacity. What was reserved at request time becomes usage when the change succeeded and is
+   * given back when it failed; shrinks and deletes free their share once they are done. Like the
+   * API's transactions, this takes the operation and cluster rows first and the two counters last,
+   * quota before backend: one order everywhere, so no two transactions wait on each other in a
+   * circle, and the contended counter rows stay locked only for the moment before commit.
    */
   private async applyOutcome(op: OperationRecord, succeeded: boolean): Promise<void> {
     const pool = op.nodePoolId ? await this.clusters.findPool(op.nodePoolId) : null;
-    const releaseNodes = async (nodes: number) => {
-      if (nodes <= 0) return;
-      const { backendId } = await this.clusters.usageOf(op.clusterId);
-      await this.backends.release(backendId, 0, nodes);
-    };
+    // Measured before any pool is marked gone: what the cluster counts right now.
+    const usage = await this.clusters.usageOf(op.clusterId);
+    const whole = { clusters: 1, nodes: usage.nodes };
+    let quota: (() => Promise<void>) | null = null;
+    const backendRelease = { clusters: 0, nodes: 0 };
+
     switch (op.type) {
       case 'create-cluster':
         if (succeeded) {
+          quota = () => this.quota.confirm(op.projectId, whole);
           await this.clusters.setState(op.clusterId, 'active');
           for (const p of await this.clusters.poolsOf([op.clusterId]))
             await this.clusters.setPoolState(p.id, 'active');
         } else {
-          await this.releaseCluster(op.clusterId);
+          quota = () => this.quota.cancel(op.projectId, whole);
+          Object.assign(backendRelease, whole);
           await this.clusters.setState(op.clusterId, 'failed');
         }
-        return;
+        break;
       case 'delete-cluster':
-        await this.releaseCluster(op.clusterId);
+        // The cluster and its nodes count until the backend has deleted them.
+        quota = () => this.quota.free(op.projectId, whole);
+        Object.assign(backendRelease, whole);
         await this.clusters.setState(op.clusterId, 'deleted');
-        return;
+        break;
       case 'add-node-pool':
-        if (pool && !succeeded) await releaseNodes(pool.quantity);
-        if (pool) await this.clusters.setPoolState(pool.id, succeeded ? 'active' : 'failed');
+        if (pool) {
+          const amount = { clusters: 0, nodes: pool.quantity };
+          quota = () =>
+            succeeded ? this.quota.confirm(op.projectId, amount) : this.quota.cancel(op.projectId, amount);
+          if (!succeeded) backendRelease.nodes = pool.quantity;
+          await this.clusters.setPoolState(pool.id, succeeded ? 'active' : 'failed');
+        }
         await this.clusters.setState(op.clusterId, 'active');
-        return;
+        break;
       case 'scale-node-pool': {
         const delta = (op.params.quantity ?? 0) - (op.params.previousQuantity ?? 0);
-        await releaseNodes(succeeded ? -delta : delta);
+        if (delta > 0) {
+          const amount = { clusters: 0, nodes: delta };
+          quota = () =>
+            succeeded ? this.quota.confirm(op.projectId, amount) : this.quota.cancel(op.projectId, amount);
+        } else if (delta < 0 && succeeded) {
+          quota = () => this.quota.free(op.projectId, { clusters: 0, nodes: -delta });
+        }
+        backendRelease.nodes = Math.max(0, succeeded ? -delta : delta);
         if (pool)
           await this.clusters.setPoolState(
             pool.id,
@@ -465,21 +500,20 @@ export class OperationRunner {
             succeeded ? undefined : op.params.previousQuantity,
           );
         await this.clusters.setState(op.clusterId, 'active');
-        return;
+        break;
       }
       case 'delete-node-pool':
         if (pool) {
-          await releaseNodes(pool.quantity);
+          quota = () => this.quota.free(op.projectId, { clusters: 0, nodes: pool.quantity });
+          backendRelease.nodes = pool.quantity;
           await this.clusters.setPoolState(pool.id, 'deleted');
         }
         await this.clusters.setState(op.clusterId, 'active');
-        return;
+        break;
     }
-  }
-
-  /** Gives back the cluster and its live pools' nodes; call before the pools are marked gone. */
-  private async releaseCluster(clusterId: string): Promise<void> {
-    const usage = await this.clusters.usageOf(clusterId);
-    await this.backends.release(usage.backendId, 1, usage.nodes);
+    if (quota) await quota();
+    if (backendRelease.clusters > 0 || backendRelease.nodes > 0) {
+      await this.backends.release(usage.backendId, backendRelease.clusters, backendRelease.nodes);
+    }
   }
 }

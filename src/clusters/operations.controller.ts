@@ -1,5 +1,6 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiDefaultResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { CurrentPrincipal, type Principal } from '../common/auth.guard';
 import { ProblemDto } from '../common/problem.dto';
 import { OperationDto, WaitQuery } from './operation.dto';
 import { OperationsService } from './operations.service';
@@ -16,7 +17,11 @@ export class OperationsController {
     operationId: 'getOperation',
     summary: 'An operation with its steps; `waitSeconds` long-polls',
   })
-  get(@Param('operation') id: string, @Query() query: WaitQuery): Promise<OperationDto> {
-    return this.operations.get(id, query.waitSeconds ?? 0);
+  get(
+    @Param('operation') id: string,
+    @Query() query: WaitQuery,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<OperationDto> {
+    return this.operations.get(id, principal, query.waitSeconds ?? 0);
   }
 }

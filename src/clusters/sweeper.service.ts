@@ -4,6 +4,7 @@ import { Queue } from 'bullmq';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { UnitOfWork } from '../database/unit-of-work';
 import { BackendsRepository } from '../rancher-backends/backends.repository';
+import { BackendsService } from '../rancher-backends/backends.service';
 import {
   JOBS,
   OPERATION_JOB_OPTIONS,
@@ -13,12 +14,15 @@ import {
   SYNC_JOB_OPTIONS,
   SyncBackendJob,
   syncSchedulerId,
+  probeSchedulerId,
+  ProbeBackendJob,
 } from '../queue/queues';
 import { OperationsRepository } from './operations.repository';
 
 /**
  * Rebuilds the queue from Postgres: every unfinished operation gets its job back if Redis lost it
- * (FLUSHALL, failover) or the job gave up, and every backend keeps its sync schedule. Runs in
+ * (FLUSHALL, failover) or the job gave up, and every backend keeps its sync and probe schedules.
+ * Also re-seals backend tokens after an encryption key rotation. Runs in
  * every worker; all it does is idempotent.
  */
 @Injectable()
@@ -34,6 +38,8 @@ export class Sweeper implements OnModuleInit, OnApplicationShutdown {
     private readonly backends: BackendsRepository,
     @InjectQueue(QUEUES.operations) private readonly operationsQueue: Queue<RunOperationJob>,
     @InjectQueue(QUEUES.statusSync) private readonly syncQueue: Queue<SyncBackendJob>,
+    @InjectQueue(QUEUES.backendProbes) private readonly probeQueue: Queue<ProbeBackendJob>,
+    private readonly backendsService: BackendsService,
   ) {}
 
   onModuleInit(): void {
@@ -69,18 +75,45 @@ export class Sweeper implements OnModuleInit, OnApplicationShutdown {
     if (requeued > 0) this.logger.log(`re-enqueued ${requeued} unfinished operation(s) from Postgres`);
 
     const backends = await this.backends.listAll();
-    const wanted = new Set(backends.map((b) => syncSchedulerId(b.id)));
+    await this.keepSchedules(
+      this.syncQueue,
+      backends,
+      syncSchedulerId,
+      JOBS.syncBackend,
+      this.config.syncPeriodMs,
+    );
+    await this.keepSchedules(
+      this.probeQueue,
+      backends,
+      probeSchedulerId,
+      JOBS.probeBackend,
+      this.config.probePeriodMs,
+    );
+    const resealed = await this.backendsService.resealTokens();
+    if (resealed > 0)
+      this.logger.log(`re-sealed ${resealed} backend token(s) under the current encryption key`);
+    await this.uow.manager.query(`DELETE FROM idempotency_keys WHERE expires_at < now()`);
+  }
+
+  /** One job scheduler per backend on `queue`; schedulers of removed backends go away. */
+  private async keepSchedules(
+    queue: Queue<{ backendId: string }>,
+    backends: Array<{ id: string }>,
+    schedulerId: (backendId: string) => string,
+    jobName: string,
+    everyMs: number,
+  ): Promise<void> {
+    const wanted = new Set(backends.map((b) => schedulerId(b.id)));
     for (const backend of backends) {
-      if (await this.syncQueue.getJobScheduler(syncSchedulerId(backend.id))) continue;
-      await this.syncQueue.upsertJobScheduler(
-        syncSchedulerId(backend.id),
-        { every: this.config.syncPeriodMs },
-        { name: JOBS.syncBackend, data: { backendId: backend.id }, opts: SYNC_JOB_OPTIONS },
+      if (await queue.getJobScheduler(schedulerId(backend.id))) continue;
+      await queue.upsertJobScheduler(
+        schedulerId(backend.id),
+        { every: everyMs },
+        { name: jobName, data: { backendId: backend.id }, opts: SYNC_JOB_OPTIONS },
       );
     }
-    for (const scheduler of await this.syncQueue.getJobSchedulers()) {
-      if (scheduler.key && !wanted.has(scheduler.key)) await this.syncQueue.removeJobScheduler(scheduler.key);
+    for (const scheduler of await queue.getJobSchedulers()) {
+      if (scheduler.key && !wanted.has(scheduler.key)) await queue.removeJobScheduler(scheduler.key);
     }
-    await this.uow.manager.query(`DELETE FROM idempotency_keys WHERE expires_at < now()`);
   }
 }

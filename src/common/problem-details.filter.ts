@@ -1,6 +1,8 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Request, Response } from 'express';
+import { isDatabaseUnavailable } from '../database/database-errors';
+import type { AuthenticatedRequest } from './auth.guard';
 import { FieldProblem, ProblemError } from './problem';
 
 const TITLES: Record<number, string> = {
@@ -71,13 +73,18 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const request = http.getRequest<Request>();
     const body = this.toProblem(exception, request);
     if (response.headersSent) return;
+    // For the audit log, which records the outcome of every mutating request.
+    response.locals.problemCode = body.code;
+    if (body.code === 'DATABASE_UNAVAILABLE') response.setHeader('Retry-After', '1');
     response.status(body.status).type('application/problem+json').json(body);
   }
 
   private toProblem(exception: unknown, request: Request): ProblemBody {
     if (exception instanceof ProblemError) {
+      const admin = (request as AuthenticatedRequest).principal?.role === 'admin';
       return problemBody(exception.status, exception.code, exception.detail, {
         ...exception.extensions,
+        ...(admin ? exception.adminExtensions : {}),
         ...(exception.errors ? { errors: exception.errors } : {}),
       });
     }
@@ -91,6 +98,18 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       if (status < 500) {
         return problemBody(status, CODES_BY_STATUS[status] ?? 'ERROR', message);
       }
+    }
+    if (isDatabaseUnavailable(exception)) {
+      // Postgres is down, restarting or out of connections: a retryable 503, not a 500.
+      this.logger.warn(
+        { err: exception, method: request.method, path: request.path },
+        'database unavailable while handling a request',
+      );
+      return problemBody(
+        HttpStatus.SERVICE_UNAVAILABLE,
+        'DATABASE_UNAVAILABLE',
+        'the database is unavailable right now; try again shortly (an Idempotency-Key makes retrying a change safe)',
+      );
     }
     const errorId = randomUUID();
     this.logger.error(

@@ -17,6 +17,8 @@ export class ProblemError extends Error {
     readonly detail: string,
     readonly extensions: Record<string, unknown> = {},
     readonly errors?: FieldProblem[],
+    /** Extensions only an admin sees (e.g. why each backend was passed over). */
+    readonly adminExtensions: Record<string, unknown> = {},
   ) {
     super(detail);
   }

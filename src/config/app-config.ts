@@ -41,12 +41,33 @@ export class EnvironmentVariables {
   @Matches(/^[A-Za-z0-9+/]{43}=$/, { message: 'PADDOCK_ENCRYPTION_KEY must be 32 bytes, base64-encoded' })
   PADDOCK_ENCRYPTION_KEY?: string;
 
+  /** Keys that sealed existing values before a rotation (comma-separated, same format). */
+  @IsOptional()
+  @IsString()
+  @Matches(/^[A-Za-z0-9+/]{43}=(,[A-Za-z0-9+/]{43}=)*$/, {
+    message: 'PADDOCK_PREVIOUS_ENCRYPTION_KEYS must be comma-separated base64 32-byte keys',
+  })
+  PADDOCK_PREVIOUS_ENCRYPTION_KEYS?: string;
+
   @IsOptional()
   @Transform(toInt)
   @IsInt()
   @Min(0)
   @Max(16)
   PADDOCK_SIMULATORS?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(200)
+  PADDOCK_PROBE_PERIOD_MS?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PADDOCK_WORKER_METRICS_PORT?: number;
 
   @IsOptional()
   @Transform(toInt)
@@ -97,6 +118,46 @@ export class EnvironmentVariables {
   PADDOCK_QUEUE_PREFIX?: string;
 
   @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  PADDOCK_DEFAULT_QUOTA_CLUSTERS?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  PADDOCK_DEFAULT_QUOTA_NODES?: number;
+
+  @IsOptional()
+  @IsIn(['on', 'off'])
+  PADDOCK_QUOTA_ENFORCEMENT?: 'on' | 'off';
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  PADDOCK_QUOTA_RECONCILE_PERIOD_MS?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  PADDOCK_RATE_LIMIT_WINDOW_MS?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  PADDOCK_RATE_LIMIT_PER_TOKEN?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  PADDOCK_RATE_LIMIT_PER_PROJECT?: number;
+
+  @IsOptional()
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL?: string;
 }
@@ -110,6 +171,11 @@ export interface AppConfig {
   /** True when the admin token was generated at boot (so it is printed once for the operator). */
   adminTokenGenerated: boolean;
   encryptionKey: Buffer;
+  previousEncryptionKeys: Buffer[];
+  /** How often each backend is probed; two failed probes in a row take it out of placement. */
+  probePeriodMs: number;
+  /** A worker running alone serves `/metrics` on this port (0 = not at all). */
+  workerMetricsPort: number;
   simulators: number;
   role: 'api' | 'worker' | 'all';
   syncPeriodMs: number;
@@ -123,6 +189,17 @@ export interface AppConfig {
   /** Redis key prefix of every queue: separate prefixes keep deployments (or test runs) apart. */
   queuePrefix: string;
   logLevel: string;
+  /** Limits a new project starts with. */
+  defaultQuota: { clusters: number; nodes: number };
+  /**
+   * Off only to measure what quota costs (or in an emergency): no reservation is taken or
+   * settled, and the reconcile job recounts usage from the cluster tables.
+   */
+  quotaEnforced: boolean;
+  /** How often a worker recomputes quota usage from the cluster tables and repairs drift. */
+  quotaReconcilePeriodMs: number;
+  /** Fixed-window request limits per token and per project (0 = no limit); admins are exempt. */
+  rateLimit: { windowMs: number; perToken: number; perProject: number };
 }
 
 /** A fixed development key: backend tokens in a dev database are not secret enough to matter. */
@@ -158,6 +235,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     encryptionKey: env.PADDOCK_ENCRYPTION_KEY
       ? Buffer.from(env.PADDOCK_ENCRYPTION_KEY, 'base64')
       : DEVELOPMENT_ENCRYPTION_KEY,
+    previousEncryptionKeys: (env.PADDOCK_PREVIOUS_ENCRYPTION_KEYS ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map((k) => Buffer.from(k, 'base64')),
+    probePeriodMs: env.PADDOCK_PROBE_PERIOD_MS ?? (production ? 10_000 : 2_000),
+    workerMetricsPort: env.PADDOCK_WORKER_METRICS_PORT ?? 0,
     // Production never starts simulators, whatever PADDOCK_SIMULATORS says.
     simulators: production ? 0 : (env.PADDOCK_SIMULATORS ?? 2),
     role: env.PADDOCK_ROLE ?? 'all',
@@ -169,6 +252,17 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     sweepPeriodMs: env.PADDOCK_SWEEP_PERIOD_MS ?? (production ? 15_000 : 5_000),
     queuePrefix: env.PADDOCK_QUEUE_PREFIX ?? 'paddock',
     logLevel: env.LOG_LEVEL ?? (nodeEnv === 'test' ? 'warn' : 'info'),
+    defaultQuota: {
+      clusters: env.PADDOCK_DEFAULT_QUOTA_CLUSTERS ?? 50,
+      nodes: env.PADDOCK_DEFAULT_QUOTA_NODES ?? 1000,
+    },
+    quotaEnforced: (env.PADDOCK_QUOTA_ENFORCEMENT ?? 'on') === 'on',
+    quotaReconcilePeriodMs: env.PADDOCK_QUOTA_RECONCILE_PERIOD_MS ?? 60_000,
+    rateLimit: {
+      windowMs: env.PADDOCK_RATE_LIMIT_WINDOW_MS ?? 60_000,
+      perToken: env.PADDOCK_RATE_LIMIT_PER_TOKEN ?? 3_000,
+      perProject: env.PADDOCK_RATE_LIMIT_PER_PROJECT ?? 6_000,
+    },
   };
 }
 

@@ -35,6 +35,23 @@ export class UnitOfWork {
     return result;
   }
 
+  /**
+   * Runs `work` in a transaction that is always rolled back: the same checks and conditional
+   * updates as the real thing, and no trace of them (after-commit callbacks are dropped too).
+   */
+  async dryRun<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    if (this.storage.getStore()) throw new Error('a dry run cannot join an open transaction');
+    const runner = this.dataSource.createQueryRunner();
+    await runner.connect();
+    await runner.startTransaction();
+    try {
+      return await this.storage.run({ manager: runner.manager, afterCommit: [] }, () => work(runner.manager));
+    } finally {
+      await runner.rollbackTransaction().catch(() => undefined);
+      await runner.release();
+    }
+  }
+
   /** Runs `callback` after the current transaction commits (at once when there is none). */
   afterCommit(callback: () => void): void {
     const ambient = this.storage.getStore();

@@ -33,6 +33,27 @@ export class ProjectsRepository {
     return rows.length > 0 ? toProject(rows[0]) : null;
   }
 
+  /**
+   * Like `list`, narrowed to what a caller sees: `onlyId` (a bound token's project) and, for a
+   * member, the projects `memberSubject` belongs to.
+   */
+  async listVisible(
+    limit: number,
+    afterName: string | null,
+    onlyId: string | null,
+    memberSubject: string | null,
+  ): Promise<Project[]> {
+    const rows: ProjectRow[] = await this.uow.manager.query(
+      `SELECT p.* FROM projects p
+       WHERE ($1::text IS NULL OR p.name > $1) AND ($3::uuid IS NULL OR p.id = $3)
+         AND ($4::text IS NULL OR EXISTS (
+           SELECT 1 FROM project_members m WHERE m.project_id = p.id AND m.subject = $4))
+       ORDER BY p.name LIMIT $2`,
+      [afterName, limit + 1, onlyId, memberSubject],
+    );
+    return rows.map(toProject);
+  }
+
   /** Keyset page ordered by name (names are unique). Fetches `limit + 1` to detect a next page. */
   async list(limit: number, afterName: string | null): Promise<Project[]> {
     const rows: ProjectRow[] = await this.uow.manager.query(

@@ -31,7 +31,7 @@ export function redisOptions(url: string): RedisOptions {
         prefix: config.queuePrefix,
       }),
     }),
-    BullModule.registerQueue({ name: QUEUES.operations }, { name: QUEUES.statusSync }),
+    BullModule.registerQueue({ name: QUEUES.operations }, { name: QUEUES.statusSync }, { name: QUEUES.backendProbes }),
   ],
   providers: [
     {

@@ -7,11 +7,13 @@ import type { JobsOptions } from 'bullmq';
 export const QUEUES = {
   operations: 'operations',
   statusSync: 'status-sync',
+  backendProbes: 'backend-probes',
 } as const;
 
 export const JOBS = {
   runOperation: 'run-operation',
   syncBackend: 'sync-backend',
+  probeBackend: 'probe-backend',
 } as const;
 
 export interface RunOperationJob {
@@ -25,6 +27,11 @@ export interface SyncBackendJob {
 /** The job id of an operation is the operation id, so enqueueing it twice is a no-op. */
 export const operationJobId = (operationId: string) => operationId;
 export const syncSchedulerId = (backendId: string) => `sync:${backendId}`;
+export const probeSchedulerId = (backendId: string) => `probe:${backendId}`;
+
+export interface ProbeBackendJob {
+  backendId: string;
+}
 
 export const OPERATION_JOB_OPTIONS: JobsOptions = {
   // Step retries are the runner's business (persisted in Postgres); a job that throws

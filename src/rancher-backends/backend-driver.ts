@@ -133,6 +133,16 @@ export interface RemoteEtcdBackup extends RemoteStatus {
   created: string;
 }
 
+/** One Rancher call a plan expects to make, described for people (the `:plan` dry run). */
+export interface PlannedCall {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** Path with placeholders for ids not known yet, e.g. `/v3/clusters/{clusterId}`. */
+  path: string;
+  purpose: string;
+  /** True for a poll that repeats until its condition holds. */
+  repeated?: boolean;
+}
+
 /**
  * Domain operations on one Rancher backend.
  *
@@ -143,6 +153,9 @@ export interface RemoteEtcdBackup extends RemoteStatus {
  */
 export interface BackendDriver {
   readonly kind: BackendKind;
+
+  /** The calls a create makes on this kind of backend, in order (no call is made). */
+  planCreate(cluster: ClusterCreateSpec, pools: NodePoolCreateSpec[]): PlannedCall[];
 
   /** Checks that the server answers, accepts the token and reports its version. */
   probe(): Promise<BackendProbe>;

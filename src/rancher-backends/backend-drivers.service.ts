@@ -4,6 +4,8 @@ import { APP_CONFIG, AppConfig } from '../config/app-config';
 import type { BackendDriver } from './backend-driver';
 import { createBackendDriver } from './backend-driver.factory';
 import type { Backend } from './backends.repository';
+import { BackendCallStats } from './backend-call-stats.service';
+import type { RancherCallEvent, RancherCallObserver } from './rancher-client';
 import { createRancherMetricsObserver } from './rancher-metrics';
 import { TokenCipher } from './token-cipher';
 
@@ -18,14 +20,21 @@ export class BackendDriversService implements OnApplicationShutdown {
   private readonly logger = new Logger('RancherClient');
   private readonly drivers = new Map<string, { version: number; driver: ClosableDriver }>();
   private readonly cipher: TokenCipher;
-  private readonly observer;
+  private readonly observer: RancherCallObserver;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     registry: Registry,
+    stats: BackendCallStats,
   ) {
-    this.cipher = new TokenCipher(config.encryptionKey);
-    this.observer = createRancherMetricsObserver(registry);
+    this.cipher = new TokenCipher(config.encryptionKey, config.previousEncryptionKeys);
+    const metrics = createRancherMetricsObserver(registry);
+    this.observer = {
+      onCall: (event: RancherCallEvent) => {
+        metrics.onCall(event);
+        stats.onCall(event);
+      },
+    };
   }
 
   get tokenCipher(): TokenCipher {

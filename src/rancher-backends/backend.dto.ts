@@ -132,6 +132,27 @@ export class UpdateBackendDto {
   flavors?: Record<string, FlavorDto>;
 }
 
+export class BackendHealthDto {
+  @ApiProperty({ enum: ['unknown', 'healthy', 'unhealthy'] })
+  state: 'unknown' | 'healthy' | 'unhealthy';
+  /** Failed probes in a row (two take the backend out of placement). */
+  consecutiveFailures: number;
+  @ApiProperty({ type: String, nullable: true, format: 'date-time' })
+  checkedAt: string | null;
+  @ApiProperty({ type: String, nullable: true, format: 'date-time' })
+  lastHealthyAt: string | null;
+  @ApiProperty({ type: String, nullable: true })
+  lastError: string | null;
+}
+
+export class BackendCallsDto {
+  /** Rancher calls made by every Paddock process in the last five minutes. */
+  calls: number;
+  /** Of those, the ones that failed for the backend's sake (5xx, timeouts, refused, breaker open). */
+  errors: number;
+  errorRate: number;
+}
+
 export class BackendDto {
   @ApiProperty({ format: 'uuid' })
   id: string;
@@ -160,6 +181,8 @@ export class BackendDto {
   lastSyncError: string | null;
   @ApiProperty({ type: 'object', additionalProperties: true, description: 'Drift found by the last sync' })
   syncReport: Record<string, unknown>;
+  health: BackendHealthDto;
+  calls: BackendCallsDto;
   @ApiProperty({ format: 'date-time' })
   createdAt: string;
   @ApiProperty({ format: 'date-time' })

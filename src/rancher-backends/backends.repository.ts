@@ -23,9 +23,19 @@ export interface Backend {
   lastSyncAt: Date | null;
   lastSyncError: string | null;
   syncReport: Record<string, unknown>;
+  health: BackendHealth;
+  probeFailures: number;
+  healthCheckedAt: Date | null;
+  lastHealthyAt: Date | null;
+  lastProbeError: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
+
+export type BackendHealth = 'unknown' | 'healthy' | 'unhealthy';
+
+/** Consecutive failed probes that take a backend out of placement. */
+export const UNHEALTHY_AFTER_FAILURES = 2;
 
 export interface BackendWithUsage extends Backend {
   clusters: number;
@@ -48,6 +58,11 @@ interface BackendRow {
   last_sync_at: Date | null;
   last_sync_error: string | null;
   sync_report: Record<string, unknown>;
+  health: BackendHealth;
+  probe_failures: number;
+  health_checked_at: Date | null;
+  last_healthy_at: Date | null;
+  last_probe_error: string | null;
   created_at: Date;
   updated_at: Date;
   clusters?: number;
@@ -70,6 +85,11 @@ const toBackend = (r: BackendRow): BackendWithUsage => ({
   lastSyncAt: r.last_sync_at,
   lastSyncError: r.last_sync_error,
   syncReport: r.sync_report,
+  health: r.health,
+  probeFailures: r.probe_failures,
+  healthCheckedAt: r.health_checked_at,
+  lastHealthyAt: r.last_healthy_at,
+  lastProbeError: r.last_probe_error,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
   clusters: Number(r.clusters ?? 0),
@@ -78,9 +98,18 @@ const toBackend = (r: BackendRow): BackendWithUsage => ({
 
 const WITH_USAGE = `SELECT b.*, b.clusters_count AS clusters, b.nodes_count AS nodes FROM backends b`;
 
-export type NewBackend = Omit<
+export type NewBackend = Pick<
   Backend,
-  'id' | 'rancherVersion' | 'lastSyncAt' | 'lastSyncError' | 'syncReport' | 'createdAt' | 'updatedAt'
+  | 'name'
+  | 'url'
+  | 'kind'
+  | 'tokenCiphertext'
+  | 'region'
+  | 'labels'
+  | 'maxClusters'
+  | 'maxNodes'
+  | 'state'
+  | 'flavors'
 > & { rancherVersion: string | null };
 
 @Injectable()
@@ -90,8 +119,9 @@ export class BackendsRepository {
   /** Inserts the backend, or returns null when the name is taken. */
   async insert(b: NewBackend): Promise<BackendWithUsage | null> {
     const rows: BackendRow[] = await this.uow.manager.query(
-      `INSERT INTO backends (name, url, kind, token_ciphertext, region, labels, max_clusters, max_nodes, state, flavors, rancher_version)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+      `INSERT INTO backends (name, url, kind, token_ciphertext, region, labels, max_clusters, max_nodes, state, flavors,
+         rancher_version, health, health_checked_at, last_healthy_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'healthy', now(), now())
        ON CONFLICT (name) WHERE deleted_at IS NULL DO NOTHING RETURNING *`,
       [
         b.name,
@@ -196,10 +226,19 @@ export class BackendsRepository {
    * it has not. A conditional update: two transactions cannot both take the last slot. Runs in
    * the caller's transaction, next to the state change it accounts for.
    */
-  async reserve(id: string, clusters: number, nodes: number): Promise<boolean> {
+  async reserve(
+    id: string,
+    clusters: number,
+    nodes: number,
+    options: { skipLocked?: boolean } = {},
+  ): Promise<boolean> {
+    // With skipLocked the row is only taken if no other transaction holds it this instant.
+    const target = options.skipLocked
+      ? '(SELECT id FROM backends WHERE id = $1 FOR UPDATE SKIP LOCKED)'
+      : '$1';
     const [rows]: [unknown[], number] = await this.uow.manager.query(
       `UPDATE backends SET clusters_count = clusters_count + $2, nodes_count = nodes_count + $3
-       WHERE id = $1 AND clusters_count + $2 <= max_clusters AND nodes_count + $3 <= max_nodes
+       WHERE id = ${target} AND clusters_count + $2 <= max_clusters AND nodes_count + $3 <= max_nodes
        RETURNING id`,
       [id, clusters, nodes],
     );
@@ -212,6 +251,47 @@ export class BackendsRepository {
       `UPDATE backends SET clusters_count = clusters_count - $2, nodes_count = nodes_count - $3 WHERE id = $1`,
       [id, clusters, nodes],
     );
+  }
+
+  /** Every backend's sealed token, deleted ones included (their values must be readable too). */
+  async listSealedTokens(): Promise<Array<{ id: string; tokenCiphertext: string }>> {
+    const rows: Array<{ id: string; token_ciphertext: string }> = await this.uow.manager.query(
+      `SELECT id, token_ciphertext FROM backends`,
+    );
+    return rows.map((r) => ({ id: r.id, tokenCiphertext: r.token_ciphertext }));
+  }
+
+  /**
+   * Swaps a sealed token for the same token sealed under another key, unless it changed meanwhile.
+   * `updated_at` is left alone: the token itself did not change, so drivers need no rebuild.
+   */
+  async replaceSealedToken(id: string, previous: string, next: string): Promise<boolean> {
+    const [rows]: [unknown[], number] = await this.uow.manager.query(
+      `UPDATE backends SET token_ciphertext = $3 WHERE id = $1 AND token_ciphertext = $2 RETURNING id`,
+      [id, previous, next],
+    );
+    return rows.length > 0;
+  }
+
+  /** A probe answered: the backend is healthy again at once. */
+  async recordProbeSuccess(id: string, version: string): Promise<void> {
+    await this.uow.manager.query(
+      `UPDATE backends SET health = 'healthy', probe_failures = 0, health_checked_at = now(), last_healthy_at = now(),
+         last_probe_error = NULL, rancher_version = $2
+       WHERE id = $1`,
+      [id, version],
+    );
+  }
+
+  /** A probe failed: after UNHEALTHY_AFTER_FAILURES in a row the backend leaves placement. */
+  async recordProbeFailure(id: string, error: string): Promise<BackendHealth | null> {
+    const [rows]: [Array<{ health: BackendHealth }>, number] = await this.uow.manager.query(
+      `UPDATE backends SET probe_failures = probe_failures + 1, health_checked_at = now(), last_probe_error = $2,
+         health = CASE WHEN probe_failures + 1 >= $3 THEN 'unhealthy' ELSE health END
+       WHERE id = $1 RETURNING health`,
+      [id, error, UNHEALTHY_AFTER_FAILURES],
+    );
+    return rows[0]?.health ?? null;
   }
 
   async recordSync(

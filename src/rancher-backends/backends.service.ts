@@ -1,16 +1,18 @@
-import { HttpStatus, Injectable } from '@nestjs/common';
+import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { decodeCursor, DEFAULT_PAGE_SIZE, PageQuery, toPage } from '../common/cursor';
 import { badRequest, conflict, FieldProblem, notFound, ProblemError } from '../common/problem';
 import { UnitOfWork } from '../database/unit-of-work';
 import { isBackendError } from './backend.errors';
 import { BackendDto, BackendListDto, FlavorDto, RegisterBackendDto, UpdateBackendDto } from './backend.dto';
+import { BackendCallStats, CallStats } from './backend-call-stats.service';
 import { BackendDriversService } from './backend-drivers.service';
 import { Backend, BackendsRepository, BackendWithUsage } from './backends.repository';
 
 const FLAVOR_NAME = /^[a-z0-9][a-z0-9.-]{0,62}$/;
 const NODE_TEMPLATE_ID = /^[a-z0-9][a-z0-9.-]*:[a-z0-9][a-z0-9.-]*$/;
 
-export const toBackendDto = (b: BackendWithUsage): BackendDto => ({
+export const toBackendDto = (b: BackendWithUsage, calls: CallStats): BackendDto => ({
   id: b.id,
   name: b.name,
   url: b.url,
@@ -26,6 +28,14 @@ export const toBackendDto = (b: BackendWithUsage): BackendDto => ({
   lastSyncAt: b.lastSyncAt?.toISOString() ?? null,
   lastSyncError: b.lastSyncError,
   syncReport: b.syncReport,
+  health: {
+    state: b.health,
+    consecutiveFailures: b.probeFailures,
+    checkedAt: b.healthCheckedAt?.toISOString() ?? null,
+    lastHealthyAt: b.lastHealthyAt?.toISOString() ?? null,
+    lastError: b.lastProbeError,
+  },
+  calls,
   createdAt: b.createdAt.toISOString(),
   updatedAt: b.updatedAt.toISOString(),
 });
@@ -67,15 +77,33 @@ const normalizeUrl = (url: string) => url.replace(/\/+$/, '').replace(/\/v3$/, '
 
 @Injectable()
 export class BackendsService {
+  private readonly logger = new Logger(BackendsService.name);
+
   constructor(
     private readonly backends: BackendsRepository,
     private readonly drivers: BackendDriversService,
     private readonly uow: UnitOfWork,
+    private readonly stats: BackendCallStats,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
+
+  private async toDto(backend: BackendWithUsage): Promise<BackendDto> {
+    return toBackendDto(backend, await this.stats.read(backend.name));
+  }
+
+  /** Outside development and test a backend must be reached over TLS: its token travels on every call. */
+  private checkUrl(url: string): void {
+    if (this.config.env === 'production' && !url.startsWith('https://')) {
+      throw badRequest('invalid request: url', [
+        { field: 'url', message: 'url must use https outside development and test' },
+      ]);
+    }
+  }
 
   /** Verifies the backend answers, accepts the token and has every flavor's template, then saves it. */
   async register(body: RegisterBackendDto): Promise<BackendDto> {
     validateMaps(body.flavors, body.labels);
+    this.checkUrl(body.url);
     const url = normalizeUrl(body.url);
     const version = await this.verify(body.name, body.kind, url, body.token, body.flavors);
     const saved = await this.backends.insert({
@@ -92,7 +120,7 @@ export class BackendsService {
       rancherVersion: version,
     });
     if (!saved) throw conflict('BACKEND_EXISTS', `backend '${body.name}' already exists`);
-    return toBackendDto(saved);
+    return this.toDto(saved);
   }
 
   async list(query: PageQuery): Promise<BackendListDto> {
@@ -100,21 +128,22 @@ export class BackendsService {
     const after = decodeCursor(query.cursor);
     const rows = await this.backends.list(limit, after?.key ?? null);
     const page = toPage(rows, limit, (b) => ({ key: b.name, id: b.id }));
-    return { items: page.items.map(toBackendDto), nextCursor: page.nextCursor };
+    return { items: await Promise.all(page.items.map((b) => this.toDto(b))), nextCursor: page.nextCursor };
   }
 
   async get(name: string): Promise<BackendDto> {
-    return toBackendDto(await this.require(name));
+    return this.toDto(await this.require(name));
   }
 
   /** Re-verifies whatever changed that verification covers (URL, token, flavors) before saving. */
   async update(name: string, body: UpdateBackendDto): Promise<BackendDto> {
     validateMaps(body.flavors, body.labels);
+    if (body.url !== undefined) this.checkUrl(body.url);
     const current = await this.require(name);
     const url = body.url === undefined ? current.url : normalizeUrl(body.url);
     let rancherVersion: string | undefined;
     if (body.url !== undefined || body.token !== undefined || body.flavors !== undefined) {
-      const token = body.token ?? this.drivers.tokenCipher.open(current.tokenCiphertext);
+      const token = body.token ?? this.openStoredToken(current);
       rancherVersion = await this.verify(
         current.name,
         current.kind,
@@ -134,7 +163,7 @@ export class BackendsService {
       flavors: body.flavors,
       rancherVersion,
     });
-    return toBackendDto(await this.require(name));
+    return this.toDto(await this.require(name));
   }
 
   async remove(name: string): Promise<void> {
@@ -144,6 +173,43 @@ export class BackendsService {
       throw conflict(
         'BACKEND_IN_USE',
         `backend '${name}' still has live clusters; drain it and delete them first`,
+      );
+    }
+  }
+
+  /** Re-seals tokens sealed under a previous encryption key; returns how many changed. */
+  async resealTokens(): Promise<number> {
+    const cipher = this.drivers.tokenCipher;
+    let count = 0;
+    for (const backend of await this.backends.listSealedTokens()) {
+      if (!cipher.isStale(backend.tokenCiphertext)) continue;
+      let token: string;
+      try {
+        token = cipher.open(backend.tokenCiphertext);
+      } catch (error) {
+        // Sealed under a key that is gone: the backend's probes already report it, and only a new
+        // token (PATCH) can help. The other backends are still re-sealed.
+        this.logger.warn(
+          { backendId: backend.id, reason: (error as Error).message },
+          'a backend token cannot be re-sealed',
+        );
+        continue;
+      }
+      if (await this.backends.replaceSealedToken(backend.id, backend.tokenCiphertext, cipher.seal(token)))
+        count += 1;
+    }
+    return count;
+  }
+
+  /** The stored token, or a 422 asking for a new one when it was sealed under a key that is gone. */
+  private openStoredToken(backend: Backend): string {
+    try {
+      return this.drivers.tokenCipher.open(backend.tokenCiphertext);
+    } catch {
+      throw new ProblemError(
+        HttpStatus.UNPROCESSABLE_ENTITY,
+        'BACKEND_TOKEN_UNREADABLE',
+        `the stored token of backend '${backend.name}' was sealed under an encryption key Paddock no longer has; send a new token with this change`,
       );
     }
   }

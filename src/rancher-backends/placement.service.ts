@@ -26,12 +26,36 @@ interface Candidate {
   max_nodes: number;
   clusters_count: number;
   nodes_count: number;
+  health: string;
+}
+
+export interface Ranking {
+  /** Backends that fit, best first. */
+  placements: Placement[];
+  /** Why each other backend was passed over (shown to admins). */
+  reasons: Record<string, string>;
+  registered: number;
+}
+
+/** 503 when no backend can take the cluster; the per-backend reasons are for admins only. */
+export function noBackendAvailable(ranking: Pick<Ranking, 'reasons' | 'registered'>): ProblemError {
+  return new ProblemError(
+    HttpStatus.SERVICE_UNAVAILABLE,
+    'NO_BACKEND_AVAILABLE',
+    ranking.registered === 0
+      ? 'no backend is registered'
+      : 'no backend can take this cluster now; try again later',
+    {},
+    undefined,
+    { reasons: ranking.reasons },
+  );
 }
 
 /**
- * Chooses the backend for a new cluster inside the caller's transaction and counts the cluster
- * against it with a conditional update, so concurrent creates cannot overfill a backend: one that
- * loses the race for the last slot moves on to the next candidate.
+ * Placement in two halves. `rank` reads the backends (no lock) and orders those that fit;
+ * `claim` counts the cluster against one of them with a conditional update, as the last write
+ * of the create transaction, so the backend row is locked only for the moment before commit and
+ * two concurrent creates can never both take its last slot.
  */
 @Injectable()
 export class PlacementService {
@@ -40,9 +64,9 @@ export class PlacementService {
     private readonly backends: BackendsRepository,
   ) {}
 
-  async choose(request: PlacementRequest): Promise<Placement> {
+  async rank(request: PlacementRequest): Promise<Ranking> {
     const candidates: Candidate[] = await this.uow.manager.query(
-      `SELECT id, name, state, region, flavors, max_clusters, max_nodes, clusters_count, nodes_count
+      `SELECT id, name, state, health, region, flavors, max_clusters, max_nodes, clusters_count, nodes_count
        FROM backends WHERE deleted_at IS NULL ORDER BY name`,
     );
     const reasons: Record<string, string> = {};
@@ -50,6 +74,7 @@ export class PlacementService {
     for (const c of candidates) {
       const missing = request.flavors.filter((f) => !c.flavors[f]);
       if (c.state !== 'active') reasons[c.name] = `state is ${c.state}`;
+      else if (c.health === 'unhealthy') reasons[c.name] = 'unhealthy (failed its last probes)';
       else if (request.region && c.region !== request.region)
         reasons[c.name] = `region is ${c.region ?? 'unset'}`;
       else if (missing.length > 0) reasons[c.name] = `does not offer ${missing.join(', ')}`;
@@ -69,22 +94,32 @@ export class PlacementService {
     }
     // Least utilised first; the name breaks ties so the choice is deterministic.
     fitting.sort((a, b) => a.utilization - b.utilization || a.c.name.localeCompare(b.c.name));
-    for (const { c } of fitting) {
-      if (await this.backends.reserve(c.id, 1, request.nodes)) {
-        return {
-          backendId: c.id,
-          backendName: c.name,
-          nodeTemplates: Object.fromEntries(request.flavors.map((f) => [f, c.flavors[f].nodeTemplateId])),
-        };
-      }
-      reasons[c.name] = 'capacity taken by a concurrent create';
+    return {
+      placements: fitting.map(({ c }) => ({
+        backendId: c.id,
+        backendName: c.name,
+        nodeTemplates: Object.fromEntries(request.flavors.map((f) => [f, c.flavors[f].nodeTemplateId])),
+      })),
+      reasons,
+      registered: candidates.length,
+    };
+  }
+
+  /**
+   * Counts one cluster of `nodes` nodes against the best backend of the ranking that still has
+   * room, and returns it (null when none has). A backend whose row another create is claiming at
+   * this very instant is passed over at first, so simultaneous creates spread over the backends
+   * instead of queueing on the one they all ranked first; only if every backend is busy does the
+   * claim wait for one.
+   */
+  async claim(placements: Placement[], nodes: number): Promise<Placement | null> {
+    for (const placement of placements) {
+      if (await this.backends.reserve(placement.backendId, 1, nodes, { skipLocked: true })) return placement;
     }
-    throw new ProblemError(
-      HttpStatus.SERVICE_UNAVAILABLE,
-      'NO_BACKEND_AVAILABLE',
-      candidates.length === 0 ? 'no backend is registered' : 'no backend can take this cluster now',
-      { reasons },
-    );
+    for (const placement of placements) {
+      if (await this.backends.reserve(placement.backendId, 1, nodes)) return placement;
+    }
+    return null;
   }
 
   /** The node template of a flavor on a given backend, for adding pools to an existing cluster. */

@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
 import { AdminBackendsController } from './admin-backends.controller';
+import { BackendCallStats } from './backend-call-stats.service';
 import { BackendDriversService } from './backend-drivers.service';
+import { BackendMetrics } from './backend-metrics.service';
 import { BackendsRepository } from './backends.repository';
 import { BackendsService } from './backends.service';
 import { PlacementService } from './placement.service';
@@ -8,7 +10,14 @@ import { PlacementService } from './placement.service';
 /** The backend registry, placement, and one Rancher driver per backend. */
 @Module({
   controllers: [AdminBackendsController],
-  providers: [BackendsRepository, BackendsService, BackendDriversService, PlacementService],
-  exports: [BackendsRepository, BackendsService, BackendDriversService, PlacementService],
+  providers: [
+    BackendsRepository,
+    BackendsService,
+    BackendDriversService,
+    BackendCallStats,
+    BackendMetrics,
+    PlacementService,
+  ],
+  exports: [BackendsRepository, BackendsService, BackendDriversService, BackendCallStats, PlacementService],
 })
 export class RancherBackendsModule {}

@@ -18,6 +18,7 @@ import type {
   ClusterCreateSpec,
   NodePoolCreateSpec,
   NodeTemplateRef,
+  PlannedCall,
   RegistrationCommand,
   RemoteCluster,
   RemoteEtcdBackup,
@@ -67,6 +68,40 @@ export class Rke1Driver implements BackendDriver {
   readonly kind = 'rke1' as const;
 
   constructor(private readonly client: RancherClient) {}
+
+  planCreate(cluster: ClusterCreateSpec, pools: NodePoolCreateSpec[]): PlannedCall[] {
+    return [
+      {
+        method: 'GET',
+        path: `${ROUTES.clusters}?name=${cluster.name}`,
+        purpose: 'look for a cluster left by an earlier attempt',
+      },
+      { method: 'POST', path: ROUTES.clusters, purpose: `create cluster ${cluster.name}` },
+      {
+        method: 'GET',
+        path: '/v3/clusters/{clusterId}',
+        purpose: 'wait for InitialRolesPopulated (node pools are refused before it)',
+        repeated: true,
+      },
+      ...pools.flatMap((pool): PlannedCall[] => [
+        {
+          method: 'GET',
+          path: `${ROUTES.nodePools}?clusterId={clusterId}`,
+          purpose: `look for pool ${pool.hostnamePrefix} from an earlier attempt`,
+        },
+        {
+          method: 'POST',
+          path: ROUTES.nodePools,
+          purpose: `create pool ${pool.hostnamePrefix} (${pool.quantity} × ${pool.nodeTemplateId})`,
+        },
+      ]),
+      {
+        method: 'GET',
+        path: `${ROUTES.nodePools}?clusterId={clusterId}`,
+        purpose: 'check for duplicate pools once active',
+      },
+    ];
+  }
 
   /** Releases the client's keep-alive sockets. */
   close(): void {

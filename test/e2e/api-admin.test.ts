@@ -10,10 +10,12 @@ import { ApiResponse, clusterBody, startPaddock, TestPaddock } from '../support/
 import { startTestSimulator, TestSimulator } from '../support/simulator';
 
 const BACKEND_KEYS = [
+  'calls',
   'capacity',
   'clusters',
   'createdAt',
   'flavors',
+  'health',
   'id',
   'kind',
   'labels',

@@ -186,7 +186,7 @@ describe('clusters API', () => {
         type: 'https://paddock.dev/problems/no-backend-available',
         title: 'Service Unavailable',
         status: 503,
-        detail: 'no backend can take this cluster now',
+        detail: 'no backend can take this cluster now; try again later',
         code: 'NO_BACKEND_AVAILABLE',
         reasons: { 'sim-a': 'region is r1', 'sim-b': 'region is r2', 'sim-slow': 'region is r3' },
       });

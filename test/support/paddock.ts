@@ -6,7 +6,7 @@
 import type { INestApplication, INestApplicationContext } from '@nestjs/common';
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { Client } from 'pg';
@@ -25,6 +25,19 @@ export interface PaddockOptions {
   workers?: 'in-process' | 'child' | 'none';
   /** Redis database number; give a test that wipes Redis a database of its own. */
   redisDb?: number;
+  /**
+   * `in-process` (default), or `child`: the API as its own node process (`dist/src/main.js` with
+   * PADDOCK_ROLE=api) on a free port, e.g. to capture its log lines with `captureOutput`.
+   */
+  api?: 'in-process' | 'child';
+  /** Keep child processes' stdout/stderr (read them with `output()`) instead of inheriting them. */
+  captureOutput?: boolean;
+  /** Use this database (created and migrated if needed) instead of a fresh one, e.g. to restart. */
+  database?: string;
+  /** Leave the database in place on `close()` (so another `startPaddock` can reuse it). */
+  keepDatabase?: boolean;
+  /** Redis key prefix of the queues; a fresh one per start by default. */
+  queuePrefix?: string;
 }
 
 export interface ApiResponse<T = any> {
@@ -46,8 +59,12 @@ export interface TestPaddock {
     body?: unknown,
     headers?: Record<string, string>,
   ): Promise<ApiResponse<T>>;
+  /** The database's name (pass it as `database` to start another Paddock on it). */
+  database: string;
   /** Starts one more worker child process (only with `workers: 'child'`). */
   spawnWorker(): ChildProcess;
+  /** Everything the child processes wrote so far (with `captureOutput`; empty otherwise). */
+  output(): string;
   children: ChildProcess[];
   /** Registers a simulator as a backend with flavors for each of its node templates. */
   registerBackend(name: string, sim: TestSimulator, extra?: Record<string, unknown>): Promise<ApiResponse>;
@@ -58,13 +75,13 @@ export interface TestPaddock {
 
 export async function startPaddock(options: PaddockOptions = {}): Promise<TestPaddock> {
   const suffix = randomBytes(5).toString('hex');
-  const database = `paddock_t_${suffix}`;
+  const database = options.database ?? `paddock_t_${suffix}`;
   const env: Record<string, string> = {
     NODE_ENV: 'test',
     DATABASE_URL: `${ROOT_DATABASE_URL}/${database}`,
     REDIS_URL: `${REDIS_BASE_URL}/${options.redisDb ?? 0}`,
     PADDOCK_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
-    PADDOCK_QUEUE_PREFIX: `t${suffix}`,
+    PADDOCK_QUEUE_PREFIX: options.queuePrefix ?? `t${suffix}`,
     PADDOCK_SIMULATORS: '0',
     PADDOCK_SYNC_PERIOD_MS: '300',
     PADDOCK_SWEEP_PERIOD_MS: '1000',
@@ -81,20 +98,46 @@ export async function startPaddock(options: PaddockOptions = {}): Promise<TestPa
   await db.connect();
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2 });
 
-  const app: INestApplication = await createApi({ ...config, role: 'api' });
-  await app.listen(0, '127.0.0.1');
-  const url = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
-
   const workers: INestApplicationContext[] = [];
   const children: ChildProcess[] = [];
-  const spawnWorker = () => {
-    const child = spawn(process.execPath, [join(__dirname, '..', '..', 'src', 'worker.js')], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'inherit', 'inherit'],
+  const captured: string[] = [];
+  const spawnChild = (script: string, extraEnv: Record<string, string> = {}) => {
+    const child = spawn(process.execPath, [join(__dirname, '..', '..', 'src', script)], {
+      env: { ...process.env, ...env, ...extraEnv },
+      stdio: [
+        'ignore',
+        options.captureOutput ? 'pipe' : 'inherit',
+        options.captureOutput ? 'pipe' : 'inherit',
+      ],
     });
+    if (options.captureOutput) {
+      child.stdout?.setEncoding('utf8').on('data', (chunk: string) => captured.push(chunk));
+      child.stderr?.setEncoding('utf8').on('data', (chunk: string) => captured.push(chunk));
+    }
     children.push(child);
     return child;
   };
+  const spawnWorker = () => spawnChild('worker.js');
+
+  let app: INestApplication | undefined;
+  let url: string;
+  if (options.api === 'child') {
+    const port = await freePort();
+    const child = spawnChild('main.js', { PADDOCK_ROLE: 'api', PORT: String(port) });
+    url = `http://127.0.0.1:${port}`;
+    await pollUntil(
+      async () => {
+        if (child.exitCode !== null)
+          throw new Error(`API child exited with ${child.exitCode}: ${captured.join('')}`);
+        return (await fetch(`${url}/healthz`).catch(() => null))?.status === 200 || undefined;
+      },
+      { what: 'the API child to answer /healthz', timeoutMs: 30_000, intervalMs: 100 },
+    );
+  } else {
+    app = await createApi({ ...config, role: 'api' });
+    await app.listen(0, '127.0.0.1');
+    url = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
+  }
   if ((options.workers ?? 'in-process') === 'in-process')
     workers.push(await startWorker({ ...config, role: 'worker' }));
   if (options.workers === 'child') spawnWorker();
@@ -127,7 +170,9 @@ export async function startPaddock(options: PaddockOptions = {}): Promise<TestPa
     db,
     redis,
     request,
+    database,
     spawnWorker,
+    output: () => captured.join(''),
     children,
     registerBackend: (name, sim, extra = {}) =>
       request('POST', '/v1/admin/backends', {
@@ -155,17 +200,30 @@ export async function startPaddock(options: PaddockOptions = {}): Promise<TestPa
       for (const child of children)
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       for (const worker of workers) await worker.close();
-      await app.close();
+      await app?.close();
       const keys = await scanKeys(redis, `${config.queuePrefix}:*`);
       if (keys.length > 0) await redis.del(...keys);
       redis.disconnect();
       await db.end();
+      if (options.keepDatabase) return;
       const admin = new Client({ connectionString: `${ROOT_DATABASE_URL}/postgres` });
       await admin.connect();
       await admin.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
       await admin.end();
     },
   };
+}
+
+/** A TCP port nobody listens on right now (for a child API). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 async function scanKeys(redis: Redis, pattern: string): Promise<string[]> {
@@ -202,4 +260,87 @@ export function waitFor<T>(
     timeoutMs,
     intervalMs: 100,
   }) as Promise<T>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Access: tokens, members, and extra API processes against the same database
+
+/** `Authorization` for an API token (use `{ authorization: '' }` for no token at all). */
+export const bearer = (secret: string) => ({ authorization: `Bearer ${secret}` });
+
+/** Issues a token through the admin API; returns its secret and id. */
+export async function issueToken(
+  paddock: TestPaddock,
+  body: { subject: string; role: 'admin' | 'member' | 'ci'; project?: string; expiresAt?: string },
+): Promise<{ secret: string; id: string }> {
+  const response = await paddock.request('POST', '/v1/admin/tokens', body);
+  if (response.status !== 201)
+    throw new Error(`POST /v1/admin/tokens → ${response.status} ${JSON.stringify(response.body)}`);
+  return { secret: response.body.secret, id: response.body.id };
+}
+
+/** Adds a project member through the admin API. */
+export async function addMember(paddock: TestPaddock, project: string, subject: string): Promise<void> {
+  const response = await paddock.request('POST', `/v1/admin/projects/${project}/members`, { subject });
+  if (response.status !== 201)
+    throw new Error(`add member → ${response.status} ${JSON.stringify(response.body)}`);
+}
+
+export interface ApiProcess {
+  url: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/**
+ * One more API replica as a separate node process (`dist/src/main.js`, `PADDOCK_ROLE=api`), on
+ * its own port, sharing this test's database, Redis and queue prefix.
+ */
+export async function startApiProcess(
+  paddock: TestPaddock,
+  extraEnv: Record<string, string> = {},
+): Promise<ApiProcess> {
+  const port = await new Promise<number>((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port: free } = server.address() as AddressInfo;
+      server.close(() => resolve(free));
+    });
+  });
+  const child = spawn(process.execPath, [join(__dirname, '..', '..', 'src', 'main.js')], {
+    env: {
+      ...process.env,
+      ...paddock.env,
+      PADDOCK_ROLE: 'api',
+      PADDOCK_SIMULATORS: '0',
+      PORT: String(port),
+      ...extraEnv,
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  paddock.children.push(child);
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`API process exited with ${child.exitCode}`);
+    try {
+      if ((await fetch(`${url}/healthz`)).status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error('API process did not start');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return {
+    url,
+    child,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGKILL'), 5_000).unref();
+      }),
+  };
 }

@@ -1,0 +1,65 @@
+import { Injectable, Logger, NestMiddleware } from '@nestjs/common';
+import type { NextFunction, Response } from 'express';
+import type { AuthenticatedRequest } from '../common/auth.guard';
+import { AuditRepository } from './audit.repository';
+
+const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** The problem `code` of an error answer, left on `res.locals` by the problem-details filter. */
+export const PROBLEM_CODE_LOCAL = 'problemCode';
+
+/** For creates, the name of the created object (never any other body field, which may be secret). */
+function createdName(request: AuthenticatedRequest): string | null {
+  if (request.method !== 'POST' || !request.body || typeof request.body !== 'object') return null;
+  const body = request.body as Record<string, unknown>;
+  for (const field of ['name', 'subject']) {
+    const value = body[field];
+    if (typeof value === 'string' && /^[\w.@:+-]{1,128}$/.test(value)) return value;
+  }
+  return null;
+}
+
+/**
+ * Records every mutating request — allowed, refused or failed — as one row in `audit_events`.
+ * The row is written once the answer has been sent, so auditing adds no latency; who, which
+ * project and which action come from the guard, the problem code from the filter. Bodies are
+ * never stored.
+ */
+@Injectable()
+export class AuditMiddleware implements NestMiddleware {
+  private readonly logger = new Logger('Audit');
+
+  constructor(private readonly events: AuditRepository) {}
+
+  use(request: AuthenticatedRequest, response: Response, next: NextFunction): void {
+    if (!MUTATING.has(request.method)) return next();
+    const path = request.originalUrl.split('?')[0];
+    response.once('finish', () => {
+      const principal = request.principal;
+      const body = request.body as Record<string, unknown> | undefined;
+      const name = createdName(request);
+      const requestId = response.getHeader('X-Request-Id');
+      this.events
+        .insert({
+          actor: principal?.subject ?? 'anonymous',
+          role: principal?.role ?? null,
+          credentialId: principal?.credentialId ?? null,
+          project:
+            request.audit?.project ??
+            (typeof body?.project === 'string' ? body.project : null) ??
+            principal?.projectName ??
+            null,
+          action: request.audit?.action ?? `${request.method} ${path}`,
+          method: request.method,
+          target: name ? `${path.replace(/\/$/, '')}/${name}` : path,
+          status: response.statusCode,
+          code: (response.locals[PROBLEM_CODE_LOCAL] as string | undefined) ?? null,
+          requestId: typeof requestId === 'string' ? requestId : null,
+        })
+        .catch((error: unknown) =>
+          this.logger.error({ err: error, method: request.method, path }, 'could not record an audit event'),
+        );
+    });
+    next();
+  }
+}

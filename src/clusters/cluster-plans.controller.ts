@@ -1,0 +1,30 @@
+import { Body, Controller, HttpCode, Param, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiDefaultResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { CurrentPrincipal, Principal } from '../common/auth.guard';
+import { ProblemDto } from '../common/problem.dto';
+import { ClusterPlanDto, CreateClusterDto } from './cluster.dto';
+import { ClustersService } from './clusters.service';
+
+@ApiTags('clusters')
+@ApiBearerAuth()
+@ApiDefaultResponse({ type: ProblemDto, description: 'Problem details (RFC 9457)' })
+@Controller('v1/projects/:project')
+export class ClusterPlansController {
+  constructor(private readonly clusters: ClustersService) {}
+
+  // `clusters:plan` is one literal path segment; the colon is escaped for the router.
+  @Post('clusters\\:plan')
+  @HttpCode(200)
+  @ApiOperation({
+    operationId: 'planCluster',
+    summary: 'Dry run of a create: validation, quota, placement and the Rancher calls it would make',
+  })
+  @ApiOkResponse({ type: ClusterPlanDto })
+  plan(
+    @Param('project') project: string,
+    @Body() body: CreateClusterDto,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<ClusterPlanDto> {
+    return this.clusters.plan(project, body, principal);
+  }
+}

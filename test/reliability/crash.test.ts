@@ -1,0 +1,366 @@
+/**
+ * Crashes and outages, on one Paddock with child-process workers, short leases and a Redis
+ * database of its own (db 9, because it gets flushed):
+ *   - SIGKILL of a worker at a random point, 24 trials: each trial puts creates, a scale and a
+ *     delete in flight, kills the oldest worker after a random 0–2 s and starts a new one; the
+ *     trials overlap, so kills land at every step (and during boot, relay, sync and compensation);
+ *   - Redis FLUSHDB twice while operations are in flight (and a worker killed in between);
+ *   - one backend down for a minute (503 on every path): its
+ *     in-flight operations complete once it is back, new creates go to another backend meanwhile,
+ *     and reads are served throughout.
+ * THE CHECKS run over every backend at the end.
+ */
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import { startPaddock, TestPaddock, waitFor } from '../support/paddock';
+import { addBackend, CaseBackend, count, sleep } from '../support/reliability';
+import { assertSystemInvariants } from '../support/reliability-checks';
+
+const TRIALS = Number(process.env.RELIABILITY_KILL_TRIALS ?? 24);
+const WORKERS = 3;
+const OUTAGE_MS = Number(process.env.RELIABILITY_OUTAGE_MS ?? 60_000);
+const LEASE_MS = 2_000;
+
+const single = (name: string, region: string, quantity = 1) => ({
+  name,
+  region,
+  nodePools: [{ name: 'all', roles: ['etcd', 'controlplane', 'worker'], quantity, flavor: 'm1.large' }],
+});
+
+describe('reliability: worker SIGKILLs, Redis flushes and a backend down for a minute', () => {
+  let paddock: TestPaddock;
+  const backends: CaseBackend[] = [];
+  /** Worker processes in the order they were started (the oldest live one is killed first). */
+  const workers: ChildProcess[] = [];
+  let killed = 0;
+  let killLock: Promise<void> = Promise.resolve();
+
+  before(async () => {
+    paddock = await startPaddock({
+      workers: 'child',
+      redisDb: 9,
+      env: {
+        PADDOCK_OPERATION_LEASE_MS: String(LEASE_MS),
+        PADDOCK_SWEEP_PERIOD_MS: '1000',
+        PADDOCK_PROBE_PERIOD_MS: '1000',
+        PADDOCK_SYNC_PERIOD_MS: '500',
+        // Operations of the backend that is down must outlive the outage plus the retry backoff.
+        PADDOCK_OPERATION_DEADLINE_MS: String(OUTAGE_MS + 90_000),
+      },
+    });
+    workers.push(...paddock.children);
+    while (workers.length < WORKERS) workers.push(paddock.spawnWorker());
+    for (const name of ['kill', 'flush', 'outage'])
+      assert.equal((await paddock.request('POST', '/v1/admin/projects', { name })).status, 201);
+  });
+
+  after(async () => {
+    try {
+      if (paddock)
+        await assertSystemInvariants(
+          paddock,
+          backends.map((b) => b.sim),
+          { label: 'crash', terminalTimeoutMs: 120_000 },
+        );
+    } finally {
+      await paddock?.close();
+      for (const b of backends) await b.sim.close();
+    }
+  });
+
+  async function backend(name: string, options: Parameters<typeof addBackend>[2] = {}, extra = {}) {
+    const b = await addBackend(paddock, name, options);
+    if (Object.keys(extra).length > 0) {
+      const patched = await paddock.request('PATCH', `/v1/admin/backends/${name}`, extra);
+      assert.equal(patched.status, 200, JSON.stringify(patched.body));
+    }
+    backends.push(b);
+    return b;
+  }
+
+  /** SIGKILLs the oldest live worker and starts a new one (serialised). */
+  function killOldestWorker(): Promise<void> {
+    const next = killLock.then(async () => {
+      const victim = workers.find((w) => w.exitCode === null && w.signalCode === null);
+      if (victim) {
+        const exited = new Promise((resolve) => victim.once('exit', resolve));
+        victim.kill('SIGKILL');
+        await exited;
+        killed++;
+      }
+      workers.push(paddock.spawnWorker());
+    });
+    killLock = next.catch(() => undefined);
+    return next;
+  }
+
+  async function post(project: string, body: unknown) {
+    const r = await paddock.request('POST', `/v1/projects/${project}/clusters`, body);
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    return r.body as { cluster: { id: string; name: string }; operation: { id: string } };
+  }
+
+  /** Active clusters of `project` with nothing in flight (candidates for a scale or a delete). */
+  async function idleActive(
+    project: string,
+    region: string,
+  ): Promise<Array<{ name: string; quantity: number }>> {
+    const { rows } = await paddock.db.query(
+      `SELECT c.name, (SELECT np.quantity FROM node_pools np WHERE np.cluster_id = c.id AND np.name = 'all') AS quantity
+       FROM clusters c JOIN projects p ON p.id = c.project_id
+       WHERE p.name = $1 AND c.region = $2 AND c.state = 'active'
+         AND NOT EXISTS (SELECT 1 FROM operations o WHERE o.cluster_id = c.id AND o.state IN ('pending', 'running'))
+       ORDER BY random()`,
+      [project, region],
+    );
+    return rows;
+  }
+
+  async function runningSteps(): Promise<string[]> {
+    const { rows } = await paddock.db.query(
+      `SELECT DISTINCT split_part(s.name, ':', 1) AS step FROM operation_steps s JOIN operations o ON o.id = s.operation_id
+       WHERE o.state = 'running' AND s.state = 'running'`,
+    );
+    return rows.map((r: { step: string }) => r.step);
+  }
+
+  async function expectSucceeded(ids: Array<{ id: string; what: string }>, timeoutMs = 120_000) {
+    for (const { id, what } of ids) {
+      const op = await paddock.waitForOperation(id, timeoutMs);
+      assert.equal(op.state, 'succeeded', `${what}: ${JSON.stringify(op.error)} ${JSON.stringify(op.steps)}`);
+    }
+  }
+
+  it(`SIGKILL of a worker at random points: ${TRIALS} trials`, async () => {
+    const t0 = Date.now();
+    const region = 'kill';
+    const ks: CaseBackend[] = [];
+    for (const name of ['kill-1', 'kill-2'])
+      ks.push(
+        await backend(name, {
+          timings: { permissionWindowMs: 500, nodeProvisionMs: 700, clusterDeleteMs: 700 },
+        }),
+      );
+    // Both backends serve region `kill` (addBackend pins each to its own name).
+    for (const b of ks) {
+      const patched = await paddock.request('PATCH', `/v1/admin/backends/${b.name}`, { region });
+      assert.equal(patched.status, 200, JSON.stringify(patched.body));
+    }
+    const ops: Array<{ id: string; what: string }> = [];
+    const tally = { creates: 0, scales: 0, deletes: 0, refused: 0 };
+    const killPoints: Record<string, number> = {};
+    let n = 0;
+    for (let trial = 1; trial <= TRIALS; trial++) {
+      // A few operations of every kind in flight.
+      for (let i = 0; i < 2; i++) {
+        const name = `k${trial}-${i}`;
+        ops.push({ id: (await post('kill', single(name, region))).operation.id, what: `create ${name}` });
+        tally.creates++;
+      }
+      const idle = await idleActive('kill', region);
+      const toScale = idle[0];
+      if (toScale) {
+        const r = await paddock.request(
+          'PATCH',
+          `/v1/projects/kill/clusters/${toScale.name}/node-pools/all`,
+          {
+            quantity: toScale.quantity === 1 ? 2 : 1,
+          },
+        );
+        if (r.status === 202) {
+          ops.push({ id: r.body.id, what: `scale ${toScale.name}` });
+          tally.scales++;
+        } else tally.refused++;
+      }
+      const toDelete = trial % 2 === 0 ? idle[1] : undefined;
+      if (toDelete) {
+        const r = await paddock.request('DELETE', `/v1/projects/kill/clusters/${toDelete.name}`);
+        if (r.status === 202) {
+          ops.push({ id: r.body.id, what: `delete ${toDelete.name}` });
+          tally.deletes++;
+        } else tally.refused++;
+      }
+      await sleep(Math.floor(Math.random() * 2_000));
+      for (const step of await runningSteps()) killPoints[step] = (killPoints[step] ?? 0) + 1;
+      await killOldestWorker();
+      n++;
+    }
+    const killedAt = Date.now();
+    await expectSucceeded(ops);
+    console.log(
+      `[crash kill] ${n} trials in ${killedAt - t0} ms, ${killed} SIGKILLs so far; ${JSON.stringify(tally)} operations ` +
+        `all succeeded ${Date.now() - killedAt} ms after the last kill; steps running at the kills: ${JSON.stringify(killPoints)}`,
+    );
+    assert.ok(n >= 20);
+    for (const b of ks) {
+      const calls = await b.sim.calls();
+      const clusters = (
+        await paddock.db.query(
+          `SELECT count(*)::int AS n FROM clusters c JOIN backends b ON b.id = c.backend_id WHERE b.name = $1`,
+          [b.name],
+        )
+      ).rows[0].n;
+      assert.equal(
+        count(calls, 'POST', /^\/v3\/clusters$/, 201),
+        clusters,
+        `${b.name}: one Rancher create per Paddock cluster`,
+      );
+    }
+    await assertSystemInvariants(
+      paddock,
+      ks.map((b) => b.sim),
+      { label: 'crash kill' },
+    );
+  });
+
+  it('Redis FLUSHDB twice while operations are in flight', async () => {
+    const t0 = Date.now();
+    const b = await backend('flush', { timings: { permissionWindowMs: 600, nodeProvisionMs: 1_000 } });
+    const ops: Array<{ id: string; what: string }> = [];
+    for (let i = 0; i < 3; i++)
+      ops.push({ id: (await post('flush', single(`pre-${i}`, 'flush'))).operation.id, what: `pre ${i}` });
+    await expectSucceeded(ops.splice(0));
+    for (let i = 0; i < 4; i++)
+      ops.push({
+        id: (await post('flush', single(`fl-${i}`, 'flush'))).operation.id,
+        what: `create fl-${i}`,
+      });
+    const scaled = await paddock.request('PATCH', '/v1/projects/flush/clusters/pre-0/node-pools/all', {
+      quantity: 3,
+    });
+    assert.equal(scaled.status, 202);
+    ops.push({ id: scaled.body.id, what: 'scale pre-0' });
+    const deleted = await paddock.request('DELETE', '/v1/projects/flush/clusters/pre-1');
+    assert.equal(deleted.status, 202);
+    ops.push({ id: deleted.body.id, what: 'delete pre-1' });
+    await waitFor('a create-cluster step done', async () => {
+      const { rows } = await paddock.db.query(
+        `SELECT 1 FROM operation_steps WHERE operation_id = $1 AND name = 'create-cluster' AND state = 'succeeded'`,
+        [ops[0].id],
+      );
+      return rows.length > 0;
+    });
+    await paddock.redis.flushdb();
+    await sleep(700);
+    await killOldestWorker();
+    await paddock.redis.flushdb();
+    const flushedAt = Date.now();
+    await expectSucceeded(ops);
+    const calls = await b.sim.calls();
+    assert.equal(count(calls, 'POST', /^\/v3\/clusters$/, 201), 7, 'one Rancher create per Paddock cluster');
+    console.log(
+      `[crash flush] 2 FLUSHDBs (+1 SIGKILL) with ${ops.length} operations in flight: all succeeded ` +
+        `${Date.now() - flushedAt} ms after the last flush (scenario ${Date.now() - t0} ms)`,
+    );
+    await assertSystemInvariants(paddock, [b.sim], { label: 'crash flush' });
+  });
+
+  it(`one backend down for ${OUTAGE_MS / 1000} s: in-flight work completes after, new creates go elsewhere, reads served`, async () => {
+    const t0 = Date.now();
+    // `down` is nearly empty and large, `spare` small: by utilisation alone placement prefers `down`.
+    const down = await backend(
+      'down',
+      { timings: { permissionWindowMs: 800, nodeProvisionMs: 1_500 } },
+      {
+        region: 'outage',
+        capacity: { maxClusters: 1_000, maxNodes: 10_000 },
+      },
+    );
+    const ops: Array<{ id: string; what: string }> = [];
+    for (let i = 0; i < 3; i++)
+      ops.push({ id: (await post('outage', single(`base-${i}`, 'outage'))).operation.id, what: `base ${i}` });
+    await expectSucceeded(ops.splice(0));
+    // In flight when the backend goes down: creates, a scale, a delete.
+    for (let i = 0; i < 3; i++)
+      ops.push({
+        id: (await post('outage', single(`inflight-${i}`, 'outage'))).operation.id,
+        what: `create inflight-${i}`,
+      });
+    const scaled = await paddock.request('PATCH', '/v1/projects/outage/clusters/base-0/node-pools/all', {
+      quantity: 2,
+    });
+    assert.equal(scaled.status, 202);
+    ops.push({ id: scaled.body.id, what: 'scale base-0' });
+    const deleted = await paddock.request('DELETE', '/v1/projects/outage/clusters/base-1');
+    assert.equal(deleted.status, 202);
+    ops.push({ id: deleted.body.id, what: 'delete base-1' });
+    await sleep(300);
+    await down.sim.faults.add({ status: 503 });
+    const downAt = Date.now();
+    const spare = await backend(
+      'spare',
+      {},
+      { region: 'outage', capacity: { maxClusters: 20, maxNodes: 200 } },
+    );
+
+    await waitFor(
+      'the backend to be marked unhealthy',
+      async () =>
+        (await paddock.db.query(`SELECT health FROM backends WHERE name = 'down'`)).rows[0].health ===
+        'unhealthy',
+      30_000,
+    );
+    const unhealthyAfter = Date.now() - downAt;
+
+    // New creates go elsewhere; reads are served from Postgres, quickly.
+    const during: Array<{ id: string; what: string }> = [];
+    const readMs: number[] = [];
+    let i = 0;
+    while (Date.now() - downAt < OUTAGE_MS - 5_000) {
+      const created = await post('outage', single(`during-${i}`, 'outage'));
+      during.push({ id: created.operation.id, what: `create during-${i}` });
+      const placed = await paddock.db.query(
+        `SELECT b.name FROM clusters c JOIN backends b ON b.id = c.backend_id WHERE c.id = $1`,
+        [created.cluster.id],
+      );
+      assert.equal(placed.rows[0].name, 'spare', 'a create during the outage goes to the healthy backend');
+      for (const path of [
+        '/v1/projects/outage/clusters/base-2',
+        '/v1/projects/outage/clusters?limit=100',
+        `/v1/operations/${ops[0].id}`,
+      ]) {
+        const started = Date.now();
+        const read = await paddock.request('GET', path);
+        readMs.push(Date.now() - started);
+        assert.equal(read.status, 200, `${path} during the outage: ${JSON.stringify(read.body)}`);
+      }
+      i++;
+      await sleep(Math.min(5_000, Math.max(0, OUTAGE_MS - 5_000 - (Date.now() - downAt))));
+    }
+    // Nothing that was in flight on the backend has given up during the outage.
+    const { rows: gaveUp } = await paddock.db.query(
+      `SELECT id, type, error_code FROM operations WHERE id = ANY($1) AND state = 'failed'`,
+      [ops.map((o) => o.id)],
+    );
+    assert.deepEqual(gaveUp, [], 'no in-flight operation failed during the outage');
+    const stillRunning = (
+      await paddock.db.query(
+        `SELECT count(*)::int AS n FROM operations WHERE id = ANY($1) AND state IN ('pending', 'running')`,
+        [ops.map((o) => o.id)],
+      )
+    ).rows[0].n;
+    await sleep(Math.max(0, OUTAGE_MS - (Date.now() - downAt)));
+    await down.sim.faults.clear();
+    const upAt = Date.now();
+    await expectSucceeded(ops, OUTAGE_MS + 90_000);
+    const recoveredAfter = Date.now() - upAt;
+    await expectSucceeded(during);
+    await waitFor(
+      'the backend to be healthy again',
+      async () =>
+        (await paddock.db.query(`SELECT health FROM backends WHERE name = 'down'`)).rows[0].health ===
+        'healthy',
+      30_000,
+    );
+    readMs.sort((a, b) => a - b);
+    console.log(
+      `[crash outage] backend down ${upAt - downAt} ms; unhealthy after ${unhealthyAfter} ms; ${during.length} creates ` +
+        `during the outage all placed on 'spare'; ${readMs.length} reads all 200 (p50 ${readMs[Math.floor(readMs.length / 2)]} ms, ` +
+        `max ${readMs[readMs.length - 1]} ms); ${stillRunning}/${ops.length} in-flight operations waited it out and ` +
+        `all succeeded ${recoveredAfter} ms after it came back (scenario ${Date.now() - t0} ms)`,
+    );
+    assert.ok(readMs[readMs.length - 1] < 2_000, 'reads stay fast during the outage');
+    await assertSystemInvariants(paddock, [down.sim, spare.sim], { label: 'crash outage' });
+  });
+});

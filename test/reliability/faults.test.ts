@@ -1,0 +1,317 @@
+/**
+ * Faults at every step of create, scale, pool delete and cluster delete, of every kind — a 5xx
+ * (retried), a timeout longer than the client's (retried, no duplicate), drop-after-apply (the
+ * change is made, the answer lost: found by look-up or repeated harmlessly) — plus permanent
+ * refusals that end compensated, a compensation that itself meets faults, and a permission window
+ * longer than the operation's deadline (DEADLINE_EXCEEDED, compensated, no orphan).
+ *
+ * Table-driven: every case has its own simulator, pinned by region, and the cases run side by
+ * side against one Paddock; THE CHECKS run over all of them at the end.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { assertNoOrphans } from '../support/invariants';
+import { startPaddock, TestPaddock } from '../support/paddock';
+import { addBackend, CaseBackend, count, createOn } from '../support/reliability';
+import { assertSystemInvariants } from '../support/reliability-checks';
+import type { FaultSpec } from '../support/simulator';
+
+const PROJECT = 'faults';
+/** Long enough for every retried case (backoff doubles from 500 ms) on a loaded 2-core machine. */
+const DEADLINE_MS = 45_000;
+/** The client's per-attempt timeout in these tests (PADDOCK_RANCHER_TIMEOUT_MS). */
+const CLIENT_TIMEOUT_MS = 1_000;
+const LATE_MS = CLIENT_TIMEOUT_MS + 500;
+
+type Phase = 'create' | 'scale' | 'delete-pool' | 'delete';
+type Kind = '5xx' | 'timeout' | 'drop';
+
+/** The Rancher call each step makes, by phase. */
+const STEPS: Array<{ phase: Phase; step: string; method: string; path: string }> = [
+  { phase: 'create', step: 'create-cluster look-up', method: 'GET', path: '^/v3/clusters$' },
+  { phase: 'create', step: 'create-cluster', method: 'POST', path: '^/v3/clusters$' },
+  { phase: 'create', step: 'await-roles', method: 'GET', path: '^/v3/clusters/[^/]+$' },
+  { phase: 'create', step: 'create-node-pool look-up', method: 'GET', path: '^/v3/nodepools$' },
+  { phase: 'create', step: 'create-node-pool', method: 'POST', path: '^/v3/nodepools$' },
+  { phase: 'create', step: 'await-active (sync of nodes)', method: 'GET', path: '^/v3/nodes$' },
+  { phase: 'scale', step: 'scale-node-pool', method: 'PUT', path: '^/v3/nodepools/[^/]+$' },
+  { phase: 'scale', step: 'await-active (sync of pools)', method: 'GET', path: '^/v3/nodepools$' },
+  { phase: 'delete-pool', step: 'delete-node-pool', method: 'DELETE', path: '^/v3/nodepools/[^/]+$' },
+  { phase: 'delete-pool', step: 'await-node-pool-deleted', method: 'GET', path: '^/v3/nodepools/[^/]+$' },
+  { phase: 'delete', step: 'delete-cluster', method: 'DELETE', path: '^/v3/clusters/[^/]+$' },
+  { phase: 'delete', step: 'await-cluster-deleted', method: 'GET', path: '^/v3/clusters/[^/]+$' },
+];
+
+const KINDS: Record<Kind, Omit<FaultSpec, 'method' | 'path'>> = {
+  '5xx': { status: 503, times: 2 },
+  timeout: { delayMs: LATE_MS, times: 1 },
+  drop: { dropResponse: true, times: 1 },
+};
+
+/** Three pools, so removing `extra` keeps every role. */
+const POOLS = [
+  { name: 'control', roles: ['etcd', 'controlplane'], quantity: 1, flavor: 'm1.large' },
+  { name: 'workers', roles: ['worker'], quantity: 1, flavor: 'm1.large' },
+  { name: 'extra', roles: ['worker'], quantity: 1, flavor: 'm1.large' },
+];
+
+interface Outcome {
+  name: string;
+  ms: number;
+  retriedCalls: number;
+}
+
+describe('reliability: faults at every step', { concurrency: 16 }, () => {
+  let paddock: TestPaddock;
+  const backends: CaseBackend[] = [];
+  const outcomes: Outcome[] = [];
+  const started = Date.now();
+
+  before(async () => {
+    paddock = await startPaddock({
+      env: {
+        PADDOCK_OPERATION_DEADLINE_MS: String(DEADLINE_MS),
+        PADDOCK_RANCHER_TIMEOUT_MS: String(CLIENT_TIMEOUT_MS),
+        // Many backends at once: a slower sync keeps the machine's two cores for the cases.
+        PADDOCK_SYNC_PERIOD_MS: '700',
+      },
+    });
+    assert.equal((await paddock.request('POST', '/v1/admin/projects', { name: PROJECT })).status, 201);
+    assert.equal(
+      (
+        await paddock.request('PUT', `/v1/admin/projects/${PROJECT}/quota`, {
+          clusters: 1_000,
+          nodes: 10_000,
+        })
+      ).status,
+      200,
+    );
+  });
+
+  after(async () => {
+    try {
+      if (paddock) {
+        await assertSystemInvariants(
+          paddock,
+          backends.map((b) => b.sim),
+          { label: 'faults' },
+        );
+        console.log(
+          `[faults] ${outcomes.length} retried cases passed, all cases done in ${Date.now() - started} ms; slowest ${JSON.stringify(
+            [...outcomes].sort((a, b) => b.ms - a.ms).slice(0, 3),
+          )}`,
+        );
+      }
+    } finally {
+      await paddock?.close();
+      for (const b of backends) await b.sim.close();
+    }
+  });
+
+  async function backend(name: string, options = {}) {
+    const b = await addBackend(paddock, name, options);
+    backends.push(b);
+    return b;
+  }
+
+  const path = (name: string) => `/v1/projects/${PROJECT}/clusters/${name}`;
+
+  async function expectOperation(id: string, state: 'succeeded' | 'failed', what: string) {
+    const op = await paddock.waitForOperation(id, DEADLINE_MS + 20_000);
+    assert.equal(op.state, state, `${what}: ${JSON.stringify(op.error)} ${JSON.stringify(op.steps)}`);
+    return op;
+  }
+
+  /** Creates `name` (with `fault` armed during the create when given) and waits for it. */
+  async function createCluster(b: CaseBackend, name: string, fault?: FaultSpec) {
+    if (fault) await b.sim.faults.add(fault);
+    const { operation, cluster } = await createOn(paddock, PROJECT, b, name, { nodePools: POOLS });
+    await expectOperation(operation.id, 'succeeded', `create ${name}`);
+    return cluster;
+  }
+
+  async function remotePools(b: CaseBackend) {
+    return (await b.sim.rancher('GET', '/v3/nodepools?limit=-1')).body.data as Array<{
+      id: string;
+      quantity: number;
+      state: string;
+      labels: Record<string, string>;
+    }>;
+  }
+
+  // ---- retried: every step × every kind -------------------------------------------------------
+  for (const s of STEPS) {
+    for (const kind of Object.keys(KINDS) as Kind[]) {
+      const name = `f-${s.phase}-${s.step.replace(/[^a-z]+/g, '-')}-${kind}`.replace(/-+/g, '-');
+      it(`${s.phase}: ${s.step} (${s.method} ${s.path}) ${kind} → retried`, async () => {
+        const t0 = Date.now();
+        const b = await backend(name);
+        const fault: FaultSpec = { method: s.method, path: s.path, ...KINDS[kind] };
+        await createCluster(b, name, s.phase === 'create' ? fault : undefined);
+        const cluster = name;
+        if (s.phase === 'scale') {
+          await b.sim.faults.add(fault);
+          const scaled = await paddock.request('PATCH', `${path(cluster)}/node-pools/workers`, {
+            quantity: 3,
+          });
+          assert.equal(scaled.status, 202, JSON.stringify(scaled.body));
+          await expectOperation(scaled.body.id, 'succeeded', 'scale');
+          const pool = (await remotePools(b)).find(
+            (p) => p.labels['paddock.dev/pool-id'] && p.quantity === 3,
+          );
+          assert.ok(pool, 'the Rancher pool was scaled to 3');
+        }
+        if (s.phase === 'delete-pool') {
+          await b.sim.faults.add(fault);
+          const removed = await paddock.request('DELETE', `${path(cluster)}/node-pools/extra`);
+          assert.equal(removed.status, 202, JSON.stringify(removed.body));
+          await expectOperation(removed.body.id, 'succeeded', 'delete pool');
+          assert.equal((await remotePools(b)).filter((p) => p.state !== 'removing').length, 2);
+        }
+        if (s.phase === 'delete') {
+          await b.sim.faults.add(fault);
+          const deleted = await paddock.request('DELETE', path(cluster));
+          assert.equal(deleted.status, 202, JSON.stringify(deleted.body));
+          await expectOperation(deleted.body.id, 'succeeded', 'delete');
+          assert.equal(
+            (await b.sim.rancher('GET', '/v3/clusters')).body.data.length,
+            0,
+            'the cluster is gone',
+          );
+        }
+        assert.deepEqual(await b.sim.faults.list(), [], 'the fault was used up');
+        const calls = await b.sim.calls();
+        // One POST per object whatever the fault (a drop is found by look-up; a late request by NotUnique / the stray sweep).
+        assert.equal(count(calls, 'POST', /^\/v3\/clusters$/, 201), 1, 'one Rancher cluster created');
+        await assertNoOrphans(paddock, [b.sim], { timeoutMs: 15_000 });
+        outcomes.push({
+          name: cluster,
+          ms: Date.now() - t0,
+          retriedCalls: calls.filter((c) => c.status >= 500 || c.dropped).length,
+        });
+      });
+    }
+  }
+
+  // ---- compensated: permanent refusals --------------------------------------------------------
+  it('create: permanent 422 on create-node-pool → compensated (BACKEND_REJECTED), quota released', async () => {
+    const name = 'f-comp-np-422';
+    const b = await backend(name);
+    await b.sim.faults.add({ method: 'POST', path: '^/v3/nodepools$', status: 422 });
+    const { operation, cluster } = await createOn(paddock, PROJECT, b, name, { nodePools: POOLS });
+    const op = await expectOperation(operation.id, 'failed', name);
+    assert.equal(op.error.code, 'BACKEND_REJECTED');
+    assert.equal(
+      (await paddock.db.query(`SELECT state FROM clusters WHERE id = $1`, [cluster.id])).rows[0].state,
+      'failed',
+    );
+    await b.sim.faults.clear();
+    await assertNoOrphans(paddock, [b.sim], { timeoutMs: 15_000 });
+    assert.equal((await b.sim.rancher('GET', '/v3/clusters')).body.data.length, 0);
+  });
+
+  it('create: permanent 422 on create-node-pool and the compensation meets 5xx and a drop → still compensated', async () => {
+    const name = 'f-comp-faulty-undo';
+    const b = await backend(name);
+    await b.sim.faults.add({ method: 'POST', path: '^/v3/nodepools$', status: 422 });
+    await b.sim.faults.add({ method: 'DELETE', path: '^/v3/clusters/', status: 500, times: 2 });
+    await b.sim.faults.add({ method: 'DELETE', path: '^/v3/clusters/', dropResponse: true, times: 1 });
+    const { operation } = await createOn(paddock, PROJECT, b, name, { nodePools: POOLS });
+    const op = await expectOperation(operation.id, 'failed', name);
+    assert.equal(op.error.code, 'BACKEND_REJECTED');
+    await b.sim.faults.clear();
+    await assertNoOrphans(paddock, [b.sim], { timeoutMs: 15_000 });
+    assert.equal((await b.sim.rancher('GET', '/v3/clusters')).body.data.length, 0);
+  });
+
+  it('scale: permanent 422 on scale-node-pool → compensated, quantity and reservation restored', async () => {
+    const name = 'f-comp-scale-422';
+    const b = await backend(name);
+    await createCluster(b, name);
+    await b.sim.faults.add({ method: 'PUT', path: '^/v3/nodepools/', status: 422, times: 1 });
+    const scaled = await paddock.request('PATCH', `${path(name)}/node-pools/workers`, { quantity: 4 });
+    assert.equal(scaled.status, 202);
+    const op = await expectOperation(scaled.body.id, 'failed', name);
+    assert.equal(op.error.code, 'BACKEND_REJECTED');
+    await b.sim.faults.clear();
+    const cluster = (await paddock.request('GET', path(name))).body;
+    assert.equal(cluster.nodePools.find((p: { name: string }) => p.name === 'workers').quantity, 1);
+    assert.ok((await remotePools(b)).every((p) => p.quantity === 1));
+    await assertNoOrphans(paddock, [b.sim]);
+  });
+
+  it('add-node-pool: permanent 422 → compensated, nothing left', async () => {
+    const name = 'f-comp-addpool-422';
+    const b = await backend(name);
+    await createCluster(b, name);
+    await b.sim.faults.add({ method: 'POST', path: '^/v3/nodepools$', status: 422 });
+    const added = await paddock.request('POST', `${path(name)}/node-pools`, {
+      name: 'more',
+      roles: ['worker'],
+      quantity: 2,
+      flavor: 'm1.large',
+    });
+    assert.equal(added.status, 202, JSON.stringify(added.body));
+    assert.equal((await expectOperation(added.body.id, 'failed', name)).error.code, 'BACKEND_REJECTED');
+    await b.sim.faults.clear();
+    assert.equal((await remotePools(b)).length, 3);
+    await assertNoOrphans(paddock, [b.sim]);
+  });
+});
+
+describe('reliability: a permission window longer than the deadline', () => {
+  const WINDOW_MS = 6_000;
+  const DEADLINE = 3_000;
+  let paddock: TestPaddock;
+  let b: CaseBackend | undefined;
+
+  before(async () => {
+    paddock = await startPaddock({ env: { PADDOCK_OPERATION_DEADLINE_MS: String(DEADLINE) } });
+    assert.equal((await paddock.request('POST', '/v1/admin/projects', { name: 'window' })).status, 201);
+  });
+
+  after(async () => {
+    try {
+      if (paddock && b) await assertSystemInvariants(paddock, [b.sim], { label: 'permission window' });
+    } finally {
+      await paddock?.close();
+      await b?.sim.close();
+    }
+  });
+
+  it(`window ${WINDOW_MS} ms, deadline ${DEADLINE} ms → DEADLINE_EXCEEDED, compensated, no orphan`, async () => {
+    const t0 = Date.now();
+    b = await addBackend(paddock, 'window', { timings: { permissionWindowMs: WINDOW_MS } });
+    const { operation, cluster } = await createOn(paddock, 'window', b, 'slow-roles');
+    const op = await paddock.waitForOperation(operation.id, 30_000);
+    assert.equal(op.state, 'failed');
+    assert.equal(op.error.code, 'DEADLINE_EXCEEDED');
+    assert.equal(op.steps.find((s: { name: string }) => s.name === 'await-roles').state, 'failed');
+    assert.ok(
+      op.steps.every(
+        (s: { name: string; state: string }) =>
+          !s.name.startsWith('create-node-pool') || s.state === 'pending',
+      ),
+      'no pool was attempted',
+    );
+    const row = await paddock.db.query(`SELECT state FROM clusters WHERE id = $1`, [cluster.id]);
+    assert.equal(row.rows[0].state, 'failed');
+    const calls = await b.sim.calls();
+    assert.equal(count(calls, 'POST', /^\/v3\/clusters$/, 201), 1);
+    assert.ok(
+      count(calls, 'DELETE', /^\/v3\/clusters\//) >= 1,
+      'the compensation deleted the Rancher cluster',
+    );
+    await assertNoOrphans(paddock, [b.sim], { timeoutMs: 15_000 });
+    assert.equal(
+      (await b.sim.rancher('GET', '/v3/clusters')).body.data.length,
+      0,
+      'no orphan cluster on the simulator',
+    );
+    const quota = (await paddock.request('GET', '/v1/admin/projects/window/quota')).body;
+    assert.deepEqual([quota.clusters.used, quota.clusters.reserved, quota.nodes.reserved], [0, 0, 0]);
+    console.log(
+      `[faults window] create failed with DEADLINE_EXCEEDED and was compensated in ${Date.now() - t0} ms`,
+    );
+  });
+});
