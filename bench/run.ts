@@ -1,157 +1,124 @@
 /**
- * `npm run bench`: measures, side by side in one run on this machine,
- *   1. create acceptance: POST /v1/projects/{p}/clusters (202) at 1, 10 and 50 concurrent clients,
- *      beside a floor route in the same framework that inserts one row in one transaction.
- * Prints a table and writes bench/results/latest.json and latest.md.
+ * `npm run bench`: starts real API and worker processes against local Postgres and Redis (fresh
+ * databases) and simulators with fast timings, measures each scenario beside a floor measured in
+ * the same run, prints one table per scenario and writes bench/results/latest.{json,md}.
+ *
+ *   1. create    create acceptance at 1, 10, 50 clients vs a bare insert route     scenarios/create.ts
+ *   2. reads     GET one / list 100 at 10,000 clusters vs raw pg and vs /v3          scenarios/reads.ts
+ *   3. fanout    1,000 creates across 3 simulators with real workers                  scenarios/fanout.ts
+ *   4. sync      one sync cycle at 1,000 / 5,000 / 10,000 clusters                    scenarios/sync.ts
+ *   5. memory    RSS of API and worker at 10,000 clusters                             scenarios/memory.ts
+ *
+ * BENCH_ONLY=reads,sync runs a subset (results are then written to latest-partial.*, so a partial
+ * run never overwrites the full table). Knobs: BENCH_DURATION_S (8), BENCH_CREATE_CLIENTS,
+ * BENCH_READ_CLIENTS, BENCH_FANOUT_CREATES / _WORKERS / _CLIENTS / _TIMEOUT_S, BENCH_SYNC_SIZES,
+ * BENCH_SYNC_CYCLES, BENCH_CPU_PROF=<dir> (API of the create scenario under --cpu-prof).
  */
 import 'reflect-metadata';
-import autocannon from 'autocannon';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { join } from 'node:path';
-import { startSimulator } from '../sim/simulator';
-import { ADMIN_TOKEN, createDatabase, freePort, ratio, startProcess, stopProcess } from './support';
+import { createScenario } from './scenarios/create';
+import { fanoutScenario } from './scenarios/fanout';
+import { Fleet, startFleet } from './scenarios/fleet';
+import { memoryScenario } from './scenarios/memory';
+import { readsScenario } from './scenarios/reads';
+import { syncScenario } from './scenarios/sync';
+import { DURATION_S, ScenarioResult, cleanupAll } from './support';
 
-const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 8);
-const CONCURRENCY = [1, 10, 50];
+const ALL = ['create', 'reads', 'fanout', 'sync', 'memory'] as const;
+type Name = (typeof ALL)[number];
+const FLEET_SIZE = 10_000;
 
-interface Measured {
-  p50: number;
-  p99: number;
-  rps: number;
-  requests: number;
-  non2xx: number;
+function selected(): Name[] {
+  const only = process.env.BENCH_ONLY?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (!only || only.length === 0) return [...ALL];
+  const unknown = only.filter((s) => !(ALL as readonly string[]).includes(s));
+  if (unknown.length > 0)
+    throw new Error(`BENCH_ONLY: unknown scenario(s) ${unknown.join(', ')}; known: ${ALL.join(', ')}`);
+  return ALL.filter((s) => only.includes(s));
 }
 
-async function load(
-  url: string,
-  connections: number,
-  body: (i: number) => unknown,
-  headers: Record<string, string>,
-): Promise<Measured> {
-  let counter = 0;
-  const result = await autocannon({
-    url,
-    method: 'POST',
-    connections,
-    duration: DURATION_S,
-    headers: { 'content-type': 'application/json', ...headers },
-    requests: [{ setupRequest: (req) => ({ ...req, body: JSON.stringify(body(counter++)) }) }],
-  });
-  return {
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    rps: Math.round(result.requests.average),
-    requests: result.requests.total,
-    non2xx: result.non2xx,
-  };
+function print(result: ScenarioResult, seconds: number): string {
+  const md = `## ${result.title}\n\n${result.markdown}\n\n_${result.ok ? 'checks passed' : '✗ a check failed (see ✗ above)'}; ${Math.round(seconds)} s._\n`;
+  console.log(`\n${md}`);
+  return md;
 }
 
 async function main(): Promise<void> {
-  const db = await createDatabase();
-  const sim = await startSimulator({ profile: 'fast', nodeTemplates: [{ name: 'm1.large' }] });
-  const apiPort = await freePort();
-  const floorPort = await freePort();
-  const api = await startProcess(
-    'src/main.js',
-    {
-      NODE_ENV: 'test',
-      DATABASE_URL: db.url,
-      PADDOCK_ADMIN_TOKEN: ADMIN_TOKEN,
-      PADDOCK_ROLE: 'api',
-      PADDOCK_SIMULATORS: '0',
-      PADDOCK_QUEUE_PREFIX: `bench${apiPort}`,
-      PORT: String(apiPort),
-      LOG_LEVEL: 'warn',
-    },
-    `http://127.0.0.1:${apiPort}/healthz`,
-  );
-  const floor = await startProcess(
-    'bench/floor-server.js',
-    { DATABASE_URL: db.url, PORT: String(floorPort) },
-    `http://127.0.0.1:${floorPort}/floor`,
-  );
-  const base = `http://127.0.0.1:${apiPort}`;
-  try {
-    await measure(base, floorPort, sim);
-  } finally {
-    await stopProcess(api);
-    await stopProcess(floor);
-    await sim.close();
-    await db.drop();
-  }
-}
+  const names = selected();
+  const started = Date.now();
+  const results: ScenarioResult[] = [];
+  const sections: string[] = [];
+  const run = async (fn: () => Promise<ScenarioResult>) => {
+    const t = Date.now();
+    const result = await fn();
+    results.push(result);
+    sections.push(print(result, (Date.now() - t) / 1000));
+  };
 
-async function measure(
-  base: string,
-  floorPort: number,
-  sim: Awaited<ReturnType<typeof startSimulator>>,
-): Promise<void> {
-  const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
-  const post = (path: string, body: unknown) =>
-    fetch(`${base}${path}`, {
-      method: 'POST',
-      headers: { ...auth, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-  const registered = await post('/v1/admin/backends', {
-    name: 'bench-sim',
-    url: sim.url,
-    token: sim.token,
-    kind: 'rke1',
-    capacity: { maxClusters: 100_000, maxNodes: 1_000_000 },
-    flavors: { 'm1.large': { nodeTemplateId: sim.nodeTemplates[0].id } },
-  });
-  if (registered.status !== 201)
-    throw new Error(`backend registration: ${registered.status} ${await registered.text()}`);
-  if ((await post('/v1/admin/projects', { name: 'bench' })).status !== 201) throw new Error('project');
-
-  const createBody = (prefix: string) => (i: number) => ({
-    name: `${prefix}-${i}`,
-    nodePools: [
-      { name: 'control', roles: ['etcd', 'controlplane'], quantity: 3, flavor: 'm1.large' },
-      { name: 'workers', roles: ['worker'], quantity: 5, flavor: 'm1.large' },
-    ],
-  });
-  const rows: Array<{ clients: number; create: Measured; floor: Measured }> = [];
-  for (const clients of CONCURRENCY) {
-    const floorResult = await load(
-      `http://127.0.0.1:${floorPort}/floor`,
-      clients,
-      createBody(`f${clients}`),
-      {},
-    );
-    const createResult = await load(
-      `${base}/v1/projects/bench/clusters`,
-      clients,
-      createBody(`c${clients}`),
-      auth,
-    );
-    rows.push({ clients, create: createResult, floor: floorResult });
+  if (names.includes('create')) await run(createScenario);
+  if (names.includes('fanout')) await run(fanoutScenario);
+  if (names.includes('reads') || names.includes('sync') || names.includes('memory')) {
+    const fleet: Fleet = await startFleet();
+    try {
+      // The sync grows the fleet to each size in turn; without it, seed the full fleet at once.
+      if (names.includes('sync')) await run(() => syncScenario(fleet));
+      await fleet.growTo(FLEET_SIZE);
+      if (names.includes('reads')) await run(() => readsScenario(fleet));
+      if (names.includes('memory')) await run(() => memoryScenario(fleet, names.includes('reads')));
+    } finally {
+      await fleet.close();
+    }
   }
-  const table = [
-    '| clients | create p50 ms | create p99 ms | create req/s | floor p50 ms | floor p99 ms | floor req/s | p99 ratio | req/s ratio | non-2xx |',
-    '|---|---|---|---|---|---|---|---|---|---|',
-    ...rows.map(
-      (r) =>
-        `| ${r.clients} | ${r.create.p50} | ${r.create.p99} | ${r.create.rps} | ${r.floor.p50} | ${r.floor.p99} | ${r.floor.rps} | ${ratio(r.create.p99, r.floor.p99)} | ${ratio(r.create.rps, r.floor.rps)} | ${r.create.non2xx + r.floor.non2xx} |`,
-    ),
-  ].join('\n');
-  const md = `## Create acceptance (${DURATION_S} s per point, API without worker, one simulated backend)\n\n${table}\n`;
-  console.log(md);
+
+  const total = Math.round((Date.now() - started) / 1000);
+  const cpu = os.cpus();
+  const machine = `${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, Node ${process.version}, ${Math.round(os.totalmem() / 2 ** 30)} GiB`;
+  const header = `# Paddock benchmark\n\n\`npm run bench\` on ${new Date().toISOString().slice(0, 10)} — ${machine}; ${DURATION_S} s per load point; whole run ${total} s. Every figure has a floor measured in the same run beside it; on a shared machine compare the ratios, not the absolute numbers.\n`;
+  const md = [header, ...sections].join('\n');
+  const partial = names.length < ALL.length;
   const out = join(__dirname, '..', '..', 'bench', 'results');
   mkdirSync(out, { recursive: true });
+  const base = partial ? 'latest-partial' : 'latest';
   writeFileSync(
-    join(out, 'latest.json'),
+    join(out, `${base}.json`),
     JSON.stringify(
-      { at: new Date().toISOString(), durationSeconds: DURATION_S, createAcceptance: rows },
+      {
+        at: new Date().toISOString(),
+        machine,
+        durationSeconds: DURATION_S,
+        wallSeconds: total,
+        scenarios: Object.fromEntries(
+          results.map((r) => [r.key, { title: r.title, ok: r.ok, data: r.data }]),
+        ),
+      },
       null,
       2,
     ),
   );
-  writeFileSync(join(out, 'latest.md'), md);
+  writeFileSync(join(out, `${base}.md`), md);
+  console.log(`wrote bench/results/${base}.json and ${base}.md (${total} s)`);
+  if (results.some((r) => !r.ok)) process.exitCode = 1;
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+let interrupted = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.on(signal, () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    console.error(`${signal}: cleaning up`);
+    void cleanupAll().finally(() => process.exit(130));
+  });
+
+main()
+  .catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  })
+  .finally(async () => {
+    await cleanupAll();
+    process.exit(process.exitCode ?? 0);
+  });

@@ -1,11 +1,43 @@
+import autocannon from 'autocannon';
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Client } from 'pg';
 
 export const ROOT_DATABASE_URL = process.env.BENCH_DATABASE_ROOT_URL ?? 'postgres://postgres@127.0.0.1:5432';
+export const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdefgh';
+export const SIM_TOKEN = 'token-bench:benchsecret0123456789';
+
+/** Seconds of load per measured point (each point is measured for Paddock and for its floor). */
+export const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 8);
+
+// ---------------------------------------------------------------------------------------------
+// Everything started is registered here, so `cleanupAll` can stop it even when a scenario throws.
+
+const cleanups: Array<{ what: string; run: () => Promise<void> }> = [];
+
+export function onCleanup(what: string, run: () => Promise<void>): () => Promise<void> {
+  const entry = { what, run };
+  cleanups.push(entry);
+  return async () => {
+    const i = cleanups.indexOf(entry);
+    if (i >= 0) cleanups.splice(i, 1);
+    await run();
+  };
+}
+
+/** Runs every registered cleanup, newest first; never throws. */
+export async function cleanupAll(): Promise<void> {
+  while (cleanups.length > 0) {
+    const entry = cleanups.pop()!;
+    await entry.run().catch((e: unknown) => console.error(`cleanup of ${entry.what} failed:`, e));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -18,54 +50,342 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function createDatabase(): Promise<{ name: string; url: string; drop(): Promise<void> }> {
+export interface BenchDatabase {
+  name: string;
+  url: string;
+  drop(): Promise<void>;
+}
+
+/** A fresh, empty database; dropped by `drop()` or `cleanupAll()`. */
+export async function createDatabase(): Promise<BenchDatabase> {
   const name = `paddock_bench_${randomBytes(4).toString('hex')}`;
   const admin = new Client({ connectionString: `${ROOT_DATABASE_URL}/postgres` });
   await admin.connect();
   await admin.query(`CREATE DATABASE "${name}"`);
   await admin.end();
-  return {
-    name,
-    url: `${ROOT_DATABASE_URL}/${name}`,
-    async drop() {
-      const c = new Client({ connectionString: `${ROOT_DATABASE_URL}/postgres` });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      await c.end();
-    },
-  };
+  const drop = onCleanup(`database ${name}`, async () => {
+    const c = new Client({ connectionString: `${ROOT_DATABASE_URL}/postgres` });
+    await c.connect();
+    await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await c.end();
+  });
+  return { name, url: `${ROOT_DATABASE_URL}/${name}`, drop };
 }
 
-/** Starts a compiled entry point (relative to dist/) as a child process and waits for it to answer. */
+export interface Child {
+  process: ChildProcess;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a compiled entry point (relative to dist/) as a child process and waits until `readyUrl`
+ * answers (or, without one, until `ready()` resolves true).
+ */
 export async function startProcess(
   entry: string,
   env: Record<string, string>,
   readyUrl: string,
-): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(__dirname, '..', entry)], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  options: { nodeArgs?: string[]; args?: string[]; stdout?: 'ignore' | 'inherit' } = {},
+): Promise<Child> {
+  const child = spawn(
+    process.execPath,
+    [...(options.nodeArgs ?? []), join(__dirname, '..', entry), ...(options.args ?? [])],
+    {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', options.stdout ?? 'ignore', 'inherit'],
+    },
+  );
+  const stop = onCleanup(`${entry} (pid ${child.pid})`, () => stopProcess(child));
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${entry} exited with ${child.exitCode}`);
     try {
-      if ((await fetch(readyUrl)).status < 500) return child;
+      if ((await fetch(readyUrl)).status < 500) return { process: child, pid: child.pid!, stop };
     } catch {
       // not listening yet
     }
     if (Date.now() > deadline) throw new Error(`${entry} did not start`);
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
   }
 }
 
 export function stopProcess(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
     child.once('exit', () => resolve());
     child.kill('SIGTERM');
     setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
   });
 }
 
+/** Environment of a Paddock process (API or worker) for one bench database. */
+export function paddockEnv(dbUrl: string, prefix: string, extra: Record<string, string> = {}) {
+  return {
+    NODE_ENV: 'test',
+    DATABASE_URL: dbUrl,
+    REDIS_URL: REDIS_URL,
+    PADDOCK_ADMIN_TOKEN: ADMIN_TOKEN,
+    PADDOCK_SIMULATORS: '0',
+    PADDOCK_QUEUE_PREFIX: prefix,
+    LOG_LEVEL: 'warn',
+    ...extra,
+  };
+}
+
+/** Deletes the Redis keys of a queue prefix (BullMQ leaves its queues behind). */
+export async function dropRedisPrefix(prefix: string): Promise<void> {
+  const { default: Redis } = await import('ioredis');
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 2 });
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** Starts the Paddock API (role `api`: no worker in the process) as a child process. */
+export async function startApi(
+  dbUrl: string,
+  prefix: string,
+  options: { env?: Record<string, string>; nodeArgs?: string[] } = {},
+): Promise<Child & { url: string; port: number }> {
+  const port = await freePort();
+  onCleanup(`redis prefix ${prefix}`, () => dropRedisPrefix(prefix));
+  const child = await startProcess(
+    'src/main.js',
+    paddockEnv(dbUrl, prefix, { PADDOCK_ROLE: 'api', PORT: String(port), ...options.env }),
+    `http://127.0.0.1:${port}/healthz`,
+    { nodeArgs: options.nodeArgs },
+  );
+  return { ...child, url: `http://127.0.0.1:${port}`, port };
+}
+
+/** Starts one worker child (`dist/src/worker.js`); it is ready once its first sync has run. */
+export function startWorker(dbUrl: string, prefix: string, env: Record<string, string> = {}): Child {
+  const child = spawn(process.execPath, [join(__dirname, '..', 'src', 'worker.js')], {
+    env: { ...process.env, ...paddockEnv(dbUrl, prefix, { PADDOCK_ROLE: 'worker', ...env }) },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const stop = onCleanup(`worker (pid ${child.pid})`, () => stopProcess(child));
+  return { process: child, pid: child.pid!, stop };
+}
+
+export interface SimChild extends Child {
+  url: string;
+  token: string;
+  templateId: string;
+  /** An authenticated request to the simulator (control API or /v3). */
+  request<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
+  calls(): Promise<Array<{ method: string; path: string; status: number }>>;
+  clearCalls(): Promise<void>;
+}
+
+/** A simulator in its own process (so it does not share the load generator's event loop). */
+export async function startSim(extraArgs: string[] = []): Promise<SimChild> {
+  const port = await freePort();
+  const child = await startProcess('sim/main.js', {}, `http://127.0.0.1:${port}/ping`, {
+    args: [
+      '--port',
+      String(port),
+      '--token',
+      SIM_TOKEN,
+      '--profile',
+      'fast',
+      '--node-template',
+      'm1.large',
+      ...extraArgs,
+    ],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const request = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const res = await fetch(`${url}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${SIM_TOKEN}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (res.status >= 300)
+      throw new Error(`simulator ${method} ${path} → ${res.status} ${text.slice(0, 300)}`);
+    return (text ? JSON.parse(text) : undefined) as T;
+  };
+  const templates = await request<{ data: Array<{ id: string; name: string }> }>('GET', '/v3/nodetemplates');
+  const template = templates.data.find((t) => t.name === 'm1.large');
+  if (!template) throw new Error('simulator has no m1.large node template');
+  return {
+    ...child,
+    url,
+    token: SIM_TOKEN,
+    templateId: template.id,
+    request,
+    calls: async () =>
+      (
+        await request<{ calls: Array<{ method: string; path: string; status: number }> }>(
+          'GET',
+          '/__sim/calls',
+        )
+      ).calls,
+    clearCalls: async () => {
+      await request('DELETE', '/__sim/calls');
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Paddock admin calls
+
+export function paddockClient(base: string) {
+  const call = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${ADMIN_TOKEN}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      // not JSON
+    }
+    return { status: res.status, body: parsed as Record<string, unknown> & { id: string } };
+  };
+  return {
+    call,
+    async registerBackend(name: string, sim: SimChild) {
+      const r = await call('POST', '/v1/admin/backends', {
+        name,
+        url: sim.url,
+        token: sim.token,
+        kind: 'rke1',
+        capacity: { maxClusters: 100_000, maxNodes: 1_000_000 },
+        flavors: { 'm1.large': { nodeTemplateId: sim.templateId } },
+      });
+      if (r.status !== 201) throw new Error(`backend registration: ${r.status} ${JSON.stringify(r.body)}`);
+      return r.body as { id: string };
+    },
+    /** Creates a project and raises its quota when the quota endpoint exists (404 → no quotas yet). */
+    async createProject(name: string): Promise<{ quota: string }> {
+      const r = await call('POST', '/v1/admin/projects', { name });
+      if (r.status !== 201) throw new Error(`project ${name}: ${r.status} ${JSON.stringify(r.body)}`);
+      return { quota: await raiseQuota(call, name) };
+    },
+    raiseQuota: (name: string) => raiseQuota(call, name),
+  };
+}
+
+async function raiseQuota(
+  call: (method: string, path: string, body?: unknown) => Promise<{ status: number; body: unknown }>,
+  project: string,
+): Promise<string> {
+  const q = await call('PUT', `/v1/admin/projects/${project}/quota`, {
+    clusters: 1_000_000,
+    nodes: 100_000_000,
+  });
+  if (q.status === 404 || q.status === 405) return 'no quota endpoint';
+  if (q.status >= 300) throw new Error(`quota of ${project}: ${q.status} ${JSON.stringify(q.body)}`);
+  return 'raised';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load
+
+export interface Measured {
+  p50: number;
+  p99: number;
+  rps: number;
+  requests: number;
+  non2xx: number;
+  errors: number;
+}
+
+/** One autocannon run; `path(i)` and `body(i)` vary each request. */
+export async function load(options: {
+  url: string;
+  connections: number;
+  method?: 'GET' | 'POST';
+  path?: (i: number) => string;
+  body?: (i: number) => unknown;
+  headers?: Record<string, string>;
+  durationS?: number;
+  amount?: number;
+}): Promise<Measured> {
+  let counter = 0;
+  const result = await autocannon({
+    url: options.url,
+    method: options.method ?? 'GET',
+    connections: options.connections,
+    timeout: Number(process.env.BENCH_REQUEST_TIMEOUT_S ?? 30),
+    ...(options.amount ? { amount: options.amount } : { duration: options.durationS ?? DURATION_S }),
+    headers: {
+      ...(options.body ? { 'content-type': 'application/json' } : {}),
+      ...options.headers,
+    },
+    requests: [
+      {
+        setupRequest: (req: autocannon.Request) => {
+          const i = counter++;
+          const next: autocannon.Request & { path?: string } = { ...req };
+          if (options.path) next.path = options.path(i);
+          if (options.body) next.body = JSON.stringify(options.body(i));
+          return next;
+        },
+      },
+    ],
+  });
+  return {
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    rps: Math.round(result.requests.average),
+    requests: result.requests.total,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+
 export const ratio = (a: number, b: number) => (b > 0 ? Math.round((a / b) * 100) / 100 : NaN);
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Resident set size of a process, in MiB, from /proc/<pid>/status. */
+export function rssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+)\s+kB/.exec(status)?.[1] ?? NaN);
+  return Math.round((kb / 1024) * 10) / 10;
+}
+
+export function table(header: string[], rows: Array<Array<string | number>>): string {
+  return [
+    `| ${header.join(' | ')} |`,
+    `|${header.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n');
+}
+
+export interface ScenarioResult {
+  key: string;
+  title: string;
+  markdown: string;
+  data: unknown;
+  ok: boolean;
+}
+
+export function pg(url: string): Promise<Client> {
+  const c = new Client({ connectionString: url });
+  return c.connect().then(() => {
+    onCleanup('pg client', () => c.end().catch(() => undefined));
+    return c;
+  });
+}

@@ -1,0 +1,263 @@
+/**
+ * Scenario 3, fan-out: 1,000 creates (two pools each) across three simulators with fast timings,
+ * run by real worker processes. Time until every cluster is `active`, clusters per second, and
+ * Rancher calls per create by kind from the simulators' call logs. The happy path must be exactly
+ * one `POST /v3/clusters` plus one `POST /v3/nodepools` per pool; the table marks ✗ otherwise.
+ * Floor, measured after on the same simulators: the same 1,000 clusters created straight on /v3
+ * with only the happy-path POSTs (a 403 of the permission window retried every 100 ms) and the
+ * same concurrency, then waited for with list calls — what a script without Paddock would do,
+ * with no durability, quota, placement or look-ups.
+ */
+import { toClusterCreate, toNodePoolCreate } from '../../src/rancher-backends/wire/v3.types';
+import {
+  ADMIN_TOKEN,
+  ScenarioResult,
+  SimChild,
+  createDatabase,
+  load,
+  paddockClient,
+  pg,
+  ratio,
+  sleep,
+  startApi,
+  startSim,
+  startWorker,
+  table,
+} from '../support';
+
+const CREATES = Number(process.env.BENCH_FANOUT_CREATES ?? 1000);
+const WORKERS = Number(process.env.BENCH_FANOUT_WORKERS ?? 2);
+const CLIENTS = Number(process.env.BENCH_FANOUT_CLIENTS ?? 20);
+const TIMEOUT_S = Number(process.env.BENCH_FANOUT_TIMEOUT_S ?? 300);
+const SYNC_PERIOD_MS = process.env.BENCH_FANOUT_SYNC_PERIOD_MS ?? '1000';
+const POOLS = 2;
+
+const body = (i: number) => ({
+  name: `fan-${i}`,
+  nodePools: [
+    { name: 'control', roles: ['etcd', 'controlplane'], quantity: 1, flavor: 'm1.large' },
+    { name: 'workers', roles: ['worker'], quantity: 2, flavor: 'm1.large' },
+  ],
+});
+
+/** `/v3/nodepools/c-x:np-y` → `/v3/nodepools/:id`. */
+const kindOf = (method: string, path: string) =>
+  `${method} ${path.replace(/^(\/v3\/[a-z]+)\/[^/]+/, '$1/:id')}`;
+
+async function tallyCalls(sims: SimChild[]) {
+  const byKind: Record<string, { calls: number; non2xx: number }> = {};
+  for (const sim of sims)
+    for (const call of await sim.calls()) {
+      const k = kindOf(call.method, call.path);
+      byKind[k] ??= { calls: 0, non2xx: 0 };
+      byKind[k].calls++;
+      if (call.status >= 300) byKind[k].non2xx++;
+    }
+  return byKind;
+}
+
+async function directFloor(sims: SimChild[]): Promise<{ seconds: number; posts: number }> {
+  const started = performance.now();
+  let next = 0;
+  let posts = 0;
+  const worker = async () => {
+    for (;;) {
+      const i = next++;
+      if (i >= CREATES) return;
+      const sim = sims[i % sims.length];
+      const cluster = await sim.request<{ id: string }>(
+        'POST',
+        '/v3/clusters',
+        toClusterCreate({ name: `direct-${i}`, labels: { bench: 'direct' } }),
+      );
+      posts++;
+      for (const [p, pool] of body(i).nodePools.entries()) {
+        const spec = toNodePoolCreate({
+          clusterId: cluster.id,
+          hostnamePrefix: `direct-${i}-${p}-`,
+          quantity: pool.quantity,
+          roles: { etcd: p === 0, controlPlane: p === 0, worker: p !== 0 },
+          nodeTemplateId: sim.templateId,
+          labels: { bench: 'direct' },
+        });
+        for (;;) {
+          const res = await fetch(`${sim.url}/v3/nodepools`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${sim.token}`, 'content-type': 'application/json' },
+            body: JSON.stringify(spec),
+          });
+          await res.text();
+          posts++;
+          if (res.status === 201) break;
+          if (res.status !== 403) throw new Error(`direct floor: POST /v3/nodepools → ${res.status}`);
+          await sleep(100);
+        }
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: CLIENTS }, worker));
+  const deadline = Date.now() + TIMEOUT_S * 1000;
+  for (;;) {
+    let active = 0;
+    for (const sim of sims) {
+      const list = await sim.request<{ data: Array<{ state: string; labels?: Record<string, string> }> }>(
+        'GET',
+        '/v3/clusters?limit=10000',
+      );
+      active += list.data.filter((c) => c.labels?.bench === 'direct' && c.state === 'active').length;
+    }
+    if (active >= CREATES) break;
+    if (Date.now() > deadline)
+      throw new Error(`direct floor: ${active}/${CREATES} active after ${TIMEOUT_S} s`);
+    await sleep(250);
+  }
+  return { seconds: (performance.now() - started) / 1000, posts };
+}
+
+export async function fanoutScenario(): Promise<ScenarioResult> {
+  const db = await createDatabase();
+  const sims = [await startSim(), await startSim(), await startSim()];
+  const prefix = `benchx${db.name.slice(-8)}`;
+  const env = { PADDOCK_SYNC_PERIOD_MS: SYNC_PERIOD_MS, PADDOCK_SWEEP_PERIOD_MS: '2000' };
+  const api = await startApi(db.url, prefix, { env });
+  const workers = Array.from({ length: WORKERS }, () => startWorker(db.url, prefix, env));
+  const client = await pg(db.url);
+  try {
+    const paddock = paddockClient(api.url);
+    for (const [i, sim] of sims.entries()) await paddock.registerBackend(`fan-${i + 1}`, sim);
+    const { quota } = await paddock.createProject('fanout');
+    await sleep(1000);
+    for (const sim of sims) await sim.clearCalls();
+
+    const started = performance.now();
+    const accepted = await load({
+      url: `${api.url}/v1/projects/fanout/clusters`,
+      method: 'POST',
+      connections: CLIENTS,
+      amount: CREATES,
+      body,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    const acceptedS = (performance.now() - started) / 1000;
+    const deadline = Date.now() + TIMEOUT_S * 1000;
+    let states: Record<string, number> = {};
+    for (;;) {
+      for (const w of workers)
+        if (w.process.exitCode !== null) throw new Error(`a worker exited with ${w.process.exitCode}`);
+      const rows = (
+        await client.query<{ state: string; n: number }>(
+          `SELECT state, count(*)::int AS n FROM clusters GROUP BY state`,
+        )
+      ).rows;
+      states = Object.fromEntries(rows.map((r) => [r.state, r.n]));
+      if ((states.active ?? 0) + (states.failed ?? 0) + (states.error ?? 0) >= CREATES) break;
+      if (Date.now() > deadline) break;
+      await sleep(100);
+    }
+    const allActiveS = (performance.now() - started) / 1000;
+    const ops = Object.fromEntries(
+      (
+        await client.query<{ state: string; n: number }>(
+          `SELECT state, count(*)::int AS n FROM operations GROUP BY state`,
+        )
+      ).rows.map((r) => [r.state, r.n]),
+    );
+    const perBackend = (
+      await client.query<{ name: string; n: number }>(
+        `SELECT b.name, count(c.id)::int AS n FROM backends b LEFT JOIN clusters c ON c.backend_id = b.id GROUP BY b.name ORDER BY b.name`,
+      )
+    ).rows;
+    const calls = await tallyCalls(sims);
+    for (const w of workers) await w.stop();
+    await api.stop();
+
+    for (const sim of sims) await sim.clearCalls();
+    const floor = await directFloor(sims);
+
+    const active = states.active ?? 0;
+    const clusterPosts = calls['POST /v3/clusters']?.calls ?? 0;
+    const poolPosts = calls['POST /v3/nodepools']?.calls ?? 0;
+    const happy = clusterPosts === CREATES && poolPosts === CREATES * POOLS;
+    const ok = happy && active === CREATES && accepted.non2xx + accepted.errors === 0;
+    const perCreate = (n: number) => Math.round((n / CREATES) * 100) / 100;
+    const summary = table(
+      ['figure', 'Paddock', 'floor (direct /v3 script)', 'ratio'],
+      [
+        [
+          'clusters active',
+          `${active} / ${CREATES}${active === CREATES ? ' ✓' : ' ✗'}`,
+          `${CREATES} / ${CREATES}`,
+          '—',
+        ],
+        [
+          'creates answered 202 in (s)',
+          `${Math.round(acceptedS * 10) / 10} (p50 ${accepted.p50} ms, p99 ${accepted.p99} ms; non-2xx ${accepted.non2xx}, errors/timeouts ${accepted.errors}${accepted.non2xx + accepted.errors > 0 ? ' ✗' : ''})`,
+          '—',
+          '—',
+        ],
+        [
+          'time until all active (s)',
+          Math.round(allActiveS * 10) / 10,
+          Math.round(floor.seconds * 10) / 10,
+          ratio(allActiveS, floor.seconds),
+        ],
+        [
+          'clusters per second',
+          Math.round((active / allActiveS) * 10) / 10,
+          Math.round((CREATES / floor.seconds) * 10) / 10,
+          ratio(active / allActiveS, CREATES / floor.seconds),
+        ],
+        [
+          'POST /v3/clusters per create',
+          `${perCreate(clusterPosts)}${clusterPosts === CREATES ? ' ✓' : ' ✗'}`,
+          1,
+          ratio(perCreate(clusterPosts), 1),
+        ],
+        [
+          `POST /v3/nodepools per create (${POOLS} pools)`,
+          `${perCreate(poolPosts)}${poolPosts === CREATES * POOLS ? ' ✓' : ' ✗'}`,
+          perCreate(floor.posts - CREATES),
+          ratio(poolPosts, floor.posts - CREATES),
+        ],
+        [
+          'all Rancher calls per create',
+          perCreate(Object.values(calls).reduce((a, c) => a + c.calls, 0)),
+          perCreate(floor.posts),
+          '—',
+        ],
+      ],
+    );
+    const kinds = table(
+      ['Rancher call (all three simulators)', 'calls', 'per create', 'non-2xx'],
+      Object.entries(calls)
+        .sort((a, b) => b[1].calls - a[1].calls)
+        .map(([k, v]) => [k, v.calls, perCreate(v.calls), v.non2xx]),
+    );
+    const spread = perBackend.map((b) => `${b.name} ${b.n}`).join(', ');
+    const md = `${summary}\n\nCalls by kind, from the simulators' call logs between the first POST and the last cluster active (GETs of a collection include the status sync's pages; the path is logged without its query):\n\n${kinds}\n\nPlacement: ${spread}. Operations: ${JSON.stringify(ops)}. Cluster states: ${JSON.stringify(states)}.`;
+    return {
+      key: 'fanout',
+      title: `Fan-out — ${CREATES} creates × ${POOLS} pools across 3 simulators (fast timings), ${WORKERS} worker process(es), ${CLIENTS} clients, sync period ${SYNC_PERIOD_MS} ms; quota: ${quota}`,
+      markdown: md,
+      data: {
+        creates: CREATES,
+        workers: WORKERS,
+        acceptedS,
+        allActiveS,
+        states,
+        ops,
+        calls,
+        floor,
+        perBackend,
+        happyPath: happy,
+      },
+      ok,
+    };
+  } finally {
+    for (const w of workers) await w.stop();
+    await api.stop();
+    for (const sim of sims) await sim.stop();
+    await client.end().catch(() => undefined);
+    await db.drop();
+  }
+}
