@@ -41,4 +41,13 @@ export class OperationsProcessor extends WorkerHost implements OnModuleInit {
       'operation job failed',
     );
   }
+
+  /**
+   * Redis-level trouble (a lost connection, a job's keys wiped by FLUSHALL): logged, not fatal.
+   * The job's truth is in Postgres and the sweeper enqueues it again.
+   */
+  @OnWorkerEvent('error')
+  onWorkerError(error: Error): void {
+    this.logger.warn({ reason: error.message }, 'queue worker error');
+  }
 }

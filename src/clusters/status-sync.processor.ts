@@ -1,5 +1,5 @@
-import { Processor, WorkerHost } from '@nestjs/bullmq';
-import { Inject } from '@nestjs/common';
+import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
+import { Inject, Logger } from '@nestjs/common';
 import { Job } from 'bullmq';
 import Redis from 'ioredis';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
@@ -13,6 +13,8 @@ import { StatusSyncService } from './status-sync.service';
  */
 @Processor(QUEUES.statusSync, { concurrency: 4, ...WORKER_LOCK_OPTIONS })
 export class StatusSyncProcessor extends WorkerHost {
+  private readonly logger = new Logger(StatusSyncProcessor.name);
+
   constructor(
     private readonly sync: StatusSyncService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -40,5 +42,14 @@ export class StatusSyncProcessor extends WorkerHost {
     } finally {
       await this.redis.del(lockKey);
     }
+  }
+
+  /**
+   * Redis-level trouble (a lost connection, a job's keys wiped by FLUSHALL): logged, not fatal.
+   * The job's truth is in Postgres and the sweeper enqueues it again.
+   */
+  @OnWorkerEvent('error')
+  onWorkerError(error: Error): void {
+    this.logger.warn({ reason: error.message }, 'queue worker error');
   }
 }

@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, OmitType, PartialType } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   IsIn,
@@ -92,45 +92,8 @@ export class RegisterBackendDto {
   flavors: Record<string, FlavorDto>;
 }
 
-export class UpdateBackendDto {
-  @IsOptional()
-  @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
-  @MaxLength(2048)
-  url?: string;
-
-  /** A new Rancher API key. Write-only. */
-  @IsOptional()
-  @IsString()
-  @Matches(/^token-[a-z0-9]+:\S+$/, {
-    message: 'token must be a Rancher API key of the form token-xxxxx:secret',
-  })
-  @MaxLength(512)
-  token?: string;
-
-  @IsOptional()
-  @IsDnsLabel('Region used by placement', 'tokyo')
-  region?: string;
-
-  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' } })
-  @IsOptional()
-  @IsObject()
-  labels?: Record<string, string>;
-
-  @IsOptional()
-  @ValidateNested()
-  @Type(() => BackendCapacityDto)
-  capacity?: BackendCapacityDto;
-
-  @ApiPropertyOptional({ enum: BACKEND_STATES })
-  @IsOptional()
-  @IsIn(BACKEND_STATES)
-  state?: BackendState;
-
-  @ApiPropertyOptional(FLAVORS_SCHEMA)
-  @IsOptional()
-  @IsObject()
-  flavors?: Record<string, FlavorDto>;
-}
+/** Every registration field but the name and kind, each optional; URL, token and flavors are re-verified. */
+export class UpdateBackendDto extends PartialType(OmitType(RegisterBackendDto, ['name', 'kind'] as const)) {}
 
 export class BackendHealthDto {
   @ApiProperty({ enum: ['unknown', 'healthy', 'unhealthy'] })

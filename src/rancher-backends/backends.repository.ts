@@ -232,9 +232,11 @@ export class BackendsRepository {
     nodes: number,
     options: { skipLocked?: boolean } = {},
   ): Promise<boolean> {
-    // With skipLocked the row is only taken if no other transaction holds it this instant.
+    // With skipLocked the row is only taken if no other transaction is updating it this instant.
+    // NO KEY UPDATE, not UPDATE: every create inserting a cluster that references this backend
+    // holds a KEY SHARE lock on its row, which FOR UPDATE would count as busy.
     const target = options.skipLocked
-      ? '(SELECT id FROM backends WHERE id = $1 FOR UPDATE SKIP LOCKED)'
+      ? '(SELECT id FROM backends WHERE id = $1 FOR NO KEY UPDATE SKIP LOCKED)'
       : '$1';
     const [rows]: [unknown[], number] = await this.uow.manager.query(
       `UPDATE backends SET clusters_count = clusters_count + $2, nodes_count = nodes_count + $3

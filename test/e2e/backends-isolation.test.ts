@@ -128,7 +128,9 @@ describe('backends: isolation of a dead or slow backend', { timeout: 120_000 }, 
 
     // New creates land on sim-a and sim-c and finish promptly.
     const placed = await createPromptly('during-outage', 6);
-    assert.deepEqual([...new Set(placed.map((p) => p.backend))].sort(), ['sim-a', 'sim-c']);
+    // Simultaneous creates all see the same committed usage, so they may share one backend; what
+    // matters is that none lands on the dead one.
+    for (const p of placed) assert.ok(['sim-a', 'sim-c'].includes(p.backend), `placed on ${p.backend}`);
 
     // sim-b's clusters: served from Postgres, marked unreachable, status age frozen.
     const stale = await waitFor('b-2 marked unreachable', async () => {
@@ -189,7 +191,7 @@ describe('backends: isolation of a dead or slow backend', { timeout: 120_000 }, 
       console.log(`# slow sim-c unhealthy after ${Date.now() - since} ms`);
       assert.equal(await metricHealthy('sim-c'), 0);
       const placed = await createPromptly('during-slowness', 6);
-      assert.deepEqual([...new Set(placed.map((p) => p.backend))].sort(), ['sim-a', 'sim-b']);
+      for (const p of placed) assert.ok(['sim-a', 'sim-b'].includes(p.backend), `placed on ${p.backend}`);
       const refused = await paddock.request(
         'POST',
         `/v1/projects/${PROJECT}/clusters`,

@@ -67,7 +67,10 @@ async function sequential(paddock: TestPaddock, label: string) {
   console.log(`200 sequential creates, ${label}: 202 latency ${summary(samples)}`);
 }
 
-/** The placement's own SQL (candidate read + conditional reserve) in a transaction, rolled back. */
+/**
+ * The placement's own SQL, as PlacementService.rank and .claim send it (candidate read, then the
+ * claim's first, skip-locked conditional update), in a transaction that is rolled back.
+ */
 async function placementSql(paddock: TestPaddock, label: string) {
   const db = new Client({ connectionString: paddock.config.databaseUrl });
   await db.connect();
@@ -88,7 +91,8 @@ async function placementSql(paddock: TestPaddock, label: string) {
       )[0];
     await db.query(
       `UPDATE backends SET clusters_count = clusters_count + 1, nodes_count = nodes_count + 3
-       WHERE id = $1 AND clusters_count + 1 <= max_clusters AND nodes_count + 3 <= max_nodes RETURNING id`,
+       WHERE id = (SELECT id FROM backends WHERE id = $1 FOR NO KEY UPDATE SKIP LOCKED)
+         AND clusters_count + 1 <= max_clusters AND nodes_count + 3 <= max_nodes RETURNING id`,
       [chosen.id],
     );
     await db.query('ROLLBACK');
