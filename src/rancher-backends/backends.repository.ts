@@ -34,6 +34,9 @@ export interface Backend {
 
 export type BackendHealth = 'unknown' | 'healthy' | 'unhealthy';
 
+/** Namespace of the advisory locks that mark a backend as being claimed by a create. */
+const CLAIM_LOCK_SPACE = 7_326_002;
+
 /** Consecutive failed probes that take a backend out of placement. */
 export const UNHEALTHY_AFTER_FAILURES = 2;
 
@@ -226,25 +229,27 @@ export class BackendsRepository {
    * it has not. A conditional update: two transactions cannot both take the last slot. Runs in
    * the caller's transaction, next to the state change it accounts for.
    */
-  async reserve(
-    id: string,
-    clusters: number,
-    nodes: number,
-    options: { skipLocked?: boolean } = {},
-  ): Promise<boolean> {
-    // With skipLocked the row is only taken if no other transaction is updating it this instant.
-    // NO KEY UPDATE, not UPDATE: every create inserting a cluster that references this backend
-    // holds a KEY SHARE lock on its row, which FOR UPDATE would count as busy.
-    const target = options.skipLocked
-      ? '(SELECT id FROM backends WHERE id = $1 FOR NO KEY UPDATE SKIP LOCKED)'
-      : '$1';
+  async reserve(id: string, clusters: number, nodes: number): Promise<boolean> {
     const [rows]: [unknown[], number] = await this.uow.manager.query(
       `UPDATE backends SET clusters_count = clusters_count + $2, nodes_count = nodes_count + $3
-       WHERE id = ${target} AND clusters_count + $2 <= max_clusters AND nodes_count + $3 <= max_nodes
+       WHERE id = $1 AND clusters_count + $2 <= max_clusters AND nodes_count + $3 <= max_nodes
        RETURNING id`,
       [id, clusters, nodes],
     );
     return rows.length > 0;
+  }
+
+  /**
+   * Marks the backend as being claimed by this transaction (until it ends), unless another
+   * transaction is claiming it right now. An advisory lock rather than the row's own lock: probes
+   * and the sync also update backend rows, and they must not make a backend look busy.
+   */
+  async tryMarkClaiming(id: string): Promise<boolean> {
+    const rows: Array<{ locked: boolean }> = await this.uow.manager.query(
+      `SELECT pg_try_advisory_xact_lock($1, hashtext($2)) AS locked`,
+      [CLAIM_LOCK_SPACE, id],
+    );
+    return rows[0].locked;
   }
 
   /** Gives back what `reserve` took, in the transaction of the change that frees it. */

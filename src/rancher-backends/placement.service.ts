@@ -107,14 +107,14 @@ export class PlacementService {
 
   /**
    * Counts one cluster of `nodes` nodes against the best backend of the ranking that still has
-   * room, and returns it (null when none has). A backend whose row another create is claiming at
-   * this very instant is passed over at first, so simultaneous creates spread over the backends
-   * instead of queueing on the one they all ranked first; only if every backend is busy does the
-   * claim wait for one.
+   * room, and returns it (null when none has). A backend another create is claiming at this very
+   * instant is passed over at first, so simultaneous creates spread over the backends instead of
+   * queueing on the one they all ranked first; only if every backend is busy does the claim wait.
    */
   async claim(placements: Placement[], nodes: number): Promise<Placement | null> {
     for (const placement of placements) {
-      if (await this.backends.reserve(placement.backendId, 1, nodes, { skipLocked: true })) return placement;
+      if (!(await this.backends.tryMarkClaiming(placement.backendId))) continue;
+      if (await this.backends.reserve(placement.backendId, 1, nodes)) return placement;
     }
     for (const placement of placements) {
       if (await this.backends.reserve(placement.backendId, 1, nodes)) return placement;

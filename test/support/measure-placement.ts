@@ -69,7 +69,8 @@ async function sequential(paddock: TestPaddock, label: string) {
 
 /**
  * The placement's own SQL, as PlacementService.rank and .claim send it (candidate read, then the
- * claim's first, skip-locked conditional update), in a transaction that is rolled back.
+ * claim's first pass: the advisory claim mark and the conditional update), in a transaction that
+ * is rolled back.
  */
 async function placementSql(paddock: TestPaddock, label: string) {
   const db = new Client({ connectionString: paddock.config.databaseUrl });
@@ -91,7 +92,7 @@ async function placementSql(paddock: TestPaddock, label: string) {
       )[0];
     await db.query(
       `UPDATE backends SET clusters_count = clusters_count + 1, nodes_count = nodes_count + 3
-       WHERE id = (SELECT id FROM backends WHERE id = $1 FOR NO KEY UPDATE SKIP LOCKED)
+       WHERE id = $1 AND pg_try_advisory_xact_lock(7326002, hashtext($1::text))
          AND clusters_count + 1 <= max_clusters AND nodes_count + 3 <= max_nodes RETURNING id`,
       [chosen.id],
     );
