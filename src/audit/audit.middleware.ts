@@ -1,12 +1,10 @@
 import { Injectable, Logger, NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Response } from 'express';
 import type { AuthenticatedRequest } from '../common/auth.guard';
+import { PROBLEM_CODE_LOCAL } from '../common/problem-details.filter';
 import { AuditRepository } from './audit.repository';
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-
-/** The problem `code` of an error answer, left on `res.locals` by the problem-details filter. */
-export const PROBLEM_CODE_LOCAL = 'problemCode';
 
 /** For creates, the name of the created object (never any other body field, which may be secret). */
 function createdName(request: AuthenticatedRequest): string | null {

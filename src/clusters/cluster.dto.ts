@@ -204,11 +204,6 @@ export class NodeListDto {
   nextCursor: string | null;
 }
 
-export class KubeconfigDto {
-  /** Kubeconfig YAML. Holds a fresh credential: keep it secret. */
-  kubeconfig: string;
-}
-
 export class PlannedCallDto {
   @ApiProperty({ enum: ['GET', 'POST', 'PUT', 'DELETE'] })
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { isUniqueViolation } from '../database/database-errors';
 import { UnitOfWork } from '../database/unit-of-work';
 import type { ClusterState, NodePoolState, NodeRole } from './cluster.dto';
 
@@ -122,10 +123,6 @@ const SELECT_CLUSTER = `
   FROM clusters c JOIN projects p ON p.id = c.project_id`;
 
 export const LIVE = `NOT IN ('deleted', 'failed')`;
-
-const isUniqueViolation = (error: unknown, constraint: string) =>
-  (error as { code?: string; constraint?: string }).code === '23505' &&
-  (error as { constraint?: string }).constraint === constraint;
 
 export interface NewCluster {
   id: string;

@@ -226,7 +226,7 @@ export class ClustersService {
   /** Checks that need the database: pool roles and names, labels, flavors on offer. */
   private async validateCreate(body: CreateClusterDto): Promise<void> {
     const problems = [...checkPools(body.nodePools), ...checkLabels(body.labels)];
-    const offered = await this.offeredFlavors();
+    const offered = await this.backends.offeredFlavors();
     body.nodePools.forEach((pool, i) => {
       if (!offered.has(pool.flavor)) {
         problems.push({
@@ -532,11 +532,6 @@ export class ClustersService {
    * disabled backend offers is a valid request that nothing can take now (503 from placement,
    * with the reasons), not an invalid one (400).
    */
-  private async offeredFlavors(): Promise<Set<string>> {
-    const backends = await this.backends.listAll();
-    return new Set(backends.flatMap((b) => Object.keys(b.flavors)));
-  }
-
   private async requireCluster(project: Project, name: string): Promise<ClusterRecord> {
     const cluster = await this.clusters.findByName(project.id, name);
     if (!cluster) throw notFound('cluster', name);

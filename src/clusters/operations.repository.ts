@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { isUniqueViolation } from '../database/database-errors';
 import { UnitOfWork } from '../database/unit-of-work';
 import type { OperationState, OperationType, StepState } from './operation.dto';
 
@@ -115,8 +116,7 @@ export class OperationsRepository {
         [op.id, op.projectId, op.clusterId, op.nodePoolId, op.type, JSON.stringify(op.params), op.deadlineAt],
       );
     } catch (error) {
-      const e = error as { code?: string; constraint?: string };
-      if (e.code === '23505' && e.constraint === 'operations_one_in_flight_idx') return false;
+      if (isUniqueViolation(error, 'operations_one_in_flight_idx')) return false;
       throw error;
     }
     await m.query(

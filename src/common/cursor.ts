@@ -1,4 +1,3 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { badRequest } from './problem';
@@ -48,23 +47,9 @@ export function decodeCursor(cursor: string | undefined): CursorPosition | null 
   ]);
 }
 
-export class PageMeta {
-  @ApiPropertyOptional({
-    nullable: true,
-    type: String,
-    description: 'Pass as `cursor` to get the next page; null on the last page.',
-  })
-  nextCursor: string | null;
-}
-
 /** Builds `{items, nextCursor}` from a query that fetched `limit + 1` rows. */
 export function toPage<T>(rows: T[], limit: number, position: (row: T) => CursorPosition) {
   const hasMore = rows.length > limit;
   const items = hasMore ? rows.slice(0, limit) : rows;
   return { items, nextCursor: hasMore ? encodeCursor(position(items[items.length - 1])) : null };
-}
-
-export class ListEnvelope {
-  @ApiProperty({ nullable: true, type: String })
-  nextCursor: string | null;
 }

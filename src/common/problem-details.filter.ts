@@ -32,6 +32,9 @@ const CODES_BY_STATUS: Record<number, string> = {
   429: 'RATE_LIMITED',
 };
 
+/** The problem `code` of an error answer, left on `res.locals` for the audit log. */
+export const PROBLEM_CODE_LOCAL = 'problemCode';
+
 export interface ProblemBody {
   type: string;
   title: string;
@@ -74,7 +77,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const body = this.toProblem(exception, request);
     if (response.headersSent) return;
     // For the audit log, which records the outcome of every mutating request.
-    response.locals.problemCode = body.code;
+    response.locals[PROBLEM_CODE_LOCAL] = body.code;
     if (body.code === 'DATABASE_UNAVAILABLE') response.setHeader('Retry-After', '1');
     response.status(body.status).type('application/problem+json').json(body);
   }

@@ -50,3 +50,9 @@ export function isDatabaseUnavailable(error: unknown, depth = 0): boolean {
   // TypeORM wraps the driver's error (QueryFailedError.driverError); Node wraps causes.
   return isDatabaseUnavailable(e.driverError, depth + 1) || isDatabaseUnavailable(e.cause, depth + 1);
 }
+
+/** A unique index or constraint refused an insert: the caller turns it into its own 409. */
+export function isUniqueViolation(error: unknown, constraint: string): boolean {
+  const e = error as { code?: unknown; constraint?: unknown } | null;
+  return e?.code === '23505' && e.constraint === constraint;
+}

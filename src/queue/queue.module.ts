@@ -31,7 +31,11 @@ export function redisOptions(url: string): RedisOptions {
         prefix: config.queuePrefix,
       }),
     }),
-    BullModule.registerQueue({ name: QUEUES.operations }, { name: QUEUES.statusSync }, { name: QUEUES.backendProbes }),
+    BullModule.registerQueue(
+      { name: QUEUES.operations },
+      { name: QUEUES.statusSync },
+      { name: QUEUES.backendProbes },
+    ),
   ],
   providers: [
     {

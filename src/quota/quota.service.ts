@@ -75,12 +75,6 @@ export class QuotaService {
     );
   }
 
-  /** Locks the project's quota row until the caller's transaction ends (lock ordering). */
-  async lock(projectId: string): Promise<void> {
-    if (!this.config.quotaEnforced) return;
-    await this.quotas.findByProjectId(projectId, true);
-  }
-
   /** The operation that reserved `amount` succeeded: the reservation becomes usage. */
   async confirm(projectId: string, amount: QuotaAmount): Promise<void> {
     if (!this.config.quotaEnforced || isZero(amount)) return;

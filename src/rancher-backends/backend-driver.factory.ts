@@ -16,10 +16,6 @@ export type BackendDriverOptions = RancherClientOptions;
 
 export const BACKEND_KINDS: readonly BackendKind[] = ['rke1'];
 
-export function isBackendKind(value: unknown): value is BackendKind {
-  return typeof value === 'string' && (BACKEND_KINDS as readonly string[]).includes(value);
-}
-
 export function createBackendDriver(
   kind: BackendKind,
   connection: BackendConnection,

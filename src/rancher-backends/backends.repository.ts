@@ -151,6 +151,17 @@ export class BackendsRepository {
     return rows.length > 0 ? toBackend(rows[0]) : null;
   }
 
+  /**
+   * Every flavor some registered backend offers, whatever its state (a create on a flavor only
+   * draining backends offer is a 503, not a 400). Read on each create: only the flavor names.
+   */
+  async offeredFlavors(): Promise<Set<string>> {
+    const rows: Array<{ flavor: string }> = await this.uow.manager.query(
+      `SELECT DISTINCT jsonb_object_keys(flavors) AS flavor FROM backends WHERE deleted_at IS NULL`,
+    );
+    return new Set(rows.map((r) => r.flavor));
+  }
+
   async findById(id: string): Promise<BackendWithUsage | null> {
     const rows: BackendRow[] = await this.uow.manager.query(`${WITH_USAGE} WHERE b.id = $1`, [id]);
     return rows.length > 0 ? toBackend(rows[0]) : null;

@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { assertAllOperationsTerminal, assertNoOrphans } from '../support/invariants';
+import { assertNoOrphans } from '../support/invariants';
 import { startPaddock, TestPaddock, waitFor } from '../support/paddock';
-import { addBackend, CaseBackend, count, createOn } from '../support/reliability';
+import { addBackend, CaseBackend, closeCheckingInvariants, count, createOn } from '../support/reliability';
 
 const PROJECT = 'crash';
 const CREATES_PER_TRIAL = 3;
@@ -22,20 +22,7 @@ describe('reliability: worker SIGKILL mid-operation', () => {
     assert.equal((await paddock.request('POST', '/v1/admin/projects', { name: PROJECT })).status, 201);
   });
 
-  after(async () => {
-    try {
-      if (paddock) {
-        await assertAllOperationsTerminal(paddock);
-        await assertNoOrphans(
-          paddock,
-          backends.map((b) => b.sim),
-        );
-      }
-    } finally {
-      await paddock?.close();
-      for (const b of backends) await b.sim.close();
-    }
-  });
+  after(() => closeCheckingInvariants(paddock, backends));
 
   const liveWorker = (): ChildProcess => {
     const child = paddock.children.find((c) => c.exitCode === null && c.signalCode === null);

@@ -7,9 +7,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FaultSpec } from '../support/simulator';
-import { assertAllOperationsTerminal, assertNoOrphans } from '../support/invariants';
+import { assertNoOrphans } from '../support/invariants';
 import { startPaddock, TestPaddock } from '../support/paddock';
-import { addBackend, CaseBackend, count, createOn } from '../support/reliability';
+import { addBackend, CaseBackend, closeCheckingInvariants, count, createOn } from '../support/reliability';
 
 const PROJECT = 'rel';
 // Short enough for the deadline case to finish quickly, long enough for every retried case.
@@ -24,21 +24,8 @@ describe('reliability: faults at every step', { concurrency: true }, () => {
     assert.equal((await paddock.request('POST', '/v1/admin/projects', { name: PROJECT })).status, 201);
   });
 
-  after(async () => {
-    // Every case is done: the whole Paddock holds the invariants across every backend.
-    try {
-      if (paddock) {
-        await assertAllOperationsTerminal(paddock);
-        await assertNoOrphans(
-          paddock,
-          backends.map((b) => b.sim),
-        );
-      }
-    } finally {
-      await paddock?.close();
-      for (const b of backends) await b.sim.close();
-    }
-  });
+  // Every case is done: the whole Paddock holds the invariants across every backend.
+  after(() => closeCheckingInvariants(paddock, backends));
 
   async function backend(name: string, options = {}) {
     const b = await addBackend(paddock, name, options);

@@ -4,9 +4,16 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { assertAllOperationsTerminal, assertNoOrphans } from '../support/invariants';
+import { assertNoOrphans } from '../support/invariants';
 import { startPaddock, TestPaddock, waitFor } from '../support/paddock';
-import { addBackend, CaseBackend, count, createOn, sleep } from '../support/reliability';
+import {
+  addBackend,
+  CaseBackend,
+  closeCheckingInvariants,
+  count,
+  createOn,
+  sleep,
+} from '../support/reliability';
 
 const PROJECT = 'flush';
 
@@ -19,20 +26,7 @@ describe('reliability: Redis flushed mid-operation', () => {
     assert.equal((await paddock.request('POST', '/v1/admin/projects', { name: PROJECT })).status, 201);
   });
 
-  after(async () => {
-    try {
-      if (paddock) {
-        await assertAllOperationsTerminal(paddock);
-        await assertNoOrphans(
-          paddock,
-          backends.map((b) => b.sim),
-        );
-      }
-    } finally {
-      await paddock?.close();
-      for (const b of backends) await b.sim.close();
-    }
-  });
+  after(() => closeCheckingInvariants(paddock, backends));
 
   async function expectAllSucceeded(b: CaseBackend, ops: string[]) {
     for (const id of ops) {

@@ -3,6 +3,7 @@
  * that the case's clusters land on it, and counting a simulator's calls.
  */
 import assert from 'node:assert/strict';
+import { assertAllOperationsTerminal, assertNoOrphans } from './invariants';
 import { clusterBody, TestPaddock } from './paddock';
 import { CallRecord, SimulatorOptions, startTestSimulator, TestSimulator } from './simulator';
 
@@ -48,3 +49,25 @@ export function count(calls: CallRecord[], method: string, path: RegExp, status?
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The `after` of a reliability file: every operation terminal and no orphan across all of the
+ * file's backends, then Paddock and the simulators closed (even when a check fails).
+ */
+export async function closeCheckingInvariants(
+  paddock: TestPaddock | undefined,
+  backends: CaseBackend[],
+): Promise<void> {
+  try {
+    if (paddock) {
+      await assertAllOperationsTerminal(paddock);
+      await assertNoOrphans(
+        paddock,
+        backends.map((b) => b.sim),
+      );
+    }
+  } finally {
+    await paddock?.close();
+    for (const b of backends) await b.sim.close();
+  }
+}

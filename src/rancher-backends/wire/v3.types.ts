@@ -68,16 +68,6 @@ export interface V3Collection<T> {
   data: T[];
 }
 
-export interface V3Error {
-  baseType?: string;
-  type?: string;
-  /** A number in norman envelopes, a string in the 401 filter's body (§1.3). */
-  status?: number | string;
-  code?: string;
-  message?: string;
-  fieldName?: string;
-}
-
 export interface V3Setting extends V3Resource {
   value?: string;
 }
