@@ -6,9 +6,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { assertAllOperationsTerminal, assertNoOrphans } from '../support/invariants';
 import { startPaddock, TestPaddock, waitFor } from '../support/paddock';
-import { addBackend, CaseBackend, createOn, sleep } from '../support/reliability';
+import { addBackend, CaseBackend, closeCheckingInvariants, createOn, sleep } from '../support/reliability';
 
 const PROJECT = 'drift';
 
@@ -22,21 +21,7 @@ describe('reliability: drift and unreachable backends', { concurrency: true }, (
     assert.equal((await paddock.request('POST', '/v1/admin/projects', { name: PROJECT })).status, 201);
   });
 
-  after(async () => {
-    try {
-      if (paddock) {
-        await assertAllOperationsTerminal(paddock);
-        await assertNoOrphans(
-          paddock,
-          backends.map((b) => b.sim),
-          { skipClusterIds: drifted },
-        );
-      }
-    } finally {
-      await paddock?.close();
-      for (const b of backends) await b.sim.close();
-    }
-  });
+  after(() => closeCheckingInvariants(paddock, backends, { skipClusterIds: drifted }));
 
   /** A backend with one active cluster on it. */
   async function activeCluster(name: string) {

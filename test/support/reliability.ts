@@ -3,7 +3,7 @@
  * that the case's clusters land on it, and counting a simulator's calls.
  */
 import assert from 'node:assert/strict';
-import { assertAllOperationsTerminal, assertNoOrphans } from './invariants';
+import { assertAllOperationsTerminal, assertNoOrphans, OrphanCheckOptions } from './invariants';
 import { clusterBody, TestPaddock } from './paddock';
 import { CallRecord, SimulatorOptions, startTestSimulator, TestSimulator } from './simulator';
 
@@ -57,6 +57,7 @@ export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve
 export async function closeCheckingInvariants(
   paddock: TestPaddock | undefined,
   backends: CaseBackend[],
+  orphans: OrphanCheckOptions = {},
 ): Promise<void> {
   try {
     if (paddock) {
@@ -64,6 +65,7 @@ export async function closeCheckingInvariants(
       await assertNoOrphans(
         paddock,
         backends.map((b) => b.sim),
+        orphans,
       );
     }
   } finally {
