@@ -4,11 +4,18 @@
  * the socket (so a fault can still drop the connection after the request was applied).
  */
 
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+
 export interface SimResponse {
   status: number;
   /** A JSON value, or a string sent as text/plain. */
   body: unknown;
   headers?: Record<string, string>;
+  /** Writes a JSON body of unknown length itself once the headers are out (a watch); `body` is unused. */
+  stream?: (res: ServerResponse) => void;
+  /** Takes over the connection of an upgrade request (exec over WebSocket); `status` is 101. */
+  upgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 }
 
 export class ApiError extends Error {

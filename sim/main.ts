@@ -1,9 +1,11 @@
 /**
  * CLI: `node dist/sim/main.js --port 9555 --token token-abcde:s3cr3t [--profile realistic]
  * [--version v2.11.3] [--host 0.0.0.0] [--node-template m1.large[=driver] ...]
- * [--kubernetes-version v1.31.9-rancher1-1 ...] [--timing nodeProvisionMs=500 ...]`.
+ * [--kubernetes-version v1.31.9-rancher1-1 ...] [--timing nodeProvisionMs=500 ...]
+ * [--tls-cert cert.pem --tls-key key.pem [--tls-port 9443]]`.
  * Environment fallbacks: SIM_PORT, SIM_TOKEN, SIM_PROFILE. Runs until SIGINT/SIGTERM.
  */
+import { readFileSync } from 'node:fs';
 import { startSimulator, type SimulatorOptions } from './simulator';
 import { isTimingName, type SimulatorTimings, type TimingProfile } from './timings';
 
@@ -13,6 +15,9 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): SimulatorOptions {
   const nodeTemplates: Array<{ name: string; driver?: string }> = [];
   const kubernetesVersions: string[] = [];
   let port = env.SIM_PORT;
+  let tlsCert: string | undefined;
+  let tlsKey: string | undefined;
+  let tlsPort: string | undefined;
   let profile = env.SIM_PROFILE;
   options.token = env.SIM_TOKEN || undefined;
 
@@ -48,6 +53,15 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): SimulatorOptions {
         nodeTemplates.push(driver ? { name, driver } : { name });
         break;
       }
+      case '--tls-cert':
+        tlsCert = value();
+        break;
+      case '--tls-key':
+        tlsKey = value();
+        break;
+      case '--tls-port':
+        tlsPort = value();
+        break;
       case '--kubernetes-version':
         kubernetesVersions.push(value());
         break;
@@ -70,6 +84,16 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): SimulatorOptions {
     if (profile !== 'fast' && profile !== 'realistic') throw new Error('profile must be fast or realistic');
     options.profile = profile as TimingProfile;
   }
+  if ((tlsCert === undefined) !== (tlsKey === undefined))
+    throw new Error('--tls-cert and --tls-key go together');
+  if (tlsPort !== undefined && !/^\d+$/.test(tlsPort)) throw new Error(`bad --tls-port ${tlsPort}`);
+  if (tlsCert !== undefined && tlsKey !== undefined) {
+    options.tls = {
+      cert: readFileSync(tlsCert),
+      key: readFileSync(tlsKey),
+      port: tlsPort ? Number(tlsPort) : undefined,
+    };
+  }
   options.timings = timings;
   options.nodeTemplates = nodeTemplates;
   if (kubernetesVersions.length > 0) options.kubernetesVersions = kubernetesVersions;
@@ -81,7 +105,7 @@ async function main(): Promise<void> {
   const sim = await startSimulator(options);
   const templates = sim.nodeTemplates.map((t) => `${t.name}=${t.id}`).join(' ');
   console.log(
-    `rancher simulator listening on ${sim.url} (profile ${options.profile ?? 'fast'})` +
+    `rancher simulator listening on ${sim.url}${sim.secureUrl ? ` and ${sim.secureUrl}` : ''} (profile ${options.profile ?? 'fast'})` +
       (templates ? ` node templates: ${templates}` : ''),
   );
   const stop = () => {

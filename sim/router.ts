@@ -9,7 +9,6 @@ import {
   parseJsonObject,
   type SimResponse,
 } from './http';
-import { isTrue } from './state';
 import type { RequestContext } from './resources/resource-type';
 import type { World } from './world';
 
@@ -104,32 +103,4 @@ function apiRoot(world: World, ctx: RequestContext): Record<string, unknown> {
     apiVersion: { group: 'management.cattle.io', version: 'v3', path: '/v3' },
     links,
   };
-}
-
-/**
- * `/k8s/clusters/<id>/...` (§7.1): only reachability is simulated. A cluster that is not ready
- * answers 503 ClusterUnavailable; a ready one serves `/version` and 404s the rest.
- */
-export function handleClusterProxy(world: World, path: string): SimResponse {
-  const match = /^\/k8s\/clusters\/([^/]+)(\/.*)?$/.exec(path);
-  const cluster = match ? world.clusters.table.get(decodeURIComponent(match[1])) : undefined;
-  if (!match || !cluster) {
-    return errorResponse(
-      new ApiError(404, 'NotFound', `clusters.management.cattle.io "${match?.[1] ?? ''}" not found`),
-    );
-  }
-  if (!isTrue(cluster.conditions, 'Ready')) {
-    return errorResponse(new ApiError(503, 'ClusterUnavailable', 'cluster not provisioned'));
-  }
-  if (match[2] === '/version') return json(200, cluster.fields.version);
-  return json(404, {
-    kind: 'Status',
-    apiVersion: 'v1',
-    metadata: {},
-    status: 'Failure',
-    message: 'the server could not find the requested resource',
-    reason: 'NotFound',
-    details: {},
-    code: 404,
-  });
 }

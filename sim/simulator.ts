@@ -1,12 +1,23 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  STATUS_CODES,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import type { Duplex } from 'node:stream';
 import { isAuthenticated } from './auth';
 import { handleControl } from './control';
 import { CallLog, faultResponse, FaultRegistry } from './faults';
 import { ApiError, errorResponse, UNAUTHORIZED_BODY, unauthorized, type SimResponse } from './http';
 import { NAME_ALPHABET } from './ids';
 import type { RequestContext } from './resources/resource-type';
-import { handleClusterProxy, handleV3 } from './router';
+import type { KubeRequest } from './kube/api';
+import { handleClusterProxy } from './kube/proxy';
+import { handleV3 } from './router';
 import { resolveTimings, type SimulatorTimings, type TimingProfile } from './timings';
 import { World } from './world';
 
@@ -27,11 +38,18 @@ export interface SimulatorOptions {
   nodeTemplates?: Array<{ name: string; driver?: string }>;
   /** Supported RKE1 versions; the first is the `k8s-version` default. */
   kubernetesVersions?: string[];
+  /**
+   * Also serve HTTPS on a second port (`secureUrl`) with this PEM key and certificate. kubectl
+   * sends no credentials to a plain-HTTP server, so it needs this to reach `/k8s/clusters/…`.
+   */
+  tls?: { key: string | Buffer; cert: string | Buffer; port?: number };
 }
 
 export interface RunningSimulator {
   url: string;
   port: number;
+  /** `https://…` of the TLS listener, when `options.tls` was given. */
+  secureUrl?: string;
   token: string;
   /** The node templates created from `options.nodeTemplates`, with their generated ids. */
   nodeTemplates: Array<{ name: string; driver: string; id: string }>;
@@ -65,21 +83,31 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   const faults = new FaultRegistry();
   const calls = new CallLog();
 
-  const server = createServer((req, res) => {
-    handle(world, faults, calls, req, res).catch((error: unknown) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    handle(world, faults, calls, req, { res }).catch((error: unknown) => {
       if (!res.headersSent)
-        write(res, errorResponse(new ApiError(500, 'ServerError', String(error))), false, '');
+        send(req, { res }, errorResponse(new ApiError(500, 'ServerError', String(error))), false, '');
       else res.destroy();
     });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
+  };
+  // Upgraded connections (exec) are no longer the HTTP server's to close.
+  const upgraded = new Set<Duplex>();
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    upgraded.add(socket);
+    socket.once('close', () => upgraded.delete(socket));
+    socket.on('error', () => socket.destroy());
+    handle(world, faults, calls, req, { socket, head }).catch(() => socket.destroy());
+  };
+  const servers: Server[] = [createServer(onRequest)];
+  if (options.tls) servers.push(createTlsServer({ key: options.tls.key, cert: options.tls.cert }, onRequest));
+  for (const server of servers) server.on('upgrade', onUpgrade);
   const reachableHost =
     host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  const port = await listen(servers[0], options.port ?? 0, host);
   const url = `http://${reachableHost}:${port}`;
+  const secureUrl = options.tls
+    ? `https://${reachableHost}:${await listen(servers[1], options.tls.port ?? 0, host)}`
+    : undefined;
   world.serverUrl = url;
   world.settings.install();
 
@@ -91,37 +119,57 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   return {
     url,
     port,
+    ...(secureUrl ? { secureUrl } : {}),
     token,
     nodeTemplates,
-    close: () =>
-      new Promise<void>((resolve) => {
-        world.close();
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: async () => {
+      world.close();
+      for (const socket of upgraded) socket.destroy();
+      await Promise.all(
+        servers.map(
+          (server) =>
+            new Promise<void>((resolve) => {
+              server.close(() => resolve());
+              server.closeAllConnections();
+            }),
+        ),
+      );
+    },
   };
 }
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
+  });
+}
+
+/** Where the answer goes: a normal response, or the raw socket of an upgrade request. */
+type Connection = { res: ServerResponse } | { socket: Duplex; head: Buffer };
 
 async function handle(
   world: World,
   faults: FaultRegistry,
   calls: CallLog,
   req: IncomingMessage,
-  res: ServerResponse,
+  connection: Connection,
 ): Promise<void> {
   const at = new Date().toISOString();
   const method = (req.method ?? 'GET').toUpperCase();
   const target = new URL(req.url ?? '/', 'http://simulator');
   const path = target.pathname;
-  const body = await readBody(req);
-  const ctx: RequestContext = { baseUrl: `http://${req.headers.host ?? new URL(world.serverUrl).host}` };
+  // An upgrade request's body, if any, belongs to the new protocol.
+  const body = 'res' in connection ? await readBody(req) : '';
+  const scheme = (req.socket as TLSSocket).encrypted ? 'https' : 'http';
+  const ctx: RequestContext = { baseUrl: `${scheme}://${req.headers.host ?? new URL(world.serverUrl).host}` };
   const authenticated = isAuthenticated(req.headers.authorization, world.tokens);
 
   if (path === '/__sim' || path.startsWith('/__sim/')) {
     const response = authenticated
       ? handleControl(world, faults, calls, method, path, body, ctx)
       : unauthorized();
-    write(res, response, false, ctx.baseUrl);
+    send(req, connection, response, false, ctx.baseUrl);
     return;
   }
 
@@ -129,39 +177,42 @@ async function handle(
   if (fault?.delayMs) {
     const completed = await world.scheduler.sleep(fault.delayMs);
     if (!completed) {
-      res.destroy();
+      destroy(connection);
       return;
     }
   }
   let response: SimResponse;
   if (fault?.status !== undefined) response = faultResponse(fault);
-  else response = route(world, method, path, target.searchParams, body, authenticated, ctx);
+  else {
+    const request = {
+      method,
+      path,
+      query: target.searchParams,
+      body,
+      headers: req.headers,
+      upgrade: !('res' in connection),
+    };
+    response = route(world, request, authenticated, ctx);
+  }
 
   const dropped = fault?.dropResponse === true;
   calls.record({ method, path, status: response.status, at, ...(dropped ? { dropped: true as const } : {}) });
   if (dropped) {
     // The request was applied; the client just never hears about it.
-    res.socket?.destroy();
+    destroy(connection);
     return;
   }
-  write(res, response, isV3(path) && response.body !== UNAUTHORIZED_BODY, ctx.baseUrl);
+  send(req, connection, response, isV3(path) && response.body !== UNAUTHORIZED_BODY, ctx.baseUrl);
 }
 
-function route(
-  world: World,
-  method: string,
-  path: string,
-  query: URLSearchParams,
-  body: string,
-  authenticated: boolean,
-  ctx: RequestContext,
-): SimResponse {
+function route(world: World, request: KubeRequest, authenticated: boolean, ctx: RequestContext): SimResponse {
+  const { path } = request;
   if (path === '/ping') return { status: 200, body: 'pong' };
   const isProxy = path.startsWith('/k8s/clusters/');
   if (!isV3(path) && !isProxy) return errorResponse(new ApiError(404, 'NotFound', 'Not Found'));
   if (!authenticated) return unauthorized();
-  if (isProxy) return handleClusterProxy(world, path);
-  return handleV3(world, { method, path, query, body }, ctx);
+  if (isProxy) return handleClusterProxy(world, request);
+  return handleV3(world, request, ctx);
 }
 
 function isV3(path: string): boolean {
@@ -186,7 +237,44 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-function write(res: ServerResponse, response: SimResponse, v3Headers: boolean, baseUrl: string): void {
+function send(
+  req: IncomingMessage,
+  connection: Connection,
+  response: SimResponse,
+  v3Headers: boolean,
+  baseUrl: string,
+): void {
+  if ('socket' in connection) {
+    if (response.upgrade) return response.upgrade(req, connection.socket, connection.head);
+    // Refused before any protocol switch: a plain HTTP answer on the raw socket, then close.
+    const { headers, payload } = serialize(response, v3Headers, baseUrl);
+    let head = `HTTP/1.1 ${response.status} ${STATUS_CODES[response.status] ?? ''}\r\n`;
+    for (const [name, value] of Object.entries({ ...headers, Connection: 'close' }))
+      head += `${name}: ${value}\r\n`;
+    connection.socket.end(`${head}\r\n${payload}`);
+    return;
+  }
+  const { res } = connection;
+  if (response.stream) {
+    res.writeHead(response.status, { 'Content-Type': 'application/json', ...response.headers });
+    response.stream(res);
+    return;
+  }
+  const { headers, payload } = serialize(response, v3Headers, baseUrl);
+  res.writeHead(response.status, headers);
+  res.end(payload);
+}
+
+function destroy(connection: Connection): void {
+  if ('socket' in connection) connection.socket.destroy();
+  else connection.res.socket?.destroy();
+}
+
+function serialize(
+  response: SimResponse,
+  v3Headers: boolean,
+  baseUrl: string,
+): { headers: Record<string, string>; payload: string } {
   const headers: Record<string, string> = { ...response.headers };
   let payload: string;
   if (typeof response.body === 'string') {
@@ -201,6 +289,5 @@ function write(res: ServerResponse, response: SimResponse, v3Headers: boolean, b
     headers.Expires = EXPIRES;
   }
   headers['Content-Length'] = String(Buffer.byteLength(payload));
-  res.writeHead(response.status, headers);
-  res.end(payload);
+  return { headers, payload };
 }

@@ -1,4 +1,5 @@
 import { randomChars, uuid } from './ids';
+import { KubeClusters } from './kube/clusters';
 import { ClusterType } from './resources/clusters';
 import { EtcdBackupType } from './resources/etcd-backups';
 import { NodePoolType } from './resources/node-pools';
@@ -29,6 +30,8 @@ export class World {
   readonly userId = `u-${randomChars(5)}`;
   /** Bearer values accepted: the configured API key plus kubeconfig tokens minted by the server. */
   readonly tokens = new Set<string>();
+  /** What each downstream cluster's kube-apiserver stores (namespaces, configmaps). */
+  readonly kube = new KubeClusters();
   /** Rancher's `server-url` setting; controllers that run outside a request build URLs from it. */
   serverUrl = '';
 
@@ -105,5 +108,6 @@ export class World {
 
   close(): void {
     this.scheduler.close();
+    this.kube.close();
   }
 }

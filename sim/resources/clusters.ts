@@ -179,6 +179,7 @@ export class ClusterType extends ResourceType {
   override finishRemove(object: SimObject): void {
     for (const child of this.children(object)) child.type.finishRemove(child.object);
     super.finishRemove(object);
+    this.world.kube.forget(object.id);
   }
 
   private children(cluster: SimObject): Array<{ type: ResourceType; object: SimObject }> {

@@ -86,7 +86,7 @@ describe('authentication', () => {
     });
     const response = await get(`/k8s/clusters/${created.body.id}/version`, `Bearer ${TOKEN}`);
     assert.equal(response.status, 503);
-    assert.equal(((await response.json()) as any).code, 'ClusterUnavailable');
+    assert.equal(JSON.parse(await response.text()).Code.Code, 'ClusterUnavailable');
     assert.equal((await get('/k8s/clusters/c-nope/version', `Bearer ${TOKEN}`)).status, 404);
   });
 });
