@@ -31,6 +31,11 @@ export interface SimulatorTimings {
   etcdBackupMs: number;
   /** `removing` → gone for pools, templates, tokens and backups. */
   objectDeleteMs: number;
+  /**
+   * Not a delay but a bound: the longest a Kubernetes watch (also one without `timeoutSeconds`)
+   * or an exec session stays open, like the apiserver's `--min-request-timeout`.
+   */
+  kubeStreamMaxMs: number;
 }
 
 export type TimingProfile = 'fast' | 'realistic';
@@ -50,6 +55,7 @@ const FAST: SimulatorTimings = {
   tokenFillMs: 100,
   etcdBackupMs: 200,
   objectDeleteMs: 100,
+  kubeStreamMaxMs: 1_800_000,
 };
 
 // Scaled-down real life: slow enough to watch states change in a demo, fast enough to wait for.
@@ -68,6 +74,7 @@ const REALISTIC: SimulatorTimings = {
   tokenFillMs: 2_000,
   etcdBackupMs: 5_000,
   objectDeleteMs: 2_000,
+  kubeStreamMaxMs: 1_800_000,
 };
 
 export const TIMING_NAMES = Object.keys(FAST) as Array<keyof SimulatorTimings>;

@@ -4,6 +4,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { json, type SimResponse } from '../http';
+import { execResponse } from './exec';
 import { apiGroupList, apiVersions, coreResourceList, versionInfo } from './discovery';
 import { paginate, parseSelectors } from './list';
 import { parseBody } from './objects';
@@ -19,6 +20,7 @@ import {
 } from './resources';
 import { KubeError, methodNotSupported, noSuchPath } from './status';
 import type { KubeObject } from './store';
+import { isWatch, watchResponse } from './watch';
 
 export interface KubeRequest {
   method: string;
@@ -57,7 +59,11 @@ function dispatch(ctx: KubeContext, request: KubeRequest): SimResponse {
   }
   const target = parseTarget(path);
   if (!target) throw noSuchPath();
-  if (target.subresource !== undefined) throw noSuchPath();
+  if (target.subresource !== undefined) {
+    if (target.def.name !== 'pods' || target.subresource !== 'exec') throw noSuchPath();
+    if (request.method !== 'GET' && request.method !== 'POST') throw methodNotSupported();
+    return execResponse(ctx, target.namespace!, target.name!, request);
+  }
   return target.name === undefined ? onCollection(ctx, request, target) : onObject(ctx, request, target);
 }
 
@@ -110,6 +116,7 @@ function onCollection(ctx: KubeContext, request: KubeRequest, target: ResourceTa
   const { def, namespace } = target;
   switch (request.method) {
     case 'GET':
+      if (isWatch(request.query)) return watchResponse(ctx, def, namespace, request.query);
       return json(200, listBody(ctx, def, namespace, request.query));
     case 'POST':
       if (!def.verbs.includes('create')) throw methodNotSupported();
@@ -124,6 +131,8 @@ function onObject(ctx: KubeContext, request: KubeRequest, target: ResourceTarget
   const name = target.name!;
   switch (request.method) {
     case 'GET':
+      // The deprecated single-object watch: the same as a list watch narrowed to this name.
+      if (isWatch(request.query)) return watchResponse(ctx, def, namespace, request.query, name);
       return json(200, getObject(ctx, def, namespace, name));
     case 'PUT':
       if (!def.verbs.includes('update')) throw methodNotSupported();

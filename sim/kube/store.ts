@@ -30,10 +30,12 @@ export interface ChangeEvent {
   resource: string;
   resourceVersion: number;
   object: KubeObject;
+  /** The object as it was before this write (absent for ADDED). */
+  previous?: KubeObject;
 }
 
 /** Events kept for watches resuming from an older version; older ones answer 410 Expired. */
-const HISTORY = 5_000;
+const HISTORY = 1_000;
 
 export class ClusterObjects {
   private version = 1;
@@ -72,9 +74,10 @@ export class ClusterObjects {
     };
     const table = this.table(resource);
     const k = key(stored.metadata.namespace, stored.metadata.name);
+    const previous = table.get(k);
     if (type === 'DELETED') table.delete(k);
     else table.set(k, stored);
-    const event: ChangeEvent = { type, resource, resourceVersion: this.version, object: stored };
+    const event: ChangeEvent = { type, resource, resourceVersion: this.version, object: stored, previous };
     this.history.push(event);
     // Trim in chunks so recording stays O(1) amortized.
     if (this.history.length > HISTORY + HISTORY / 10) this.history = this.history.slice(-HISTORY);
@@ -82,11 +85,15 @@ export class ClusterObjects {
     return stored;
   }
 
+  /** The oldest version a watch may resume from: the one just before the first retained event. */
+  get oldestResumableVersion(): number {
+    return (this.history[0]?.resourceVersion ?? this.version + 1) - 1;
+  }
+
   /** Events after `resourceVersion`, or undefined when the history no longer reaches back that far. */
   eventsAfter(resourceVersion: number): ChangeEvent[] | undefined {
     if (resourceVersion >= this.version) return [];
-    const oldest = this.history[0]?.resourceVersion ?? this.version + 1;
-    if (resourceVersion < oldest - 1) return undefined;
+    if (resourceVersion < this.oldestResumableVersion) return undefined;
     return this.history.filter((event) => event.resourceVersion > resourceVersion);
   }
 

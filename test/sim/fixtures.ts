@@ -18,6 +18,7 @@ export const QUICK: SimulatorTimings = {
   tokenFillMs: 40,
   etcdBackupMs: 60,
   objectDeleteMs: 40,
+  kubeStreamMaxMs: 60_000,
 };
 
 export const TEMPLATE = { name: 'm1.large', driver: 'openstack' };
