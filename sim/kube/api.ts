@@ -20,6 +20,7 @@ import {
 } from './resources';
 import { KubeError, methodNotSupported, noSuchPath } from './status';
 import type { KubeObject } from './store';
+import { includeObjectOf, toTable, wantsTable } from './table';
 import { isWatch, watchResponse } from './watch';
 
 export interface KubeRequest {
@@ -116,8 +117,9 @@ function onCollection(ctx: KubeContext, request: KubeRequest, target: ResourceTa
   const { def, namespace } = target;
   switch (request.method) {
     case 'GET':
-      if (isWatch(request.query)) return watchResponse(ctx, def, namespace, request.query);
-      return json(200, listBody(ctx, def, namespace, request.query));
+      if (isWatch(request.query))
+        return watchResponse(ctx, def, namespace, request.query, eventRenderer(def, request));
+      return json(200, listBody(ctx, def, namespace, request));
     case 'POST':
       if (!def.verbs.includes('create')) throw methodNotSupported();
       return json(201, createObject(ctx, def, namespace, request.body));
@@ -132,8 +134,12 @@ function onObject(ctx: KubeContext, request: KubeRequest, target: ResourceTarget
   switch (request.method) {
     case 'GET':
       // The deprecated single-object watch: the same as a list watch narrowed to this name.
-      if (isWatch(request.query)) return watchResponse(ctx, def, namespace, request.query, name);
-      return json(200, getObject(ctx, def, namespace, name));
+      if (isWatch(request.query)) {
+        return watchResponse(ctx, def, namespace, request.query, eventRenderer(def, request), name);
+      }
+      const object = getObject(ctx, def, namespace, name);
+      if (!wantsTable(request.headers.accept)) return json(200, object);
+      return json(200, toTable(def.name, [object], {}, includeObjectOf(request.query)));
     case 'PUT':
       if (!def.verbs.includes('update')) throw methodNotSupported();
       return json(200, replaceObject(ctx, def, namespace, name, parseBody(request.body, def.kind)));
@@ -155,16 +161,34 @@ function listBody(
   ctx: KubeContext,
   def: ResourceDef,
   namespace: string | undefined,
-  query: URLSearchParams,
+  request: KubeRequest,
 ): Record<string, unknown> {
-  const selector = parseSelectors(query);
-  const page = paginate(def.items(ctx, namespace).filter(selector), query, ctx.objects.resourceVersion);
+  const selector = parseSelectors(request.query);
+  const page = paginate(
+    def.items(ctx, namespace).filter(selector),
+    request.query,
+    ctx.objects.resourceVersion,
+  );
   const metadata: Record<string, unknown> = { resourceVersion: page.resourceVersion };
   if (page.continueToken !== undefined) {
     metadata.continue = page.continueToken;
     metadata.remainingItemCount = page.remainingItemCount;
   }
+  if (wantsTable(request.headers.accept)) {
+    return toTable(def.name, page.items, metadata, includeObjectOf(request.query));
+  }
   return { kind: `${def.kind}List`, apiVersion: 'v1', metadata, items: page.items.map(listItem) };
+}
+
+/** Watch events carry the object itself, or a one-row Table (column definitions in the first only). */
+function eventRenderer(
+  def: ResourceDef,
+  request: KubeRequest,
+): (object: KubeObject, first: boolean) => unknown {
+  if (!wantsTable(request.headers.accept)) return (object) => object;
+  const include = includeObjectOf(request.query);
+  return (object, first) =>
+    toTable(def.name, [object], { resourceVersion: object.metadata.resourceVersion }, include, first);
 }
 
 /** Items of a list carry no kind or apiVersion: the list's own say it. */

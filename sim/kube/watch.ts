@@ -23,6 +23,7 @@ export function watchResponse(
   def: ResourceDef,
   namespace: string | undefined,
   query: URLSearchParams,
+  render: (object: KubeObject, first: boolean) => unknown,
   name?: string,
 ): SimResponse {
   const selector = parseSelectors(query);
@@ -41,7 +42,7 @@ export function watchResponse(
   return {
     status: 200,
     body: null,
-    stream: (res) => stream(ctx, def, res, matches, from, durationMs),
+    stream: (res) => stream(ctx, def, res, matches, render, from, durationMs),
   };
 }
 
@@ -50,12 +51,18 @@ function stream(
   def: ResourceDef,
   res: ServerResponse,
   matches: Selector,
+  render: (object: KubeObject, first: boolean) => unknown,
   from: string,
   durationMs: number,
 ): void {
   res.flushHeaders();
-  const send = (type: EventType | 'ERROR', object: unknown) => {
+  let first = true;
+  const write = (type: EventType | 'ERROR', object: unknown) => {
     if (!res.writableEnded) res.write(`${JSON.stringify({ type, object })}\n`);
+  };
+  const send = (type: EventType, object: KubeObject) => {
+    write(type, render(object, first));
+    first = false;
   };
   let unsubscribe = () => {};
   const timer = setTimeout(() => end(), durationMs);
@@ -72,7 +79,7 @@ function stream(
     const history = ctx.objects.eventsAfter(Number(from));
     if (!history) {
       const oldest = ctx.objects.oldestResumableVersion;
-      send('ERROR', expired(`too old resource version: ${from} (${oldest})`).toStatus());
+      write('ERROR', expired(`too old resource version: ${from} (${oldest})`).toStatus());
       end();
       return;
     }

@@ -404,6 +404,51 @@ describe('cluster Kubernetes API', () => {
     });
   });
 
+  describe('server-side printing', () => {
+    const TABLE_ACCEPT = 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json';
+    const table = async (path: string) => {
+      const response = await fetch(`${sim.url}${base}${path}`, {
+        headers: { Authorization: `Bearer ${sim.token}`, Accept: TABLE_ACCEPT },
+      });
+      return (await response.json()) as any;
+    };
+
+    it('answers kubectl Table requests for nodes with the apiserver columns', async () => {
+      const nodes = await table('/api/v1/nodes');
+      assert.equal(nodes.kind, 'Table');
+      assert.equal(nodes.apiVersion, 'meta.k8s.io/v1');
+      assert.match(nodes.metadata.resourceVersion, /^\d+$/);
+      assert.deepEqual(
+        nodes.columnDefinitions.filter((c: any) => c.priority === 0).map((c: any) => c.name),
+        ['Name', 'Status', 'Roles', 'Age', 'Version'],
+      );
+      const [name, status, roles, age, version] = nodes.rows[0].cells;
+      assert.equal(nodes.rows[0].object.kind, 'PartialObjectMetadata');
+      assert.equal(nodes.rows[0].object.metadata.name, name);
+      assert.equal(status, 'Ready');
+      assert.equal(roles, 'controlplane,etcd,worker');
+      assert.match(age, /^\d+[smhdy]/);
+      assert.match(version, /^v1\.\d+\.\d+$/);
+    });
+
+    it('prints configmaps, namespaces and single objects, and honours includeObject', async () => {
+      await read('POST', '/api/v1/namespaces/default/configmaps', configMap('printed', { a: '1', b: '2' }));
+      const one = await table('/api/v1/namespaces/default/configmaps/printed?includeObject=Object');
+      assert.deepEqual(
+        one.columnDefinitions.map((c: any) => c.name),
+        ['Name', 'Data', 'Age'],
+      );
+      assert.deepEqual(one.rows[0].cells.slice(0, 2), ['printed', 2]);
+      assert.deepEqual(one.rows[0].object.data, { a: '1', b: '2' });
+      const namespaces = await table('/api/v1/namespaces?includeObject=None');
+      assert.deepEqual(namespaces.rows[0].cells.slice(0, 2), ['default', 'Active']);
+      assert.equal(namespaces.rows[0].object, undefined);
+      const paged = await table('/api/v1/namespaces?limit=2');
+      assert.equal(paged.rows.length, 2);
+      assert.ok(paged.metadata.continue);
+    });
+  });
+
   describe('pods', () => {
     it('lists one running echo pod per namespace', async () => {
       const pods = (await read('GET', '/api/v1/namespaces/default/pods')).body;

@@ -146,6 +146,32 @@ describe('cluster Kubernetes API streams', () => {
       );
     });
 
+    it('sends one-row Tables when asked for Tables, column definitions in the first event only', async () => {
+      const list = await write('GET', '/api/v1/namespaces/default/configmaps');
+      const response = await fetch(
+        `${base}/api/v1/namespaces/default/configmaps?watch=true&timeoutSeconds=1&resourceVersion=${list.metadata.resourceVersion}`,
+        { headers: { ...auth(), Accept: 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json' } },
+      );
+      await write('POST', '/api/v1/namespaces/default/configmaps', {
+        metadata: { name: 't1' },
+        data: { k: 'v' },
+      });
+      await write('DELETE', '/api/v1/namespaces/default/configmaps/t1');
+      const events = (await response.text())
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as WatchEvent);
+      assert.deepEqual(
+        events.map((e) => [e.type, e.object.kind, e.object.rows[0].cells[0], e.object.rows[0].cells[1]]),
+        [
+          ['ADDED', 'Table', 't1', 1],
+          ['DELETED', 'Table', 't1', 1],
+        ],
+      );
+      assert.equal(events[0].object.columnDefinitions.length, 3);
+      assert.equal(events[1].object.columnDefinitions, undefined);
+    });
+
     it('answers a too old resourceVersion with an ERROR event carrying 410 Expired', async () => {
       // Fill the history past its bound so that version 1 is no longer resumable.
       for (let batch = 0; batch < 56; batch++) {

@@ -109,7 +109,13 @@ describe('kubectl against the simulator', () => {
     assert.deepEqual(run.stdout.trim().split('\n'), nodes.map((node: any) => `node/${node.nodeName}`).sort());
     const table = await kubectl(['get', 'nodes']);
     assert.equal(table.code, 0, table.stderr);
-    for (const node of nodes) assert.match(table.stdout, new RegExp(`^${node.nodeName}\\s`, 'm'));
+    assert.match(table.stdout, /^NAME\s+STATUS\s+ROLES\s+AGE\s+VERSION\n/);
+    for (const node of nodes) {
+      assert.match(
+        table.stdout,
+        new RegExp(`^${node.nodeName}\\s+Ready\\s+controlplane,etcd,worker\\s+\\S+\\s+v1\\.`, 'm'),
+      );
+    }
   });
 
   it('kubectl version reports the cluster Kubernetes version', async () => {
@@ -130,7 +136,8 @@ describe('kubectl against the simulator', () => {
     assert.equal(got.code, 0, got.stderr);
     assert.deepEqual(JSON.parse(got.stdout).data, { color: 'blue' });
     const listed = await kubectl(['get', 'cm']);
-    assert.match(listed.stdout, /^settings\s/m);
+    assert.match(listed.stdout, /^NAME\s+DATA\s+AGE\n/);
+    assert.match(listed.stdout, /^settings\s+1\s/m);
     const deleted = await kubectl(['delete', 'configmap', 'settings']);
     assert.equal(deleted.code, 0, deleted.stderr);
     const missing = await kubectl(['get', 'configmap', 'settings']);
