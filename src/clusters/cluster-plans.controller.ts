@@ -3,16 +3,17 @@ import { ApiBearerAuth, ApiDefaultResponse, ApiOkResponse, ApiOperation, ApiTags
 import { CurrentPrincipal, Principal } from '../common/auth.guard';
 import { ProblemDto } from '../common/problem.dto';
 import { ClusterPlanDto, CreateClusterDto } from './cluster.dto';
-import { ClustersService } from './clusters.service';
+import { ClusterCreation } from './cluster-creation.service';
 
 @ApiTags('clusters')
 @ApiBearerAuth()
 @ApiDefaultResponse({ type: ProblemDto, description: 'Problem details (RFC 9457)' })
 @Controller('v1/projects/:project')
 export class ClusterPlansController {
-  constructor(private readonly clusters: ClustersService) {}
+  constructor(private readonly creation: ClusterCreation) {}
 
-  // `clusters:plan` is one literal path segment; the colon is escaped for the router.
+  // The public name of the dry run is `clusters:plan` (route and operationId are the API's
+  // contract); inside, it is the create's preview. The path is one literal segment; the colon is escaped for the router.
   @Post('clusters\\:plan')
   @HttpCode(200)
   @ApiOperation({
@@ -20,11 +21,11 @@ export class ClusterPlansController {
     summary: 'Dry run of a create: validation, quota, placement and the Rancher calls it would make',
   })
   @ApiOkResponse({ type: ClusterPlanDto })
-  plan(
+  preview(
     @Param('project') project: string,
     @Body() body: CreateClusterDto,
     @CurrentPrincipal() principal: Principal,
   ): Promise<ClusterPlanDto> {
-    return this.clusters.plan(project, body, principal);
+    return this.creation.preview(project, body, principal);
   }
 }

@@ -17,27 +17,21 @@ import {
 } from 'class-validator';
 import { IsDnsLabel } from '../common/dns-label';
 import { PageQuery } from '../common/cursor';
+import {
+  CLUSTER_STATES,
+  type ClusterState,
+  NODE_ROLES,
+  type NodePoolState,
+  type NodeRole,
+  POOL_STATES,
+} from './cluster.types';
 
-export const NODE_ROLES = ['etcd', 'controlplane', 'worker'] as const;
-export type NodeRole = (typeof NODE_ROLES)[number];
+// The status sync still imports these from here.
+export type { ClusterState, NodeRole };
 
 /** Upper bound on one pool; a bigger pool is almost certainly a typo, and Rancher would choke on it. */
 export const MAX_POOL_QUANTITY = 500;
 export const MAX_POOLS_PER_CLUSTER = 20;
-
-export const CLUSTER_STATES = [
-  'provisioning',
-  'active',
-  'updating',
-  'error',
-  'deleting',
-  'deleted',
-  'failed',
-] as const;
-export type ClusterState = (typeof CLUSTER_STATES)[number];
-
-export const POOL_STATES = ['provisioning', 'active', 'scaling', 'deleting', 'deleted', 'failed'] as const;
-export type NodePoolState = (typeof POOL_STATES)[number];
 
 export class NodePoolSpecDto {
   @IsDnsLabel('Pool name, unique within the cluster', 'workers')

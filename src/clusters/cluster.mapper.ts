@@ -1,7 +1,7 @@
+import type { NewOperation, OperationRecord } from '../operations/operation.types';
 import type { ClusterDto, NodeDto, NodePoolDto } from './cluster.dto';
-import type { ClusterRecord, NodePoolRecord, NodeRecord } from './clusters.repository';
-import type { OperationDto } from './operation.dto';
-import type { OperationRecord } from './operations.repository';
+import type { ClusterRecord, NewCluster, NewNodePool, NodePoolRecord, NodeRecord } from './cluster.types';
+import type { ClusterAcceptedDto, OperationDto } from './operation.dto';
 
 const iso = (d: Date | null) => d?.toISOString() ?? null;
 
@@ -55,7 +55,7 @@ export const toOperationDto = (o: OperationRecord): OperationDto => ({
   clusterId: o.clusterId,
   nodePool: o.nodePoolName,
   steps: o.steps.map((s) => ({
-    name: s.name,
+    name: s.label,
     state: s.state,
     attempts: s.attempts,
     startedAt: iso(s.startedAt),
@@ -71,3 +71,69 @@ export const toOperationDto = (o: OperationRecord): OperationDto => ({
   updatedAt: o.updatedAt.toISOString(),
   finishedAt: iso(o.finishedAt),
 });
+
+/** What a create's transaction wrote, all stamped with its `now()`. */
+export interface RecordedCreate {
+  projectName: string;
+  cluster: NewCluster;
+  pools: NewNodePool[];
+  operation: NewOperation;
+  createdAt: Date;
+}
+
+/**
+ * The 202 answer of a create, built from what the transaction wrote rather than read back: the
+ * create's contended rows are already released, and four queries fewer per create is measurable.
+ */
+export function toCreateAcceptedDto(recorded: RecordedCreate): ClusterAcceptedDto {
+  const at = recorded.createdAt;
+  const cluster: ClusterRecord = {
+    ...recorded.cluster,
+    projectName: recorded.projectName,
+    rancherId: null,
+    state: 'provisioning',
+    remoteState: null,
+    remoteTransitioning: null,
+    remoteMessage: null,
+    conditions: [],
+    nodeCount: 0,
+    statusUpdatedAt: null,
+    activeOperationId: recorded.operation.id,
+    createdAt: at,
+    updatedAt: at,
+  };
+  const pools: NodePoolRecord[] = recorded.pools.map((p) => ({
+    ...p,
+    remoteQuantity: null,
+    readyNodes: 0,
+    rancherId: null,
+    state: 'provisioning',
+    createdAt: at,
+  }));
+  const operation: OperationRecord = {
+    ...recorded.operation,
+    projectName: recorded.projectName,
+    clusterName: cluster.name,
+    nodePoolName: null,
+    state: 'pending',
+    phase: 'forward',
+    errorCode: null,
+    errorMessage: null,
+    createdAt: at,
+    updatedAt: at,
+    startedAt: null,
+    finishedAt: null,
+    steps: recorded.operation.steps.map((step, position) => ({
+      ...step,
+      position,
+      phase: 'forward',
+      state: 'pending',
+      attempts: 0,
+      startedAt: null,
+      finishedAt: null,
+      lastError: null,
+      lastErrorCode: null,
+    })),
+  };
+  return { cluster: toClusterDto(cluster, pools), operation: toOperationDto(operation) };
+}

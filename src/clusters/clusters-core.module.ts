@@ -1,19 +1,19 @@
 import { Module } from '@nestjs/common';
+import { OperationsRepository } from '../operations/operations.repository';
+import { OutboxModule } from '../outbox/outbox.module';
 import { ProjectsModule } from '../projects/projects.module';
 import { QuotaModule } from '../quota/quota.module';
 import { RancherBackendsModule } from '../rancher-backends/rancher-backends.module';
 import { ClustersRepository } from './clusters.repository';
-import { OperationsRepository } from './operations.repository';
-import { OutboxRelay } from './outbox-relay.service';
 
-/** What both the API and the worker need: the cluster and operation tables and the outbox relay. */
+/** What both the API and the worker need: the cluster and operation tables and the outbox. */
 @Module({
-  imports: [ProjectsModule, QuotaModule, RancherBackendsModule],
-  providers: [ClustersRepository, OperationsRepository, OutboxRelay],
+  imports: [ProjectsModule, QuotaModule, RancherBackendsModule, OutboxModule],
+  providers: [ClustersRepository, OperationsRepository],
   exports: [
     ClustersRepository,
     OperationsRepository,
-    OutboxRelay,
+    OutboxModule,
     ProjectsModule,
     QuotaModule,
     RancherBackendsModule,

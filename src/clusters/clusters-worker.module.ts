@@ -1,22 +1,35 @@
 import { Module } from '@nestjs/common';
+import { IdempotencyKeysRepository } from '../common/idempotency-keys.repository';
+import { MaintenanceProcessor } from '../operations/maintenance.processor';
+import { OperationRunner } from '../operations/operation-runner.service';
+import { OperationsProcessor } from '../operations/operations.processor';
+import { StepRegistry } from '../operations/step-registry';
+import { Sweeper } from '../operations/sweeper.service';
+import { CLUSTER_STEP_HANDLERS } from './cluster-operations';
 import { ClustersCoreModule } from './clusters-core.module';
-import { OperationRunner } from './operation-runner.service';
-import { OperationsProcessor } from './operations.processor';
+import { OperationOutcomes } from './operation-outcomes.service';
 import { StatusSyncProcessor } from './status-sync.processor';
 import { StatusSyncRepository } from './status-sync.repository';
 import { StatusSyncService } from './status-sync.service';
-import { Sweeper } from './sweeper.service';
 
-/** The worker side: operation steps, the status sync, and the sweeper that rebuilds the queue. */
+/**
+ * The worker side: the operation runner with every declared step handler, the status sync, and
+ * the cluster-wide maintenance (sweeper, outbox catch-up).
+ */
 @Module({
   imports: [ClustersCoreModule],
   providers: [
+    ...CLUSTER_STEP_HANDLERS,
+    StepRegistry,
+    OperationOutcomes,
     OperationRunner,
     OperationsProcessor,
     StatusSyncRepository,
     StatusSyncService,
     StatusSyncProcessor,
     Sweeper,
+    IdempotencyKeysRepository,
+    MaintenanceProcessor,
   ],
   exports: [StatusSyncService, Sweeper],
 })

@@ -32,7 +32,9 @@ import {
   NodePoolSpecDto,
   ScaleNodePoolDto,
 } from './cluster.dto';
-import { ClustersService } from './clusters.service';
+import { ClusterChanges } from './cluster-changes.service';
+import { ClusterCreation } from './cluster-creation.service';
+import { ClusterReads } from './cluster-reads.service';
 import { ClusterAcceptedDto, OperationDto } from './operation.dto';
 
 const located = <T extends { id: string }>(res: Response, operation: T) => {
@@ -44,7 +46,11 @@ const located = <T extends { id: string }>(res: Response, operation: T) => {
 @ApiDefaultResponse({ type: ProblemDto, description: 'Problem details (RFC 9457)' })
 @Controller('v1/projects/:project/clusters')
 export class ClustersController {
-  constructor(private readonly clusters: ClustersService) {}
+  constructor(
+    private readonly creation: ClusterCreation,
+    private readonly changes: ClusterChanges,
+    private readonly reads: ClusterReads,
+  ) {}
 
   @Post()
   @HttpCode(202)
@@ -58,7 +64,7 @@ export class ClustersController {
     @Body() body: CreateClusterDto,
     @Res({ passthrough: true }) res: Response,
   ): Promise<ClusterAcceptedDto> {
-    const accepted = await this.clusters.create(project, body);
+    const accepted = await this.creation.create(project, body);
     located(res, accepted.operation);
     return accepted;
   }
@@ -66,7 +72,7 @@ export class ClustersController {
   @Get()
   @ApiOperation({ operationId: 'listClusters', summary: 'List the clusters of a project' })
   list(@Param('project') project: string, @Query() query: ListClustersQuery): Promise<ClusterListDto> {
-    return this.clusters.list(project, query);
+    return this.reads.list(project, query);
   }
 
   @Get(':cluster')
@@ -75,7 +81,7 @@ export class ClustersController {
     summary: 'One cluster with its pools and conditions (as last synced)',
   })
   get(@Param('project') project: string, @Param('cluster') cluster: string): Promise<ClusterDto> {
-    return this.clusters.get(project, cluster);
+    return this.reads.get(project, cluster);
   }
 
   @Delete(':cluster')
@@ -87,7 +93,7 @@ export class ClustersController {
     @Param('cluster') cluster: string,
     @Res({ passthrough: true }) res: Response,
   ): Promise<OperationDto> {
-    const operation = await this.clusters.delete(project, cluster);
+    const operation = await this.changes.deleteCluster(project, cluster);
     located(res, operation);
     return operation;
   }
@@ -102,7 +108,7 @@ export class ClustersController {
   })
   @ApiOperation({ operationId: 'getKubeconfig', summary: 'A kubeconfig for the cluster' })
   kubeconfig(@Param('project') project: string, @Param('cluster') cluster: string): Promise<string> {
-    return this.clusters.kubeconfig(project, cluster);
+    return this.reads.kubeconfig(project, cluster);
   }
 
   @Get(':cluster/nodes')
@@ -112,7 +118,7 @@ export class ClustersController {
     @Param('cluster') cluster: string,
     @Query() query: PageQuery,
   ): Promise<NodeListDto> {
-    return this.clusters.nodes(project, cluster, query);
+    return this.reads.nodes(project, cluster, query);
   }
 
   @Post(':cluster/node-pools')
@@ -125,7 +131,7 @@ export class ClustersController {
     @Body() body: NodePoolSpecDto,
     @Res({ passthrough: true }) res: Response,
   ): Promise<OperationDto> {
-    const operation = await this.clusters.addNodePool(project, cluster, body);
+    const operation = await this.changes.addNodePool(project, cluster, body);
     located(res, operation);
     return operation;
   }
@@ -141,7 +147,7 @@ export class ClustersController {
     @Body() body: ScaleNodePoolDto,
     @Res({ passthrough: true }) res: Response,
   ): Promise<OperationDto> {
-    const operation = await this.clusters.scaleNodePool(project, cluster, pool, body.quantity);
+    const operation = await this.changes.scaleNodePool(project, cluster, pool, body.quantity);
     located(res, operation);
     return operation;
   }
@@ -156,7 +162,7 @@ export class ClustersController {
     @Param('pool') pool: string,
     @Res({ passthrough: true }) res: Response,
   ): Promise<OperationDto> {
-    const operation = await this.clusters.deleteNodePool(project, cluster, pool);
+    const operation = await this.changes.deleteNodePool(project, cluster, pool);
     located(res, operation);
     return operation;
   }

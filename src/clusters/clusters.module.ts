@@ -1,16 +1,28 @@
 import { Module } from '@nestjs/common';
+import { OperationRecorder } from '../operations/operation-recorder.service';
 import { ClusterMetrics } from './cluster-metrics.service';
-import { ClustersCoreModule } from './clusters-core.module';
+import { ClusterChanges } from './cluster-changes.service';
+import { ClusterCreation } from './cluster-creation.service';
+import { ClusterLookup } from './cluster-lookup.service';
 import { ClusterPlansController } from './cluster-plans.controller';
+import { ClusterReads } from './cluster-reads.service';
+import { ClustersCoreModule } from './clusters-core.module';
 import { ClustersController } from './clusters.controller';
-import { ClustersService } from './clusters.service';
 import { OperationsController } from './operations.controller';
 import { OperationsService } from './operations.service';
 
-/** The HTTP side of clusters: validation, the create transaction, reads from Postgres. */
+/** The HTTP side of clusters: validation, the create transaction, changes, reads from Postgres. */
 @Module({
   imports: [ClustersCoreModule],
   controllers: [ClusterPlansController, ClustersController, OperationsController],
-  providers: [ClustersService, OperationsService, ClusterMetrics],
+  providers: [
+    ClusterCreation,
+    ClusterChanges,
+    ClusterReads,
+    ClusterLookup,
+    OperationRecorder,
+    OperationsService,
+    ClusterMetrics,
+  ],
 })
 export class ClustersModule {}

@@ -1,70 +1,77 @@
 import { Injectable } from '@nestjs/common';
 import { isUniqueViolation } from '../database/database-errors';
 import { UnitOfWork } from '../database/unit-of-work';
-import type { ClusterState, NodePoolState, NodeRole } from './cluster.dto';
+import type {
+  ClusterRecord,
+  ClusterState,
+  Condition,
+  NewCluster,
+  NewNodePool,
+  NodePoolRecord,
+  NodePoolState,
+  NodeRecord,
+  NodeRole,
+} from './cluster.types';
 
-export interface Condition {
-  type: string;
-  status: 'True' | 'False' | 'Unknown';
-  reason?: string;
-  message?: string;
-  lastTransitionTime?: string;
-}
+// The status sync still imports `Condition` from here.
+export type { Condition };
 
-export interface ClusterRecord {
+/** A `clusters` row as the repository selects it (with its project's name and operation in flight). */
+interface ClusterRow {
   id: string;
-  projectId: string;
-  projectName: string;
-  backendId: string;
+  project_id: string;
+  project_name: string;
+  backend_id: string;
   name: string;
-  rancherName: string;
-  rancherId: string | null;
-  kubernetesVersion: string | null;
+  rancher_name: string;
+  rancher_id: string | null;
+  kubernetes_version: string | null;
   region: string | null;
   labels: Record<string, string>;
   state: ClusterState;
-  remoteState: string | null;
-  remoteTransitioning: string | null;
-  remoteMessage: string | null;
+  remote_state: string | null;
+  remote_transitioning: string | null;
+  remote_message: string | null;
   conditions: Condition[];
-  nodeCount: number;
-  statusUpdatedAt: Date | null;
-  activeOperationId: string | null;
-  createdAt: Date;
-  updatedAt: Date;
+  node_count: number;
+  status_updated_at: Date | null;
+  active_operation_id: string | null;
+  created_at: Date;
+  updated_at: Date;
 }
 
-export interface NodePoolRecord {
+/** A `node_pools` row. */
+interface NodePoolRow {
   id: string;
-  clusterId: string;
+  cluster_id: string;
   name: string;
   roles: NodeRole[];
   flavor: string;
-  nodeTemplateId: string;
+  node_template_id: string;
   quantity: number;
-  remoteQuantity: number | null;
-  readyNodes: number;
-  rancherId: string | null;
+  remote_quantity: number | null;
+  ready_nodes: number;
+  rancher_id: string | null;
   state: NodePoolState;
-  createdAt: Date;
+  created_at: Date;
 }
 
-export interface NodeRecord {
+/** A `nodes` row with its pool's name. */
+interface NodeRow {
   id: string;
-  clusterId: string;
-  nodePoolName: string | null;
-  rancherId: string;
+  cluster_id: string;
+  node_pool_name: string | null;
+  rancher_id: string;
   hostname: string;
   state: string;
   transitioning: string;
   message: string;
   roles: NodeRole[];
-  ipAddress: string | null;
-  updatedAt: Date;
+  ip_address: string | null;
+  updated_at: Date;
 }
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- rows come untyped from pg; mapped right here */
-const toCluster = (r: any): ClusterRecord => ({
+const toCluster = (r: ClusterRow): ClusterRecord => ({
   id: r.id,
   projectId: r.project_id,
   projectName: r.project_name,
@@ -87,7 +94,7 @@ const toCluster = (r: any): ClusterRecord => ({
   updatedAt: r.updated_at,
 });
 
-const toPool = (r: any): NodePoolRecord => ({
+const toPool = (r: NodePoolRow): NodePoolRecord => ({
   id: r.id,
   clusterId: r.cluster_id,
   name: r.name,
@@ -102,7 +109,7 @@ const toPool = (r: any): NodePoolRecord => ({
   createdAt: r.created_at,
 });
 
-const toNode = (r: any): NodeRecord => ({
+const toNode = (r: NodeRow): NodeRecord => ({
   id: r.id,
   clusterId: r.cluster_id,
   nodePoolName: r.node_pool_name,
@@ -115,7 +122,6 @@ const toNode = (r: any): NodeRecord => ({
   ipAddress: r.ip_address,
   updatedAt: r.updated_at,
 });
-/* eslint-enable @typescript-eslint/no-explicit-any */
 
 const SELECT_CLUSTER = `
   SELECT c.*, p.name AS project_name,
@@ -124,40 +130,48 @@ const SELECT_CLUSTER = `
 
 export const LIVE = `NOT IN ('deleted', 'failed')`;
 
-export interface NewCluster {
-  id: string;
-  projectId: string;
-  backendId: string;
-  name: string;
-  rancherName: string;
-  kubernetesVersion: string | null;
-  region: string | null;
-  labels: Record<string, string>;
-}
+/** Inserts `provisioning` pools from the seven arrays of `poolColumns`, bound from `$first` on. */
+const insertPoolsSql = (first: number) => {
+  const [id, cluster, name, roles, flavor, template, quantity] = Array.from(
+    { length: 7 },
+    (_, i) => `$${first + i}`,
+  );
+  return `
+    INSERT INTO node_pools (id, cluster_id, name, roles, flavor, node_template_id, quantity, state)
+    SELECT id, cluster_id, name, string_to_array(roles, ','), flavor, template, quantity, 'provisioning'
+    FROM unnest(${id}::uuid[], ${cluster}::uuid[], ${name}::text[], ${roles}::text[], ${flavor}::text[],
+      ${template}::text[], ${quantity}::int[]) AS t(id, cluster_id, name, roles, flavor, template, quantity)`;
+};
 
-export interface NewNodePool {
-  id: string;
-  clusterId: string;
-  name: string;
-  roles: NodeRole[];
-  flavor: string;
-  nodeTemplateId: string;
-  quantity: number;
-}
+/** The pools' columns as parallel arrays, for `unnest`. */
+const poolColumns = (pools: NewNodePool[]) => [
+  pools.map((p) => p.id),
+  pools.map((p) => p.clusterId),
+  pools.map((p) => p.name),
+  // unnest flattens a 2-D array, so roles travel as one comma-joined string per pool.
+  pools.map((p) => p.roles.join(',')),
+  pools.map((p) => p.flavor),
+  pools.map((p) => p.nodeTemplateId),
+  pools.map((p) => p.quantity),
+];
 
 @Injectable()
 export class ClustersRepository {
   constructor(private readonly uow: UnitOfWork) {}
 
   /**
-   * Inserts a `provisioning` cluster and returns its creation time (the transaction's `now()`, so
-   * also that of every row inserted beside it); null when a live cluster of the project has the name.
+   * Inserts a `provisioning` cluster with its `provisioning` pools, in one statement, and returns
+   * its creation time (the transaction's `now()`, so also that of every row inserted beside it);
+   * null when a live cluster of the project has the name. Pool names must be distinct (validated).
    */
-  async insertCluster(c: NewCluster): Promise<Date | null> {
+  async insertCluster(c: NewCluster, pools: NewNodePool[]): Promise<Date | null> {
     try {
-      const rows: Array<{ created_at: Date }> = await this.uow.manager.query(
-        `INSERT INTO clusters (id, project_id, backend_id, name, rancher_name, kubernetes_version, region, labels, state)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'provisioning') RETURNING created_at`,
+      const rows: Array<Pick<ClusterRow, 'created_at'>> = await this.uow.manager.query(
+        `WITH cluster AS (
+           INSERT INTO clusters (id, project_id, backend_id, name, rancher_name, kubernetes_version, region, labels, state)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'provisioning') RETURNING id, created_at),
+         pools AS (${insertPoolsSql(9)})
+         SELECT created_at FROM cluster`,
         [
           c.id,
           c.projectId,
@@ -167,6 +181,7 @@ export class ClustersRepository {
           c.kubernetesVersion,
           c.region,
           JSON.stringify(c.labels),
+          ...poolColumns(pools),
         ],
       );
       return rows[0].created_at;
@@ -180,22 +195,7 @@ export class ClustersRepository {
   async insertPools(pools: NewNodePool[]): Promise<boolean> {
     if (pools.length === 0) return true;
     try {
-      await this.uow.manager.query(
-        `INSERT INTO node_pools (id, cluster_id, name, roles, flavor, node_template_id, quantity, state)
-         SELECT id, cluster_id, name, string_to_array(roles, ','), flavor, template, quantity, 'provisioning'
-         FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[])
-           AS t(id, cluster_id, name, roles, flavor, template, quantity)`,
-        [
-          pools.map((p) => p.id),
-          pools.map((p) => p.clusterId),
-          pools.map((p) => p.name),
-          // unnest flattens a 2-D array, so roles travel as one comma-joined string per pool.
-          pools.map((p) => p.roles.join(',')),
-          pools.map((p) => p.flavor),
-          pools.map((p) => p.nodeTemplateId),
-          pools.map((p) => p.quantity),
-        ],
-      );
+      await this.uow.manager.query(insertPoolsSql(1), poolColumns(pools));
       return true;
     } catch (error) {
       if (isUniqueViolation(error, 'node_pools_live_name_idx')) return false;
@@ -219,13 +219,13 @@ export class ClustersRepository {
   }
 
   async findById(id: string): Promise<ClusterRecord | null> {
-    const rows: unknown[] = await this.uow.manager.query(`${SELECT_CLUSTER} WHERE c.id = $1`, [id]);
+    const rows: ClusterRow[] = await this.uow.manager.query(`${SELECT_CLUSTER} WHERE c.id = $1`, [id]);
     return rows.length > 0 ? toCluster(rows[0]) : null;
   }
 
   /** The live cluster of that name; failing that, the most recent one (so a failed create stays visible). */
   async findByName(projectId: string, name: string): Promise<ClusterRecord | null> {
-    const rows: unknown[] = await this.uow.manager.query(
+    const rows: ClusterRow[] = await this.uow.manager.query(
       `${SELECT_CLUSTER} WHERE c.project_id = $1 AND c.name = $2
        ORDER BY (c.state ${LIVE}) DESC, c.created_at DESC LIMIT 1`,
       [projectId, name],
@@ -239,7 +239,7 @@ export class ClustersRepository {
     limit: number,
     after: { name: string; id: string } | null,
   ): Promise<ClusterRecord[]> {
-    const rows: unknown[] = await this.uow.manager.query(
+    const rows: ClusterRow[] = await this.uow.manager.query(
       `${SELECT_CLUSTER}
        WHERE c.project_id = $1 AND ($2::text IS NULL OR c.state = $2)
          AND ($3::text IS NULL OR (c.name, c.id) > ($3, $4::uuid))
@@ -251,7 +251,7 @@ export class ClustersRepository {
 
   async poolsOf(clusterIds: string[], includeGone = false): Promise<NodePoolRecord[]> {
     if (clusterIds.length === 0) return [];
-    const rows: unknown[] = await this.uow.manager.query(
+    const rows: NodePoolRow[] = await this.uow.manager.query(
       `SELECT * FROM node_pools WHERE cluster_id = ANY($1::uuid[]) ${includeGone ? '' : `AND state ${LIVE}`}
        ORDER BY created_at, name`,
       [clusterIds],
@@ -260,12 +260,12 @@ export class ClustersRepository {
   }
 
   async findPool(id: string): Promise<NodePoolRecord | null> {
-    const rows: unknown[] = await this.uow.manager.query(`SELECT * FROM node_pools WHERE id = $1`, [id]);
+    const rows: NodePoolRow[] = await this.uow.manager.query(`SELECT * FROM node_pools WHERE id = $1`, [id]);
     return rows.length > 0 ? toPool(rows[0]) : null;
   }
 
   async findLivePoolByName(clusterId: string, name: string): Promise<NodePoolRecord | null> {
-    const rows: unknown[] = await this.uow.manager.query(
+    const rows: NodePoolRow[] = await this.uow.manager.query(
       `SELECT * FROM node_pools WHERE cluster_id = $1 AND name = $2 AND state ${LIVE}`,
       [clusterId, name],
     );
@@ -277,7 +277,7 @@ export class ClustersRepository {
     limit: number,
     after: { hostname: string; id: string } | null,
   ): Promise<NodeRecord[]> {
-    const rows: unknown[] = await this.uow.manager.query(
+    const rows: NodeRow[] = await this.uow.manager.query(
       `SELECT n.*, p.name AS node_pool_name FROM nodes n LEFT JOIN node_pools p ON p.id = n.node_pool_id
        WHERE n.cluster_id = $1 AND ($2::text IS NULL OR (n.hostname, n.id) > ($2, $3::uuid))
        ORDER BY n.hostname, n.id LIMIT $4`,

@@ -1,20 +1,15 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, Max, Min } from 'class-validator';
+import {
+  OPERATION_STATES,
+  OPERATION_TYPES,
+  STEP_STATES,
+  type OperationState,
+  type OperationType,
+  type StepState,
+} from '../operations/operation.types';
 import { ClusterDto } from './cluster.dto';
-
-export const OPERATION_TYPES = [
-  'create-cluster',
-  'delete-cluster',
-  'add-node-pool',
-  'scale-node-pool',
-  'delete-node-pool',
-] as const;
-export type OperationType = (typeof OPERATION_TYPES)[number];
-export const OPERATION_STATES = ['pending', 'running', 'succeeded', 'failed'] as const;
-export type OperationState = (typeof OPERATION_STATES)[number];
-export const STEP_STATES = ['pending', 'running', 'succeeded', 'failed'] as const;
-export type StepState = (typeof STEP_STATES)[number];
 
 export class OperationStepDto {
   /** `create-cluster`, `await-roles`, `create-node-pool:<pool>`, `await-active`, `compensate:...` */

@@ -4,8 +4,8 @@ import { notFound } from '../common/problem';
 import { AccessService } from '../projects/access.service';
 import { toOperationDto } from './cluster.mapper';
 import { OperationDto } from './operation.dto';
-import { OperationsRepository } from './operations.repository';
-import type { OperationState } from './operation.dto';
+import { OperationsRepository } from '../operations/operations.repository';
+import type { OperationState } from '../operations/operation.types';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const POLL_MS = 250;

@@ -35,6 +35,7 @@ export function redisOptions(url: string): RedisOptions {
       { name: QUEUES.operations },
       { name: QUEUES.statusSync },
       { name: QUEUES.backendProbes },
+      { name: QUEUES.maintenance },
     ),
   ],
   providers: [

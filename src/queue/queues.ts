@@ -8,12 +8,24 @@ export const QUEUES = {
   operations: 'operations',
   statusSync: 'status-sync',
   backendProbes: 'backend-probes',
+  /** Cluster-wide periodic work: one job per period for all workers together, not one per worker. */
+  maintenance: 'maintenance',
 } as const;
 
 export const JOBS = {
   runOperation: 'run-operation',
   syncBackend: 'sync-backend',
   probeBackend: 'probe-backend',
+  sweep: 'sweep',
+  relayOutbox: 'relay-outbox',
+} as const;
+
+export type MaintenanceJobName = typeof JOBS.sweep | typeof JOBS.relayOutbox;
+
+/** Scheduler ids of the maintenance queue: one scheduler per periodic task, whatever the number of workers. */
+export const MAINTENANCE_SCHEDULERS = {
+  sweep: 'sweep',
+  relayOutbox: 'relay-outbox',
 } as const;
 
 export interface RunOperationJob {
@@ -49,6 +61,13 @@ export const OPERATION_JOB_OPTIONS: JobsOptions = {
  * lock is renewed every half lock, and a double run is harmless anyway (the Postgres lease).
  */
 export const WORKER_LOCK_OPTIONS = { lockDuration: 10_000, stalledInterval: 5_000 } as const;
+
+/** A maintenance run that fails is not retried: the next period runs it again. */
+export const MAINTENANCE_JOB_OPTIONS: JobsOptions = {
+  attempts: 1,
+  removeOnComplete: true,
+  removeOnFail: true,
+};
 
 export const SYNC_JOB_OPTIONS: JobsOptions = {
   attempts: 1,

@@ -19,7 +19,9 @@ describe('POST /v1/projects/{project}/clusters:plan', () => {
 
   before(async () => {
     sim = await startTestSimulator({ nodeTemplates: [{ name: 'm1.large' }] });
-    paddock = await startPaddock();
+    // No worker: its status sync and probes call the simulator on their own schedule, and this
+    // file asserts that a dry run makes no Rancher call at all.
+    paddock = await startPaddock({ workers: 'none' });
     assert.equal((await paddock.registerBackend('plan-sim', sim, { region: 'tokyo' })).status, 201);
     assert.equal((await paddock.request('POST', '/v1/admin/projects', { name: 'plans' })).status, 201);
     await sim.clearCalls();

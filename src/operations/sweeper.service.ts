@@ -1,63 +1,52 @@
 import { InjectQueue } from '@nestjs/bullmq';
-import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Queue } from 'bullmq';
+import { IdempotencyKeysRepository } from '../common/idempotency-keys.repository';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
-import { UnitOfWork } from '../database/unit-of-work';
 import { BackendsRepository } from '../rancher-backends/backends.repository';
 import { BackendsService } from '../rancher-backends/backends.service';
 import {
   JOBS,
   OPERATION_JOB_OPTIONS,
   operationJobId,
+  ProbeBackendJob,
+  probeSchedulerId,
   QUEUES,
   RunOperationJob,
   SYNC_JOB_OPTIONS,
   SyncBackendJob,
   syncSchedulerId,
-  probeSchedulerId,
-  ProbeBackendJob,
 } from '../queue/queues';
 import { OperationsRepository } from './operations.repository';
 
 /**
  * Rebuilds the queue from Postgres: every unfinished operation gets its job back if Redis lost it
  * (FLUSHALL, failover) or the job gave up, and every backend keeps its sync and probe schedules.
- * Also re-seals backend tokens after an encryption key rotation. Runs in
- * every worker; all it does is idempotent.
+ * Also re-seals backend tokens after an encryption key rotation and forgets expired idempotency
+ * keys. Run by a cluster-wide job scheduler (`MaintenanceProcessor`); all it does is idempotent.
  */
 @Injectable()
-export class Sweeper implements OnModuleInit, OnApplicationShutdown {
+export class Sweeper {
   private readonly logger = new Logger(Sweeper.name);
-  private timer?: NodeJS.Timeout;
-  private pass: Promise<void> | null = null;
+  private running: Promise<void> | null = null;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly uow: UnitOfWork,
     private readonly operations: OperationsRepository,
     private readonly backends: BackendsRepository,
+    private readonly backendsService: BackendsService,
+    private readonly idempotencyKeys: IdempotencyKeysRepository,
     @InjectQueue(QUEUES.operations) private readonly operationsQueue: Queue<RunOperationJob>,
     @InjectQueue(QUEUES.statusSync) private readonly syncQueue: Queue<SyncBackendJob>,
     @InjectQueue(QUEUES.backendProbes) private readonly probeQueue: Queue<ProbeBackendJob>,
-    private readonly backendsService: BackendsService,
   ) {}
 
-  onModuleInit(): void {
-    this.timer = setInterval(() => void this.sweep(), this.config.sweepPeriodMs);
-    this.timer.unref();
-    void this.sweep();
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
-    await this.pass;
-  }
-
+  /** One sweep (or the one already running in this process). Never throws. */
   sweep(): Promise<void> {
-    this.pass ??= this.sweepOnce()
+    this.running ??= this.sweepOnce()
       .catch((error: unknown) => this.logger.warn({ err: error }, 'sweep failed; will retry'))
-      .finally(() => (this.pass = null));
-    return this.pass;
+      .finally(() => (this.running = null));
+    return this.running;
   }
 
   private async sweepOnce(): Promise<void> {
@@ -92,7 +81,7 @@ export class Sweeper implements OnModuleInit, OnApplicationShutdown {
     const resealed = await this.backendsService.resealTokens();
     if (resealed > 0)
       this.logger.log(`re-sealed ${resealed} backend token(s) under the current encryption key`);
-    await this.uow.manager.query(`DELETE FROM idempotency_keys WHERE expires_at < now()`);
+    await this.idempotencyKeys.deleteExpired();
   }
 
   /** One job scheduler per backend on `queue`; schedulers of removed backends go away. */

@@ -1,40 +1,34 @@
 import { InjectQueue } from '@nestjs/bullmq';
-import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { JOBS, OPERATION_JOB_OPTIONS, operationJobId, QUEUES, RunOperationJob } from '../queue/queues';
-import { OperationsRepository } from './operations.repository';
+import { OutboxRepository } from './outbox.repository';
 
-const RELAY_PERIOD_MS = 1_000;
 const BATCH = 200;
 
 /**
- * Moves outbox rows into the queue. Enqueue first, mark dispatched second: a crash in between
- * enqueues the operation again, which the job id (= operation id) turns into a no-op.
- * `kick()` runs a pass right after a commit so a new operation starts within milliseconds; the
- * timer catches anything a kick missed (another replica's rows, a Redis hiccup).
+ * Moves outbox rows into the operations queue. Enqueue first, mark dispatched second: a crash in
+ * between enqueues the operation again, which the job id (= operation id) turns into a no-op.
+ * `kick()` runs a pass in this process right after a commit, so a new operation starts within
+ * milliseconds; a cluster-wide job scheduler (see `MaintenanceProcessor`) calls `drain()` every
+ * second for anything a kick missed (`pass()`: another replica's rows, a Redis hiccup at commit).
  */
 @Injectable()
-export class OutboxRelay implements OnModuleInit, OnApplicationShutdown {
+export class OutboxRelay implements OnApplicationShutdown {
   private readonly logger = new Logger(OutboxRelay.name);
-  private timer?: NodeJS.Timeout;
   private running: Promise<void> | null = null;
   private again = false;
 
   constructor(
-    private readonly operations: OperationsRepository,
+    private readonly outbox: OutboxRepository,
     @InjectQueue(QUEUES.operations) private readonly queue: Queue<RunOperationJob>,
   ) {}
 
-  onModuleInit(): void {
-    this.timer = setInterval(() => this.kick(), RELAY_PERIOD_MS);
-    this.timer.unref();
-  }
-
   async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
     await this.running;
   }
 
+  /** Starts a pass unless one is running (then one more follows it). Never throws. */
   kick(): void {
     if (this.running) {
       this.again = true;
@@ -51,10 +45,16 @@ export class OutboxRelay implements OnModuleInit, OnApplicationShutdown {
       });
   }
 
+  /** Runs a pass (or joins the one running) and resolves when it is over. */
+  async pass(): Promise<void> {
+    this.kick();
+    await this.running;
+  }
+
   /** One full pass; resolves when the outbox is empty (or a batch failed). */
-  async drain(): Promise<void> {
+  private async drain(): Promise<void> {
     for (;;) {
-      const rows = await this.operations.pendingOutbox(BATCH);
+      const rows = await this.outbox.pending(BATCH);
       if (rows.length === 0) return;
       await this.queue.addBulk(
         rows.map((row) => ({
@@ -63,7 +63,7 @@ export class OutboxRelay implements OnModuleInit, OnApplicationShutdown {
           opts: { ...OPERATION_JOB_OPTIONS, jobId: operationJobId(row.operationId) },
         })),
       );
-      await this.operations.markDispatched(rows.map((r) => r.id));
+      await this.outbox.markDispatched(rows.map((r) => r.id));
       if (rows.length < BATCH) return;
     }
   }

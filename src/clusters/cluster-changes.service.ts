@@ -1,0 +1,162 @@
+import { Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { badRequest, conflict } from '../common/problem';
+import { UnitOfWork } from '../database/unit-of-work';
+import { OperationRecorder } from '../operations/operation-recorder.service';
+import { QuotaService } from '../quota/quota.service';
+import { BackendsRepository } from '../rancher-backends/backends.repository';
+import { PlacementService } from '../rancher-backends/placement.service';
+import { NodePoolSpecDto } from './cluster.dto';
+import { sortedRoles, type ClusterRecord } from './cluster.types';
+import { checkPools } from './cluster-requests';
+import { ClusterLookup } from './cluster-lookup.service';
+import { ClusterReads } from './cluster-reads.service';
+import { ClustersRepository } from './clusters.repository';
+import { OperationDto } from './operation.dto';
+
+/**
+ * Changes to an existing cluster: delete it, add, scale or remove a pool. Each records its
+ * operation in one transaction with the state change; growth reserves quota and backend
+ * capacity as the transaction's last statements, quota before backend (the order every
+ * transaction takes those rows in).
+ */
+@Injectable()
+export class ClusterChanges {
+  constructor(
+    private readonly uow: UnitOfWork,
+    private readonly lookup: ClusterLookup,
+    private readonly reads: ClusterReads,
+    private readonly clusters: ClustersRepository,
+    private readonly recorder: OperationRecorder,
+    private readonly placement: PlacementService,
+    private readonly backends: BackendsRepository,
+    private readonly quota: QuotaService,
+  ) {}
+
+  async deleteCluster(projectName: string, clusterName: string): Promise<OperationDto> {
+    const project = await this.lookup.requireProject(projectName);
+    const operationId = randomUUID();
+    await this.uow.run(async () => {
+      const cluster = await this.lookup.requireLiveCluster(project, clusterName);
+      await this.recorder.recordInTransaction({
+        id: operationId,
+        type: 'delete-cluster',
+        projectId: project.id,
+        clusterId: cluster.id,
+        nodePoolId: null,
+        pools: [],
+      });
+      await this.clusters.setState(cluster.id, 'deleting');
+    });
+    return this.reads.operation(operationId);
+  }
+
+  async addNodePool(projectName: string, clusterName: string, body: NodePoolSpecDto): Promise<OperationDto> {
+    const project = await this.lookup.requireProject(projectName);
+    const operationId = randomUUID();
+    await this.uow.run(async () => {
+      const cluster = await this.lookup.requireLiveCluster(project, clusterName);
+      const nodeTemplateId = await this.placement.nodeTemplateFor(cluster.backendId, body.flavor);
+      if (!nodeTemplateId) {
+        throw badRequest('invalid request: flavor', [
+          { field: 'flavor', message: `flavor '${body.flavor}' is not offered by this cluster's backend` },
+        ]);
+      }
+      const pool = {
+        id: randomUUID(),
+        clusterId: cluster.id,
+        name: body.name,
+        roles: sortedRoles(body.roles),
+        flavor: body.flavor,
+        nodeTemplateId,
+        quantity: body.quantity,
+      };
+      if (!(await this.clusters.insertPools([pool]))) {
+        throw conflict(
+          'NODE_POOL_EXISTS',
+          `cluster '${clusterName}' already has a pool named '${body.name}'`,
+        );
+      }
+      await this.recorder.recordInTransaction({
+        id: operationId,
+        type: 'add-node-pool',
+        projectId: project.id,
+        clusterId: cluster.id,
+        nodePoolId: pool.id,
+        pools: [pool],
+      });
+      await this.clusters.setState(cluster.id, 'updating');
+      await this.quota.reserve(project.id, { clusters: 0, nodes: body.quantity });
+      await this.reserveNodes(cluster, body.quantity);
+    });
+    return this.reads.operation(operationId);
+  }
+
+  async scaleNodePool(
+    projectName: string,
+    clusterName: string,
+    poolName: string,
+    quantity: number,
+  ): Promise<OperationDto> {
+    const project = await this.lookup.requireProject(projectName);
+    const operationId = randomUUID();
+    await this.uow.run(async () => {
+      const cluster = await this.lookup.requireLiveCluster(project, clusterName);
+      const pool = await this.lookup.requirePool(cluster, poolName);
+      await this.recorder.recordInTransaction({
+        id: operationId,
+        type: 'scale-node-pool',
+        projectId: project.id,
+        clusterId: cluster.id,
+        nodePoolId: pool.id,
+        pools: [pool],
+        params: { quantity, previousQuantity: pool.quantity },
+      });
+      await this.clusters.setPoolState(pool.id, 'scaling', quantity);
+      await this.clusters.setState(cluster.id, 'updating');
+      // Growth is counted against the quota and the backend now; a shrink frees both once it is done.
+      if (quantity > pool.quantity) {
+        await this.quota.reserve(project.id, { clusters: 0, nodes: quantity - pool.quantity });
+        await this.reserveNodes(cluster, quantity - pool.quantity);
+      }
+    });
+    return this.reads.operation(operationId);
+  }
+
+  async deleteNodePool(projectName: string, clusterName: string, poolName: string): Promise<OperationDto> {
+    const project = await this.lookup.requireProject(projectName);
+    const operationId = randomUUID();
+    await this.uow.run(async () => {
+      const cluster = await this.lookup.requireLiveCluster(project, clusterName);
+      const pool = await this.lookup.requirePool(cluster, poolName);
+      const remaining = (await this.clusters.poolsOf([cluster.id])).filter((p) => p.id !== pool.id);
+      if (checkPools(remaining).length > 0) {
+        throw conflict(
+          'CLUSTER_WOULD_LOSE_ROLE',
+          `removing pool '${poolName}' would leave the cluster without a required role`,
+        );
+      }
+      await this.recorder.recordInTransaction({
+        id: operationId,
+        type: 'delete-node-pool',
+        projectId: project.id,
+        clusterId: cluster.id,
+        nodePoolId: pool.id,
+        pools: [pool],
+      });
+      await this.clusters.setPoolState(pool.id, 'deleting');
+      await this.clusters.setState(cluster.id, 'updating');
+    });
+    return this.reads.operation(operationId);
+  }
+
+  /** Counts `nodes` more against the cluster's backend, in the caller's transaction, or answers 409. */
+  private async reserveNodes(cluster: ClusterRecord, nodes: number): Promise<void> {
+    if (!(await this.backends.reserve(cluster.backendId, 0, nodes))) {
+      throw conflict(
+        'BACKEND_CAPACITY_EXCEEDED',
+        `the cluster's backend has no room for ${nodes} more node(s)`,
+      );
+    }
+  }
+}

@@ -1,0 +1,178 @@
+import { Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import type { Principal } from '../common/auth.guard';
+import { badRequest, conflict } from '../common/problem';
+import { UnitOfWork } from '../database/unit-of-work';
+import { OperationRecorder } from '../operations/operation-recorder.service';
+import { Project } from '../projects/projects.repository';
+import { QuotaService } from '../quota/quota.service';
+import { BackendDriversService } from '../rancher-backends/backend-drivers.service';
+import { BackendsRepository } from '../rancher-backends/backends.repository';
+import { noBackendAvailable, PlacementService } from '../rancher-backends/placement.service';
+import { ClusterPlanDto, CreateClusterDto } from './cluster.dto';
+import { RecordedCreate, toCreateAcceptedDto } from './cluster.mapper';
+import { sortedRoles } from './cluster.types';
+import { ClusterLookup } from './cluster-lookup.service';
+import { hostnamePrefixFor, rancherNameFor } from './cluster-names';
+import { checkLabels, checkPools } from './cluster-requests';
+import { ClustersRepository } from './clusters.repository';
+import { ClusterAcceptedDto } from './operation.dto';
+
+/**
+ * Creating a cluster: validation, placement and the rows that record it (cluster, pools, the
+ * operation that builds it, its outbox row, the quota and capacity it takes), in one
+ * transaction; no Rancher call happens before the 202. `preview` is the same decision, rolled back.
+ */
+@Injectable()
+export class ClusterCreation {
+  constructor(
+    private readonly uow: UnitOfWork,
+    private readonly lookup: ClusterLookup,
+    private readonly clusters: ClustersRepository,
+    private readonly recorder: OperationRecorder,
+    private readonly placement: PlacementService,
+    private readonly backends: BackendsRepository,
+    private readonly drivers: BackendDriversService,
+    private readonly quota: QuotaService,
+  ) {}
+
+  async create(projectName: string, body: CreateClusterDto): Promise<ClusterAcceptedDto> {
+    await this.validate(body);
+    const project = await this.lookup.requireProject(projectName);
+    const recorded = await this.placeAndRecord(project, body, (work) => this.uow.run(work));
+    return toCreateAcceptedDto(recorded);
+  }
+
+  /**
+   * The dry run of `create` (the public `clusters:plan`): the very same validation, quota
+   * reservation and placement, in a transaction that is rolled back, plus the Rancher calls the
+   * create would make. A refusal is the same answer the create would get (400, 409
+   * QUOTA_EXCEEDED, 503 NO_BACKEND_AVAILABLE).
+   */
+  async preview(projectName: string, body: CreateClusterDto, principal: Principal): Promise<ClusterPlanDto> {
+    await this.validate(body);
+    const project = await this.lookup.requireProject(projectName);
+    const recorded = await this.placeAndRecord(project, body, (work) => this.uow.dryRun(work));
+    const backend = await this.backends.findById(recorded.cluster.backendId);
+    if (!backend) throw new Error(`backend ${recorded.cluster.backendId} vanished during a preview`);
+    const calls = this.drivers.forBackend(backend).planCreate(
+      { name: recorded.cluster.rancherName, kubernetesVersion: body.kubernetesVersion, labels: {} },
+      recorded.pools.map((pool) => ({
+        clusterId: '{clusterId}',
+        hostnamePrefix: hostnamePrefixFor(body.name, pool.name),
+        quantity: pool.quantity,
+        roles: {
+          etcd: pool.roles.includes('etcd'),
+          controlPlane: pool.roles.includes('controlplane'),
+          worker: pool.roles.includes('worker'),
+        },
+        nodeTemplateId: pool.nodeTemplateId,
+        labels: {},
+      })),
+    );
+    return {
+      project: project.name,
+      name: body.name,
+      // Backend names are the platform team's business; users see the region only.
+      backend: principal.role === 'admin' ? backend.name : null,
+      region: backend.region,
+      clusters: 1,
+      nodes: recorded.pools.reduce((sum, p) => sum + p.quantity, 0),
+      steps: recorded.operation.steps.map((step) => step.label),
+      rancherCalls: calls,
+    };
+  }
+
+  /**
+   * Checks that need the database: pool roles and names, labels, flavors on offer. Flavors of
+   * every registered backend count, whatever its state: a flavor that only a draining or disabled
+   * backend offers is a valid request that nothing can take now (503 from placement, with the
+   * reasons), not an invalid one (400).
+   */
+  private async validate(body: CreateClusterDto): Promise<void> {
+    const problems = [...checkPools(body.nodePools), ...checkLabels(body.labels)];
+    const offered = await this.backends.offeredFlavors();
+    body.nodePools.forEach((pool, i) => {
+      if (!offered.has(pool.flavor)) {
+        problems.push({
+          field: `nodePools[${i}].flavor`,
+          message: `flavor '${pool.flavor}' is not offered by any backend`,
+        });
+      }
+    });
+    if (problems.length > 0)
+      throw badRequest(`invalid request: ${problems.map((p) => p.field).join(', ')}`, problems);
+  }
+
+  /**
+   * Ranks the backends, then records the create in one transaction (`inTransaction` commits it,
+   * or rolls it back for a preview): rows first, against the best-ranked backend, then the two
+   * counters, quota before backend, as the last statements. Their rows are the ones every create
+   * contends for, so they are locked only for the moment before commit. If the capacity claim
+   * lands on another backend than the one ranked first (it filled up, or a simultaneous create
+   * held it), the new rows are moved to the claimed backend before commit.
+   */
+  private async placeAndRecord(
+    project: Project,
+    body: CreateClusterDto,
+    inTransaction: <T>(work: () => Promise<T>) => Promise<T>,
+  ): Promise<RecordedCreate> {
+    const nodes = body.nodePools.reduce((sum, p) => sum + p.quantity, 0);
+    const ranking = await this.placement.rank({
+      region: body.region,
+      flavors: [...new Set(body.nodePools.map((p) => p.flavor))],
+      nodes,
+    });
+    const [first] = ranking.placements;
+    if (!first) throw noBackendAvailable(ranking);
+    const clusterId = randomUUID();
+    const cluster = {
+      id: clusterId,
+      projectId: project.id,
+      backendId: first.backendId,
+      name: body.name,
+      rancherName: rancherNameFor(clusterId, body.name),
+      kubernetesVersion: body.kubernetesVersion ?? null,
+      region: body.region ?? null,
+      labels: body.labels ?? {},
+    };
+    const pools = body.nodePools.map((p) => ({
+      id: randomUUID(),
+      clusterId,
+      name: p.name,
+      roles: sortedRoles(p.roles),
+      flavor: p.flavor,
+      nodeTemplateId: first.nodeTemplates[p.flavor],
+      quantity: p.quantity,
+    }));
+    return inTransaction(async () => {
+      const createdAt = await this.clusters.insertCluster(cluster, pools);
+      if (!createdAt)
+        throw conflict(
+          'CLUSTER_EXISTS',
+          `project '${project.name}' already has a cluster named '${body.name}'`,
+        );
+      const operation = await this.recorder.recordInTransaction({
+        id: randomUUID(),
+        type: 'create-cluster',
+        projectId: project.id,
+        clusterId,
+        nodePoolId: null,
+        pools,
+      });
+      await this.quota.reserve(project.id, { clusters: 1, nodes });
+      const claimed = await this.placement.claim(ranking.placements, nodes);
+      if (!claimed) {
+        for (const p of ranking.placements)
+          ranking.reasons[p.backendName] = 'capacity taken by a concurrent create';
+        throw noBackendAvailable(ranking);
+      }
+      if (claimed.backendId !== first.backendId) {
+        await this.clusters.moveToBackend(clusterId, claimed.backendId, claimed.nodeTemplates);
+        cluster.backendId = claimed.backendId;
+        for (const pool of pools) pool.nodeTemplateId = claimed.nodeTemplates[pool.flavor];
+      }
+      return { projectName: project.name, cluster, pools, operation, createdAt };
+    });
+  }
+}

@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { CLUSTER_OPERATIONS, CLUSTER_STEP_HANDLERS } from '../clusters/cluster-operations';
+import { compensationSteps, forwardSteps } from './operation-declaration';
+import { OPERATION_TYPES } from './operation.types';
+
+const pools = [
+  { id: '00000000-0000-4000-8000-000000000001', name: 'control' },
+  { id: '00000000-0000-4000-8000-000000000002', name: 'workers' },
+];
+
+describe('operation declarations', () => {
+  it('expands a create into one create-node-pool step per pool, between the roles and active waits', () => {
+    assert.deepEqual(forwardSteps(CLUSTER_OPERATIONS['create-cluster'], pools), [
+      { key: 'create-cluster', label: 'create-cluster', nodePoolId: null },
+      { key: 'await-roles', label: 'await-roles', nodePoolId: null },
+      { key: 'create-node-pool', label: 'create-node-pool:control', nodePoolId: pools[0].id },
+      { key: 'create-node-pool', label: 'create-node-pool:workers', nodePoolId: pools[1].id },
+      { key: 'await-active', label: 'await-active', nodePoolId: null },
+    ]);
+  });
+
+  it('labels pool steps with their pool and compensation steps with compensate:', () => {
+    const [pool] = pools;
+    assert.deepEqual(
+      forwardSteps(CLUSTER_OPERATIONS['delete-node-pool'], [pool]).map((s) => s.label),
+      ['delete-node-pool:control', 'await-node-pool-deleted:control'],
+    );
+    assert.deepEqual(compensationSteps(CLUSTER_OPERATIONS['add-node-pool'], pool.id), [
+      { key: 'delete-node-pool', label: 'compensate:delete-node-pool', nodePoolId: pool.id },
+      { key: 'await-node-pool-deleted', label: 'compensate:await-node-pool-deleted', nodePoolId: pool.id },
+    ]);
+    assert.deepEqual(
+      compensationSteps(CLUSTER_OPERATIONS['create-cluster'], null).map((s) => s.key),
+      ['delete-cluster', 'await-cluster-deleted'],
+    );
+  });
+
+  it('declares every operation type; only deletes run without a deadline and without an undo', () => {
+    for (const type of OPERATION_TYPES) {
+      const declaration = CLUSTER_OPERATIONS[type];
+      assert.ok(declaration.forward.length > 0, type);
+      const isDelete = type === 'delete-cluster' || type === 'delete-node-pool';
+      assert.equal(declaration.deadline, !isDelete, type);
+      assert.equal(declaration.compensation.length === 0, isDelete, type);
+    }
+  });
+
+  it('gives every handler a distinct key', () => {
+    const keys = CLUSTER_STEP_HANDLERS.map((h) => h.key);
+    assert.equal(new Set(keys).size, keys.length);
+    assert.equal(CLUSTER_STEP_HANDLERS.length, 10);
+  });
+});

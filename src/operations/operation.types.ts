@@ -1,0 +1,82 @@
+/** Operations and their steps as the services, the runner and the repository speak of them. */
+
+export const OPERATION_TYPES = [
+  'create-cluster',
+  'delete-cluster',
+  'add-node-pool',
+  'scale-node-pool',
+  'delete-node-pool',
+] as const;
+export type OperationType = (typeof OPERATION_TYPES)[number];
+
+export const OPERATION_STATES = ['pending', 'running', 'succeeded', 'failed'] as const;
+export type OperationState = (typeof OPERATION_STATES)[number];
+
+export const STEP_STATES = ['pending', 'running', 'succeeded', 'failed'] as const;
+export type StepState = (typeof STEP_STATES)[number];
+
+/**
+ * `forward` runs the operation's own steps; after a permanent failure it turns `compensating`
+ * and runs the undo steps. Each step row carries the phase it belongs to.
+ */
+export type OperationPhase = 'forward' | 'compensating';
+
+export const isFinal = (state: OperationState) => state === 'succeeded' || state === 'failed';
+
+export interface StepRecord {
+  position: number;
+  /** The handler that runs this step (see the step registry). */
+  key: string;
+  phase: OperationPhase;
+  /** What the API shows, fixed when the step is written: the key, the pool, `compensate:`. */
+  label: string;
+  nodePoolId: string | null;
+  state: StepState;
+  attempts: number;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  lastError: string | null;
+  lastErrorCode: string | null;
+}
+
+export interface OperationParams {
+  /** Scale: the quantity asked for and the one to restore if the scale fails. */
+  quantity?: number;
+  previousQuantity?: number;
+}
+
+export interface OperationRecord {
+  id: string;
+  projectId: string;
+  projectName: string;
+  clusterId: string;
+  clusterName: string;
+  nodePoolId: string | null;
+  nodePoolName: string | null;
+  type: OperationType;
+  state: OperationState;
+  phase: OperationPhase;
+  params: OperationParams;
+  errorCode: string | null;
+  errorMessage: string | null;
+  deadlineAt: Date;
+  createdAt: Date;
+  updatedAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  steps: StepRecord[];
+}
+
+/** A step as written before it runs. */
+export type NewStep = Pick<StepRecord, 'key' | 'label' | 'nodePoolId'>;
+
+export interface NewOperation {
+  id: string;
+  projectId: string;
+  clusterId: string;
+  nodePoolId: string | null;
+  type: OperationType;
+  params: OperationParams;
+  deadlineAt: Date;
+  steps: NewStep[];
+}
