@@ -4,7 +4,7 @@ import { ClusterMetrics } from './cluster-metrics.service';
 import { ClusterChanges } from './cluster-changes.service';
 import { ClusterCreation } from './cluster-creation.service';
 import { ClusterLookup } from './cluster-lookup.service';
-import { ClusterPlansController } from './cluster-plans.controller';
+import { ClusterPreviewController } from './cluster-preview.controller';
 import { ClusterReads } from './cluster-reads.service';
 import { ClustersCoreModule } from './clusters-core.module';
 import { ClustersController } from './clusters.controller';
@@ -14,7 +14,7 @@ import { OperationsService } from './operations.service';
 /** The HTTP side of clusters: validation, the create transaction, changes, reads from Postgres. */
 @Module({
   imports: [ClustersCoreModule],
-  controllers: [ClusterPlansController, ClustersController, OperationsController],
+  controllers: [ClusterPreviewController, ClustersController, OperationsController],
   providers: [
     ClusterCreation,
     ClusterChanges,

@@ -36,11 +36,24 @@ export class UnitOfWork {
   }
 
   /**
-   * Runs `work` in a transaction that is always rolled back: the same checks and conditional
-   * updates as the real thing, and no trace of them (after-commit callbacks are dropped too).
+   * Runs `work` in a transaction that is always rolled back (a savepoint of the open one, if any):
+   * the same checks and conditional updates as the real thing, and no trace of them (after-commit
+   * callbacks are dropped too).
    */
   async dryRun<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    if (this.storage.getStore()) throw new Error('a dry run cannot join an open transaction');
+    const ambient = this.storage.getStore();
+    if (ambient) {
+      // Inside a caller's transaction (the idempotency interceptor's, for one): a savepoint undoes
+      // the work, a failed statement included, and leaves the caller's transaction as it was.
+      await ambient.manager.query('SAVEPOINT dry_run');
+      try {
+        return await this.storage.run({ manager: ambient.manager, afterCommit: [] }, () =>
+          work(ambient.manager),
+        );
+      } finally {
+        await ambient.manager.query('ROLLBACK TO SAVEPOINT dry_run');
+      }
+    }
     const runner = this.dataSource.createQueryRunner();
     await runner.connect();
     await runner.startTransaction();

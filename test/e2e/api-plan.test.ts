@@ -61,6 +61,28 @@ describe('POST /v1/projects/{project}/clusters:plan', () => {
     );
   });
 
+  it('works with an Idempotency-Key as without one, and still writes nothing', async () => {
+    const before = await footprint(paddock);
+    const headers = { 'idempotency-key': 'plan-with-a-key' };
+    const planned = await paddock.request(
+      'POST',
+      '/v1/projects/plans/clusters:plan',
+      clusterBody('keyed'),
+      headers,
+    );
+    assert.equal(planned.status, 200, JSON.stringify(planned.body));
+    assert.equal(planned.body.steps.length, 5);
+    const again = await paddock.request(
+      'POST',
+      '/v1/projects/plans/clusters:plan',
+      clusterBody('keyed'),
+      headers,
+    );
+    assert.equal(again.status, 200);
+    assert.deepEqual(again.body, planned.body);
+    assert.deepEqual(await footprint(paddock), before, 'a keyed plan leaves no row and no counter behind');
+  });
+
   it('refuses exactly as a create would: bad body, quota, no backend', async () => {
     const invalid = await paddock.request(
       'POST',

@@ -9,7 +9,7 @@ import { ClusterCreation } from './cluster-creation.service';
 @ApiBearerAuth()
 @ApiDefaultResponse({ type: ProblemDto, description: 'Problem details (RFC 9457)' })
 @Controller('v1/projects/:project')
-export class ClusterPlansController {
+export class ClusterPreviewController {
   constructor(private readonly creation: ClusterCreation) {}
 
   // The public name of the dry run is `clusters:plan` (route and operationId are the API's
