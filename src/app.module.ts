@@ -11,6 +11,7 @@ import { ClustersModule } from './clusters/clusters.module';
 import { ClustersWorkerModule } from './clusters/clusters-worker.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthController } from './health/health.controller';
+import { KubeAccessModule } from './kube-access/kube-access.module';
 import { HttpMetricsInterceptor } from './metrics/http-metrics.interceptor';
 import { MetricsHttpModule, MetricsModule } from './metrics/metrics.module';
 import { ProjectsModule } from './projects/projects.module';
@@ -41,6 +42,7 @@ export class ApiModule {
         AuditModule,
         RancherBackendsModule,
         ClustersModule,
+        KubeAccessModule,
       ],
       controllers: [HealthController],
       providers: [

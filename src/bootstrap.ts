@@ -7,6 +7,7 @@ import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
 import { createDataSource } from './database/data-source';
 import { ensureDatabase, runMigrations } from './database/migrate';
+import { mountKubeProxy } from './kube-access/kube-access.module';
 import { buildOpenApiDocument } from './openapi';
 
 /** Creates the database if needed and applies pending migrations (one replica at a time). */
@@ -30,7 +31,10 @@ export async function createApi(
     preview: options.preview,
     abortOnError: false,
   });
-  if (!options.preview) app.useLogger(app.get(PinoLogger));
+  if (!options.preview) {
+    app.useLogger(app.get(PinoLogger));
+    mountKubeProxy(app);
+  }
   app.useGlobalPipes(createValidationPipe());
   app.enableShutdownHooks();
   app.getHttpAdapter().getInstance().disable('x-powered-by');

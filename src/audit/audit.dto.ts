@@ -33,6 +33,9 @@ export class AuditEventDto {
   code: string | null;
   @ApiProperty({ type: String, nullable: true })
   requestId: string | null;
+  /** What the path cannot say: e.g. for `getKubeconfig` the cluster id, ttl and credential id. */
+  @ApiProperty({ type: 'object', additionalProperties: true, nullable: true })
+  details: Record<string, unknown> | null;
 }
 
 export class AuditListDto {

@@ -8,6 +8,7 @@ import { AuditService } from './audit.service';
 @Module({
   controllers: [AdminAuditController],
   providers: [AuditRepository, AuditService, AuditMiddleware],
+  exports: [AuditRepository],
 })
 export class AuditModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

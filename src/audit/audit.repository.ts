@@ -14,9 +14,13 @@ export interface AuditEvent {
   status: number;
   code: string | null;
   requestId: string | null;
+  /** What the path cannot say, e.g. the ttl and id of an issued kubeconfig credential. Never a secret. */
+  details: Record<string, unknown> | null;
 }
 
-export type NewAuditEvent = Omit<AuditEvent, 'id' | 'at'>;
+export type NewAuditEvent = Omit<AuditEvent, 'id' | 'at' | 'details'> & {
+  details?: Record<string, unknown> | null;
+};
 
 export interface AuditFilter {
   actor: string | null;
@@ -40,30 +44,43 @@ const toEvent = (r: any): AuditEvent => ({
   status: r.status,
   code: r.code,
   requestId: r.request_id,
+  details: r.details ?? null,
 });
 /* eslint-enable @typescript-eslint/no-explicit-any */
+
+const INSERT_EVENT = `INSERT INTO audit_events
+  (actor, role, credential_id, project, action, method, target, status, code, request_id, details)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`;
+
+const eventValues = (e: NewAuditEvent) => [
+  e.actor.slice(0, 128),
+  e.role,
+  e.credentialId,
+  e.project?.slice(0, 63) ?? null,
+  e.action.slice(0, 96),
+  e.method,
+  e.target.slice(0, 2048),
+  e.status,
+  e.code?.slice(0, 64) ?? null,
+  e.requestId?.slice(0, 128) ?? null,
+  e.details ? JSON.stringify(e.details) : null,
+];
 
 @Injectable()
 export class AuditRepository {
   constructor(private readonly uow: UnitOfWork) {}
 
+  /**
+   * Records an event outside any transaction: the middleware writes once the answer is sent,
+   * when the request's own transaction (if any) is long over.
+   */
   async insert(e: NewAuditEvent): Promise<void> {
-    await this.uow.dataSource.query(
-      `INSERT INTO audit_events (actor, role, credential_id, project, action, method, target, status, code, request_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-      [
-        e.actor.slice(0, 128),
-        e.role,
-        e.credentialId,
-        e.project?.slice(0, 63) ?? null,
-        e.action.slice(0, 96),
-        e.method,
-        e.target.slice(0, 2048),
-        e.status,
-        e.code?.slice(0, 64) ?? null,
-        e.requestId?.slice(0, 128) ?? null,
-      ],
-    );
+    await this.uow.dataSource.query(INSERT_EVENT, eventValues(e));
+  }
+
+  /** Records an event in the caller's transaction, so it commits (or not) with the change it describes. */
+  async insertWithin(e: NewAuditEvent): Promise<void> {
+    await this.uow.manager.query(INSERT_EVENT, eventValues(e));
   }
 
   /** Newest first; keyset on the id. Fetches `limit + 1`. */

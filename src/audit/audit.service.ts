@@ -17,6 +17,7 @@ const toDto = (e: AuditEvent) => ({
   status: e.status,
   code: e.code,
   requestId: e.requestId,
+  details: e.details,
 });
 
 @Injectable()

@@ -1,25 +1,20 @@
-import { HttpStatus, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { decodeCursor, DEFAULT_PAGE_SIZE, PageQuery, toPage } from '../common/cursor';
-import { conflict, notFound, ProblemError } from '../common/problem';
+import { notFound } from '../common/problem';
 import { OperationsRepository } from '../operations/operations.repository';
-import { isBackendError } from '../rancher-backends/backend.errors';
-import { BackendDriversService } from '../rancher-backends/backend-drivers.service';
-import { BackendsRepository } from '../rancher-backends/backends.repository';
 import { ClusterDto, ClusterListDto, ListClustersQuery, NodeListDto } from './cluster.dto';
 import { toClusterDto, toNodeDto, toOperationDto } from './cluster.mapper';
 import { ClusterLookup } from './cluster-lookup.service';
 import { ClustersRepository } from './clusters.repository';
 import { OperationDto } from './operation.dto';
 
-/** Reads of clusters, pools, nodes and operations: Postgres only (the kubeconfig aside). */
+/** Reads of clusters, pools, nodes and operations: Postgres only. */
 @Injectable()
 export class ClusterReads {
   constructor(
     private readonly lookup: ClusterLookup,
     private readonly clusters: ClustersRepository,
     private readonly operations: OperationsRepository,
-    private readonly backends: BackendsRepository,
-    private readonly drivers: BackendDriversService,
   ) {}
 
   async get(projectName: string, clusterName: string): Promise<ClusterDto> {
@@ -65,31 +60,5 @@ export class ClusterReads {
     const op = await this.operations.findById(id);
     if (!op) throw notFound('operation', id);
     return toOperationDto(op);
-  }
-
-  /** Kubeconfig from the cluster's backend: the one user call that reaches Rancher, as it must. */
-  async kubeconfig(projectName: string, clusterName: string): Promise<string> {
-    const cluster = await this.lookup.requireCluster(
-      await this.lookup.requireProject(projectName),
-      clusterName,
-    );
-    if (!cluster.rancherId || !['active', 'updating', 'error'].includes(cluster.state)) {
-      throw conflict(
-        'CLUSTER_NOT_READY',
-        `cluster '${clusterName}' is ${cluster.state}; a kubeconfig is available once it is active`,
-      );
-    }
-    const backend = await this.backends.findById(cluster.backendId);
-    if (!backend) throw new Error(`backend ${cluster.backendId} of cluster ${cluster.id} is missing`);
-    try {
-      return await this.drivers.forBackend(backend).generateKubeconfig(cluster.rancherId);
-    } catch (error) {
-      if (!isBackendError(error)) throw error;
-      throw new ProblemError(
-        HttpStatus.SERVICE_UNAVAILABLE,
-        'BACKEND_UNAVAILABLE',
-        `the cluster's backend could not issue a kubeconfig (${error.kind}); try again`,
-      );
-    }
   }
 }

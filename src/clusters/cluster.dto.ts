@@ -223,6 +223,7 @@ export class ClusterPlanDto {
   nodes: number;
   /** The steps the create operation would run, in order. */
   steps: string[];
+  /** The Rancher calls the create would make (admins only; empty for everyone else). */
   @ApiProperty({ type: [PlannedCallDto] })
   rancherCalls: PlannedCallDto[];
 }

@@ -2,8 +2,31 @@ import type { NewOperation, OperationRecord } from '../operations/operation.type
 import type { ClusterDto, NodeDto, NodePoolDto } from './cluster.dto';
 import type { ClusterRecord, NewCluster, NewNodePool, NodePoolRecord, NodeRecord } from './cluster.types';
 import type { ClusterAcceptedDto, OperationDto } from './operation.dto';
+import { withoutRancherIdentity } from '../rancher-backends/rancher-identifiers';
 
 const iso = (d: Date | null) => d?.toISOString() ?? null;
+
+/** Who reads a mapped object: admins may see backend details in error messages; users never do. */
+export type Audience = 'admin' | 'user';
+
+/**
+ * An operation's error in Paddock's words for users: the code stays, the message never carries
+ * a Rancher path, id or URL (driver errors name them, e.g. `POST /v3/nodepools: …`).
+ */
+const USER_MESSAGES: Record<string, string> = {
+  BACKEND_REJECTED: 'the backend refused a change Paddock asked for',
+  BACKEND_UNAUTHORIZED: "the backend refused Paddock's credentials; the platform team has to fix them",
+  BACKEND_UNAVAILABLE: 'the backend could not be reached',
+  BACKEND_TOKEN_UNREADABLE:
+    "Paddock cannot read the backend's credentials; the platform team has to fix them",
+  BACKEND_MISSING: "the cluster's backend is no longer registered",
+  NAME_TAKEN_ON_BACKEND: 'a cluster of the same name that Paddock did not create exists on the backend',
+  CLUSTER_VANISHED: 'the cluster disappeared from its backend',
+  CLUSTER_PROVISIONING_FAILED: 'the backend reported a provisioning error',
+};
+
+const errorText = (code: string | null, message: string, audience: Audience) =>
+  audience === 'admin' ? message : ((code && USER_MESSAGES[code]) ?? withoutRancherIdentity(message));
 
 export const toNodePoolDto = (p: NodePoolRecord): NodePoolDto => ({
   id: p.id,
@@ -26,7 +49,12 @@ export const toClusterDto = (c: ClusterRecord, pools: NodePoolRecord[]): Cluster
   region: c.region,
   labels: c.labels,
   nodePools: pools.filter((p) => p.clusterId === c.id).map(toNodePoolDto),
-  conditions: c.conditions,
+  // Condition messages come from the backend; they are shown to everyone without Rancher's ids.
+  conditions: c.conditions.map((condition) =>
+    condition.message === undefined
+      ? condition
+      : { ...condition, message: withoutRancherIdentity(condition.message) },
+  ),
   nodeCount: c.nodeCount,
   statusUpdatedAt: iso(c.statusUpdatedAt),
   activeOperationId: c.activeOperationId,
@@ -41,12 +69,12 @@ export const toNodeDto = (n: NodeRecord): NodeDto => ({
   roles: n.roles,
   state: n.state,
   transitioning: n.transitioning,
-  message: n.message,
+  message: withoutRancherIdentity(n.message),
   ipAddress: n.ipAddress,
   updatedAt: n.updatedAt.toISOString(),
 });
 
-export const toOperationDto = (o: OperationRecord): OperationDto => ({
+export const toOperationDto = (o: OperationRecord, audience: Audience = 'user'): OperationDto => ({
   id: o.id,
   type: o.type,
   state: o.state,
@@ -60,11 +88,11 @@ export const toOperationDto = (o: OperationRecord): OperationDto => ({
     attempts: s.attempts,
     startedAt: iso(s.startedAt),
     finishedAt: iso(s.finishedAt),
-    lastError: s.lastError,
+    lastError: s.lastError === null ? null : errorText(s.lastErrorCode, s.lastError, audience),
   })),
   error:
     o.state === 'failed' || o.phase === 'compensating'
-      ? { code: o.errorCode ?? 'UNKNOWN', message: o.errorMessage ?? '' }
+      ? { code: o.errorCode ?? 'UNKNOWN', message: errorText(o.errorCode, o.errorMessage ?? '', audience) }
       : null,
   deadlineAt: o.deadlineAt.toISOString(),
   createdAt: o.createdAt.toISOString(),

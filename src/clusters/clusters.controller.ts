@@ -3,7 +3,6 @@ import {
   Controller,
   Delete,
   Get,
-  Header,
   HttpCode,
   Param,
   Patch,
@@ -15,9 +14,7 @@ import {
   ApiAcceptedResponse,
   ApiBearerAuth,
   ApiDefaultResponse,
-  ApiOkResponse,
   ApiOperation,
-  ApiProduces,
   ApiTags,
 } from '@nestjs/swagger';
 import { ProblemDto } from '../common/problem.dto';
@@ -96,19 +93,6 @@ export class ClustersController {
     const operation = await this.changes.deleteCluster(project, cluster);
     located(res, operation);
     return operation;
-  }
-
-  @Get(':cluster/kubeconfig')
-  @Header('Content-Type', 'application/yaml; charset=utf-8')
-  @Header('Cache-Control', 'no-store')
-  @ApiProduces('application/yaml')
-  @ApiOkResponse({
-    description: 'Kubeconfig YAML with a fresh credential',
-    content: { 'application/yaml': { schema: { type: 'string' } } },
-  })
-  @ApiOperation({ operationId: 'getKubeconfig', summary: 'A kubeconfig for the cluster' })
-  kubeconfig(@Param('project') project: string, @Param('cluster') cluster: string): Promise<string> {
-    return this.reads.kubeconfig(project, cluster);
   }
 
   @Get(':cluster/nodes')

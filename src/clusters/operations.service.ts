@@ -26,8 +26,9 @@ export class OperationsService {
     const deadline = Date.now() + waitSeconds * 1000;
     const first = await this.operations.findById(id);
     if (!first || !(await this.access.canSee(principal, first.projectId))) throw notFound('operation', id);
+    const audience = principal.role === 'admin' ? 'admin' : 'user';
     if (waitSeconds <= 0 || first.state === 'succeeded' || first.state === 'failed')
-      return toOperationDto(first);
+      return toOperationDto(first, audience);
     let state: OperationState | null = first.state;
     while ((state === 'pending' || state === 'running') && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, Math.min(POLL_MS, deadline - Date.now())));
@@ -35,6 +36,6 @@ export class OperationsService {
     }
     const op = await this.operations.findById(id);
     if (!op) throw notFound('operation', id);
-    return toOperationDto(op);
+    return toOperationDto(op, audience);
   }
 }

@@ -160,6 +160,40 @@ export class EnvironmentVariables {
   @IsOptional()
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL?: string;
+
+  /** The URL people and kubectl reach this API at; the `server` of every kubeconfig. */
+  @IsOptional()
+  @IsString()
+  @Matches(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, {
+    message: 'PADDOCK_PUBLIC_URL must be an http(s) URL without query or fragment',
+  })
+  PADDOCK_PUBLIC_URL?: string;
+
+  /** The longest `ttlSeconds` a kubeconfig may ask for. */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(366 * 24 * 3600)
+  PADDOCK_KUBECONFIG_MAX_TTL?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  PADDOCK_KUBE_PROXY_CONNECT_TIMEOUT_MS?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  PADDOCK_KUBE_PROXY_RESPONSE_TIMEOUT_MS?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  PADDOCK_KUBE_PROXY_MAX_DURATION_SECONDS?: number;
 }
 
 export interface AppConfig {
@@ -200,6 +234,19 @@ export interface AppConfig {
   quotaReconcilePeriodMs: number;
   /** Fixed-window request limits per token and per project (0 = no limit); admins are exempt. */
   rateLimit: { windowMs: number; perToken: number; perProject: number };
+  /**
+   * Where users reach this API (no trailing slash). Null outside production when not set: then
+   * it is `http://127.0.0.1:<the port the server listens on>`, known only once it listens.
+   */
+  publicUrl: string | null;
+  /** The longest life a kubeconfig credential may be given, in seconds. */
+  kubeconfigMaxTtlSeconds: number;
+  /**
+   * The Kubernetes API proxy: how long to wait for the backend to accept a connection and to
+   * answer, and the longest any one proxied request or upgraded connection may stay open (an
+   * open watch has no idle timeout, but it does not live forever).
+   */
+  kubeProxy: { connectTimeoutMs: number; responseTimeoutMs: number; maxDurationMs: number };
 }
 
 /** A fixed development key: backend tokens in a dev database are not secret enough to matter. */
@@ -217,9 +264,13 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
   const nodeEnv = env.NODE_ENV ?? 'development';
   const production = nodeEnv === 'production';
   if (production) {
-    const missing = ['DATABASE_URL', 'REDIS_URL', 'PADDOCK_ADMIN_TOKEN', 'PADDOCK_ENCRYPTION_KEY'].filter(
-      (name) => !source[name],
-    );
+    const missing = [
+      'DATABASE_URL',
+      'REDIS_URL',
+      'PADDOCK_ADMIN_TOKEN',
+      'PADDOCK_ENCRYPTION_KEY',
+      'PADDOCK_PUBLIC_URL',
+    ].filter((name) => !source[name]);
     if (missing.length > 0) {
       throw new ConfigError(`NODE_ENV=production requires ${missing.join(', ')}`);
     }
@@ -262,6 +313,15 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
       windowMs: env.PADDOCK_RATE_LIMIT_WINDOW_MS ?? 60_000,
       perToken: env.PADDOCK_RATE_LIMIT_PER_TOKEN ?? 3_000,
       perProject: env.PADDOCK_RATE_LIMIT_PER_PROJECT ?? 6_000,
+    },
+    publicUrl: env.PADDOCK_PUBLIC_URL?.replace(/\/+$/, '') ?? null,
+    kubeconfigMaxTtlSeconds: env.PADDOCK_KUBECONFIG_MAX_TTL ?? 30 * 24 * 3600,
+    kubeProxy: {
+      connectTimeoutMs: env.PADDOCK_KUBE_PROXY_CONNECT_TIMEOUT_MS ?? 5_000,
+      // Rancher's own proxy takes up to ~40 s to give up on a lost cluster agent (rancher-212.md).
+      responseTimeoutMs: env.PADDOCK_KUBE_PROXY_RESPONSE_TIMEOUT_MS ?? 60_000,
+      // As long as kube-apiserver keeps a watch at most (2 × its 30 min --min-request-timeout).
+      maxDurationMs: (env.PADDOCK_KUBE_PROXY_MAX_DURATION_SECONDS ?? 3_600) * 1000,
     },
   };
 }

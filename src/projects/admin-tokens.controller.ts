@@ -29,7 +29,10 @@ export class AdminTokensController {
   }
 
   @Get()
-  @ApiOperation({ operationId: 'listTokens', summary: 'API tokens (never their secrets)' })
+  @ApiOperation({
+    operationId: 'listTokens',
+    summary: 'API tokens and kubeconfig credentials (never their secrets)',
+  })
   list(@Query() query: ListTokensQuery): Promise<TokenListDto> {
     return this.tokens.list(query);
   }
@@ -37,7 +40,7 @@ export class AdminTokensController {
   @Delete(':token')
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Revoked; the next request with it is a 401' })
-  @ApiOperation({ operationId: 'revokeToken', summary: 'Revoke an API token' })
+  @ApiOperation({ operationId: 'revokeToken', summary: 'Revoke an API token or a kubeconfig credential' })
   revoke(@Param('token') id: string): Promise<void> {
     return this.tokens.revoke(id);
   }

@@ -33,15 +33,25 @@ export class CreateTokenDto {
   expiresAt?: string;
 }
 
+export const TOKEN_KINDS = ['api', 'kubeconfig'] as const;
+
 export class TokenDto {
   @ApiProperty({ format: 'uuid' })
   id: string;
+  /** `api`: an API token; `kubeconfig`: the credential of a kubeconfig Paddock issued (one cluster only). */
+  @ApiProperty({ enum: TOKEN_KINDS })
+  kind: (typeof TOKEN_KINDS)[number];
   @ApiProperty({ example: 'ci-web-deploy' })
   subject: string;
   @ApiProperty({ enum: TOKEN_ROLES })
   role: TokenRole;
   @ApiProperty({ type: String, nullable: true, example: 'web' })
   project: string | null;
+  /** A kubeconfig credential's cluster (name and id); null for API tokens. */
+  @ApiProperty({ type: String, nullable: true, example: 'web-prod' })
+  cluster: string | null;
+  @ApiProperty({ type: String, format: 'uuid', nullable: true })
+  clusterId: string | null;
   /** The secret's first characters, to tell tokens apart; not enough to use it. */
   @ApiProperty({ example: 'pdk_Q2xh' })
   prefix: string;

@@ -2,6 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { UnitOfWork } from '../database/unit-of-work';
 import type { TokenRole } from './token.dto';
 
+/** `api`: an API token for `/v1` (and the Kubernetes proxy); `kubeconfig`: a `pdk_kc_` credential. */
+export type TokenKind = 'api' | 'kubeconfig';
+
 export interface TokenRecord {
   id: string;
   subject: string;
@@ -13,6 +16,14 @@ export interface TokenRecord {
   createdAt: Date;
   expiresAt: Date | null;
   revokedAt: Date | null;
+}
+
+/** A row of the admin list: API tokens and kubeconfig credentials side by side. */
+export interface ListedToken extends TokenRecord {
+  kind: TokenKind;
+  /** The cluster a kubeconfig credential is bound to (null for an API token). */
+  clusterId: string | null;
+  clusterName: string | null;
 }
 
 /** A token as the guard sees it, with whether its subject is a member of the project the request names. */
@@ -43,7 +54,27 @@ const toToken = (r: any): TokenRecord => ({
   expiresAt: r.expires_at,
   revokedAt: r.revoked_at,
 });
+const toListedToken = (r: any): ListedToken => ({
+  ...toToken(r),
+  kind: r.kind,
+  clusterId: r.cluster_id,
+  clusterName: r.cluster_name,
+});
 /* eslint-enable @typescript-eslint/no-explicit-any */
+
+/**
+ * API tokens and kubeconfig credentials (their own table, see the KubeconfigCredentials
+ * migration) as one list. A kubeconfig credential is created by its own subject and belongs to
+ * its cluster's project.
+ */
+const LISTED_TOKENS = `
+  SELECT t.id, 'api' AS kind, t.subject, t.role, t.project_id, p.name AS project_name,
+    NULL::uuid AS cluster_id, NULL AS cluster_name, t.prefix, t.created_by, t.created_at, t.expires_at, t.revoked_at
+  FROM api_tokens t LEFT JOIN projects p ON p.id = t.project_id
+  UNION ALL
+  SELECT k.id, 'kubeconfig', k.subject, k.role, c.project_id, p.name,
+    k.cluster_id, c.name, k.prefix, k.subject, k.created_at, k.expires_at, k.revoked_at
+  FROM kubeconfig_credentials k JOIN clusters c ON c.id = k.cluster_id JOIN projects p ON p.id = c.project_id`;
 
 const SELECT_TOKEN = `SELECT t.*, p.name AS project_name FROM api_tokens t LEFT JOIN projects p ON p.id = t.project_id`;
 
@@ -86,28 +117,35 @@ export class TokensRepository {
       : null;
   }
 
-  /** Keyset page ordered by creation; fetches `limit + 1`. */
+  /** Keyset page ordered by creation, API tokens and kubeconfig credentials together; fetches `limit + 1`. */
   async list(
     subject: string | null,
     limit: number,
     after: { createdAt: string; id: string } | null,
-  ): Promise<TokenRecord[]> {
+  ): Promise<ListedToken[]> {
     const rows: unknown[] = await this.uow.manager.query(
-      `${SELECT_TOKEN}
+      `SELECT * FROM (${LISTED_TOKENS}) t
        WHERE ($1::text IS NULL OR t.subject = $1)
          AND ($2::timestamptz IS NULL OR (t.created_at, t.id) > ($2::timestamptz, $3::uuid))
        ORDER BY t.created_at, t.id LIMIT $4`,
       [subject, after?.createdAt ?? null, after?.id ?? null, limit + 1],
     );
-    return rows.map(toToken);
+    return rows.map(toListedToken);
   }
 
-  /** Marks the token revoked (keeping the first revocation time); false when there is no such token. */
+  /**
+   * Marks the API token or kubeconfig credential revoked (keeping the first revocation time);
+   * false when there is no such token.
+   */
   async revoke(id: string): Promise<boolean> {
-    const [, count]: [unknown[], number] = await this.uow.manager.query(
-      `UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1`,
+    const rows: Array<{ count: number }> = await this.uow.manager.query(
+      `WITH api AS (
+         UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 RETURNING id),
+       kubeconfig AS (
+         UPDATE kubeconfig_credentials SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 RETURNING id)
+       SELECT (SELECT count(*) FROM api)::int + (SELECT count(*) FROM kubeconfig)::int AS count`,
       [id],
     );
-    return count > 0;
+    return rows[0].count > 0;
   }
 }

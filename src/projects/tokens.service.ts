@@ -6,16 +6,19 @@ import { badRequest, notFound } from '../common/problem';
 import { MembersRepository } from './members.repository';
 import { ProjectsRepository } from './projects.repository';
 import { CreatedTokenDto, CreateTokenDto, ListTokensQuery, TokenDto, TokenListDto } from './token.dto';
-import { TokenRecord, TokensRepository } from './tokens.repository';
+import { ListedToken, TokenRecord, TokensRepository } from './tokens.repository';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const PREFIX_LENGTH = 8;
 
-const toTokenDto = (t: TokenRecord): TokenDto => ({
+const toTokenDto = (t: TokenRecord | ListedToken): TokenDto => ({
   id: t.id,
+  kind: 'kind' in t ? t.kind : 'api',
   subject: t.subject,
   role: t.role,
   project: t.projectName,
+  cluster: 'kind' in t ? t.clusterName : null,
+  clusterId: 'kind' in t ? t.clusterId : null,
   prefix: t.prefix,
   createdBy: t.createdBy,
   createdAt: t.createdAt.toISOString(),
@@ -85,7 +88,10 @@ export class TokensService {
     return { items: page.items.map(toTokenDto), nextCursor: page.nextCursor };
   }
 
-  /** Revokes at once: the guard reads the token row on every request. Revoking twice is fine. */
+  /**
+   * Revokes an API token or a kubeconfig credential at once: both are read on every request.
+   * Revoking twice is fine.
+   */
   async revoke(id: string): Promise<void> {
     if (!UUID.test(id) || !(await this.tokens.revoke(id))) throw notFound('token', id);
   }

@@ -188,8 +188,6 @@ export interface BackendDriver {
   listAllNodePools(): Promise<RemoteNodePool[]>;
   listAllNodes(): Promise<RemoteNode[]>;
 
-  /** A kubeconfig YAML for the cluster (Rancher mints a new token on every call). */
-  generateKubeconfig(clusterId: string): Promise<string>;
   /** The custom-node registration command for a cluster, creating the registration token if absent. */
   registrationCommand(clusterId: string): Promise<RegistrationCommand>;
 

@@ -31,7 +31,6 @@ import {
   V3Cluster,
   V3ClusterRegistrationToken,
   V3EtcdBackup,
-  V3GenerateKubeconfigOutput,
   V3Node,
   V3NodePool,
   V3NodeTemplate,
@@ -227,25 +226,6 @@ export class Rke1Driver implements BackendDriver {
 
   async listAllNodes(): Promise<RemoteNode[]> {
     return (await this.client.listAll<V3Node>(ROUTES.nodes)).map(toRemoteNode);
-  }
-
-  async generateKubeconfig(clusterId: string): Promise<string> {
-    // Not retried: every call mints a new kubeconfig token on the server (§1.1).
-    const res = await this.client.request<V3GenerateKubeconfigOutput>({
-      method: 'POST',
-      route: ROUTES.cluster,
-      params: { id: clusterId },
-      query: { action: 'generateKubeconfig' },
-    });
-    const config = res.data?.config;
-    if (typeof config !== 'string' || config === '') {
-      throw this.client.unexpected(
-        { method: 'POST', path: `/v3/clusters/${clusterId}` },
-        'generateKubeconfig returned no config',
-        res.status,
-      );
-    }
-    return config;
   }
 
   async registrationCommand(clusterId: string): Promise<RegistrationCommand> {

@@ -399,7 +399,11 @@ describe('backends: the token is a secret', { timeout: 150_000 }, () => {
         api: 'child',
         workers: 'none',
         captureOutput: true,
-        env: { NODE_ENV: 'production', PADDOCK_ENCRYPTION_KEY: b64(KEY_A) },
+        env: {
+          NODE_ENV: 'production',
+          PADDOCK_ENCRYPTION_KEY: b64(KEY_A),
+          PADDOCK_PUBLIC_URL: 'https://paddock.example.test',
+        },
       });
       try {
         const response = await production.request('POST', '/v1/admin/backends', registration());

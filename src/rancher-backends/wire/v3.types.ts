@@ -97,11 +97,6 @@ export interface V3ClusterCreate {
   };
 }
 
-export interface V3GenerateKubeconfigOutput {
-  type?: string;
-  config?: string;
-}
-
 // ---------------------------------------------------------------- node templates, pools, nodes (§4)
 
 export interface V3NodeTemplate extends V3Resource {
