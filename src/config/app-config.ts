@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { plainToInstance, Transform } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, validateSync } from 'class-validator';
 
@@ -169,6 +170,14 @@ export class EnvironmentVariables {
   })
   PADDOCK_PUBLIC_URL?: string;
 
+  /**
+   * A PEM file with the CA certificate(s) that sign PADDOCK_PUBLIC_URL's certificate, for a
+   * private CA: kubeconfigs then carry it as `certificate-authority-data`.
+   */
+  @IsOptional()
+  @IsString()
+  PADDOCK_PUBLIC_CA_FILE?: string;
+
   /** The longest `ttlSeconds` a kubeconfig may ask for. */
   @IsOptional()
   @Transform(toInt)
@@ -239,6 +248,8 @@ export interface AppConfig {
    * it is `http://127.0.0.1:<the port the server listens on>`, known only once it listens.
    */
   publicUrl: string | null;
+  /** PEM of the CA behind `publicUrl`, when it is a private one (read at boot). */
+  publicCaPem: string | null;
   /** The longest life a kubeconfig credential may be given, in seconds. */
   kubeconfigMaxTtlSeconds: number;
   /**
@@ -315,6 +326,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
       perProject: env.PADDOCK_RATE_LIMIT_PER_PROJECT ?? 6_000,
     },
     publicUrl: env.PADDOCK_PUBLIC_URL?.replace(/\/+$/, '') ?? null,
+    publicCaPem: env.PADDOCK_PUBLIC_CA_FILE ? readCaFile(env.PADDOCK_PUBLIC_CA_FILE) : null,
     kubeconfigMaxTtlSeconds: env.PADDOCK_KUBECONFIG_MAX_TTL ?? 30 * 24 * 3600,
     kubeProxy: {
       connectTimeoutMs: env.PADDOCK_KUBE_PROXY_CONNECT_TIMEOUT_MS ?? 5_000,
@@ -324,6 +336,19 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
       maxDurationMs: (env.PADDOCK_KUBE_PROXY_MAX_DURATION_SECONDS ?? 3_600) * 1000,
     },
   };
+}
+
+/** The CA file must exist and hold a certificate, or the API does not start. */
+function readCaFile(path: string): string {
+  let pem: string;
+  try {
+    pem = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`PADDOCK_PUBLIC_CA_FILE cannot be read: ${(error as Error).message}`);
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----'))
+    throw new ConfigError('PADDOCK_PUBLIC_CA_FILE must hold a PEM certificate');
+  return pem;
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');

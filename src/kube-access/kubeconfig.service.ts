@@ -105,14 +105,19 @@ export class KubeconfigService {
     return stringify({
       apiVersion: 'v1',
       kind: 'Config',
-      clusters: [
-        { name: clusterName, cluster: { server: `${this.publicUrl()}${kubeProxyPath(clusterId)}` } },
-      ],
+      clusters: [{ name: clusterName, cluster: this.server(clusterId) }],
       users: [{ name: user, user: { token: secret } }],
       contexts: [{ name: clusterName, context: { cluster: clusterName, user } }],
       'current-context': clusterName,
       preferences: {},
     });
+  }
+
+  /** The proxy's URL, with the CA that signs its certificate when that is a private one. */
+  private server(clusterId: string): Record<string, string> {
+    const server = `${this.publicUrl()}${kubeProxyPath(clusterId)}`;
+    const ca = this.config.publicCaPem;
+    return ca ? { server, 'certificate-authority-data': Buffer.from(ca).toString('base64') } : { server };
   }
 
   /** `PADDOCK_PUBLIC_URL`, or outside production the loopback address this server listens on. */
