@@ -314,6 +314,11 @@ export class KubeProxyService implements BeforeApplicationShutdown {
       kubeProxyPath(context.clusterId),
     );
     res.once('close', () => proxyRes.destroy());
+    // The proxy copies status and headers right after this event, but they would leave only with
+    // the first body byte: a watch with nothing to report yet would look like a hung request.
+    process.nextTick(() => {
+      if (!res.headersSent && !res.destroyed) res.flushHeaders();
+    });
   }
 
   /** A watch may stay open without traffic, but not longer than the configured maximum. */

@@ -255,7 +255,8 @@ describe('kube access: kubeconfig credentials and the Kubernetes API proxy', () 
     // Sent byte for byte (fetch would resolve the dot segments itself before sending).
     const raw = (path: string) =>
       new Promise<{ status: number; body: any }>((resolve, reject) => {
-        const request = httpRequest(`${paddock.url}${path}`, { headers: bearer(alice) }, (response) => {
+        const { hostname, port } = new URL(paddock.url);
+        const request = httpRequest({ hostname, port, path, headers: bearer(alice) }, (response) => {
           let text = '';
           response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
           response.on('end', () => resolve({ status: response.statusCode ?? 0, body: JSON.parse(text) }));
