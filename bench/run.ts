@@ -8,11 +8,13 @@
  *   3. fanout    1,000 creates across 3 simulators with real workers                  scenarios/fanout.ts
  *   4. sync      one sync cycle at 1,000 / 5,000 / 10,000 clusters                    scenarios/sync.ts
  *   5. memory    RSS of API and worker at 10,000 clusters                             scenarios/memory.ts
+ *   6. kube      Kubernetes API proxy: list 1,000 / watch 1,000 events / 200 watches  scenarios/kube-proxy.ts
  *
  * BENCH_ONLY=reads,sync runs a subset (results are then written to latest-partial.*, so a partial
  * run never overwrites the full table). Knobs: BENCH_DURATION_S (8), BENCH_CREATE_CLIENTS,
  * BENCH_READ_CLIENTS, BENCH_FANOUT_CREATES / _WORKERS / _CLIENTS / _TIMEOUT_S, BENCH_SYNC_SIZES,
- * BENCH_SYNC_CYCLES, BENCH_CPU_PROF=<dir> (API of the create scenario under --cpu-prof).
+ * BENCH_SYNC_CYCLES, BENCH_CPU_PROF=<dir> (API of the create scenario under --cpu-prof),
+ * BENCH_KUBE_OBJECTS / _LIST_ROUNDS / _WATCH_ROUNDS / _WATCHES.
  */
 import 'reflect-metadata';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -20,13 +22,14 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { createScenario } from './scenarios/create';
 import { fanoutScenario } from './scenarios/fanout';
+import { kubeProxyScenario } from './scenarios/kube-proxy';
 import { Fleet, startFleet } from './scenarios/fleet';
 import { memoryScenario } from './scenarios/memory';
 import { readsScenario } from './scenarios/reads';
 import { syncScenario } from './scenarios/sync';
 import { DURATION_S, ScenarioResult, cleanupAll } from './support';
 
-const ALL = ['create', 'reads', 'fanout', 'sync', 'memory'] as const;
+const ALL = ['create', 'reads', 'fanout', 'sync', 'memory', 'kube'] as const;
 type Name = (typeof ALL)[number];
 const FLEET_SIZE = 10_000;
 
@@ -61,6 +64,7 @@ async function main(): Promise<void> {
 
   if (names.includes('create')) await run(createScenario);
   if (names.includes('fanout')) await run(fanoutScenario);
+  if (names.includes('kube')) await run(kubeProxyScenario);
   if (names.includes('reads') || names.includes('sync') || names.includes('memory')) {
     const fleet: Fleet = await startFleet();
     try {

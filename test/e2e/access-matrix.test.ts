@@ -220,10 +220,13 @@ describe('access matrix', () => {
       assert.match(secret, /^pdk_[A-Za-z0-9_-]{43}$/);
       assert.ok(secret.startsWith(prefix) && prefix.length < 16);
       assert.deepEqual(Object.keys(created.body).sort(), [
+        'cluster',
+        'clusterId',
         'createdAt',
         'createdBy',
         'expiresAt',
         'id',
+        'kind',
         'prefix',
         'project',
         'revokedAt',

@@ -69,6 +69,7 @@ describe('audit log', () => {
         status: 202,
         code: null,
         requestId: 'req-audit-1',
+        details: null,
       },
     );
   });
