@@ -5,12 +5,13 @@ import { ClusterPlansController } from './cluster-plans.controller';
 import { ClustersController } from './clusters.controller';
 import { ClustersService } from './clusters.service';
 import { OperationsController } from './operations.controller';
+import { OperationWaiters } from './operation-waiters.service';
 import { OperationsService } from './operations.service';
 
 /** The HTTP side of clusters: validation, the create transaction, reads from Postgres. */
 @Module({
   imports: [ClustersCoreModule],
   controllers: [ClusterPlansController, ClustersController, OperationsController],
-  providers: [ClustersService, OperationsService, ClusterMetrics],
+  providers: [ClustersService, OperationsService, OperationWaiters, ClusterMetrics],
 })
 export class ClustersModule {}

@@ -144,6 +144,15 @@ export class OperationsRepository {
   }
 
   /** Lightweight state read for long-polling. */
+  /** Of `ids`, the operations that are over (any state but pending and running). */
+  async finishedAmong(ids: string[]): Promise<string[]> {
+    const rows: Array<{ id: string }> = await this.uow.manager.query(
+      `SELECT id FROM operations WHERE id = ANY($1::uuid[]) AND state NOT IN ('pending', 'running')`,
+      [ids],
+    );
+    return rows.map((r) => r.id);
+  }
+
   async stateOf(id: string): Promise<OperationState | null> {
     const rows: Array<{ state: OperationState }> = await this.uow.manager.query(
       `SELECT state FROM operations WHERE id = $1`,
