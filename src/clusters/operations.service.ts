@@ -5,7 +5,7 @@ import { AccessService } from '../projects/access.service';
 import { toOperationDto } from './cluster.mapper';
 import { OperationDto, OperationState } from './operation.dto';
 import { OperationWaiters } from './operation-waiters.service';
-import { OperationsRepository } from './operations.repository';
+import { OperationRecord, OperationsRepository } from './operations.repository';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const isOver = (state: OperationState) => state !== 'pending' && state !== 'running';
@@ -31,25 +31,27 @@ export class OperationsService {
   ): Promise<OperationDto> {
     if (!UUID.test(id)) throw notFound('operation', id);
     const deadline = Date.now() + waitSeconds * 1000;
-    const first = await this.operations.findById(id);
-    if (!first || !(await this.access.canSee(principal, first.projectId))) throw notFound('operation', id);
-    if (waitSeconds <= 0 || isOver(first.state)) return toOperationDto(first);
-
-    const release = this.waiters.acquire(principal.credentialId);
-    const watch = this.waiters.watch(id, clientGone);
+    // The watch is taken before the first read, so a change right after it is not missed.
+    const watch = waitSeconds > 0 ? this.waiters.watch(id, clientGone) : null;
     try {
-      // Read again now that the watch is taken: a change between the two reads is not missed.
-      let op = await this.waiters.read(id);
-      while (op && !isOver(op.state) && Date.now() < deadline && !clientGone?.aborted) {
-        await watch.next(deadline - Date.now());
-        if (clientGone?.aborted) break;
-        op = await this.waiters.read(id);
+      const first = await this.operations.findById(id);
+      if (!first || !(await this.access.canSee(principal, first.projectId))) throw notFound('operation', id);
+      if (!watch || isOver(first.state)) return toOperationDto(first);
+      const release = this.waiters.acquire(principal.credentialId);
+      try {
+        let op: OperationRecord | null = first;
+        while (op && !isOver(op.state) && Date.now() < deadline && !clientGone?.aborted) {
+          await watch.next(deadline - Date.now());
+          if (clientGone?.aborted) break;
+          op = await this.waiters.read(id);
+        }
+        if (!op) throw notFound('operation', id);
+        return toOperationDto(op);
+      } finally {
+        release();
       }
-      if (!op) throw notFound('operation', id);
-      return toOperationDto(op);
     } finally {
-      watch.close();
-      release();
+      watch?.close();
     }
   }
 }
