@@ -2,7 +2,10 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { AuditModule } from './audit/audit.module';
 import { AuthGuard } from './common/auth.guard';
+import { IdempotencyKeysRepository } from './common/idempotency-keys.repository';
 import { IdempotencyInterceptor } from './common/idempotency.interceptor';
+import { InputGuard } from './common/input.guard';
+import { AnonymousRateLimit } from './common/rate-limiter';
 import { LoggingModule } from './common/logging.module';
 import { ProblemDetailsFilter } from './common/problem-details.filter';
 import { AppConfig } from './config/app-config';
@@ -44,6 +47,10 @@ export class ApiModule {
       ],
       controllers: [HealthController],
       providers: [
+        IdempotencyKeysRepository,
+        AnonymousRateLimit,
+        // Guards run in this order: input is checked before any credential is looked up.
+        { provide: APP_GUARD, useClass: InputGuard },
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
         { provide: APP_INTERCEPTOR, useClass: HttpMetricsInterceptor },

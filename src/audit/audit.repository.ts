@@ -14,6 +14,10 @@ export interface AuditEvent {
   status: number;
   code: string | null;
   requestId: string | null;
+  /** The client's address. */
+  source: string | null;
+  /** How many requests this row stands for (more than 1 only for aggregated failed authentications). */
+  occurrences: number;
 }
 
 export type NewAuditEvent = Omit<AuditEvent, 'id' | 'at'>;
@@ -40,8 +44,18 @@ const toEvent = (r: any): AuditEvent => ({
   status: r.status,
   code: r.code,
   requestId: r.request_id,
+  source: r.source,
+  occurrences: r.occurrences,
 });
 /* eslint-enable @typescript-eslint/no-explicit-any */
+
+/**
+ * Whatever a refused request carried must still fit in the row: NUL cannot be stored in text
+ * and lone surrogates are not text, so both are replaced rather than losing the row.
+ */
+const storable = (value: string, max: number) =>
+  value.replace(/\u0000|[\ud800-\udfff]/gu, '\ufffd').slice(0, max);
+const storableOrNull = (value: string | null, max: number) => (value === null ? null : storable(value, max));
 
 @Injectable()
 export class AuditRepository {
@@ -49,19 +63,22 @@ export class AuditRepository {
 
   async insert(e: NewAuditEvent): Promise<void> {
     await this.uow.dataSource.query(
-      `INSERT INTO audit_events (actor, role, credential_id, project, action, method, target, status, code, request_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+      `INSERT INTO audit_events (actor, role, credential_id, project, action, method, target, status, code,
+                                 request_id, source, occurrences)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
       [
-        e.actor.slice(0, 128),
+        storable(e.actor, 128),
         e.role,
         e.credentialId,
-        e.project?.slice(0, 63) ?? null,
-        e.action.slice(0, 96),
-        e.method,
-        e.target.slice(0, 2048),
+        storableOrNull(e.project, 63),
+        storable(e.action, 96),
+        storable(e.method, 8),
+        storable(e.target, 2048),
         e.status,
-        e.code?.slice(0, 64) ?? null,
-        e.requestId?.slice(0, 128) ?? null,
+        storableOrNull(e.code, 64),
+        storableOrNull(e.requestId, 128),
+        storableOrNull(e.source, 64),
+        e.occurrences,
       ],
     );
   }

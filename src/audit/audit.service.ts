@@ -17,6 +17,8 @@ const toDto = (e: AuditEvent) => ({
   status: e.status,
   code: e.code,
   requestId: e.requestId,
+  source: e.source,
+  occurrences: e.occurrences,
 });
 
 @Injectable()

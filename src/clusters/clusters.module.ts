@@ -9,6 +9,7 @@ import { ClusterReads } from './cluster-reads.service';
 import { ClustersCoreModule } from './clusters-core.module';
 import { ClustersController } from './clusters.controller';
 import { OperationsController } from './operations.controller';
+import { OperationWaiters } from './operation-waiters.service';
 import { OperationsService } from './operations.service';
 
 /** The HTTP side of clusters: validation, the create transaction, changes, reads from Postgres. */
@@ -22,6 +23,7 @@ import { OperationsService } from './operations.service';
     ClusterLookup,
     OperationRecorder,
     OperationsService,
+    OperationWaiters,
     ClusterMetrics,
   ],
 })

@@ -63,6 +63,8 @@ const ROLE_NAMES: Array<[keyof RemoteNode['roles'], NodeRole]> = [
 @Injectable()
 export class StatusSyncService {
   private readonly logger = new Logger(StatusSyncService.name);
+  /** The drift last logged per backend: the same drift found again is not logged again. */
+  private readonly loggedDrift = new Map<string, string>();
   private readonly drift;
   private readonly runs;
   private readonly duration;
@@ -138,14 +140,15 @@ export class StatusSyncService {
     this.drift.set({ backend: backend.name, kind: 'unknown-pool' }, report.unknownPools.length);
     this.runs.inc({ backend: backend.name, outcome: 'ok' });
     this.duration.observe({ backend: backend.name }, report.durationMs / 1000);
-    if (
-      report.missingClusters.length +
-        report.scaledPools.length +
-        report.unknownClusters.length +
-        report.unknownPools.length >
-      0
-    ) {
-      this.logger.warn({ ...report }, `drift on backend ${backend.name}`);
+    // Drift persists across cycles until someone acts: the gauges above show it every cycle,
+    // the log says when it appears, changes or goes away (not once per cycle).
+    const { missingClusters, scaledPools, unknownClusters, unknownPools } = report;
+    const drift = JSON.stringify([missingClusters, scaledPools, unknownClusters, unknownPools]);
+    if (drift !== (this.loggedDrift.get(backend.name) ?? JSON.stringify([[], [], [], []]))) {
+      this.loggedDrift.set(backend.name, drift);
+      if (missingClusters.length + scaledPools.length + unknownClusters.length + unknownPools.length > 0)
+        this.logger.warn({ ...report }, `drift on backend ${backend.name}`);
+      else this.logger.log({ backend: backend.name }, `no more drift on backend ${backend.name}`);
     }
     return report;
   }

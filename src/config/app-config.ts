@@ -158,6 +158,24 @@ export class EnvironmentVariables {
   PADDOCK_RATE_LIMIT_PER_PROJECT?: number;
 
   @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  PADDOCK_RATE_LIMIT_ANONYMOUS_PER_MINUTE?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  PADDOCK_LONG_POLL_MAX_PER_TOKEN?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  PADDOCK_LONG_POLL_MAX_PER_PROCESS?: number;
+
+  @IsOptional()
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL?: string;
 }
@@ -200,6 +218,13 @@ export interface AppConfig {
   quotaReconcilePeriodMs: number;
   /** Fixed-window request limits per token and per project (0 = no limit); admins are exempt. */
   rateLimit: { windowMs: number; perToken: number; perProject: number };
+  /**
+   * Failed authentications per source address per minute (0 = no limit). Past it, the address
+   * gets 429 before any authentication is attempted, until the minute is over.
+   */
+  anonymousPerMinute: number;
+  /** Concurrent `waitSeconds` long-polls per token (429 past it) and per API process (503). */
+  longPoll: { maxPerToken: number; maxPerProcess: number };
 }
 
 /** A fixed development key: backend tokens in a dev database are not secret enough to matter. */
@@ -262,6 +287,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
       windowMs: env.PADDOCK_RATE_LIMIT_WINDOW_MS ?? 60_000,
       perToken: env.PADDOCK_RATE_LIMIT_PER_TOKEN ?? 3_000,
       perProject: env.PADDOCK_RATE_LIMIT_PER_PROJECT ?? 6_000,
+    },
+    anonymousPerMinute: env.PADDOCK_RATE_LIMIT_ANONYMOUS_PER_MINUTE ?? 300,
+    longPoll: {
+      maxPerToken: env.PADDOCK_LONG_POLL_MAX_PER_TOKEN ?? 100,
+      maxPerProcess: env.PADDOCK_LONG_POLL_MAX_PER_PROCESS ?? 2_000,
     },
   };
 }

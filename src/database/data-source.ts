@@ -2,6 +2,7 @@ import { DataSource } from 'typeorm';
 import { InitialSchema1763776800000 } from '../../migrations/1763776800000-InitialSchema';
 import { BackendHealth1763776900000 } from '../../migrations/1763776900000-BackendHealth';
 import { ProjectsAccessQuotaAudit1763777000000 } from '../../migrations/1763777000000-ProjectsAccessQuotaAudit';
+import { AuditOccurrencesOperationNotify1764600200000 } from '../../migrations/1764600200000-AuditOccurrencesOperationNotify';
 import { TypedOperationSteps1764600300000 } from '../../migrations/1764600300000-TypedOperationSteps';
 
 /** Every migration, in order. Migrations are reviewed SQL; `synchronize` is never on. */
@@ -9,6 +10,7 @@ export const MIGRATIONS = [
   InitialSchema1763776800000,
   BackendHealth1763776900000,
   ProjectsAccessQuotaAudit1763777000000,
+  AuditOccurrencesOperationNotify1764600200000,
   TypedOperationSteps1764600300000,
 ];
 

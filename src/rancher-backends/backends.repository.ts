@@ -162,6 +162,14 @@ export class BackendsRepository {
     return new Set(rows.map((r) => r.flavor));
   }
 
+  /** Every region some registered backend is in, whatever its state (as for flavors). */
+  async offeredRegions(): Promise<Set<string>> {
+    const rows: Array<{ region: string }> = await this.uow.manager.query(
+      `SELECT DISTINCT region FROM backends WHERE deleted_at IS NULL AND region IS NOT NULL`,
+    );
+    return new Set(rows.map((r) => r.region));
+  }
+
   async findById(id: string): Promise<BackendWithUsage | null> {
     const rows: BackendRow[] = await this.uow.manager.query(`${WITH_USAGE} WHERE b.id = $1`, [id]);
     return rows.length > 0 ? toBackend(rows[0]) : null;

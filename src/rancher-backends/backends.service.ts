@@ -46,6 +46,10 @@ function validateMaps(
   labels: Record<string, string> | undefined,
 ) {
   const problems: FieldProblem[] = [];
+  if (flavors !== undefined && Object.keys(flavors).length === 0) {
+    // A backend without flavors could never be placed on; refusing it keeps the registry useful.
+    problems.push({ field: 'flavors', message: 'flavors must name at least one flavor' });
+  }
   for (const [name, flavor] of Object.entries(flavors ?? {})) {
     if (!FLAVOR_NAME.test(name)) {
       problems.push({

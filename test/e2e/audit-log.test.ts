@@ -69,6 +69,8 @@ describe('audit log', () => {
         status: 202,
         code: null,
         requestId: 'req-audit-1',
+        source: '127.0.0.1',
+        occurrences: 1,
       },
     );
   });
