@@ -4,7 +4,10 @@
  *   - SIGKILL of a worker at a random point, 24 trials: each trial puts creates, a scale and a
  *     delete in flight, kills the oldest worker after a random 0–2 s and starts a new one; the
  *     trials overlap, so kills land at every step (and during boot, relay, sync and compensation);
- *   - Redis FLUSHDB twice while operations are in flight (and a worker killed in between);
+ *   - SIGKILL at each step of a create (right after the 202, after create-cluster, during
+ *     await-roles, after the first pool, during await-active) and during a delete;
+ *   - Redis FLUSHDB right after a 202, then twice while operations are in flight (and a worker
+ *     killed in between); the sync schedules come back;
  *   - one backend down for a minute (503 on every path): its
  *     in-flight operations complete once it is back, new creates go to another backend meanwhile,
  *     and reads are served throughout.
@@ -14,13 +17,16 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { startPaddock, TestPaddock, waitFor } from '../support/paddock';
-import { addBackend, CaseBackend, count, sleep } from '../support/reliability';
+import { assertNoOrphans } from '../support/invariants';
+import { addBackend, CaseBackend, count, createOn, sleep } from '../support/reliability';
 import { assertSystemInvariants } from '../support/reliability-checks';
 
 const TRIALS = Number(process.env.RELIABILITY_KILL_TRIALS ?? 24);
 const WORKERS = 3;
 const OUTAGE_MS = Number(process.env.RELIABILITY_OUTAGE_MS ?? 60_000);
 const LEASE_MS = 2_000;
+/** Active clusters created before the trials, so there is something to scale and delete at once. */
+const SEEDS = 8;
 
 const single = (name: string, region: string, quantity = 1) => ({
   name,
@@ -51,8 +57,17 @@ describe('reliability: worker SIGKILLs, Redis flushes and a backend down for a m
     });
     workers.push(...paddock.children);
     while (workers.length < WORKERS) workers.push(paddock.spawnWorker());
-    for (const name of ['kill', 'flush', 'outage'])
+    for (const name of ['kill', 'steps', 'flush', 'outage'])
       assert.equal((await paddock.request('POST', '/v1/admin/projects', { name })).status, 201);
+    // The kill trials create SEEDS + 2 × TRIALS clusters and delete some of them; how many deletes
+    // have finished when a create arrives depends on the machine's speed, so the quota must hold
+    // every cluster the scenario can ever create (and two nodes each: scales toggle 1 ↔ 2).
+    const killClusters = SEEDS + 2 * TRIALS;
+    const quota = await paddock.request('PUT', '/v1/admin/projects/kill/quota', {
+      clusters: killClusters,
+      nodes: 2 * killClusters,
+    });
+    assert.equal(quota.status, 200, JSON.stringify(quota.body));
   });
 
   after(async () => {
@@ -149,7 +164,7 @@ describe('reliability: worker SIGKILLs, Redis flushes and a backend down for a m
     }
     // Active clusters to scale and delete from the first trial on.
     const seeded: Array<{ id: string; what: string }> = [];
-    for (let i = 0; i < 8; i++)
+    for (let i = 0; i < SEEDS; i++)
       seeded.push({ id: (await post('kill', single(`seed-${i}`, region))).operation.id, what: `seed ${i}` });
     await expectSucceeded(seeded);
     const ops: Array<{ id: string; what: string }> = [];
@@ -220,12 +235,77 @@ describe('reliability: worker SIGKILLs, Redis flushes and a backend down for a m
     );
   });
 
+  const stepState = async (operationId: string, name: string) =>
+    (
+      await paddock.db.query(`SELECT state FROM operation_steps WHERE operation_id = $1 AND name = $2`, [
+        operationId,
+        name,
+      ])
+    ).rows[0]?.state;
+
+  it('SIGKILL at each step of a create, and during a delete', async () => {
+    const points: Array<[string, (operationId: string) => Promise<boolean>]> = [
+      ['right after the 202', async () => true],
+      ['after create-cluster', async (id) => (await stepState(id, 'create-cluster')) === 'succeeded'],
+      ['during await-roles', async (id) => (await stepState(id, 'await-roles')) === 'running'],
+      [
+        'after the first pool',
+        async (id) => (await stepState(id, 'create-node-pool:control')) === 'succeeded',
+      ],
+      ['during await-active', async (id) => (await stepState(id, 'await-active')) === 'running'],
+    ];
+    for (const [i, [point, reached]] of points.entries()) {
+      // Slower than the fast timings, so each kill point is a window rather than an instant.
+      const b = await backend(`steps-${i}`, { timings: { permissionWindowMs: 600, nodeProvisionMs: 1_200 } });
+      const ops: string[] = [];
+      for (let c = 0; c < 3; c++) ops.push((await createOn(paddock, 'steps', b, `s${i}-${c}`)).operation.id);
+      await waitFor(`kill point ${point}`, () => reached(ops[0]), 30_000);
+      await killOldestWorker();
+      await expectSucceeded(ops.map((id) => ({ id, what: `create killed ${point}` })));
+      const calls = await b.sim.calls();
+      assert.equal(
+        count(calls, 'POST', /^\/v3\/clusters$/, 201),
+        3,
+        `${point}: one cluster create per cluster`,
+      );
+      assert.equal(count(calls, 'POST', /^\/v3\/nodepools$/, 201), 6, `${point}: one pool create per pool`);
+      await assertNoOrphans(paddock, [b.sim]);
+    }
+
+    const b = await backend('steps-delete', { timings: { clusterDeleteMs: 1_500 } });
+    const created = [];
+    for (let c = 0; c < 2; c++) created.push(await createOn(paddock, 'steps', b, `sd-${c}`));
+    await expectSucceeded(created.map((c) => ({ id: c.operation.id, what: `create ${c.cluster.name}` })));
+    const deletes: Array<{ id: string; what: string }> = [];
+    for (const c of created) {
+      const response = await paddock.request('DELETE', `/v1/projects/steps/clusters/${c.cluster.name}`);
+      assert.equal(response.status, 202);
+      deletes.push({ id: response.body.id, what: `delete ${c.cluster.name}` });
+    }
+    await waitFor(
+      'delete under way',
+      async () => (await stepState(deletes[0].id, 'await-cluster-deleted')) === 'running',
+      30_000,
+    );
+    await killOldestWorker();
+    await expectSucceeded(deletes);
+    assert.equal((await b.sim.rancher('GET', '/v3/clusters')).body.data.length, 0);
+    await assertNoOrphans(paddock, [b.sim]);
+  });
+
   it('Redis FLUSHDB twice while operations are in flight', async () => {
     const t0 = Date.now();
     const b = await backend('flush', { timings: { permissionWindowMs: 600, nodeProvisionMs: 1_000 } });
     const ops: Array<{ id: string; what: string }> = [];
     for (let i = 0; i < 3; i++)
       ops.push({ id: (await post('flush', single(`pre-${i}`, 'flush'))).operation.id, what: `pre ${i}` });
+    await expectSucceeded(ops.splice(0));
+    // Flushed right after a 202: the relay's job is gone before any step ran.
+    ops.push({
+      id: (await post('flush', single('fl-early', 'flush'))).operation.id,
+      what: 'create fl-early',
+    });
+    await paddock.redis.flushdb();
     await expectSucceeded(ops.splice(0));
     for (let i = 0; i < 4; i++)
       ops.push({
@@ -254,7 +334,16 @@ describe('reliability: worker SIGKILLs, Redis flushes and a backend down for a m
     const flushedAt = Date.now();
     await expectSucceeded(ops);
     const calls = await b.sim.calls();
-    assert.equal(count(calls, 'POST', /^\/v3\/clusters$/, 201), 7, 'one Rancher create per Paddock cluster');
+    assert.equal(count(calls, 'POST', /^\/v3\/clusters$/, 201), 8, 'one Rancher create per Paddock cluster');
+    // The sync's job schedulers live in Redis too: they must come back after the flush.
+    await waitFor(
+      'statusUpdatedAt to advance after the flush',
+      async () =>
+        Date.parse(
+          (await paddock.request('GET', '/v1/projects/flush/clusters/pre-2')).body.statusUpdatedAt ?? '',
+        ) > flushedAt,
+      30_000,
+    );
     console.log(
       `[crash flush] 2 FLUSHDBs (+1 SIGKILL) with ${ops.length} operations in flight: all succeeded ` +
         `${Date.now() - flushedAt} ms after the last flush (scenario ${Date.now() - t0} ms)`,

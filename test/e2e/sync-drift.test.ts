@@ -11,7 +11,7 @@ import { addBackend, CaseBackend, closeCheckingInvariants, createOn, sleep } fro
 
 const PROJECT = 'drift';
 
-describe('reliability: drift and unreachable backends', { concurrency: true }, () => {
+describe('status sync: drift and unreachable backends', { concurrency: true }, () => {
   let paddock: TestPaddock;
   const backends: CaseBackend[] = [];
   const drifted: string[] = [];
