@@ -10,7 +10,7 @@ import { ConfigModule } from './config/config.module';
 import { ClustersModule } from './clusters/clusters.module';
 import { ClustersWorkerModule } from './clusters/clusters-worker.module';
 import { DatabaseModule } from './database/database.module';
-import { HealthController } from './health/health.controller';
+import { HealthModule } from './health/health.module';
 import { HttpMetricsInterceptor } from './metrics/http-metrics.interceptor';
 import { MetricsHttpModule, MetricsModule } from './metrics/metrics.module';
 import { ProjectsModule } from './projects/projects.module';
@@ -41,8 +41,8 @@ export class ApiModule {
         AuditModule,
         RancherBackendsModule,
         ClustersModule,
+        HealthModule,
       ],
-      controllers: [HealthController],
       providers: [
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
