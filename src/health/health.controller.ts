@@ -2,7 +2,8 @@ import { Controller, Get, HttpStatus, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Public } from '../common/auth.guard';
-import { HealthService, Readiness } from './health.service';
+import { ReadinessDto } from './health.dto';
+import { HealthService } from './health.service';
 
 @ApiTags('operations')
 @Controller()
@@ -21,7 +22,7 @@ export class HealthController {
   @Public()
   @Get('readyz')
   @ApiOperation({ operationId: 'readyz', summary: 'Readiness (Postgres and Redis)' })
-  async readyz(@Res({ passthrough: true }) res: Response): Promise<Readiness> {
+  async readyz(@Res({ passthrough: true }) res: Response): Promise<ReadinessDto> {
     const readiness = await this.health.readiness();
     res.status(readiness.status === 'ok' ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE);
     return readiness;
