@@ -44,11 +44,10 @@ export interface Backend {
   updatedAt: Date;
 }
 
-export type NewBackend = Pick<
+/** What an admin sets on a backend, at registration and after (everything but its name and kind). */
+export type BackendSettings = Pick<
   Backend,
-  | 'name'
   | 'url'
-  | 'kind'
   | 'tokenCiphertext'
   | 'region'
   | 'labels'
@@ -59,18 +58,7 @@ export type NewBackend = Pick<
   | 'rancherVersion'
 >;
 
-/** The fields an admin may change after registration (the name and kind are for life). */
-export type BackendPatch = Partial<
-  Pick<
-    Backend,
-    | 'url'
-    | 'tokenCiphertext'
-    | 'region'
-    | 'labels'
-    | 'maxClusters'
-    | 'maxNodes'
-    | 'state'
-    | 'flavors'
-    | 'rancherVersion'
-  >
->;
+export type NewBackend = Pick<Backend, 'name' | 'kind'> & BackendSettings;
+
+/** The name and kind are for life; the rest may change. */
+export type BackendPatch = Partial<BackendSettings>;

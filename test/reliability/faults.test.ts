@@ -213,34 +213,24 @@ describe('reliability: faults at every step', { concurrency: 16 }, () => {
   // Each one lands LATE_LANDING_MS after it was sent, later than the client's timeout plus the
   // first backoff, so the retry has usually run by then; whichever of the two reaches Rancher
   // second meets the first one's object. Either way Paddock ends with one of each.
-  it('create-cluster: a timed-out request that lands around the retry → one cluster (the loser refused NotUnique or found by look-up)', async () => {
-    const name = 'f-late-cluster';
+  /** Creates `name` with its first `path` request landing late; returns the simulator's calls. */
+  async function createLanding(name: string, path: string) {
     const b = await backend(name);
-    await createCluster(b, name, {
-      method: 'POST',
-      path: '^/v3/clusters$',
-      delayMs: LATE_LANDING_MS,
-      times: 1,
-    });
-    const calls = await b.sim.calls();
-    assert.equal(count(calls, 'POST', /^\/v3\/clusters$/, 201), 1, 'one Rancher cluster created');
+    await createCluster(b, name, { method: 'POST', path, delayMs: LATE_LANDING_MS, times: 1 });
     await assertNoOrphans(paddock, [b.sim], { timeoutMs: 15_000 });
+    return { b, calls: await b.sim.calls() };
+  }
+
+  it('create-cluster: a timed-out request that lands around the retry → one cluster (the loser refused NotUnique or found by look-up)', async () => {
+    const { calls } = await createLanding('f-late-cluster', '^/v3/clusters$');
+    assert.equal(count(calls, 'POST', /^\/v3\/clusters$/, 201), 1, 'one Rancher cluster created');
   });
 
   // Rancher pool names are not unique, so a timed-out create that lands after the retry's look-up
   // leaves a second pool with the same label; await-active's last look removes the stray copy.
   it('create-node-pool: a timed-out request that lands after the retry → the duplicate pool is removed', async () => {
-    const name = 'f-late-pool';
-    const b = await backend(name);
-    await createCluster(b, name, {
-      method: 'POST',
-      path: '^/v3/nodepools$',
-      delayMs: LATE_LANDING_MS,
-      times: 1,
-    });
-    const calls = await b.sim.calls();
+    const { b, calls } = await createLanding('f-late-pool', '^/v3/nodepools$');
     assert.ok(count(calls, 'POST', /^\/v3\/nodepools$/, 201) >= POOLS.length);
-    await assertNoOrphans(paddock, [b.sim], { timeoutMs: 15_000 });
     assert.equal(
       (await remotePools(b)).filter((p) => p.state !== 'removing').length,
       POOLS.length,
