@@ -4,21 +4,18 @@
  *   - SIGKILL of a worker at a random point, 24 trials: each trial puts creates, a scale and a
  *     delete in flight, kills the oldest worker after a random 0–2 s and starts a new one; the
  *     trials overlap, so kills land at every step (and during boot, relay, sync and compensation);
- *   - SIGKILL at each step of a create (right after the 202, after create-cluster, during
- *     await-roles, after the first pool, during await-active) and during a delete;
  *   - Redis FLUSHDB right after a 202, then twice while operations are in flight (and a worker
  *     killed in between); the sync schedules come back;
  *   - one backend down for a minute (503 on every path): its
  *     in-flight operations complete once it is back, new creates go to another backend meanwhile,
  *     and reads are served throughout.
- * THE CHECKS run over every backend at the end.
+ * THE CHECKS run over every backend at the end. A kill at each named step: crash-steps.test.ts.
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { startPaddock, TestPaddock, waitFor } from '../support/paddock';
-import { assertNoOrphans } from '../support/invariants';
-import { addBackend, CaseBackend, count, createOn, sleep } from '../support/reliability';
+import { addBackend, CaseBackend, count, sleep } from '../support/reliability';
 import { assertSystemInvariants } from '../support/reliability-checks';
 
 const TRIALS = Number(process.env.RELIABILITY_KILL_TRIALS ?? 24);
@@ -57,7 +54,7 @@ describe('reliability: worker SIGKILLs, Redis flushes and a backend down for a m
     });
     workers.push(...paddock.children);
     while (workers.length < WORKERS) workers.push(paddock.spawnWorker());
-    for (const name of ['kill', 'steps', 'flush', 'outage'])
+    for (const name of ['kill', 'flush', 'outage'])
       assert.equal((await paddock.request('POST', '/v1/admin/projects', { name })).status, 201);
     // The kill trials create SEEDS + 2 × TRIALS clusters and delete some of them; how many deletes
     // have finished when a create arrives depends on the machine's speed, so the quota must hold
@@ -233,64 +230,6 @@ describe('reliability: worker SIGKILLs, Redis flushes and a backend down for a m
       ks.map((b) => b.sim),
       { label: 'crash kill' },
     );
-  });
-
-  const stepState = async (operationId: string, name: string) =>
-    (
-      await paddock.db.query(`SELECT state FROM operation_steps WHERE operation_id = $1 AND name = $2`, [
-        operationId,
-        name,
-      ])
-    ).rows[0]?.state;
-
-  it('SIGKILL at each step of a create, and during a delete', async () => {
-    const points: Array<[string, (operationId: string) => Promise<boolean>]> = [
-      ['right after the 202', async () => true],
-      ['after create-cluster', async (id) => (await stepState(id, 'create-cluster')) === 'succeeded'],
-      ['during await-roles', async (id) => (await stepState(id, 'await-roles')) === 'running'],
-      [
-        'after the first pool',
-        async (id) => (await stepState(id, 'create-node-pool:control')) === 'succeeded',
-      ],
-      ['during await-active', async (id) => (await stepState(id, 'await-active')) === 'running'],
-    ];
-    for (const [i, [point, reached]] of points.entries()) {
-      // Slower than the fast timings, so each kill point is a window rather than an instant.
-      const b = await backend(`steps-${i}`, { timings: { permissionWindowMs: 600, nodeProvisionMs: 1_200 } });
-      const ops: string[] = [];
-      for (let c = 0; c < 3; c++) ops.push((await createOn(paddock, 'steps', b, `s${i}-${c}`)).operation.id);
-      await waitFor(`kill point ${point}`, () => reached(ops[0]), 30_000);
-      await killOldestWorker();
-      await expectSucceeded(ops.map((id) => ({ id, what: `create killed ${point}` })));
-      const calls = await b.sim.calls();
-      assert.equal(
-        count(calls, 'POST', /^\/v3\/clusters$/, 201),
-        3,
-        `${point}: one cluster create per cluster`,
-      );
-      assert.equal(count(calls, 'POST', /^\/v3\/nodepools$/, 201), 6, `${point}: one pool create per pool`);
-      await assertNoOrphans(paddock, [b.sim]);
-    }
-
-    const b = await backend('steps-delete', { timings: { clusterDeleteMs: 1_500 } });
-    const created = [];
-    for (let c = 0; c < 2; c++) created.push(await createOn(paddock, 'steps', b, `sd-${c}`));
-    await expectSucceeded(created.map((c) => ({ id: c.operation.id, what: `create ${c.cluster.name}` })));
-    const deletes: Array<{ id: string; what: string }> = [];
-    for (const c of created) {
-      const response = await paddock.request('DELETE', `/v1/projects/steps/clusters/${c.cluster.name}`);
-      assert.equal(response.status, 202);
-      deletes.push({ id: response.body.id, what: `delete ${c.cluster.name}` });
-    }
-    await waitFor(
-      'delete under way',
-      async () => (await stepState(deletes[0].id, 'await-cluster-deleted')) === 'running',
-      30_000,
-    );
-    await killOldestWorker();
-    await expectSucceeded(deletes);
-    assert.equal((await b.sim.rancher('GET', '/v3/clusters')).body.data.length, 0);
-    await assertNoOrphans(paddock, [b.sim]);
   });
 
   it('Redis FLUSHDB twice while operations are in flight', async () => {
