@@ -23,8 +23,15 @@ describe('reliability: worker SIGKILL at each step', () => {
   let killLock: Promise<void> = Promise.resolve();
 
   before(async () => {
-    paddock = await startPaddock({ workers: 'child' });
+    paddock = await startPaddock({
+      workers: 'child',
+      // An upper bound only: six points' operations share the workers and their restarts, and
+      // must not race the machine's speed to a deadline this file does not test.
+      env: { PADDOCK_OPERATION_DEADLINE_MS: '300000' },
+    });
     workers.push(...paddock.children);
+    // A second worker, so a kill never leaves the operations with none while the new one boots.
+    while (workers.length < 2) workers.push(paddock.spawnWorker());
     assert.equal((await paddock.request('POST', '/v1/admin/projects', { name: PROJECT })).status, 201);
   });
 
