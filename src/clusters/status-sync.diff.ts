@@ -11,8 +11,7 @@ import {
   RemoteNode,
   RemoteNodePool,
 } from '../rancher-backends/backend-driver';
-import type { ClusterState, NodeRole } from './cluster.dto';
-import type { Condition } from './clusters.repository';
+import type { ClusterState, Condition, NodeRole } from './cluster.types';
 
 /** A live cluster of the backend, as the sync needs it. */
 export interface SyncCluster {

@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { UnitOfWork } from '../database/unit-of-work';
-import type { ClusterState } from './cluster.dto';
-import type { Condition } from './clusters.repository';
+import type { ClusterState, Condition } from './cluster.types';
 import type {
   ClusterStatusUpdate,
   NodeMirror,
