@@ -13,7 +13,7 @@ import { ConfigModule } from './config/config.module';
 import { ClustersModule } from './clusters/clusters.module';
 import { ClustersWorkerModule } from './clusters/clusters-worker.module';
 import { DatabaseModule } from './database/database.module';
-import { HealthController } from './health/health.controller';
+import { HealthModule } from './health/health.module';
 import { HttpMetricsInterceptor } from './metrics/http-metrics.interceptor';
 import { MetricsHttpModule, MetricsModule } from './metrics/metrics.module';
 import { ProjectsModule } from './projects/projects.module';
@@ -44,8 +44,8 @@ export class ApiModule {
         AuditModule,
         RancherBackendsModule,
         ClustersModule,
+        HealthModule,
       ],
-      controllers: [HealthController],
       providers: [
         IdempotencyKeysRepository,
         AnonymousRateLimit,

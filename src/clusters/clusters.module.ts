@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { OperationRecorder } from '../operations/operation-recorder.service';
+import { ClusterMetricsRepository } from './cluster-metrics.repository';
 import { ClusterMetrics } from './cluster-metrics.service';
 import { ClusterChanges } from './cluster-changes.service';
 import { ClusterCreation } from './cluster-creation.service';
@@ -24,6 +25,7 @@ import { OperationsService } from './operations.service';
     OperationRecorder,
     OperationsService,
     OperationWaiters,
+    ClusterMetricsRepository,
     ClusterMetrics,
   ],
 })

@@ -4,6 +4,7 @@ import { BackendHealth1763776900000 } from '../../migrations/1763776900000-Backe
 import { ProjectsAccessQuotaAudit1763777000000 } from '../../migrations/1763777000000-ProjectsAccessQuotaAudit';
 import { AuditOccurrencesOperationNotify1764600200000 } from '../../migrations/1764600200000-AuditOccurrencesOperationNotify';
 import { TypedOperationSteps1764600300000 } from '../../migrations/1764600300000-TypedOperationSteps';
+import { SyncLookupIndexes1764600400000 } from '../../migrations/1764600400000-SyncLookupIndexes';
 
 /** Every migration, in order. Migrations are reviewed SQL; `synchronize` is never on. */
 export const MIGRATIONS = [
@@ -12,6 +13,7 @@ export const MIGRATIONS = [
   ProjectsAccessQuotaAudit1763777000000,
   AuditOccurrencesOperationNotify1764600200000,
   TypedOperationSteps1764600300000,
+  SyncLookupIndexes1764600400000,
 ];
 
 export function createDataSource(databaseUrl: string, poolSize = 20): DataSource {

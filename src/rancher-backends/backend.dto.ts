@@ -14,9 +14,7 @@ import {
 } from 'class-validator';
 import { IsDnsLabel } from '../common/dns-label';
 import { IsOmittable } from '../common/validation';
-
-export const BACKEND_STATES = ['active', 'draining', 'disabled'] as const;
-export type BackendState = (typeof BACKEND_STATES)[number];
+import { BACKEND_STATES, type BackendState } from './backend.types';
 
 export class BackendCapacityDto {
   /** Most clusters Paddock places on this backend. */
