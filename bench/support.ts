@@ -14,6 +14,12 @@ export const SIM_TOKEN = 'token-bench:benchsecret0123456789';
 /** Seconds of load per measured point (each point is measured for Paddock and for its floor). */
 export const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 8);
 
+/**
+ * The compiled tree whose entry points are started (`dist/` by default). `BENCH_DIST` points at
+ * another build, e.g. the previous commit's, to measure before and after with the same script.
+ */
+const DIST = process.env.BENCH_DIST ?? join(__dirname, '..');
+
 // ---------------------------------------------------------------------------------------------
 // Everything started is registered here, so `cleanupAll` can stop it even when a scenario throws.
 
@@ -90,7 +96,7 @@ export async function startProcess(
 ): Promise<Child> {
   const child = spawn(
     process.execPath,
-    [...(options.nodeArgs ?? []), join(__dirname, '..', entry), ...(options.args ?? [])],
+    [...(options.nodeArgs ?? []), join(DIST, entry), ...(options.args ?? [])],
     {
       env: { ...process.env, ...env },
       stdio: ['ignore', options.stdout ?? 'ignore', 'inherit'],
@@ -168,7 +174,7 @@ export async function startApi(
 
 /** Starts one worker child (`dist/src/worker.js`); it is ready once its first sync has run. */
 export function startWorker(dbUrl: string, prefix: string, env: Record<string, string> = {}): Child {
-  const child = spawn(process.execPath, [join(__dirname, '..', 'src', 'worker.js')], {
+  const child = spawn(process.execPath, [join(DIST, 'src', 'worker.js')], {
     env: { ...process.env, ...paddockEnv(dbUrl, prefix, { PADDOCK_ROLE: 'worker', ...env }) },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

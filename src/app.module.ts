@@ -2,7 +2,10 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { AuditModule } from './audit/audit.module';
 import { AuthGuard } from './common/auth.guard';
+import { IdempotencyKeysRepository } from './common/idempotency-keys.repository';
 import { IdempotencyInterceptor } from './common/idempotency.interceptor';
+import { InputGuard } from './common/input.guard';
+import { AnonymousRateLimit } from './common/rate-limiter';
 import { LoggingModule } from './common/logging.module';
 import { ProblemDetailsFilter } from './common/problem-details.filter';
 import { AppConfig } from './config/app-config';
@@ -10,8 +13,8 @@ import { ConfigModule } from './config/config.module';
 import { ClustersModule } from './clusters/clusters.module';
 import { ClustersWorkerModule } from './clusters/clusters-worker.module';
 import { DatabaseModule } from './database/database.module';
-import { HealthController } from './health/health.controller';
 import { KubeAccessModule } from './kube-access/kube-access.module';
+import { HealthModule } from './health/health.module';
 import { HttpMetricsInterceptor } from './metrics/http-metrics.interceptor';
 import { MetricsHttpModule, MetricsModule } from './metrics/metrics.module';
 import { ProjectsModule } from './projects/projects.module';
@@ -43,9 +46,13 @@ export class ApiModule {
         RancherBackendsModule,
         ClustersModule,
         KubeAccessModule,
+        HealthModule,
       ],
-      controllers: [HealthController],
       providers: [
+        IdempotencyKeysRepository,
+        AnonymousRateLimit,
+        // Guards run in this order: input is checked before any credential is looked up.
+        { provide: APP_GUARD, useClass: InputGuard },
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
         { provide: APP_INTERCEPTOR, useClass: HttpMetricsInterceptor },

@@ -1,8 +1,10 @@
 import { INestApplication, INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import { SwaggerModule } from '@nestjs/swagger';
 import { Logger as PinoLogger } from 'nestjs-pino';
 import { ApiModule, WorkerModule } from './app.module';
+import { configureHttpPipeline } from './common/http-pipeline';
 import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
 import { createDataSource } from './database/data-source';
@@ -26,14 +28,18 @@ export async function createApi(
   config: AppConfig,
   options: { preview?: boolean } = {},
 ): Promise<INestApplication> {
-  const app = await NestFactory.create(ApiModule.forRoot(config), {
+  const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot(config), {
     bufferLogs: true,
     preview: options.preview,
     abortOnError: false,
+    // The one JSON parser is set up by configureHttpPipeline, behind the audit and the limits.
+    bodyParser: false,
   });
   if (!options.preview) {
     app.useLogger(app.get(PinoLogger));
+    // The proxy goes first: its bodies stream to the backend untouched, before any JSON parser.
     mountKubeProxy(app);
+    configureHttpPipeline(app);
   }
   app.useGlobalPipes(createValidationPipe());
   app.enableShutdownHooks();

@@ -36,6 +36,15 @@ export class AuditEventDto {
   /** What the path cannot say: e.g. for `getKubeconfig` the cluster id, ttl and credential id. */
   @ApiProperty({ type: 'object', additionalProperties: true, nullable: true })
   details: Record<string, unknown> | null;
+  /** The client's address. */
+  @ApiProperty({ type: String, nullable: true, example: '10.0.4.17' })
+  source: string | null;
+  /**
+   * Requests this row stands for. Failed authentications are aggregated: the first few from an
+   * address in a minute get a row each, the rest of that minute one row with their count.
+   */
+  @ApiProperty({ example: 1 })
+  occurrences: number;
 }
 
 export class AuditListDto {

@@ -16,10 +16,18 @@ export interface AuditEvent {
   requestId: string | null;
   /** What the path cannot say, e.g. the ttl and id of an issued kubeconfig credential. Never a secret. */
   details: Record<string, unknown> | null;
+  /** The client's address. */
+  source: string | null;
+  /** How many requests this row stands for (more than 1 only for aggregated failed authentications). */
+  occurrences: number;
 }
 
-export type NewAuditEvent = Omit<AuditEvent, 'id' | 'at' | 'details'> & {
+export type NewAuditEvent = Omit<AuditEvent, 'id' | 'at' | 'details' | 'source' | 'occurrences'> & {
   details?: Record<string, unknown> | null;
+  /** The client's address, when known. */
+  source?: string | null;
+  /** 1 unless the row aggregates failed authentications. */
+  occurrences?: number;
 };
 
 export interface AuditFilter {
@@ -45,24 +53,37 @@ const toEvent = (r: any): AuditEvent => ({
   code: r.code,
   requestId: r.request_id,
   details: r.details ?? null,
+  source: r.source,
+  occurrences: r.occurrences,
 });
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
+/**
+ * Whatever a refused request carried must still fit in the row: NUL cannot be stored in text
+ * and lone surrogates are not text, so both are replaced rather than losing the row.
+ */
+const storable = (value: string, max: number) =>
+  value.replace(/\u0000|[\ud800-\udfff]/gu, '\ufffd').slice(0, max);
+const storableOrNull = (value: string | null, max: number) => (value === null ? null : storable(value, max));
+
 const INSERT_EVENT = `INSERT INTO audit_events
-  (actor, role, credential_id, project, action, method, target, status, code, request_id, details)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`;
+  (actor, role, credential_id, project, action, method, target, status, code, request_id, source,
+   occurrences, details)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`;
 
 const eventValues = (e: NewAuditEvent) => [
-  e.actor.slice(0, 128),
+  storable(e.actor, 128),
   e.role,
   e.credentialId,
-  e.project?.slice(0, 63) ?? null,
-  e.action.slice(0, 96),
-  e.method,
-  e.target.slice(0, 2048),
+  storableOrNull(e.project, 63),
+  storable(e.action, 96),
+  storable(e.method, 8),
+  storable(e.target, 2048),
   e.status,
-  e.code?.slice(0, 64) ?? null,
-  e.requestId?.slice(0, 128) ?? null,
+  storableOrNull(e.code, 64),
+  storableOrNull(e.requestId, 128),
+  storableOrNull(e.source ?? null, 64),
+  e.occurrences ?? 1,
   e.details ? JSON.stringify(e.details) : null,
 ];
 

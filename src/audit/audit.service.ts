@@ -18,6 +18,8 @@ const toDto = (e: AuditEvent) => ({
   code: e.code,
   requestId: e.requestId,
   details: e.details,
+  source: e.source,
+  occurrences: e.occurrences,
 });
 
 @Injectable()

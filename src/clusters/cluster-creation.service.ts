@@ -1,7 +1,7 @@
-import { Injectable } from '@nestjs/common';
+import { HttpStatus, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Principal } from '../common/auth.guard';
-import { badRequest, conflict } from '../common/problem';
+import { badRequest, conflict, ProblemError } from '../common/problem';
 import { UnitOfWork } from '../database/unit-of-work';
 import { OperationRecorder } from '../operations/operation-recorder.service';
 import { Project } from '../projects/projects.repository';
@@ -101,8 +101,24 @@ export class ClusterCreation {
         });
       }
     });
-    if (problems.length > 0)
+    const regionUnknown =
+      body.region !== undefined && !(await this.backends.offeredRegions()).has(body.region);
+    if (regionUnknown) {
+      problems.push({ field: 'region', message: `region '${body.region}' is not offered by any backend` });
+    }
+    if (problems.length > 0 && !(regionUnknown && problems.length === 1))
       throw badRequest(`invalid request: ${problems.map((p) => p.field).join(', ')}`, problems);
+    if (regionUnknown) {
+      // The request is well formed, but names a region Paddock does not have: a client mistake
+      // (422), not a lack of capacity (503), and refused before any quota is taken.
+      throw new ProblemError(
+        HttpStatus.UNPROCESSABLE_ENTITY,
+        'REGION_UNKNOWN',
+        `region '${body.region}' is not offered by any backend`,
+        {},
+        problems,
+      );
+    }
   }
 
   /**

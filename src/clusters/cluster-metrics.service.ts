@@ -2,16 +2,16 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { Registry } from 'prom-client';
-import { UnitOfWork } from '../database/unit-of-work';
 import { gauge } from '../metrics/metrics.module';
 import { QUEUES } from '../queue/queues';
+import { ClusterMetricsRepository } from './cluster-metrics.repository';
 
 /** Gauges read at scrape time: clusters by state (from Postgres) and queue depth (from Redis). */
 @Injectable()
 export class ClusterMetrics {
   constructor(
     registry: Registry,
-    uow: UnitOfWork,
+    clusters: ClusterMetricsRepository,
     @InjectQueue(QUEUES.operations) operations: Queue,
     @InjectQueue(QUEUES.statusSync) statusSync: Queue,
   ) {
@@ -20,11 +20,9 @@ export class ClusterMetrics {
       help: 'Clusters by state.',
       labelNames: ['state'],
       async collect() {
-        const rows: Array<{ state: string; n: string }> = await uow.manager.query(
-          `SELECT state, count(*) AS n FROM clusters GROUP BY state`,
-        );
+        const counts = await clusters.countByState();
         this.reset();
-        for (const row of rows) this.set({ state: row.state }, Number(row.n));
+        for (const [state, n] of counts) this.set({ state }, n);
       },
     });
     gauge(registry, {

@@ -16,6 +16,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { IsDnsLabel } from '../common/dns-label';
+import { IsOmittable } from '../common/validation';
 import { PageQuery } from '../common/cursor';
 import {
   CLUSTER_STATES,
@@ -61,18 +62,18 @@ export class CreateClusterDto {
   name: string;
 
   /** Kubernetes version such as `v1.30.4`; the backend's default when absent. */
-  @IsOptional()
+  @IsOmittable()
   @IsString()
   @Matches(/^v\d+\.\d+\.\d+$/, { message: 'kubernetesVersion must look like v1.30.4' })
   kubernetesVersion?: string;
 
   /** Only backends in this region are considered. */
-  @IsOptional()
+  @IsOmittable()
   @IsDnsLabel('Placement constraint: only backends of this region', 'tokyo')
   region?: string;
 
   @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' }, example: { team: 'web' } })
-  @IsOptional()
+  @IsOmittable()
   @IsObject()
   labels?: Record<string, string>;
 

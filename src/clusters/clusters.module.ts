@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { OperationRecorder } from '../operations/operation-recorder.service';
+import { ClusterMetricsRepository } from './cluster-metrics.repository';
 import { ClusterMetrics } from './cluster-metrics.service';
 import { ClusterChanges } from './cluster-changes.service';
 import { ClusterCreation } from './cluster-creation.service';
@@ -9,6 +10,7 @@ import { ClusterReads } from './cluster-reads.service';
 import { ClustersCoreModule } from './clusters-core.module';
 import { ClustersController } from './clusters.controller';
 import { OperationsController } from './operations.controller';
+import { OperationWaiters } from './operation-waiters.service';
 import { OperationsService } from './operations.service';
 
 /** The HTTP side of clusters: validation, the create transaction, changes, reads from Postgres. */
@@ -22,6 +24,8 @@ import { OperationsService } from './operations.service';
     ClusterLookup,
     OperationRecorder,
     OperationsService,
+    OperationWaiters,
+    ClusterMetricsRepository,
     ClusterMetrics,
   ],
 })

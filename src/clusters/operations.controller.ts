@@ -1,6 +1,7 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiDefaultResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, type Principal } from '../common/auth.guard';
+import { ClientGone } from '../common/client-gone';
 import { ProblemDto } from '../common/problem.dto';
 import { OperationDto, WaitQuery } from './operation.dto';
 import { OperationsService } from './operations.service';
@@ -21,7 +22,8 @@ export class OperationsController {
     @Param('operation') id: string,
     @Query() query: WaitQuery,
     @CurrentPrincipal() principal: Principal,
+    @ClientGone() clientGone: AbortSignal,
   ): Promise<OperationDto> {
-    return this.operations.get(id, principal, query.waitSeconds ?? 0);
+    return this.operations.get(id, principal, query.waitSeconds ?? 0, clientGone);
   }
 }

@@ -1,104 +1,126 @@
 import { Injectable } from '@nestjs/common';
 import { UnitOfWork } from '../database/unit-of-work';
-import type { ClusterState } from './cluster.dto';
-import type { Condition } from './clusters.repository';
+import type { ClusterState, Condition } from './cluster.types';
+import type {
+  ClusterStatusUpdate,
+  NodeMirror,
+  PoolStatusUpdate,
+  SyncCluster,
+  SyncPool,
+} from './status-sync.diff';
 
-export interface SyncCluster {
+/** The columns of `clusters` the sync reads, with whether an operation is in flight. */
+interface SyncClusterRow {
   id: string;
-  rancherId: string | null;
+  rancher_id: string | null;
   state: ClusterState;
   conditions: Condition[];
-  hasActiveOperation: boolean;
+  active: boolean;
 }
 
-export interface SyncPool {
+/** The columns of `node_pools` the sync reads. */
+interface SyncPoolRow {
   id: string;
-  clusterId: string;
-  rancherId: string | null;
+  cluster_id: string;
+  rancher_id: string | null;
   quantity: number;
   state: string;
 }
 
-export interface ClusterStatusUpdate {
-  id: string;
-  /** The state the sync read; the new one is written only if nobody changed it meanwhile. */
-  previousState: ClusterState;
-  state: ClusterState;
-  remoteState: string | null;
-  remoteTransitioning: string | null;
-  remoteMessage: string | null;
-  conditions: Condition[];
-  nodeCount: number;
-}
+const toSyncCluster = (r: SyncClusterRow): SyncCluster => ({
+  id: r.id,
+  rancherId: r.rancher_id,
+  state: r.state,
+  conditions: r.conditions,
+  hasActiveOperation: r.active,
+});
 
-export interface PoolStatusUpdate {
-  id: string;
-  remoteQuantity: number | null;
-  readyNodes: number;
-}
+const toSyncPool = (r: SyncPoolRow): SyncPool => ({
+  id: r.id,
+  clusterId: r.cluster_id,
+  rancherId: r.rancher_id,
+  quantity: r.quantity,
+  state: r.state,
+});
 
-export interface NodeMirror {
-  clusterId: string;
-  nodePoolId: string | null;
-  rancherId: string;
-  hostname: string;
-  state: string;
-  transitioning: string;
-  message: string;
-  roles: string[];
-  ipAddress: string | null;
-}
+const LIVE_CLUSTER = `c.backend_id = $1 AND c.state NOT IN ('deleted', 'failed')`;
+const SYNC_CLUSTER_COLUMNS = `c.id, c.rancher_id, c.state, c.conditions,
+  EXISTS (SELECT 1 FROM operations o WHERE o.cluster_id = c.id AND o.state IN ('pending', 'running')) AS active`;
+const LIVE_POOL = `${LIVE_CLUSTER} AND p.state NOT IN ('deleted', 'failed')`;
 
 /**
- * The status sync's reads and writes. Each write is one statement over arrays, so the cost of a
- * cycle in statements is constant, whatever the number of clusters on the backend.
+ * The status sync's reads and writes. Reads name the rows one page of the listing refers to, and
+ * each write is one statement over a page's arrays, so a cycle costs a few statements per page
+ * and holds no more than a page in memory, whatever the number of clusters on the backend.
  */
 @Injectable()
 export class StatusSyncRepository {
   constructor(private readonly uow: UnitOfWork) {}
 
-  async liveClusters(backendId: string): Promise<SyncCluster[]> {
-    const rows: Array<{
-      id: string;
-      rancher_id: string | null;
-      state: ClusterState;
-      conditions: Condition[];
-      active: boolean;
-    }> = await this.uow.manager.query(
-      `SELECT c.id, c.rancher_id, c.state, c.conditions,
-           EXISTS (SELECT 1 FROM operations o WHERE o.cluster_id = c.id AND o.state IN ('pending', 'running')) AS active
-         FROM clusters c WHERE c.backend_id = $1 AND c.state NOT IN ('deleted', 'failed')`,
-      [backendId],
+  /** Live clusters of the backend named by a page: by Rancher id, or by the Paddock id a label claims. */
+  async clustersNamed(backendId: string, rancherIds: string[], ids: string[]): Promise<SyncCluster[]> {
+    const rows: SyncClusterRow[] = await this.uow.manager.query(
+      `SELECT ${SYNC_CLUSTER_COLUMNS} FROM clusters c
+       WHERE ${LIVE_CLUSTER} AND (c.rancher_id = ANY($2::text[]) OR c.id = ANY($3::uuid[]))`,
+      [backendId, rancherIds, ids],
     );
-    return rows.map((r) => ({
-      id: r.id,
-      rancherId: r.rancher_id,
-      state: r.state,
-      conditions: r.conditions,
-      hasActiveOperation: r.active,
-    }));
+    return rows.map(toSyncCluster);
   }
 
-  async livePools(clusterIds: string[]): Promise<SyncPool[]> {
-    if (clusterIds.length === 0) return [];
-    const rows: Array<{
-      id: string;
-      cluster_id: string;
-      rancher_id: string | null;
-      quantity: number;
-      state: string;
-    }> = await this.uow.manager.query(
-      `SELECT id, cluster_id, rancher_id, quantity, state FROM node_pools
-         WHERE cluster_id = ANY($1::uuid[]) AND state NOT IN ('deleted', 'failed')`,
-      [clusterIds],
+  /** Live clusters of the backend created there whose Rancher id is not in `seen`. */
+  async clustersNotIn(backendId: string, seen: string[]): Promise<SyncCluster[]> {
+    const rows: SyncClusterRow[] = await this.uow.manager.query(
+      `SELECT ${SYNC_CLUSTER_COLUMNS} FROM clusters c
+       WHERE ${LIVE_CLUSTER} AND c.rancher_id IS NOT NULL AND NOT (c.rancher_id = ANY($2::text[]))`,
+      [backendId, seen],
     );
-    return rows.map((r) => ({
-      id: r.id,
-      clusterId: r.cluster_id,
-      rancherId: r.rancher_id,
-      quantity: r.quantity,
-      state: r.state,
-    }));
+    return rows.map(toSyncCluster);
+  }
+
+  /** Live pools of the backend's live clusters named by a page: by Rancher id or by labelled pool id. */
+  async poolsNamed(backendId: string, rancherIds: string[], ids: string[]): Promise<SyncPool[]> {
+    const rows: SyncPoolRow[] = await this.uow.manager.query(
+      `SELECT p.id, p.cluster_id, p.rancher_id, p.quantity, p.state
+       FROM node_pools p JOIN clusters c ON c.id = p.cluster_id
+       WHERE ${LIVE_POOL} AND (p.rancher_id = ANY($2::text[]) OR p.id = ANY($3::uuid[]))`,
+      [backendId, rancherIds, ids],
+    );
+    return rows.map(toSyncPool);
+  }
+
+  /** Live pools of the backend's live clusters created there whose Rancher id is not in `seen`. */
+  async poolsNotIn(backendId: string, seen: string[]): Promise<SyncPool[]> {
+    const rows: SyncPoolRow[] = await this.uow.manager.query(
+      `SELECT p.id, p.cluster_id, p.rancher_id, p.quantity, p.state
+       FROM node_pools p JOIN clusters c ON c.id = p.cluster_id
+       WHERE ${LIVE_POOL} AND p.rancher_id IS NOT NULL AND NOT (p.rancher_id = ANY($2::text[]))`,
+      [backendId, seen],
+    );
+    return rows.map(toSyncPool);
+  }
+
+  /**
+   * Paddock's ids for the Rancher ids of a page of nodes: their clusters (live, on this backend)
+   * and their pools (live, of those clusters). One round trip.
+   */
+  async idsForNodes(
+    backendId: string,
+    clusterRancherIds: string[],
+    poolRancherIds: string[],
+  ): Promise<{ clusters: Map<string, string>; pools: Map<string, string> }> {
+    const rows: Array<{ kind: 'cluster' | 'pool'; id: string; rancher_id: string }> =
+      await this.uow.manager.query(
+        `SELECT 'cluster' AS kind, c.id, c.rancher_id FROM clusters c
+         WHERE ${LIVE_CLUSTER} AND c.rancher_id = ANY($2::text[])
+         UNION ALL
+         SELECT 'pool', p.id, p.rancher_id FROM node_pools p JOIN clusters c ON c.id = p.cluster_id
+         WHERE ${LIVE_POOL} AND p.rancher_id = ANY($3::text[])`,
+        [backendId, clusterRancherIds, poolRancherIds],
+      );
+    const clusters = new Map<string, string>();
+    const pools = new Map<string, string>();
+    for (const r of rows) (r.kind === 'cluster' ? clusters : pools).set(r.rancher_id, r.id);
+    return { clusters, pools };
   }
 
   /** Writes every cluster's mirrored status and stamps it as confirmed now. */
@@ -137,13 +159,8 @@ export class StatusSyncRepository {
     );
   }
 
-  /** Replaces the mirrored nodes of the given clusters with what the backend reported. */
-  async mirrorNodes(clusterIds: string[], nodes: NodeMirror[]): Promise<void> {
-    if (clusterIds.length === 0) return;
-    await this.uow.manager.query(
-      `DELETE FROM nodes WHERE cluster_id = ANY($1::uuid[]) AND NOT (rancher_id = ANY($2::text[]))`,
-      [clusterIds, nodes.map((n) => n.rancherId)],
-    );
+  /** Inserts or refreshes a page of mirrored nodes (rows that did not change are not rewritten). */
+  async upsertNodes(nodes: NodeMirror[]): Promise<void> {
     if (nodes.length === 0) return;
     await this.uow.manager.query(
       `INSERT INTO nodes (cluster_id, node_pool_id, rancher_id, hostname, state, transitioning, message, roles, ip_address)
@@ -166,6 +183,19 @@ export class StatusSyncRepository {
         nodes.map((n) => n.roles.join(',')),
         nodes.map((n) => n.ipAddress),
       ],
+    );
+  }
+
+  /**
+   * Removes the mirrored nodes of the backend's live clusters that the backend no longer lists.
+   * Only after a complete listing: `seen` must hold every node id the backend reported.
+   */
+  async deleteNodesNotIn(backendId: string, seen: string[]): Promise<void> {
+    await this.uow.manager.query(
+      `DELETE FROM nodes n USING clusters c
+       WHERE n.cluster_id = c.id AND ${LIVE_CLUSTER} AND c.rancher_id IS NOT NULL
+         AND NOT (n.rancher_id = ANY($2::text[]))`,
+      [backendId, seen],
     );
   }
 

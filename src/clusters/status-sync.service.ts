@@ -2,67 +2,27 @@ import { Injectable, Logger } from '@nestjs/common';
 import { Registry } from 'prom-client';
 import { UnitOfWork } from '../database/unit-of-work';
 import { counter, gauge, histogram } from '../metrics/metrics.module';
-import {
-  PADDOCK_LABELS,
-  RemoteCluster,
-  RemoteNode,
-  RemoteNodePool,
-} from '../rancher-backends/backend-driver';
+import { BackendDriver, PADDOCK_LABELS } from '../rancher-backends/backend-driver';
 import { isBackendError } from '../rancher-backends/backend.errors';
 import { BackendDriversService } from '../rancher-backends/backend-drivers.service';
 import { BackendsRepository } from '../rancher-backends/backends.repository';
-import type { ClusterState, NodeRole } from './cluster.dto';
-import type { Condition } from './clusters.repository';
-import {
-  ClusterStatusUpdate,
-  NodeMirror,
-  PoolStatusUpdate,
-  StatusSyncRepository,
-  SyncCluster,
-  SyncPool,
-} from './status-sync.repository';
+import { DriftReport, labelledIds, SyncDiff } from './status-sync.diff';
+import { StatusSyncRepository } from './status-sync.repository';
 
-/** Rancher conditions worth showing users, in our words (the rest is Rancher's business). */
-const MIRRORED_CONDITIONS = ['Provisioned', 'Updated', 'Ready'];
-
-export interface SyncReport {
-  backend: string;
-  clusters: number;
-  nodes: number;
-  /** Managed clusters whose backend object is gone. */
-  missingClusters: string[];
-  /** Pools whose quantity on the backend differs from Paddock's. */
-  scaledPools: string[];
-  /** Objects labelled as Paddock's that match no live record (orphans). */
-  unknownClusters: string[];
-  unknownPools: string[];
+export interface SyncReport extends DriftReport {
   durationMs: number;
 }
 
-/** Keeps a condition's transition time when its status did not change. */
-function withTransition(previous: Condition[], next: Omit<Condition, 'lastTransitionTime'>): Condition {
-  const before = previous.find((c) => c.type === next.type);
-  const now = new Date().toISOString();
-  const time = before && before.status === next.status ? (before.lastTransitionTime ?? now) : now;
-  return Object.fromEntries(
-    Object.entries({ ...next, lastTransitionTime: time }).filter(([, v]) => v !== undefined),
-  ) as unknown as Condition;
-}
-
-const ROLE_NAMES: Array<[keyof RemoteNode['roles'], NodeRole]> = [
-  ['etcd', 'etcd'],
-  ['controlPlane', 'controlplane'],
-  ['worker', 'worker'],
-];
-
 /**
- * Mirrors one backend into Postgres: three paged lists (clusters, pools, nodes), then one
- * transaction of set-based writes. Users' reads are served from what this writes; drift it finds
+ * Mirrors one backend into Postgres: three paged lists (nodes, pools, clusters), each page
+ * written away with set-based statements before the next is used. Users' reads are served from what this writes; drift it finds
  * becomes a condition, a metric and a line in the backend's sync report.
  */
 @Injectable()
 export class StatusSyncService {
   private readonly logger = new Logger(StatusSyncService.name);
+  /** The drift last logged per backend: the same drift found again is not logged again. */
+  private readonly loggedDrift = new Map<string, string>();
   private readonly drift;
   private readonly runs;
   private readonly duration;
@@ -98,13 +58,9 @@ export class StatusSyncService {
     const backend = await this.backends.findById(backendId);
     if (!backend) return null;
     const driver = this.drivers.forBackend(backend);
-    let remoteClusters: RemoteCluster[];
-    let remotePools: RemoteNodePool[];
-    let remoteNodes: RemoteNode[];
+    let drift: DriftReport;
     try {
-      remoteClusters = await driver.listAllClusters();
-      remotePools = await driver.listAllNodePools();
-      remoteNodes = await driver.listAllNodes();
+      drift = await this.mirror(backend.id, backend.name, driver);
     } catch (error) {
       if (!isBackendError(error)) throw error;
       const message = `listing the backend failed: ${error.kind}${error.status ? ` (HTTP ${error.status})` : ''}`;
@@ -116,20 +72,10 @@ export class StatusSyncService {
       this.logger.warn({ backend: backend.name, kind: error.kind }, message);
       return null;
     }
-
-    const report = await this.uow.run(async () => {
-      const clusters = await this.repository.liveClusters(backend.id);
-      const pools = await this.repository.livePools(clusters.map((c) => c.id));
-      const plan = this.plan(backend.name, clusters, pools, remoteClusters, remotePools, remoteNodes);
-      await this.repository.updateClusters(plan.clusters);
-      await this.repository.updatePools(plan.pools);
-      await this.repository.mirrorNodes(plan.mirroredClusterIds, plan.nodes);
-      const result: SyncReport = { ...plan.report, durationMs: Date.now() - started };
-      await this.backends.recordSync(backend.id, {
-        ok: true,
-        report: { ...result, at: new Date().toISOString() },
-      });
-      return result;
+    const report: SyncReport = { ...drift, durationMs: Date.now() - started };
+    await this.backends.recordSync(backend.id, {
+      ok: true,
+      report: { ...report, at: new Date().toISOString() },
     });
 
     this.drift.set({ backend: backend.name, kind: 'missing-cluster' }, report.missingClusters.length);
@@ -138,186 +84,84 @@ export class StatusSyncService {
     this.drift.set({ backend: backend.name, kind: 'unknown-pool' }, report.unknownPools.length);
     this.runs.inc({ backend: backend.name, outcome: 'ok' });
     this.duration.observe({ backend: backend.name }, report.durationMs / 1000);
-    if (
-      report.missingClusters.length +
-        report.scaledPools.length +
-        report.unknownClusters.length +
-        report.unknownPools.length >
-      0
-    ) {
-      this.logger.warn({ ...report }, `drift on backend ${backend.name}`);
+    // Drift persists across cycles until someone acts: the gauges above show it every cycle,
+    // the log says when it appears, changes or goes away (not once per cycle).
+    const { missingClusters, scaledPools, unknownClusters, unknownPools } = report;
+    const seen = JSON.stringify([missingClusters, scaledPools, unknownClusters, unknownPools]);
+    if (seen !== (this.loggedDrift.get(backend.name) ?? JSON.stringify([[], [], [], []]))) {
+      this.loggedDrift.set(backend.name, seen);
+      if (missingClusters.length + scaledPools.length + unknownClusters.length + unknownPools.length > 0)
+        this.logger.warn({ ...report }, `drift on backend ${backend.name}`);
+      else this.logger.log({ backend: backend.name }, `no more drift on backend ${backend.name}`);
     }
     return report;
   }
 
-  /** Pure: from what Postgres holds and what the backend reported, the writes to make. */
-  private plan(
-    backendName: string,
-    clusters: SyncCluster[],
-    pools: SyncPool[],
-    remoteClusters: RemoteCluster[],
-    remotePools: RemoteNodePool[],
-    remoteNodes: RemoteNode[],
-  ) {
-    const managed = (labels: Record<string, string>) => labels[PADDOCK_LABELS.managed] === 'true';
-    const remoteClusterById = new Map(remoteClusters.map((c) => [c.id, c]));
-    const remotePoolById = new Map(remotePools.map((p) => [p.id, p]));
-    const liveClusterIds = new Set(clusters.map((c) => c.id));
-    const livePoolIds = new Set(pools.map((p) => p.id));
-    const poolIdByRancherId = new Map(
-      pools.filter((p) => p.rancherId).map((p) => [p.rancherId as string, p.id]),
-    );
-    const clusterIdByRancherId = new Map(
-      clusters.filter((c) => c.rancherId).map((c) => [c.rancherId as string, c.id]),
-    );
-
-    const activeNodesByPool = new Map<string, number>();
-    const nodesByCluster = new Map<string, number>();
-    const nodes: NodeMirror[] = [];
-    for (const node of remoteNodes) {
-      const clusterId = clusterIdByRancherId.get(node.clusterId);
-      if (!clusterId) continue;
-      nodesByCluster.set(node.clusterId, (nodesByCluster.get(node.clusterId) ?? 0) + 1);
-      if (node.nodePoolId && node.state === 'active') {
-        activeNodesByPool.set(node.nodePoolId, (activeNodesByPool.get(node.nodePoolId) ?? 0) + 1);
-      }
-      nodes.push({
-        clusterId,
-        nodePoolId: node.nodePoolId ? (poolIdByRancherId.get(node.nodePoolId) ?? null) : null,
-        rancherId: node.id,
-        hostname: node.hostname,
-        state: node.state,
-        transitioning: node.transitioning,
-        message: node.message,
-        roles: ROLE_NAMES.filter(([flag]) => node.roles[flag]).map(([, role]) => role),
-        ipAddress: node.ipAddress,
-      });
-    }
-
-    const scaledPools: string[] = [];
-    const poolUpdates: PoolStatusUpdate[] = [];
-    const poolDriftByCluster = new Map<string, string[]>();
-    for (const pool of pools) {
-      if (!pool.rancherId) continue;
-      const remote = remotePoolById.get(pool.rancherId);
-      poolUpdates.push({
-        id: pool.id,
-        remoteQuantity: remote?.quantity ?? null,
-        readyNodes: activeNodesByPool.get(pool.rancherId) ?? 0,
-      });
-      // Only a pool at rest can drift: during a scale the two quantities differ on purpose.
-      if (pool.state !== 'active') continue;
-      const problem = !remote
-        ? `pool ${pool.rancherId} is missing on the backend`
-        : remote.quantity !== pool.quantity
-          ? `pool quantity is ${remote.quantity} on the backend, ${pool.quantity} in Paddock`
-          : null;
-      if (problem) {
-        scaledPools.push(pool.id);
-        poolDriftByCluster.set(pool.clusterId, [...(poolDriftByCluster.get(pool.clusterId) ?? []), problem]);
-      }
-    }
-
-    const missingClusters: string[] = [];
-    const clusterUpdates: ClusterStatusUpdate[] = [];
-    const mirroredClusterIds: string[] = [];
-    for (const cluster of clusters) {
-      if (!cluster.rancherId) continue; // not created on the backend yet: nothing to mirror
-      mirroredClusterIds.push(cluster.id);
-      const remote = remoteClusterById.get(cluster.rancherId);
-      const missing = !remote && cluster.state !== 'deleting';
-      if (missing) missingClusters.push(cluster.id);
-      const poolDrift = poolDriftByCluster.get(cluster.id) ?? [];
-      const conditions: Condition[] = [
-        ...MIRRORED_CONDITIONS.map((type) => {
-          const c = remote?.conditions.find((rc) => rc.type === type);
-          return withTransition(cluster.conditions, {
-            type,
-            status: c?.status ?? 'Unknown',
-            reason: c?.reason || undefined,
-            message: c?.message || undefined,
-          });
-        }),
-        withTransition(cluster.conditions, { type: 'BackendReachable', status: 'True' }),
-        withTransition(
-          cluster.conditions,
-          missing
-            ? {
-                type: 'InSync',
-                status: 'False',
-                reason: 'MissingOnBackend',
-                message: 'the cluster no longer exists on its backend',
-              }
-            : poolDrift.length > 0
-              ? { type: 'InSync', status: 'False', reason: 'NodePoolDrift', message: poolDrift.join('; ') }
-              : { type: 'InSync', status: 'True' },
-        ),
-      ];
-      clusterUpdates.push({
-        id: cluster.id,
-        previousState: cluster.state,
-        state: this.restingState(cluster, remote, missing),
-        remoteState: remote?.state ?? null,
-        remoteTransitioning: remote?.transitioning ?? null,
-        remoteMessage: remote?.message ?? null,
-        conditions,
-        nodeCount: nodesByCluster.get(cluster.rancherId) ?? 0,
-      });
-    }
-
-    const unknownClusters = remoteClusters
-      .filter(
-        (c) => managed(c.labels) && !c.removing && !liveClusterIds.has(c.labels[PADDOCK_LABELS.clusterId]),
-      )
-      .map((c) => c.id);
-    const removingClusters = new Set(remoteClusters.filter((c) => c.removing).map((c) => c.id));
-    const rancherIdByPoolId = new Map(pools.map((p) => [p.id, p.rancherId]));
-    // A second pool labelled with a live pool's id (a create that timed out and landed after the
-    // retry created another) is as much an orphan as one with no record at all.
-    const isUnknownPool = (p: RemoteNodePool) => {
-      const own = p.labels[PADDOCK_LABELS.poolId] ?? '';
-      if (!livePoolIds.has(own)) return true;
-      const recorded = rancherIdByPoolId.get(own);
-      return recorded !== null && recorded !== undefined && recorded !== p.id;
-    };
-    const unknownPools = remotePools
-      .filter((p) => managed(p.labels) && p.state !== 'removing' && isUnknownPool(p))
-      // A pool of an unknown or departing cluster is accounted for with its cluster.
-      .filter((p) => !removingClusters.has(p.clusterId) && !unknownClusters.includes(p.clusterId))
-      .map((p) => p.id);
-
-    return {
-      clusters: clusterUpdates,
-      pools: poolUpdates,
-      nodes,
-      mirroredClusterIds,
-      report: {
-        backend: backendName,
-        clusters: clusterUpdates.length,
-        nodes: nodes.length,
-        missingClusters,
-        scaledPools,
-        unknownClusters,
-        unknownPools,
-      },
-    };
-  }
-
   /**
-   * While an operation runs it owns the cluster's state; at rest the state follows the backend:
-   * active when Rancher says so, error when it reports an error, is unavailable or lost the cluster.
+   * Nodes first (pools count their ready nodes, clusters their nodes), then pools (clusters show
+   * their pools' drift), then clusters; each page is written before the next is used, and the
+   * next is already being fetched meanwhile. Rows are read after the page that names them was
+   * listed, so an object created on the backend during the cycle is never taken for an orphan.
+   * Each write is a statement of its own: a page's rows are independent of each other, and a
+   * transaction held across the listing would hold row locks that operations wait on.
    */
-  private restingState(
-    cluster: SyncCluster,
-    remote: RemoteCluster | undefined,
-    missing: boolean,
-  ): ClusterState {
-    if (cluster.hasActiveOperation || !['active', 'updating', 'error'].includes(cluster.state))
-      return cluster.state;
-    if (missing || !remote) return 'error';
-    if (remote.transitioning === 'error' || remote.state === 'unavailable') return 'error';
-    if (remote.state === 'active') return 'active';
-    if (remote.state === 'updating' || remote.state === 'upgrading') return 'updating';
-    return cluster.state;
+  private async mirror(backendId: string, backendName: string, driver: BackendDriver): Promise<DriftReport> {
+    const diff = new SyncDiff();
+    for await (const page of prefetched(driver.nodePages())) {
+      const ids = await this.repository.idsForNodes(
+        backendId,
+        unique(page.map((n) => n.clusterId)),
+        unique(page.flatMap((n) => (n.nodePoolId ? [n.nodePoolId] : []))),
+      );
+      await this.repository.upsertNodes(diff.nodes(page, ids.clusters, ids.pools));
+    }
+    await this.repository.deleteNodesNotIn(backendId, diff.seenNodeIds);
+
+    for await (const page of prefetched(driver.nodePoolPages())) {
+      const known = await this.repository.poolsNamed(
+        backendId,
+        page.map((p) => p.id),
+        labelledIds(page, PADDOCK_LABELS.poolId),
+      );
+      await this.repository.updatePools(diff.pools(page, known));
+    }
+    const missingPools = await this.repository.poolsNotIn(backendId, [...diff.seenPoolIds]);
+    await this.repository.updatePools(diff.missingPools(missingPools));
+
+    for await (const page of prefetched(driver.clusterPages())) {
+      const known = await this.repository.clustersNamed(
+        backendId,
+        page.map((c) => c.id),
+        labelledIds(page, PADDOCK_LABELS.clusterId),
+      );
+      await this.repository.updateClusters(diff.clusters(page, known));
+    }
+    const missingClusters = await this.repository.clustersNotIn(backendId, [...diff.seenClusterIds]);
+    await this.repository.updateClusters(diff.missingClusterUpdates(missingClusters));
+    return diff.report(backendName);
+  }
+}
+
+const unique = (xs: string[]) => [...new Set(xs)];
+
+/**
+ * Pages of `source`, with the next one requested while the caller works on the current one, so
+ * the database writes of a page overlap the backend's answer for the next. At most two pages are
+ * held at a time.
+ */
+export async function* prefetched<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
+  const iterator = source[Symbol.asyncIterator]();
+  let next = iterator.next();
+  try {
+    for (;;) {
+      const current = await next;
+      if (current.done) return;
+      next = iterator.next();
+      // A failure of the prefetch surfaces when it is awaited; until then it must not be unhandled.
+      next.catch(() => undefined);
+      yield current.value;
+    }
+  } finally {
+    await iterator.return?.();
   }
 }

@@ -36,7 +36,9 @@ export function decodeCursor(cursor: string | undefined): CursorPosition | null 
   if (cursor === undefined) return null;
   try {
     const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(parsed) && parsed.length === 2 && parsed.every((v) => typeof v === 'string')) {
+    // A cursor is only decoded, never trusted: its values go into queries, so they must be text.
+    const storable = (v: unknown) => typeof v === 'string' && v.length <= 256 && !v.includes('\u0000');
+    if (Array.isArray(parsed) && parsed.length === 2 && parsed.every(storable)) {
       return { key: parsed[0] as string, id: parsed[1] as string };
     }
   } catch {

@@ -1,15 +1,20 @@
 import { CallHandler, ExecutionContext, HttpStatus, Injectable, NestInterceptor } from '@nestjs/common';
 import { HTTP_CODE_METADATA } from '@nestjs/common/constants';
+import { Reflector } from '@nestjs/core';
 import { createHash } from 'node:crypto';
 import type { Response } from 'express';
 import { from, lastValueFrom, Observable } from 'rxjs';
 import { UnitOfWork } from '../database/unit-of-work';
 import type { AuthenticatedRequest } from './auth.guard';
+import { IdempotencyKeysRepository } from './idempotency-keys.repository';
 import { badRequest, ProblemError } from './problem';
+import { SECRET_FIELDS, withoutSecrets } from './secret-answer';
 
 const MUTATING = new Set(['POST', 'PATCH', 'PUT', 'DELETE']);
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
-const RETENTION_HOURS = 24;
+
+/** Header on a replay whose first answer carried a secret that is not shown again. */
+export const SECRET_WITHHELD_HEADER = 'Paddock-Secret-Withheld';
 
 /** JSON with sorted keys, so the same body sent with another key order hashes the same. */
 function canonical(value: unknown): string {
@@ -23,22 +28,25 @@ function canonical(value: unknown): string {
   return JSON.stringify(value ?? null);
 }
 
-interface StoredAnswer {
-  request_hash: string;
-  status_code: number;
-  response_body: unknown;
-  location: string | null;
-}
-
 /**
- * `Idempotency-Key` on POST, PATCH and DELETE. The key row is inserted in the same transaction
- * as the request's own writes and filled with the answer before commit, so "state changed" and
- * "answer stored" cannot come apart. A racing duplicate blocks on the key's row until the first
- * commits, then replays its answer; a different body under the same key is a 422.
+ * `Idempotency-Key` on POST, PATCH and DELETE. This interceptor opens the request's transaction
+ * and runs the handler inside it: the key is claimed, the handler's writes made (every
+ * `UnitOfWork.run` below joins this transaction, and `UnitOfWork.dryRun` nests a savepoint in
+ * it) and the answer stored, then all commit together, so "state changed" and "answer stored"
+ * cannot come apart. A racing duplicate blocks on the key's row until the first commits, then
+ * replays its answer; a different body under the same key is a 422.
+ *
+ * Answers that carry a secret (`@AnswerCarriesSecret`) are stored without it: the secret is
+ * shown once, and a replay says it is withheld (`Paddock-Secret-Withheld` and
+ * `secretWithheld: true`) instead of keeping it at rest for 24 hours.
  */
 @Injectable()
 export class IdempotencyInterceptor implements NestInterceptor {
-  constructor(private readonly uow: UnitOfWork) {}
+  constructor(
+    private readonly uow: UnitOfWork,
+    private readonly keys: IdempotencyKeysRepository,
+    private readonly reflector: Reflector,
+  ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
@@ -50,28 +58,26 @@ export class IdempotencyInterceptor implements NestInterceptor {
         { field: 'Idempotency-Key', message: 'must be 1-255 visible ASCII characters' },
       ]);
     }
-    const credential = request.principal?.credentialId ?? 'anonymous';
-    const hash = createHash('sha256')
+    const credentialId = request.principal?.credentialId ?? 'anonymous';
+    const requestHash = createHash('sha256')
       .update(`${request.method} ${request.path}\n${canonical(request.body)}`)
       .digest('hex');
     const status: number =
       Reflect.getMetadata(HTTP_CODE_METADATA, context.getHandler()) ??
       (request.method === 'POST' ? 201 : 200);
+    const secretFields = this.reflector.get<string[] | undefined>(SECRET_FIELDS, context.getHandler()) ?? [];
 
     return from(
-      this.uow.run(async (m) => {
-        const inserted: unknown[] = await m.query(
-          `INSERT INTO idempotency_keys (credential_id, key, method, path, request_hash, status_code, expires_at)
-           VALUES ($1, $2, $3, $4, $5, 0, now() + make_interval(hours => $6))
-           ON CONFLICT (credential_id, key) DO NOTHING RETURNING key`,
-          [credential, key, request.method, request.path, hash, RETENTION_HOURS],
-        );
-        if (inserted.length === 0) {
-          const [stored]: StoredAnswer[] = await m.query(
-            `SELECT request_hash, status_code, response_body, location FROM idempotency_keys
-             WHERE credential_id = $1 AND key = $2 FOR UPDATE`,
-            [credential, key],
-          );
+      this.uow.run(async (tx) => {
+        const claimed = await this.keys.claimInTransaction(tx, {
+          credentialId,
+          key,
+          method: request.method,
+          path: request.path,
+          requestHash,
+        });
+        if (!claimed) {
+          const stored = await this.keys.lockStoredInTransaction(tx, credentialId, key);
           if (!stored) {
             throw new ProblemError(
               HttpStatus.CONFLICT,
@@ -79,7 +85,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
               'a request with this Idempotency-Key just ended; retry',
             );
           }
-          if (stored.request_hash !== hash) {
+          if (stored.request_hash !== requestHash) {
             throw new ProblemError(
               HttpStatus.UNPROCESSABLE_ENTITY,
               'IDEMPOTENCY_KEY_REUSED',
@@ -88,21 +94,17 @@ export class IdempotencyInterceptor implements NestInterceptor {
           }
           response.status(stored.status_code).setHeader('Idempotent-Replayed', 'true');
           if (stored.location) response.setHeader('Location', stored.location);
-          return stored.response_body;
+          if (secretFields.length === 0) return stored.response_body;
+          response.setHeader(SECRET_WITHHELD_HEADER, secretFields.join(', '));
+          return { ...(stored.response_body as Record<string, unknown>), secretWithheld: true };
         }
-        const body = await lastValueFrom(next.handle(), { defaultValue: undefined });
+        const body: unknown = await lastValueFrom(next.handle(), { defaultValue: undefined });
         const location = response.getHeader('Location');
-        await m.query(
-          `UPDATE idempotency_keys SET status_code = $3, response_body = $4, location = $5
-           WHERE credential_id = $1 AND key = $2`,
-          [
-            credential,
-            key,
-            status,
-            body === undefined ? null : JSON.stringify(body),
-            typeof location === 'string' ? location : null,
-          ],
-        );
+        await this.keys.storeAnswerInTransaction(tx, credentialId, key, {
+          status,
+          body: withoutSecrets(body, secretFields),
+          location: typeof location === 'string' ? location : null,
+        });
         return body;
       }),
     );

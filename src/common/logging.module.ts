@@ -6,9 +6,17 @@ import { APP_CONFIG, AppConfig } from '../config/app-config';
 
 /**
  * Structured logs with request ids. Anything that could carry a secret is redacted by path,
- * whatever the code that logs it: authorization headers, and any `token` field.
+ * whatever the code that logs it: authorization headers, any `token` field, and the parameters
+ * and value details of a failed SQL statement (TypeORM's QueryFailedError carries the bound
+ * values, which may be a token digest; Postgres' `detail` repeats key values).
  */
 export const REDACTED_PATHS = [
+  'err.parameters',
+  'err.detail',
+  'err.driverError.parameters',
+  'err.driverError.detail',
+  'err.cause.parameters',
+  'err.cause.detail',
   'req.headers.authorization',
   'req.headers.cookie',
   'token',

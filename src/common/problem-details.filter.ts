@@ -62,6 +62,14 @@ export function problemBody(
   } satisfies ProblemBody;
 }
 
+/** The 4xx status of an `http-errors` error (what Express's body parser raises), or null. */
+function clientErrorStatus(exception: unknown): number | null {
+  if (!(exception instanceof Error)) return null;
+  const status = (exception as { status?: unknown; expose?: unknown }).status;
+  const exposed = (exception as { expose?: unknown }).expose === true;
+  return exposed && typeof status === 'number' && status >= 400 && status < 500 ? status : null;
+}
+
 /**
  * The one error shape of the API (RFC 9457). Known errors keep their status and code; anything
  * unexpected becomes a 500 whose body carries only an error id, the stack goes to the log.
@@ -79,6 +87,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     // For the audit log, which records the outcome of every mutating request.
     response.locals[PROBLEM_CODE_LOCAL] = body.code;
     if (body.code === 'DATABASE_UNAVAILABLE') response.setHeader('Retry-After', '1');
+    else if (typeof body.retryAfterSeconds === 'number')
+      response.setHeader('Retry-After', String(body.retryAfterSeconds));
     response.status(body.status).type('application/problem+json').json(body);
   }
 
@@ -101,6 +111,15 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       if (status < 500) {
         return problemBody(status, CODES_BY_STATUS[status] ?? 'ERROR', message);
       }
+    }
+    const parserStatus = clientErrorStatus(exception);
+    if (parserStatus !== null) {
+      // Raised by the body parser (too large, unreadable, bad charset) before any route ran.
+      return problemBody(
+        parserStatus,
+        CODES_BY_STATUS[parserStatus] ?? 'BAD_REQUEST',
+        (exception as Error).message,
+      );
     }
     if (isDatabaseUnavailable(exception)) {
       // Postgres is down, restarting or out of connections: a retryable 503, not a 500.

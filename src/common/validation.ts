@@ -1,4 +1,5 @@
 import { ValidationError, ValidationPipe } from '@nestjs/common';
+import { ValidateIf } from 'class-validator';
 import { badRequest, FieldProblem } from './problem';
 
 /** Flattens class-validator's tree into `field: message` pairs with paths like `nodePools[1].name`. */
@@ -32,3 +33,10 @@ export function createValidationPipe(): ValidationPipe {
     },
   });
 }
+
+/**
+ * For a body field that may be left out but never set to `null`. class-validator's `IsOptional`
+ * skips every rule for `null` too, so `{"flavors": null}` used to pass and be stored; this one
+ * skips only a missing field, and `null` meets the field's own rules (and fails them).
+ */
+export const IsOmittable = () => ValidateIf((_object, value) => value !== undefined);

@@ -159,6 +159,24 @@ export class EnvironmentVariables {
   PADDOCK_RATE_LIMIT_PER_PROJECT?: number;
 
   @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  PADDOCK_RATE_LIMIT_ANONYMOUS_PER_MINUTE?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  PADDOCK_LONG_POLL_MAX_PER_TOKEN?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  PADDOCK_LONG_POLL_MAX_PER_PROCESS?: number;
+
+  @IsOptional()
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL?: string;
 
@@ -258,6 +276,13 @@ export interface AppConfig {
    * open watch has no idle timeout, but it does not live forever).
    */
   kubeProxy: { connectTimeoutMs: number; responseTimeoutMs: number; maxDurationMs: number };
+  /**
+   * Failed authentications per source address per minute (0 = no limit). Past it, the address
+   * gets 429 before any authentication is attempted, until the minute is over.
+   */
+  anonymousPerMinute: number;
+  /** Concurrent `waitSeconds` long-polls per token (429 past it) and per API process (503). */
+  longPoll: { maxPerToken: number; maxPerProcess: number };
 }
 
 /** A fixed development key: backend tokens in a dev database are not secret enough to matter. */
@@ -334,6 +359,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
       responseTimeoutMs: env.PADDOCK_KUBE_PROXY_RESPONSE_TIMEOUT_MS ?? 60_000,
       // As long as kube-apiserver keeps a watch at most (2 × its 30 min --min-request-timeout).
       maxDurationMs: (env.PADDOCK_KUBE_PROXY_MAX_DURATION_SECONDS ?? 3_600) * 1000,
+    },
+    anonymousPerMinute: env.PADDOCK_RATE_LIMIT_ANONYMOUS_PER_MINUTE ?? 300,
+    longPoll: {
+      maxPerToken: env.PADDOCK_LONG_POLL_MAX_PER_TOKEN ?? 100,
+      maxPerProcess: env.PADDOCK_LONG_POLL_MAX_PER_PROCESS ?? 2_000,
     },
   };
 }

@@ -3,7 +3,9 @@ import { InitialSchema1763776800000 } from '../../migrations/1763776800000-Initi
 import { BackendHealth1763776900000 } from '../../migrations/1763776900000-BackendHealth';
 import { ProjectsAccessQuotaAudit1763777000000 } from '../../migrations/1763777000000-ProjectsAccessQuotaAudit';
 import { KubeconfigCredentials1764600100000 } from '../../migrations/1764600100000-KubeconfigCredentials';
+import { AuditOccurrencesOperationNotify1764600200000 } from '../../migrations/1764600200000-AuditOccurrencesOperationNotify';
 import { TypedOperationSteps1764600300000 } from '../../migrations/1764600300000-TypedOperationSteps';
+import { SyncLookupIndexes1764600400000 } from '../../migrations/1764600400000-SyncLookupIndexes';
 
 /** Every migration, in order. Migrations are reviewed SQL; `synchronize` is never on. */
 export const MIGRATIONS = [
@@ -11,7 +13,9 @@ export const MIGRATIONS = [
   BackendHealth1763776900000,
   ProjectsAccessQuotaAudit1763777000000,
   KubeconfigCredentials1764600100000,
+  AuditOccurrencesOperationNotify1764600200000,
   TypedOperationSteps1764600300000,
+  SyncLookupIndexes1764600400000,
 ];
 
 export function createDataSource(databaseUrl: string, poolSize = 20): DataSource {

@@ -9,8 +9,9 @@ interface Ambient {
 
 /**
  * Transactions for repositories. `run` joins the transaction already open in this async context
- * (the idempotency interceptor opens one around a whole request, so the stored answer commits
- * with the state change) or opens its own. `afterCommit` callbacks run once the outermost
+ * or opens its own: the one caller that opens a transaction for others is the idempotency
+ * interceptor, around a whole request, so that the stored answer commits with the state change
+ * (it passes the transaction to its repository explicitly). `dryRun` works in either case. `afterCommit` callbacks run once the outermost
  * transaction has committed: that is where work is handed to other processes.
  */
 @Injectable()
@@ -36,22 +37,21 @@ export class UnitOfWork {
   }
 
   /**
-   * Runs `work` in a transaction that is always rolled back (a savepoint of the open one, if any):
-   * the same checks and conditional updates as the real thing, and no trace of them (after-commit
-   * callbacks are dropped too).
+   * Runs `work` in a transaction that is always rolled back: the same checks and conditional
+   * updates as the real thing, and no trace of them (after-commit callbacks are dropped too).
+   * Inside the caller's transaction (a request with an `Idempotency-Key`) the dry run is a
+   * savepoint rolled back at the end, so the caller's own writes (the stored answer) survive.
    */
   async dryRun<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     const ambient = this.storage.getStore();
     if (ambient) {
-      // Inside a caller's transaction (the idempotency interceptor's, for one): a savepoint undoes
-      // the work, a failed statement included, and leaves the caller's transaction as it was.
-      await ambient.manager.query('SAVEPOINT dry_run');
+      await ambient.manager.query('SAVEPOINT paddock_dry_run');
       try {
         return await this.storage.run({ manager: ambient.manager, afterCommit: [] }, () =>
           work(ambient.manager),
         );
       } finally {
-        await ambient.manager.query('ROLLBACK TO SAVEPOINT dry_run');
+        await ambient.manager.query('ROLLBACK TO SAVEPOINT paddock_dry_run');
       }
     }
     const runner = this.dataSource.createQueryRunner();

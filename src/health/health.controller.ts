@@ -1,34 +1,14 @@
-import { Controller, Get, HttpStatus, Inject, Res } from '@nestjs/common';
+import { Controller, Get, HttpStatus, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import Redis from 'ioredis';
-import { DataSource } from 'typeorm';
 import { Public } from '../common/auth.guard';
-
-const CHECK_TIMEOUT_MS = 1_000;
-
-async function probe(check: () => Promise<unknown>): Promise<'up' | 'down'> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([
-      check(),
-      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), CHECK_TIMEOUT_MS))),
-    ]);
-    return 'up';
-  } catch {
-    return 'down';
-  } finally {
-    clearTimeout(timer);
-  }
-}
+import { ReadinessDto } from './health.dto';
+import { HealthService } from './health.service';
 
 @ApiTags('operations')
 @Controller()
 export class HealthController {
-  constructor(
-    private readonly dataSource: DataSource,
-    @Inject(Redis) private readonly redis: Redis,
-  ) {}
+  constructor(private readonly health: HealthService) {}
 
   /** Liveness: the process answers. */
   @Public()
@@ -42,13 +22,9 @@ export class HealthController {
   @Public()
   @Get('readyz')
   @ApiOperation({ operationId: 'readyz', summary: 'Readiness (Postgres and Redis)' })
-  async readyz(@Res({ passthrough: true }) res: Response) {
-    const [postgres, redis] = await Promise.all([
-      probe(() => this.dataSource.query('SELECT 1')),
-      probe(() => this.redis.ping()),
-    ]);
-    const ready = postgres === 'up' && redis === 'up';
-    res.status(ready ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE);
-    return { status: ready ? 'ok' : 'unavailable', checks: { postgres, redis } };
+  async readyz(@Res({ passthrough: true }) res: Response): Promise<ReadinessDto> {
+    const readiness = await this.health.readiness();
+    res.status(readiness.status === 'ok' ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE);
+    return readiness;
   }
 }

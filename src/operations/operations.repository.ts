@@ -150,6 +150,15 @@ export class OperationsRepository {
     return toOperation(rows[0], steps.map(toStep));
   }
 
+  /** Of `ids`, the operations that are over (any state but pending and running). */
+  async finishedAmong(ids: string[]): Promise<string[]> {
+    const rows: Array<Pick<OperationRow, 'id'>> = await this.uow.manager.query(
+      `SELECT id FROM operations WHERE id = ANY($1::uuid[]) AND state NOT IN ('pending', 'running')`,
+      [ids],
+    );
+    return rows.map((r) => r.id);
+  }
+
   /** Lightweight state read for long-polling. */
   async stateOf(id: string): Promise<OperationState | null> {
     const rows: Array<Pick<OperationRow, 'state'>> = await this.uow.manager.query(

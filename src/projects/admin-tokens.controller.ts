@@ -8,6 +8,7 @@ import {
 } from '@nestjs/swagger';
 import { CurrentPrincipal, type Principal } from '../common/auth.guard';
 import { ProblemDto } from '../common/problem.dto';
+import { AnswerCarriesSecret } from '../common/secret-answer';
 import { CreatedTokenDto, CreateTokenDto, ListTokensQuery, TokenListDto } from './token.dto';
 import { TokensService } from './tokens.service';
 
@@ -24,6 +25,7 @@ export class AdminTokensController {
     operationId: 'createToken',
     summary: 'Issue an API token; the secret is in this answer only',
   })
+  @AnswerCarriesSecret('secret')
   create(@Body() body: CreateTokenDto, @CurrentPrincipal() issuer: Principal): Promise<CreatedTokenDto> {
     return this.tokens.issue(body, issuer);
   }

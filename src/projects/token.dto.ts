@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsDateString, IsIn, IsOptional, IsString, Matches } from 'class-validator';
 import { PageQuery } from '../common/cursor';
 import { DNS_LABEL } from '../common/dns-label';
+import { IsOmittable } from '../common/validation';
 import { SUBJECT, SUBJECT_MESSAGE } from './member.dto';
 
 export const TOKEN_ROLES = ['admin', 'member', 'ci'] as const;
@@ -21,14 +22,14 @@ export class CreateTokenDto {
 
   /** Required for `ci`; optional for `member` (narrows it to that project); not allowed for `admin`. */
   @ApiPropertyOptional({ example: 'web', pattern: DNS_LABEL.source })
-  @IsOptional()
+  @IsOmittable()
   @IsString()
   @Matches(DNS_LABEL, { message: 'project must be a project name' })
   project?: string;
 
   /** When the token stops working (RFC 3339); omitted = never. */
   @ApiPropertyOptional({ format: 'date-time' })
-  @IsOptional()
+  @IsOmittable()
   @IsDateString({ strict: true }, { message: 'expiresAt must be an RFC 3339 date-time' })
   expiresAt?: string;
 }
@@ -66,9 +67,15 @@ export class TokenDto {
 }
 
 export class CreatedTokenDto extends TokenDto {
-  /** The bearer secret. Shown in this answer only; Paddock keeps a SHA-256 digest of it. */
-  @ApiProperty({ example: 'pdk_Q2xhc3NpYyBleGFtcGxlIHNlY3JldCBub3QgcmVhbA' })
-  secret: string;
+  /**
+   * The bearer secret. Shown in this answer only; Paddock keeps a SHA-256 digest of it. Absent
+   * from an idempotent replay (see `secretWithheld`): lost secrets are revoked and reissued.
+   */
+  @ApiPropertyOptional({ example: 'pdk_Q2xhc3NpYyBleGFtcGxlIHNlY3JldCBub3QgcmVhbA' })
+  secret?: string;
+  /** True on an idempotent replay: the secret was shown in the first answer only. */
+  @ApiPropertyOptional({ example: true })
+  secretWithheld?: boolean;
 }
 
 export class TokenListDto {

@@ -36,6 +36,7 @@ export function redisOptions(url: string): RedisOptions {
       { name: QUEUES.statusSync },
       { name: QUEUES.backendProbes },
       { name: QUEUES.maintenance },
+      { name: QUEUES.quotaReconcile },
     ),
   ],
   providers: [

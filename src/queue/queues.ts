@@ -10,6 +10,7 @@ export const QUEUES = {
   backendProbes: 'backend-probes',
   /** Cluster-wide periodic work: one job per period for all workers together, not one per worker. */
   maintenance: 'maintenance',
+  quotaReconcile: 'quota-reconcile',
 } as const;
 
 export const JOBS = {
@@ -18,6 +19,7 @@ export const JOBS = {
   probeBackend: 'probe-backend',
   sweep: 'sweep',
   relayOutbox: 'relay-outbox',
+  reconcileQuotas: 'reconcile-quotas',
 } as const;
 
 export type MaintenanceJobName = typeof JOBS.sweep | typeof JOBS.relayOutbox;
@@ -40,6 +42,8 @@ export interface SyncBackendJob {
 export const operationJobId = (operationId: string) => operationId;
 export const syncSchedulerId = (backendId: string) => `sync:${backendId}`;
 export const probeSchedulerId = (backendId: string) => `probe:${backendId}`;
+/** One scheduler for the whole deployment: every worker upserts the same id. */
+export const QUOTA_RECONCILE_SCHEDULER_ID = 'quota-reconcile';
 
 export interface ProbeBackendJob {
   backendId: string;

@@ -1,8 +1,11 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { InjectQueue, OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Queue } from 'bullmq';
 import { Registry } from 'prom-client';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { UnitOfWork } from '../database/unit-of-work';
 import { counter } from '../metrics/metrics.module';
+import { JOBS, QUEUES, QUOTA_RECONCILE_SCHEDULER_ID, WORKER_LOCK_OPTIONS } from '../queue/queues';
 import { QuotaReconcileReportDto, QuotaRepairDto } from './quota.dto';
 import { QUOTA_RESOURCES, QuotaRecord, QuotaRepository, QuotaTruth } from './quota.repository';
 
@@ -80,32 +83,38 @@ export class QuotaReconciler {
   }
 }
 
-/** Runs the reconcile pass periodically in each worker (all it does is idempotent). */
-@Injectable()
-export class QuotaReconcileSchedule implements OnModuleInit, OnApplicationShutdown {
-  private readonly logger = new Logger(QuotaReconcileSchedule.name);
-  private timer?: NodeJS.Timeout;
-  private running: Promise<unknown> | null = null;
+/**
+ * Runs the reconcile pass on a period, once for the whole deployment: a BullMQ job scheduler
+ * (every worker upserts the same one, so there is one however many workers run) hands each run
+ * to one worker. A pass is idempotent, so a run repeated after a crash is harmless.
+ */
+@Processor(QUEUES.quotaReconcile, { concurrency: 1, ...WORKER_LOCK_OPTIONS })
+export class QuotaReconcileProcessor extends WorkerHost implements OnModuleInit {
+  private readonly logger = new Logger(QuotaReconcileProcessor.name);
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly reconciler: QuotaReconciler,
-  ) {}
-
-  onModuleInit(): void {
-    this.timer = setInterval(() => this.tick(), this.config.quotaReconcilePeriodMs);
-    this.timer.unref();
-    this.tick();
+    @InjectQueue(QUEUES.quotaReconcile) private readonly queue: Queue,
+  ) {
+    super();
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+  async onModuleInit(): Promise<void> {
+    await this.queue.upsertJobScheduler(
+      QUOTA_RECONCILE_SCHEDULER_ID,
+      { every: this.config.quotaReconcilePeriodMs },
+      { name: JOBS.reconcileQuotas, opts: { attempts: 1, removeOnComplete: true, removeOnFail: true } },
+    );
   }
 
-  private tick(): void {
-    this.running = this.reconciler
-      .reconcile()
-      .catch((error: unknown) => this.logger.warn({ err: error }, 'quota reconcile failed; will retry'));
+  async process(): Promise<void> {
+    await this.reconciler.reconcile();
+  }
+
+  /** Redis-level trouble is logged, not fatal: the next scheduled run tries again. */
+  @OnWorkerEvent('error')
+  onWorkerError(error: Error): void {
+    this.logger.warn({ reason: error.message }, 'queue worker error');
   }
 }

@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { AdminQuotaController } from './admin-quota.controller';
 import { QuotaController } from './quota.controller';
 import { QuotaMetrics } from './quota-metrics.service';
-import { QuotaReconciler, QuotaReconcileSchedule } from './quota-reconciler.service';
+import { QuotaReconciler, QuotaReconcileProcessor } from './quota-reconciler.service';
 import { QuotaRepository } from './quota.repository';
 import { QuotaService } from './quota.service';
 
@@ -24,6 +24,6 @@ export class QuotaApiModule {}
 /** The worker side: the periodic reconcile pass. */
 @Module({
   imports: [QuotaModule],
-  providers: [QuotaReconcileSchedule],
+  providers: [QuotaReconcileProcessor],
 })
 export class QuotaWorkerModule {}

@@ -41,6 +41,8 @@ export class BackendCallStats implements RancherCallObserver, OnModuleInit, OnAp
   ) {}
 
   onModuleInit(): void {
+    // A timer of this process, not a BullMQ job scheduler: what it flushes is this process's own
+    // in-memory buffer, so every process must flush its own, whichever worker a job would reach.
     this.timer = setInterval(() => void this.flush(), FLUSH_MS);
     this.timer.unref();
   }

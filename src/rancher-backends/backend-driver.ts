@@ -118,21 +118,6 @@ export interface NodeTemplateRef {
   driver: string;
 }
 
-export interface RegistrationCommand {
-  /** Shell command that registers a custom node with the cluster (roles are appended by the caller). */
-  nodeCommand: string;
-  /** Empty until Rancher has filled it in; callers retry until it is not. */
-  ready: boolean;
-}
-
-export interface RemoteEtcdBackup extends RemoteStatus {
-  id: string;
-  clusterId: string;
-  filename: string;
-  manual: boolean;
-  created: string;
-}
-
 /** One Rancher call a plan expects to make, described for people (the `:plan` dry run). */
 export interface PlannedCall {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -181,17 +166,13 @@ export interface BackendDriver {
   createNodePool(spec: NodePoolCreateSpec): Promise<RemoteNodePool>;
   scaleNodePool(id: string, quantity: number): Promise<RemoteNodePool>;
   deleteNodePool(id: string): Promise<void>;
-  deleteNode(id: string): Promise<void>;
 
-  /** Every cluster, pool and node on the backend, following pagination (for the status sync). */
-  listAllClusters(): Promise<RemoteCluster[]>;
-  listAllNodePools(): Promise<RemoteNodePool[]>;
-  listAllNodes(): Promise<RemoteNode[]>;
+  /**
+   * Every cluster, pool and node on the backend, one page at a time (for the status sync, which
+   * writes each page away before it asks for the next, so a large backend never sits in memory).
+   */
+  clusterPages(): AsyncIterable<RemoteCluster[]>;
+  nodePoolPages(): AsyncIterable<RemoteNodePool[]>;
+  nodePages(): AsyncIterable<RemoteNode[]>;
 
-  /** The custom-node registration command for a cluster, creating the registration token if absent. */
-  registrationCommand(clusterId: string): Promise<RegistrationCommand>;
-
-  listEtcdBackups(clusterId: string): Promise<RemoteEtcdBackup[]>;
-  backupEtcd(clusterId: string): Promise<RemoteEtcdBackup>;
-  restoreEtcdBackup(clusterId: string, backupId: string): Promise<void>;
 }

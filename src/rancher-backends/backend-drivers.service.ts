@@ -3,7 +3,7 @@ import { Registry } from 'prom-client';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import type { BackendDriver } from './backend-driver';
 import { createBackendDriver } from './backend-driver.factory';
-import type { Backend } from './backends.repository';
+import type { Backend } from './backend.types';
 import { BackendCallStats } from './backend-call-stats.service';
 import type { RancherCallEvent, RancherCallObserver } from './rancher-client';
 import { createRancherMetricsObserver } from './rancher-metrics';

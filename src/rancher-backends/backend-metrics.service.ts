@@ -1,36 +1,21 @@
 import { Injectable } from '@nestjs/common';
 import { Registry } from 'prom-client';
-import { UnitOfWork } from '../database/unit-of-work';
 import { gauge } from '../metrics/metrics.module';
-
-interface Row {
-  name: string;
-  max_clusters: number;
-  max_nodes: number;
-  clusters_count: number;
-  nodes_count: number;
-  health: string;
-  last_sync_at: Date | null;
-}
+import { BackendsRepository } from './backends.repository';
 
 /** Per-backend capacity, usage, health and sync age, read from Postgres at scrape time. */
 @Injectable()
 export class BackendMetrics {
-  constructor(registry: Registry, uow: UnitOfWork) {
-    const read = (): Promise<Row[]> =>
-      uow.manager.query(
-        `SELECT name, max_clusters, max_nodes, clusters_count, nodes_count, health, last_sync_at
-         FROM backends WHERE deleted_at IS NULL`,
-      );
+  constructor(registry: Registry, backends: BackendsRepository) {
     gauge(registry, {
       name: 'paddock_backend_capacity',
       help: 'Capacity of each backend, by resource (clusters, nodes).',
       labelNames: ['backend', 'resource'],
       async collect() {
         this.reset();
-        for (const r of await read()) {
-          this.set({ backend: r.name, resource: 'clusters' }, r.max_clusters);
-          this.set({ backend: r.name, resource: 'nodes' }, r.max_nodes);
+        for (const b of await backends.listAll()) {
+          this.set({ backend: b.name, resource: 'clusters' }, b.maxClusters);
+          this.set({ backend: b.name, resource: 'nodes' }, b.maxNodes);
         }
       },
     });
@@ -40,9 +25,9 @@ export class BackendMetrics {
       labelNames: ['backend', 'resource'],
       async collect() {
         this.reset();
-        for (const r of await read()) {
-          this.set({ backend: r.name, resource: 'clusters' }, r.clusters_count);
-          this.set({ backend: r.name, resource: 'nodes' }, r.nodes_count);
+        for (const b of await backends.listAll()) {
+          this.set({ backend: b.name, resource: 'clusters' }, b.clusters);
+          this.set({ backend: b.name, resource: 'nodes' }, b.nodes);
         }
       },
     });
@@ -52,7 +37,8 @@ export class BackendMetrics {
       labelNames: ['backend'],
       async collect() {
         this.reset();
-        for (const r of await read()) this.set({ backend: r.name }, r.health === 'healthy' ? 1 : 0);
+        for (const b of await backends.listAll())
+          this.set({ backend: b.name }, b.health === 'healthy' ? 1 : 0);
       },
     });
     gauge(registry, {
@@ -61,8 +47,8 @@ export class BackendMetrics {
       labelNames: ['backend'],
       async collect() {
         this.reset();
-        for (const r of await read()) {
-          if (r.last_sync_at) this.set({ backend: r.name }, r.last_sync_at.getTime() / 1000);
+        for (const b of await backends.listAll()) {
+          if (b.lastSyncAt) this.set({ backend: b.name }, b.lastSyncAt.getTime() / 1000);
         }
       },
     });

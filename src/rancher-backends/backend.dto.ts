@@ -4,7 +4,6 @@ import {
   IsIn,
   IsInt,
   IsObject,
-  IsOptional,
   IsString,
   IsUrl,
   Matches,
@@ -14,9 +13,8 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { IsDnsLabel } from '../common/dns-label';
-
-export const BACKEND_STATES = ['active', 'draining', 'disabled'] as const;
-export type BackendState = (typeof BACKEND_STATES)[number];
+import { IsOmittable } from '../common/validation';
+import { BACKEND_STATES, type BackendState } from './backend.types';
 
 export class BackendCapacityDto {
   /** Most clusters Paddock places on this backend. */
@@ -69,21 +67,22 @@ export class RegisterBackendDto {
   @IsIn(['rke1'])
   kind: 'rke1';
 
-  @IsOptional()
+  @IsOmittable()
   @IsDnsLabel('Region used by placement', 'tokyo')
   region?: string;
 
   @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' } })
-  @IsOptional()
+  @IsOmittable()
   @IsObject()
   labels?: Record<string, string>;
 
+  @IsObject()
   @ValidateNested()
   @Type(() => BackendCapacityDto)
   capacity: BackendCapacityDto;
 
   @ApiPropertyOptional({ enum: BACKEND_STATES })
-  @IsOptional()
+  @IsOmittable()
   @IsIn(BACKEND_STATES)
   state?: BackendState;
 
@@ -93,7 +92,10 @@ export class RegisterBackendDto {
 }
 
 /** Every registration field but the name and kind, each optional; URL, token and flavors are re-verified. */
-export class UpdateBackendDto extends PartialType(OmitType(RegisterBackendDto, ['name', 'kind'] as const)) {}
+export class UpdateBackendDto extends PartialType(OmitType(RegisterBackendDto, ['name', 'kind'] as const), {
+  // A field left out is unchanged; `null` is not a value any of them can take.
+  skipNullProperties: false,
+}) {}
 
 export class BackendHealthDto {
   @ApiProperty({ enum: ['unknown', 'healthy', 'unhealthy'] })

@@ -1,38 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { UnitOfWork } from '../database/unit-of-work';
 import type { BackendKind } from './backend-driver';
-import type { BackendState } from './backend.dto';
-
-export interface Flavor {
-  nodeTemplateId: string;
-}
-
-export interface Backend {
-  id: string;
-  name: string;
-  url: string;
-  kind: BackendKind;
-  tokenCiphertext: string;
-  region: string | null;
-  labels: Record<string, string>;
-  maxClusters: number;
-  maxNodes: number;
-  state: BackendState;
-  flavors: Record<string, Flavor>;
-  rancherVersion: string | null;
-  lastSyncAt: Date | null;
-  lastSyncError: string | null;
-  syncReport: Record<string, unknown>;
-  health: BackendHealth;
-  probeFailures: number;
-  healthCheckedAt: Date | null;
-  lastHealthyAt: Date | null;
-  lastProbeError: string | null;
-  createdAt: Date;
-  updatedAt: Date;
-}
-
-export type BackendHealth = 'unknown' | 'healthy' | 'unhealthy';
+import type { Backend, BackendHealth, BackendPatch, BackendState, Flavor, NewBackend } from './backend.types';
 
 /** Namespace of the advisory locks that mark a backend as being claimed by a create. */
 const CLAIM_LOCK_SPACE = 7_326_002;
@@ -40,11 +9,7 @@ const CLAIM_LOCK_SPACE = 7_326_002;
 /** Consecutive failed probes that take a backend out of placement. */
 export const UNHEALTHY_AFTER_FAILURES = 2;
 
-export interface BackendWithUsage extends Backend {
-  clusters: number;
-  nodes: number;
-}
-
+/** A `backends` row as selected (`SELECT *`); mapped to `Backend` in one place, `toBackend`. */
 interface BackendRow {
   id: string;
   name: string;
@@ -66,13 +31,14 @@ interface BackendRow {
   health_checked_at: Date | null;
   last_healthy_at: Date | null;
   last_probe_error: string | null;
+  clusters_count: number;
+  nodes_count: number;
+  deleted_at: Date | null;
   created_at: Date;
   updated_at: Date;
-  clusters?: number;
-  nodes?: number;
 }
 
-const toBackend = (r: BackendRow): BackendWithUsage => ({
+const toBackend = (r: BackendRow): Backend => ({
   id: r.id,
   name: r.name,
   url: r.url,
@@ -82,6 +48,8 @@ const toBackend = (r: BackendRow): BackendWithUsage => ({
   labels: r.labels,
   maxClusters: r.max_clusters,
   maxNodes: r.max_nodes,
+  clusters: r.clusters_count,
+  nodes: r.nodes_count,
   state: r.state,
   flavors: r.flavors,
   rancherVersion: r.rancher_version,
@@ -95,32 +63,14 @@ const toBackend = (r: BackendRow): BackendWithUsage => ({
   lastProbeError: r.last_probe_error,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
-  clusters: Number(r.clusters ?? 0),
-  nodes: Number(r.nodes ?? 0),
 });
-
-const WITH_USAGE = `SELECT b.*, b.clusters_count AS clusters, b.nodes_count AS nodes FROM backends b`;
-
-export type NewBackend = Pick<
-  Backend,
-  | 'name'
-  | 'url'
-  | 'kind'
-  | 'tokenCiphertext'
-  | 'region'
-  | 'labels'
-  | 'maxClusters'
-  | 'maxNodes'
-  | 'state'
-  | 'flavors'
-> & { rancherVersion: string | null };
 
 @Injectable()
 export class BackendsRepository {
   constructor(private readonly uow: UnitOfWork) {}
 
   /** Inserts the backend, or returns null when the name is taken. */
-  async insert(b: NewBackend): Promise<BackendWithUsage | null> {
+  async insert(b: NewBackend): Promise<Backend | null> {
     const rows: BackendRow[] = await this.uow.manager.query(
       `INSERT INTO backends (name, url, kind, token_ciphertext, region, labels, max_clusters, max_nodes, state, flavors,
          rancher_version, health, health_checked_at, last_healthy_at)
@@ -143,9 +93,9 @@ export class BackendsRepository {
     return rows.length > 0 ? toBackend(rows[0]) : null;
   }
 
-  async findByName(name: string): Promise<BackendWithUsage | null> {
+  async findByName(name: string): Promise<Backend | null> {
     const rows: BackendRow[] = await this.uow.manager.query(
-      `${WITH_USAGE} WHERE b.name = $1 AND b.deleted_at IS NULL`,
+      `SELECT * FROM backends WHERE name = $1 AND deleted_at IS NULL`,
       [name],
     );
     return rows.length > 0 ? toBackend(rows[0]) : null;
@@ -162,43 +112,45 @@ export class BackendsRepository {
     return new Set(rows.map((r) => r.flavor));
   }
 
-  async findById(id: string): Promise<BackendWithUsage | null> {
-    const rows: BackendRow[] = await this.uow.manager.query(`${WITH_USAGE} WHERE b.id = $1`, [id]);
+  /** Every region some registered backend is in, whatever its state (as for flavors). */
+  async offeredRegions(): Promise<Set<string>> {
+    const rows: Array<{ region: string }> = await this.uow.manager.query(
+      `SELECT DISTINCT region FROM backends WHERE deleted_at IS NULL AND region IS NOT NULL`,
+    );
+    return new Set(rows.map((r) => r.region));
+  }
+
+  async findById(id: string): Promise<Backend | null> {
+    const rows: BackendRow[] = await this.uow.manager.query(`SELECT * FROM backends WHERE id = $1`, [id]);
     return rows.length > 0 ? toBackend(rows[0]) : null;
   }
 
-  async listAll(): Promise<BackendWithUsage[]> {
+  /** The node template behind a flavor on one backend, for adding a pool to a placed cluster. */
+  async nodeTemplateOf(id: string, flavor: string): Promise<string | null> {
+    const rows: Array<{ template: string | null }> = await this.uow.manager.query(
+      `SELECT flavors -> $2 ->> 'nodeTemplateId' AS template FROM backends WHERE id = $1`,
+      [id, flavor],
+    );
+    return rows[0]?.template ?? null;
+  }
+
+  /** Every registered backend, by name. */
+  async listAll(): Promise<Backend[]> {
     const rows: BackendRow[] = await this.uow.manager.query(
-      `${WITH_USAGE} WHERE b.deleted_at IS NULL ORDER BY b.name`,
+      `SELECT * FROM backends WHERE deleted_at IS NULL ORDER BY name`,
     );
     return rows.map(toBackend);
   }
 
-  async list(limit: number, afterName: string | null): Promise<BackendWithUsage[]> {
+  async list(limit: number, afterName: string | null): Promise<Backend[]> {
     const rows: BackendRow[] = await this.uow.manager.query(
-      `${WITH_USAGE} WHERE b.deleted_at IS NULL AND ($1::text IS NULL OR b.name > $1) ORDER BY b.name LIMIT $2`,
+      `SELECT * FROM backends WHERE deleted_at IS NULL AND ($1::text IS NULL OR name > $1) ORDER BY name LIMIT $2`,
       [afterName, limit + 1],
     );
     return rows.map(toBackend);
   }
 
-  async update(
-    id: string,
-    patch: Partial<
-      Pick<
-        Backend,
-        | 'url'
-        | 'tokenCiphertext'
-        | 'region'
-        | 'labels'
-        | 'maxClusters'
-        | 'maxNodes'
-        | 'state'
-        | 'flavors'
-        | 'rancherVersion'
-      >
-    >,
-  ): Promise<void> {
+  async update(id: string, patch: BackendPatch): Promise<void> {
     const columns: Record<string, unknown> = {
       url: patch.url,
       token_ciphertext: patch.tokenCiphertext,

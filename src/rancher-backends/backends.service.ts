@@ -7,12 +7,13 @@ import { isBackendError } from './backend.errors';
 import { BackendDto, BackendListDto, FlavorDto, RegisterBackendDto, UpdateBackendDto } from './backend.dto';
 import { BackendCallStats, CallStats } from './backend-call-stats.service';
 import { BackendDriversService } from './backend-drivers.service';
-import { Backend, BackendsRepository, BackendWithUsage } from './backends.repository';
+import { BackendsRepository } from './backends.repository';
+import type { Backend } from './backend.types';
 
 const FLAVOR_NAME = /^[a-z0-9][a-z0-9.-]{0,62}$/;
 const NODE_TEMPLATE_ID = /^[a-z0-9][a-z0-9.-]*:[a-z0-9][a-z0-9.-]*$/;
 
-export const toBackendDto = (b: BackendWithUsage, calls: CallStats): BackendDto => ({
+export const toBackendDto = (b: Backend, calls: CallStats): BackendDto => ({
   id: b.id,
   name: b.name,
   url: b.url,
@@ -46,6 +47,10 @@ function validateMaps(
   labels: Record<string, string> | undefined,
 ) {
   const problems: FieldProblem[] = [];
+  if (flavors !== undefined && Object.keys(flavors).length === 0) {
+    // A backend without flavors could never be placed on; refusing it keeps the registry useful.
+    problems.push({ field: 'flavors', message: 'flavors must name at least one flavor' });
+  }
   for (const [name, flavor] of Object.entries(flavors ?? {})) {
     if (!FLAVOR_NAME.test(name)) {
       problems.push({
@@ -87,7 +92,7 @@ export class BackendsService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  private async toDto(backend: BackendWithUsage): Promise<BackendDto> {
+  private async toDto(backend: Backend): Promise<BackendDto> {
     return toBackendDto(backend, await this.stats.read(backend.name));
   }
 
@@ -214,7 +219,7 @@ export class BackendsService {
     }
   }
 
-  async require(name: string): Promise<BackendWithUsage> {
+  async require(name: string): Promise<Backend> {
     const backend = await this.backends.findByName(name);
     if (!backend) throw notFound('backend', name);
     return backend;

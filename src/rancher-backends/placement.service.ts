@@ -1,7 +1,7 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { ProblemError } from '../common/problem';
-import { UnitOfWork } from '../database/unit-of-work';
 import { BackendsRepository } from './backends.repository';
+import type { Backend } from './backend.types';
 
 export interface PlacementRequest {
   region?: string;
@@ -14,19 +14,6 @@ export interface Placement {
   backendName: string;
   /** Flavor name → node template id on the chosen backend. */
   nodeTemplates: Record<string, string>;
-}
-
-interface Candidate {
-  id: string;
-  name: string;
-  state: string;
-  region: string | null;
-  flavors: Record<string, { nodeTemplateId: string }>;
-  max_clusters: number;
-  max_nodes: number;
-  clusters_count: number;
-  nodes_count: number;
-  health: string;
 }
 
 export interface Ranking {
@@ -59,46 +46,38 @@ export function noBackendAvailable(ranking: Pick<Ranking, 'reasons' | 'registere
  */
 @Injectable()
 export class PlacementService {
-  constructor(
-    private readonly uow: UnitOfWork,
-    private readonly backends: BackendsRepository,
-  ) {}
+  constructor(private readonly backends: BackendsRepository) {}
 
   async rank(request: PlacementRequest): Promise<Ranking> {
-    const candidates: Candidate[] = await this.uow.manager.query(
-      `SELECT id, name, state, health, region, flavors, max_clusters, max_nodes, clusters_count, nodes_count
-       FROM backends WHERE deleted_at IS NULL ORDER BY name`,
-    );
+    const candidates = await this.backends.listAll();
     const reasons: Record<string, string> = {};
-    const fitting: Array<{ c: Candidate; utilization: number }> = [];
-    for (const c of candidates) {
-      const missing = request.flavors.filter((f) => !c.flavors[f]);
-      if (c.state !== 'active') reasons[c.name] = `state is ${c.state}`;
-      else if (c.health === 'unhealthy') reasons[c.name] = 'unhealthy (failed its last probes)';
-      else if (request.region && c.region !== request.region)
-        reasons[c.name] = `region is ${c.region ?? 'unset'}`;
-      else if (missing.length > 0) reasons[c.name] = `does not offer ${missing.join(', ')}`;
-      else if (c.clusters_count + 1 > c.max_clusters)
-        reasons[c.name] = `cluster capacity ${c.max_clusters} reached`;
-      else if (c.nodes_count + request.nodes > c.max_nodes)
-        reasons[c.name] = `node capacity ${c.max_nodes} reached`;
+    const fitting: Array<{ b: Backend; utilization: number }> = [];
+    for (const b of candidates) {
+      const missing = request.flavors.filter((f) => !b.flavors[f]);
+      if (b.state !== 'active') reasons[b.name] = `state is ${b.state}`;
+      else if (b.health === 'unhealthy') reasons[b.name] = 'unhealthy (failed its last probes)';
+      else if (request.region && b.region !== request.region)
+        reasons[b.name] = `region is ${b.region ?? 'unset'}`;
+      else if (missing.length > 0) reasons[b.name] = `does not offer ${missing.join(', ')}`;
+      else if (b.clusters + 1 > b.maxClusters) reasons[b.name] = `cluster capacity ${b.maxClusters} reached`;
+      else if (b.nodes + request.nodes > b.maxNodes) reasons[b.name] = `node capacity ${b.maxNodes} reached`;
       else {
         fitting.push({
-          c,
+          b,
           utilization: Math.max(
-            c.max_clusters > 0 ? (c.clusters_count + 1) / c.max_clusters : 1,
-            c.max_nodes > 0 ? (c.nodes_count + request.nodes) / c.max_nodes : 1,
+            b.maxClusters > 0 ? (b.clusters + 1) / b.maxClusters : 1,
+            b.maxNodes > 0 ? (b.nodes + request.nodes) / b.maxNodes : 1,
           ),
         });
       }
     }
     // Least utilised first; the name breaks ties so the choice is deterministic.
-    fitting.sort((a, b) => a.utilization - b.utilization || a.c.name.localeCompare(b.c.name));
+    fitting.sort((x, y) => x.utilization - y.utilization || x.b.name.localeCompare(y.b.name));
     return {
-      placements: fitting.map(({ c }) => ({
-        backendId: c.id,
-        backendName: c.name,
-        nodeTemplates: Object.fromEntries(request.flavors.map((f) => [f, c.flavors[f].nodeTemplateId])),
+      placements: fitting.map(({ b }) => ({
+        backendId: b.id,
+        backendName: b.name,
+        nodeTemplates: Object.fromEntries(request.flavors.map((f) => [f, b.flavors[f].nodeTemplateId])),
       })),
       reasons,
       registered: candidates.length,
@@ -123,11 +102,7 @@ export class PlacementService {
   }
 
   /** The node template of a flavor on a given backend, for adding pools to an existing cluster. */
-  async nodeTemplateFor(backendId: string, flavor: string): Promise<string | null> {
-    const rows: Array<{ template: string | null }> = await this.uow.manager.query(
-      `SELECT flavors -> $2 ->> 'nodeTemplateId' AS template FROM backends WHERE id = $1`,
-      [backendId, flavor],
-    );
-    return rows[0]?.template ?? null;
+  nodeTemplateFor(backendId: string, flavor: string): Promise<string | null> {
+    return this.backends.nodeTemplateOf(backendId, flavor);
   }
 }

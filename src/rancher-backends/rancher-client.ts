@@ -4,13 +4,13 @@
  * It owns everything about *how* calls are made, so drivers only say *what* to call:
  * - an axios instance with the base URL, `Authorization: Bearer`, `Accept: application/json` and a
  *   non-browser User-Agent (a "mozilla" agent gets CSRF checks and HTML, rancher-api.md §1.2),
- *   keep-alive agents, no redirects and a hard deadline on every attempt;
+ *   keep-alive agents, no redirects and a hard deadline on every attempt (cockatiel timeout);
  * - a per-backend concurrency limit with a queue (cockatiel bulkhead) and a call-rate limit
  *   (token bucket), so one busy Paddock cannot flood one Rancher;
  * - retries with exponential backoff and jitter for safe calls only (reads and idempotent writes);
  *   creates are never retried here, because a lost answer must be resolved by a look-up first;
  * - a consecutive-failure circuit breaker (cockatiel) that fails fast with kind `circuit-open`;
- * - pagination (`listAll` follows `pagination.next` until absent);
+ * - pagination (`pages` follows `pagination.next` until absent, one page at a time);
  * - an observer hook per HTTP attempt for metrics, and every failure as a `BackendError`.
  *
  * The token lives only in the axios default headers: it is never logged, never put in an error and
@@ -33,6 +33,9 @@ import {
   handleWhen,
   isBulkheadRejectedError,
   retry,
+  timeout,
+  TimeoutPolicy,
+  TimeoutStrategy,
 } from 'cockatiel';
 import {
   BackendError,
@@ -173,6 +176,8 @@ export class RancherClient {
   private readonly retryPolicy: RetryPolicy | null;
   private readonly secrets: string[];
   private readonly timeoutMs: number;
+  /** The deadline of one attempt (cockatiel timeout; calls with their own `timeoutMs` get their own). */
+  private readonly deadline: TimeoutPolicy;
   private readonly pageSize: number;
   private readonly maxResponseBytes: number;
   private readonly observer?: RancherCallObserver;
@@ -191,6 +196,7 @@ export class RancherClient {
     }
     this.secrets = secretVariants(connection.token);
     this.timeoutMs = positive(options.timeoutMs, DEFAULTS.timeoutMs);
+    this.deadline = timeout(this.timeoutMs, { strategy: TimeoutStrategy.Cooperative, abortOnReturn: false });
     this.pageSize = Math.min(10_000, positive(options.pageSize, DEFAULTS.pageSize));
     this.maxResponseBytes = positive(options.maxResponseBytes, DEFAULTS.maxResponseBytes);
     this.observer = options.observer;
@@ -324,15 +330,16 @@ export class RancherClient {
   }
 
   /**
-   * Every item of a v3 collection, following `pagination.next` until it is absent. The number of
-   * calls grows with the number of pages, never with the number of items.
+   * A v3 collection page by page, following `pagination.next` until it is absent. The number of
+   * calls grows with the number of pages, never with the number of items, and only one page is
+   * held at a time: a consumer that writes each page away keeps its memory flat whatever the size.
    */
-  async listAll<T>(
+  async *pages<T>(
     route: string,
     query: Record<string, QueryValue> = {},
     params?: Record<string, string>,
-  ): Promise<T[]> {
-    const items: T[] = [];
+  ): AsyncGenerator<T[]> {
+    const site: CallSite = { backend: this.backend, method: 'GET', path: fillRoute(route, params), route };
     const seenMarkers = new Set<string>();
     let marker: string | undefined;
     for (;;) {
@@ -342,11 +349,10 @@ export class RancherClient {
         params,
         query: { ...query, limit: this.pageSize, marker },
       });
-      const site: CallSite = { backend: this.backend, method: 'GET', path: fillRoute(route, params), route };
       if (!isCollection(res.data)) throw this.unexpected(site, 'expected a collection');
-      items.push(...(res.data.data as T[]));
       const next = res.data.pagination?.next;
-      if (!next) return items;
+      yield res.data.data as T[];
+      if (!next) return;
       // `next` is the server's own absolute URL, which may name a host we cannot reach (server-url
       // behind a proxy); only its marker matters, so the next page is requested through our base URL.
       const nextMarker = markerOf(next);
@@ -356,6 +362,17 @@ export class RancherClient {
       seenMarkers.add(nextMarker);
       marker = nextMarker;
     }
+  }
+
+  /** Every item of a v3 collection, for lists known to be short (one cluster's pools, a look-up). */
+  async listAll<T>(
+    route: string,
+    query: Record<string, QueryValue> = {},
+    params?: Record<string, string>,
+  ): Promise<T[]> {
+    const items: T[] = [];
+    for await (const page of this.pages<T>(route, query, params)) items.push(...page);
+    return items;
   }
 
   /** A `BackendError` for an answer whose shape is not what Rancher sends. */
@@ -423,15 +440,23 @@ export class RancherClient {
     }
   }
 
-  private async send<T>(site: CallSite, req: RancherRequest): Promise<RancherResponse<T>> {
+  private send<T>(site: CallSite, req: RancherRequest): Promise<RancherResponse<T>> {
     const timeoutMs = req.timeoutMs ?? this.timeoutMs;
-    const controller = new AbortController();
-    let timedOut = false;
-    // axios' own `timeout` is a socket-idle timer; this one bounds the whole attempt.
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, timeoutMs);
+    const deadline =
+      timeoutMs === this.timeoutMs
+        ? this.deadline
+        : timeout(timeoutMs, { strategy: TimeoutStrategy.Cooperative, abortOnReturn: false });
+    // Cooperative: at the deadline the signal aborts the request and axios rejects at once, so the
+    // failure is classified here (as a timeout) with the status and timings it had.
+    return deadline.execute(({ signal }) => this.attemptOnce<T>(site, req, signal, timeoutMs));
+  }
+
+  private async attemptOnce<T>(
+    site: CallSite,
+    req: RancherRequest,
+    signal: AbortSignal,
+    timeoutMs: number,
+  ): Promise<RancherResponse<T>> {
     const started = performance.now();
     let status: number | undefined;
     this.inFlight++;
@@ -441,8 +466,9 @@ export class RancherClient {
         url: site.path + queryString(req.query),
         data: req.body === undefined ? undefined : JSON.stringify(req.body),
         headers: req.body === undefined ? undefined : { 'Content-Type': 'application/json' },
+        // axios' own `timeout` is a socket-idle timer; the signal bounds the whole attempt.
         timeout: timeoutMs,
-        signal: controller.signal,
+        signal,
       });
       status = res.status;
       const retryAfter = headerValue(res.headers['retry-after']);
@@ -458,11 +484,12 @@ export class RancherClient {
       this.observe(site, status, undefined, performance.now() - started);
       return { status, data: data as T };
     } catch (error) {
-      const failure = isBackendError(error) ? error : this.transportError(site, error, timedOut, timeoutMs);
+      const failure = isBackendError(error)
+        ? error
+        : this.transportError(site, error, signal.aborted, timeoutMs);
       this.observe(site, status, failure.kind, performance.now() - started);
       throw failure;
     } finally {
-      clearTimeout(timer);
       this.inFlight--;
       if (this.closing && this.inFlight === 0) this.releaseSockets();
     }

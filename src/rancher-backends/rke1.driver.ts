@@ -19,9 +19,7 @@ import type {
   NodePoolCreateSpec,
   NodeTemplateRef,
   PlannedCall,
-  RegistrationCommand,
   RemoteCluster,
-  RemoteEtcdBackup,
   RemoteNode,
   RemoteNodePool,
 } from './backend-driver';
@@ -29,24 +27,18 @@ import { BackendError, isBackendError } from './backend.errors';
 import { RancherClient, fillRoute } from './rancher-client';
 import {
   V3Cluster,
-  V3ClusterRegistrationToken,
-  V3EtcdBackup,
   V3Node,
   V3NodePool,
   V3NodeTemplate,
-  V3RestoreFromEtcdBackupInput,
   V3Setting,
   isResource,
   toClusterCreate,
   toNodePoolCreate,
   toNodeTemplateRef,
   toRemoteCluster,
-  toRemoteEtcdBackup,
   toRemoteNode,
   toRemoteNodePool,
 } from './wire/v3.types';
-
-const REGISTRATION_TOKEN_NAME = 'default-token';
 
 const ROUTES = {
   ping: '/ping',
@@ -57,10 +49,6 @@ const ROUTES = {
   nodePools: '/v3/nodepools',
   nodePool: '/v3/nodepools/:id',
   nodes: '/v3/nodes',
-  node: '/v3/nodes/:id',
-  registrationTokens: '/v3/clusterregistrationtokens',
-  registrationToken: '/v3/clusterregistrationtokens/:id',
-  etcdBackups: '/v3/etcdbackups',
 } as const;
 
 export class Rke1Driver implements BackendDriver {
@@ -212,89 +200,20 @@ export class Rke1Driver implements BackendDriver {
     await this.deleteIdempotent(ROUTES.nodePool, id);
   }
 
-  async deleteNode(id: string): Promise<void> {
-    await this.deleteIdempotent(ROUTES.node, id);
+  async *clusterPages(): AsyncGenerator<RemoteCluster[]> {
+    for await (const page of this.client.pages<V3Cluster>(ROUTES.clusters)) yield page.map(toRemoteCluster);
   }
 
-  async listAllClusters(): Promise<RemoteCluster[]> {
-    return (await this.client.listAll<V3Cluster>(ROUTES.clusters)).map(toRemoteCluster);
+  async *nodePoolPages(): AsyncGenerator<RemoteNodePool[]> {
+    for await (const page of this.client.pages<V3NodePool>(ROUTES.nodePools))
+      yield page.map(toRemoteNodePool);
   }
 
-  async listAllNodePools(): Promise<RemoteNodePool[]> {
-    return (await this.client.listAll<V3NodePool>(ROUTES.nodePools)).map(toRemoteNodePool);
-  }
-
-  async listAllNodes(): Promise<RemoteNode[]> {
-    return (await this.client.listAll<V3Node>(ROUTES.nodes)).map(toRemoteNode);
-  }
-
-  async registrationCommand(clusterId: string): Promise<RegistrationCommand> {
-    const token =
-      (await this.findRegistrationToken(clusterId)) ?? (await this.createRegistrationToken(clusterId));
-    const nodeCommand = typeof token.nodeCommand === 'string' ? token.nodeCommand : '';
-    // Rancher fills the command asynchronously; an empty one means "ask again shortly".
-    return { nodeCommand, ready: nodeCommand !== '' };
-  }
-
-  async listEtcdBackups(clusterId: string): Promise<RemoteEtcdBackup[]> {
-    const backups = await this.client.listAll<V3EtcdBackup>(ROUTES.etcdBackups, { clusterId });
-    return backups.map(toRemoteEtcdBackup).filter((b) => b.clusterId === clusterId);
-  }
-
-  async backupEtcd(clusterId: string): Promise<RemoteEtcdBackup> {
-    // The collection create returns a v3 envelope; the `backupEtcd` action would return a raw k8s
-    // object (§3.6), which is why it is not used.
-    const res = await this.client.request<V3EtcdBackup>({
-      method: 'POST',
-      route: ROUTES.etcdBackups,
-      body: { type: 'etcdBackup', clusterId, manual: true },
-    });
-    return toRemoteEtcdBackup(this.resource(res.data, 'POST', ROUTES.etcdBackups));
-  }
-
-  async restoreEtcdBackup(clusterId: string, backupId: string): Promise<void> {
-    const input: V3RestoreFromEtcdBackupInput = { etcdBackupId: backupId, restoreRkeConfig: '' };
-    await this.client.request({
-      method: 'POST',
-      route: ROUTES.cluster,
-      params: { id: clusterId },
-      query: { action: 'restoreFromEtcdBackup' },
-      body: input,
-    });
+  async *nodePages(): AsyncGenerator<RemoteNode[]> {
+    for await (const page of this.client.pages<V3Node>(ROUTES.nodes)) yield page.map(toRemoteNode);
   }
 
   // ------------------------------------------------------------------ helpers
-
-  private async findRegistrationToken(clusterId: string): Promise<V3ClusterRegistrationToken | null> {
-    const tokens = (
-      await this.client.listAll<V3ClusterRegistrationToken>(ROUTES.registrationTokens, { clusterId })
-    ).filter((t) => t.clusterId === clusterId);
-    if (tokens.length === 0) return null;
-    // Prefer the token Paddock (and terraform) create, then Rancher's own `system` one.
-    const byName = (n: string) => tokens.find((t) => t.name === n || t.id === `${clusterId}:${n}`);
-    return byName(REGISTRATION_TOKEN_NAME) ?? byName('system') ?? tokens[0];
-  }
-
-  private async createRegistrationToken(clusterId: string): Promise<V3ClusterRegistrationToken> {
-    try {
-      const res = await this.client.request<V3ClusterRegistrationToken>({
-        method: 'POST',
-        route: ROUTES.registrationTokens,
-        body: { type: 'clusterRegistrationToken', clusterId, name: REGISTRATION_TOKEN_NAME },
-      });
-      return this.resource(res.data, 'POST', ROUTES.registrationTokens);
-    } catch (error) {
-      // Someone (an earlier attempt, another replica) created it first: use theirs.
-      if (isBackendError(error) && error.kind === 'conflict') {
-        const existing = await this.getOrNull<V3ClusterRegistrationToken>(
-          ROUTES.registrationToken,
-          `${clusterId}:${REGISTRATION_TOKEN_NAME}`,
-        );
-        if (existing) return existing;
-      }
-      throw error;
-    }
-  }
 
   private async getOrNull<T>(
     route: string,

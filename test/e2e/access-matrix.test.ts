@@ -69,7 +69,8 @@ describe('access matrix', () => {
       assert.equal((await paddock.request('POST', '/v1/admin/projects', { name })).status, 201);
     await addMember(paddock, 'alpha', 'alice');
     await addMember(paddock, 'beta', 'bob');
-    const soon = new Date(Date.now() + 1_000).toISOString();
+    // Long enough to be issued on a busy machine; the wait below lets it expire before use.
+    const soon = new Date(Date.now() + 5_000).toISOString();
     const [member, other, ci, ciOther, expired, revoked] = await Promise.all([
       issueToken(paddock, { subject: 'alice', role: 'member' }),
       issueToken(paddock, { subject: 'bob', role: 'member' }),

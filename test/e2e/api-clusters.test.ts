@@ -173,22 +173,22 @@ describe('clusters API', () => {
       }
     });
 
-    it('answers 503 NO_BACKEND_AVAILABLE with the reason of each backend, writing nothing', async () => {
+    it('answers 422 REGION_UNKNOWN for a region no backend offers, writing nothing', async () => {
       const before = (await paddock.db.query('select count(*)::int as n from clusters')).rows[0].n;
       const response = await paddock.request(
         'POST',
         '/v1/projects/web/clusters',
         clusterBody('nowhere', { region: 'mars' }),
       );
-      assert.equal(response.status, 503);
+      assert.equal(response.status, 422);
       assert.equal(response.headers.get('content-type'), 'application/problem+json; charset=utf-8');
       assert.deepEqual(response.body, {
-        type: 'https://paddock.dev/problems/no-backend-available',
-        title: 'Service Unavailable',
-        status: 503,
-        detail: 'no backend can take this cluster now; try again later',
-        code: 'NO_BACKEND_AVAILABLE',
-        reasons: { 'sim-a': 'region is r1', 'sim-b': 'region is r2', 'sim-slow': 'region is r3' },
+        type: 'https://paddock.dev/problems/region-unknown',
+        title: 'Unprocessable Content',
+        status: 422,
+        detail: "region 'mars' is not offered by any backend",
+        code: 'REGION_UNKNOWN',
+        errors: [{ field: 'region', message: "region 'mars' is not offered by any backend" }],
       });
       assert.equal((await paddock.db.query('select count(*)::int as n from clusters')).rows[0].n, before);
     });

@@ -108,19 +108,38 @@ describe('POST /v1/projects/{project}/clusters:plan', () => {
       200,
     );
 
-    const elsewhere = await paddock.request(
+    const unknown = await paddock.request(
       'POST',
       '/v1/projects/plans/clusters:plan',
       clusterBody('far', { region: 'osaka' }),
+    );
+    assert.equal(unknown.status, 422);
+    assert.equal(unknown.body.code, 'REGION_UNKNOWN');
+
+    const elsewhere = await whileDraining(() =>
+      paddock.request('POST', '/v1/projects/plans/clusters:plan', clusterBody('far')),
     );
     assert.equal(elsewhere.status, 503);
     assert.equal(elsewhere.body.code, 'NO_BACKEND_AVAILABLE');
     assert.deepEqual(
       elsewhere.body.reasons,
-      { 'plan-sim': 'region is tokyo' },
+      { 'plan-sim': 'state is draining' },
       'an admin sees why each backend was passed over',
     );
   });
+
+  /** Runs `work` while the only backend drains (it takes no new cluster). */
+  async function whileDraining<T>(work: () => Promise<T>): Promise<T> {
+    assert.equal(
+      (await paddock.request('PATCH', '/v1/admin/backends/plan-sim', { state: 'draining' })).status,
+      200,
+    );
+    try {
+      return await work();
+    } finally {
+      await paddock.request('PATCH', '/v1/admin/backends/plan-sim', { state: 'active' });
+    }
+  }
 
   it('shows members the region but neither backend names nor per-backend reasons', async () => {
     const ci = await issueToken(paddock, { subject: 'pipeline', role: 'ci', project: 'plans' });
@@ -133,11 +152,8 @@ describe('POST /v1/projects/{project}/clusters:plan', () => {
     assert.equal(planned.status, 200, JSON.stringify(planned.body));
     assert.equal(planned.body.backend, null);
     assert.equal(planned.body.region, 'tokyo');
-    const refused = await paddock.request(
-      'POST',
-      '/v1/projects/plans/clusters:plan',
-      clusterBody('ci-far', { region: 'osaka' }),
-      bearer(ci.secret),
+    const refused = await whileDraining(() =>
+      paddock.request('POST', '/v1/projects/plans/clusters:plan', clusterBody('ci-far'), bearer(ci.secret)),
     );
     assert.equal(refused.status, 503);
     assert.equal(refused.body.reasons, undefined);

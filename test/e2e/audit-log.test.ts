@@ -70,6 +70,8 @@ describe('audit log', () => {
         code: null,
         requestId: 'req-audit-1',
         details: null,
+        source: '127.0.0.1',
+        occurrences: 1,
       },
     );
   });

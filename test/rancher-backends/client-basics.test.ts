@@ -12,7 +12,7 @@ import { BackendError } from '../../src/rancher-backends/backend.errors';
 import { createBackendDriver } from '../../src/rancher-backends/backend-driver.factory';
 import { RancherClient } from '../../src/rancher-backends/rancher-client';
 import { createRancherMetricsObserver } from '../../src/rancher-backends/rancher-metrics';
-import { TestSim, driverFor, rejection, startSim } from './sim-harness';
+import { TestSimulator, all, driverFor, rejection, startTestSimulator } from '../support/simulator';
 
 /** A plain HTTP server for what a simulator cannot show (redirects, request headers). */
 async function startRawServer(
@@ -41,9 +41,9 @@ async function freePort(): Promise<number> {
 }
 
 describe('rancher client basics', () => {
-  let sim: TestSim;
+  let sim: TestSimulator;
   before(async () => {
-    sim = await startSim();
+    sim = await startTestSimulator({ nodeTemplates: [{ name: 'm1.large' }] });
   });
   after(async () => {
     await sim.close();
@@ -161,7 +161,7 @@ describe('rancher client basics', () => {
     });
     const driver = createBackendDriver('rke1', { name: 'html', url: raw.url, token: sim.token });
     try {
-      const error = await rejection(() => driver.listAllClusters());
+      const error = await rejection(() => all(driver.clusterPages()));
       assert.equal(error.kind, 'unexpected-response');
       assert.equal(error.retryable, false);
     } finally {
@@ -233,7 +233,7 @@ describe('rancher client basics', () => {
     ];
     const errors: unknown[] = [];
     try {
-      errors.push(await rejection(() => drivers[0].listAllClusters()));
+      errors.push(await rejection(() => all(drivers[0].clusterPages())));
       errors.push(await rejection(() => drivers[0].createCluster({ name: 'x', labels: {} })));
       errors.push(await rejection(() => drivers[1].createCluster({ name: 'Not A Label', labels: {} })));
       errors.push(await rejection(() => drivers[2].probe()));
@@ -259,14 +259,14 @@ describe('rancher client basics', () => {
 
   test('close() lets calls in flight finish', async () => {
     const driver = driverFor(sim);
-    await sim.addFault({ method: 'GET', path: '^/v3/clusters/c-closed$', delayMs: 300, times: 1 });
+    await sim.faults.add({ method: 'GET', path: '^/v3/clusters/c-closed$', delayMs: 300, times: 1 });
     try {
       const pending = driver.getCluster('c-closed');
       await new Promise((r) => setTimeout(r, 50));
       driver.close();
       assert.equal(await pending, null);
     } finally {
-      await sim.clearFaults();
+      await sim.faults.clear();
     }
   });
 

@@ -8,14 +8,25 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BackendError } from '../../src/rancher-backends/backend.errors';
 import type { BackendDriver } from '../../src/rancher-backends/backend-driver';
-import { TestSim, callsOf, driverFor, rejection, startSim } from './sim-harness';
+import {
+  TestSimulator,
+  all,
+  callsOf,
+  driverFor,
+  rejection,
+  startTestSimulator,
+  waitFor,
+} from '../support/simulator';
 
 describe('fault handling', () => {
-  let sim: TestSim;
+  let sim: TestSimulator;
   let driver: BackendDriver & { close(): void };
 
   before(async () => {
-    sim = await startSim({ timings: { permissionWindowMs: 600 } });
+    sim = await startTestSimulator({
+      nodeTemplates: [{ name: 'm1.large' }],
+      timings: { permissionWindowMs: 600 },
+    });
     // The breaker is tested on its own below; here it would only get in the way.
     driver = driverFor(sim, { circuitBreaker: false, timeoutMs: 400 });
   });
@@ -24,13 +35,13 @@ describe('fault handling', () => {
     await sim.close();
   });
   beforeEach(async () => {
-    await sim.clearFaults();
+    await sim.faults.clear();
     await sim.clearCalls();
   });
 
   test('a 5xx on a read is retried and succeeds', async () => {
-    await sim.addFault({ method: 'GET', path: '^/v3/clusters$', status: 500, times: 2 });
-    const clusters = await driver.listAllClusters();
+    await sim.faults.add({ method: 'GET', path: '^/v3/clusters$', status: 500, times: 2 });
+    const clusters = await all(driver.clusterPages());
     assert.ok(Array.isArray(clusters));
     const gets = callsOf(await sim.calls(), 'GET', /^\/v3\/clusters$/);
     assert.deepEqual(
@@ -40,8 +51,8 @@ describe('fault handling', () => {
   });
 
   test('a 503 on a read is retried; reads give up after the retry budget', async () => {
-    await sim.addFault({ method: 'GET', path: '^/v3/nodes$', status: 503, times: 10 });
-    const error = await rejection(() => driver.listAllNodes());
+    await sim.faults.add({ method: 'GET', path: '^/v3/nodes$', status: 503, times: 10 });
+    const error = await rejection(() => all(driver.nodePages()));
     assert.equal(error.kind, 'unavailable');
     assert.equal(error.retryable, true);
     assert.equal(error.ambiguous, false, 'a read changes nothing');
@@ -49,7 +60,7 @@ describe('fault handling', () => {
   });
 
   test('a 5xx on a create is retryable for the caller but never retried here', async () => {
-    await sim.addFault({ method: 'POST', path: '^/v3/clusters$', status: 500, times: 1 });
+    await sim.faults.add({ method: 'POST', path: '^/v3/clusters$', status: 500, times: 1 });
     const error = await rejection(() => driver.createCluster({ name: 'five-hundred', labels: {} }));
     assert.ok(error instanceof BackendError);
     assert.equal(error.kind, 'server');
@@ -63,7 +74,7 @@ describe('fault handling', () => {
   });
 
   test('a slow answer is a timeout, ambiguous for writes', async () => {
-    await sim.addFault({ method: 'POST', path: '^/v3/clusters$', delayMs: 1_500, times: 1 });
+    await sim.faults.add({ method: 'POST', path: '^/v3/clusters$', delayMs: 1_500, times: 1 });
     const started = Date.now();
     const error = await rejection(() => driver.createCluster({ name: 'slowpoke', labels: {} }));
     assert.ok(Date.now() - started < 1_400, 'the client gave up at its own deadline');
@@ -72,13 +83,13 @@ describe('fault handling', () => {
     assert.equal(error.ambiguous, true);
     // The server finishes the slow create after the client gave up: exactly the ambiguity the
     // caller resolves with a look-up.
-    const applied = await sim.eventually(() => driver.findClusterByName('slowpoke'));
+    const applied = await waitFor(() => driver.findClusterByName('slowpoke'));
     assert.equal(applied.name, 'slowpoke');
     assert.equal(callsOf(await sim.calls(), 'POST', /^\/v3\/clusters$/).length, 1);
   });
 
   test('a slow read times out per attempt and is retried', async () => {
-    await sim.addFault({ method: 'GET', path: '^/v3/settings/server-version$', delayMs: 1_000, times: 1 });
+    await sim.faults.add({ method: 'GET', path: '^/v3/settings/server-version$', delayMs: 1_000, times: 1 });
     const probe = await driver.probe();
     assert.match(probe.version, /^v2\./);
     // The simulator logs the slow call when it finally answers (to nobody).
@@ -87,7 +98,7 @@ describe('fault handling', () => {
   });
 
   test('a create whose answer is lost is ambiguous, and the look-up prevents a duplicate', async () => {
-    await sim.addFault({ method: 'POST', path: '^/v3/clusters$', dropResponse: true, times: 1 });
+    await sim.faults.add({ method: 'POST', path: '^/v3/clusters$', dropResponse: true, times: 1 });
     const error = await rejection(() => driver.createCluster({ name: 'dropped', labels: {} }));
     assert.equal(error.kind, 'network');
     assert.equal(error.retryable, true);
@@ -97,14 +108,14 @@ describe('fault handling', () => {
       (await driver.findClusterByName('dropped')) ??
       (await driver.createCluster({ name: 'dropped', labels: {} }));
     assert.equal(found.name, 'dropped');
-    const all = await sim.api('GET', '/v3/clusters?limit=-1');
+    const all = await sim.rancher('GET', '/v3/clusters?limit=-1');
     assert.equal(all.body.data.filter((c: { name: string }) => c.name === 'dropped').length, 1);
     assert.equal(callsOf(await sim.calls(), 'POST', /^\/v3\/clusters$/).length, 1);
   });
 
   test('a dropped answer on an idempotent delete is retried and succeeds', async () => {
     const cluster = await driver.createCluster({ name: 'drop-delete', labels: {} });
-    await sim.addFault({ method: 'DELETE', path: '^/v3/clusters/', dropResponse: true, times: 1 });
+    await sim.faults.add({ method: 'DELETE', path: '^/v3/clusters/', dropResponse: true, times: 1 });
     await driver.deleteCluster(cluster.id);
     const deletes = callsOf(await sim.calls(), 'DELETE', /^\/v3\/clusters\//);
     assert.equal(deletes.length, 2);
@@ -112,7 +123,7 @@ describe('fault handling', () => {
   });
 
   test('the node-pool permission window is retryable and passes', async () => {
-    const templateId = await sim.nodeTemplateId();
+    const templateId = sim.nodeTemplates[0].id;
     const cluster = await driver.createCluster({ name: 'window', labels: {} });
     const spec = {
       clusterId: cluster.id,
@@ -137,22 +148,22 @@ describe('fault handling', () => {
   });
 
   test('a 403 elsewhere is forbidden and final', async () => {
-    await sim.addFault({ method: 'DELETE', path: '^/v3/nodepools/', status: 403, times: 1 });
+    await sim.faults.add({ method: 'DELETE', path: '^/v3/nodepools/', status: 403, times: 1 });
     const error = await rejection(() => driver.deleteNodePool('c-abcde:np-abcde'));
     assert.equal(error.kind, 'forbidden');
     assert.equal(error.retryable, false);
   });
 
   test('a 429 is rate-limited, honours Retry-After when given, and is retried for reads', async () => {
-    await sim.addFault({ method: 'POST', path: '^/v3/clusters$', status: 429, times: 1 });
+    await sim.faults.add({ method: 'POST', path: '^/v3/clusters$', status: 429, times: 1 });
     const error = await rejection(() => driver.createCluster({ name: 'throttled', labels: {} }));
     assert.equal(error.kind, 'rate-limited');
     assert.equal(error.retryable, true);
     assert.equal(error.ambiguous, false);
     if (error.retryAfterSeconds !== undefined) assert.ok(error.retryAfterSeconds >= 0);
 
-    await sim.addFault({ method: 'GET', path: '^/v3/nodepools$', status: 429, times: 1 });
-    assert.ok(Array.isArray(await driver.listAllNodePools()));
+    await sim.faults.add({ method: 'GET', path: '^/v3/nodepools$', status: 429, times: 1 });
+    assert.ok(Array.isArray(await all(driver.nodePoolPages())));
     assert.deepEqual(
       callsOf(await sim.calls(), 'GET', /^\/v3\/nodepools$/).map((c) => c.status),
       [429, 200],
@@ -160,7 +171,7 @@ describe('fault handling', () => {
   });
 
   test('a 409 on a scale (merge PUT) is retried', async () => {
-    const templateId = await sim.nodeTemplateId();
+    const templateId = sim.nodeTemplates[0].id;
     const cluster = await driver.createCluster({ name: 'conflicted', labels: {} });
     await new Promise((r) => setTimeout(r, 700));
     const pool = await driver.createNodePool({
@@ -171,7 +182,7 @@ describe('fault handling', () => {
       nodeTemplateId: templateId,
       labels: {},
     });
-    await sim.addFault({ method: 'PUT', path: '^/v3/nodepools/', status: 409, times: 1 });
+    await sim.faults.add({ method: 'PUT', path: '^/v3/nodepools/', status: 409, times: 1 });
     const scaled = await driver.scaleNodePool(pool.id, 3);
     assert.equal(scaled.quantity, 3);
     assert.deepEqual(
@@ -187,9 +198,9 @@ describe('fault handling', () => {
 });
 
 describe('circuit breaker', () => {
-  let sim: TestSim;
+  let sim: TestSimulator;
   before(async () => {
-    sim = await startSim();
+    sim = await startTestSimulator({ nodeTemplates: [{ name: 'm1.large' }] });
   });
   after(async () => {
     await sim.close();
@@ -201,22 +212,22 @@ describe('circuit breaker', () => {
       circuitBreaker: { consecutiveFailures: 3, halfOpenAfterMs: 300 },
     });
     try {
-      await sim.addFault({ method: 'GET', path: '^/v3/clusters$', status: 502, times: 3 });
+      await sim.faults.add({ method: 'GET', path: '^/v3/clusters$', status: 502, times: 3 });
       for (let i = 0; i < 3; i++) {
-        const error = await rejection(() => driver.listAllClusters());
+        const error = await rejection(() => all(driver.clusterPages()));
         assert.equal(error.kind, 'unavailable');
       }
       await sim.clearCalls();
-      const fast = await rejection(() => driver.listAllClusters());
+      const fast = await rejection(() => all(driver.clusterPages()));
       assert.equal(fast.kind, 'circuit-open');
       assert.equal(fast.retryable, true);
       assert.equal((await sim.calls()).length, 0, 'an open circuit sends nothing');
       // 4xx answers are the server working: they do not open the circuit (checked after recovery).
       await new Promise((r) => setTimeout(r, 350));
-      const recovered = await driver.listAllClusters();
+      const recovered = await all(driver.clusterPages());
       assert.ok(Array.isArray(recovered));
       for (let i = 0; i < 5; i++) assert.equal(await driver.getCluster('c-zzzzz'), null);
-      assert.ok(Array.isArray(await driver.listAllClusters()));
+      assert.ok(Array.isArray(await all(driver.clusterPages())));
     } finally {
       driver.close();
     }
@@ -228,18 +239,22 @@ describe('circuit breaker', () => {
       circuitBreaker: { consecutiveFailures: 2, halfOpenAfterMs: 200 },
     });
     try {
-      await sim.addFault({ method: 'GET', path: '^/v3/nodes$', status: 500, times: 3 });
-      await rejection(() => driver.listAllNodes());
-      await rejection(() => driver.listAllNodes());
-      assert.equal((await rejection(() => driver.listAllNodes())).kind, 'circuit-open');
+      await sim.faults.add({ method: 'GET', path: '^/v3/nodes$', status: 500, times: 3 });
+      await rejection(() => all(driver.nodePages()));
+      await rejection(() => all(driver.nodePages()));
+      assert.equal((await rejection(() => all(driver.nodePages()))).kind, 'circuit-open');
       await new Promise((r) => setTimeout(r, 250));
-      assert.equal((await rejection(() => driver.listAllNodes())).kind, 'server', 'the trial call goes out');
-      assert.equal((await rejection(() => driver.listAllNodes())).kind, 'circuit-open');
+      assert.equal(
+        (await rejection(() => all(driver.nodePages()))).kind,
+        'server',
+        'the trial call goes out',
+      );
+      assert.equal((await rejection(() => all(driver.nodePages()))).kind, 'circuit-open');
       await new Promise((r) => setTimeout(r, 250));
-      assert.ok(Array.isArray(await driver.listAllNodes()));
+      assert.ok(Array.isArray(await all(driver.nodePages())));
     } finally {
       driver.close();
-      await sim.clearFaults();
+      await sim.faults.clear();
     }
   });
 });

@@ -8,12 +8,12 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { RancherClient } from '../../src/rancher-backends/rancher-client';
-import { TestSim, callsOf, driverFor, startSim } from './sim-harness';
+import { TestSimulator, all, callsOf, driverFor, startTestSimulator } from '../support/simulator';
 
 describe('limits and pagination', () => {
-  let sim: TestSim;
+  let sim: TestSimulator;
   before(async () => {
-    sim = await startSim();
+    sim = await startTestSimulator({ nodeTemplates: [{ name: 'm1.large' }] });
   });
   after(async () => {
     await sim.close();
@@ -24,7 +24,7 @@ describe('limits and pagination', () => {
     const driver = driverFor(sim, { pageSize: 1000, timeoutMs: 30_000 });
     try {
       await sim.clearCalls();
-      const clusters = await driver.listAllClusters();
+      const clusters = await all(driver.clusterPages());
       assert.equal(clusters.length, 2_500);
       const ids = new Set(clusters.map((c) => c.id));
       assert.equal(ids.size, clusters.length, 'no cluster twice');
@@ -37,13 +37,13 @@ describe('limits and pagination', () => {
   });
 
   test('pools and nodes are listed page by page too', async () => {
-    const local = await startSim();
+    const local = await startTestSimulator({ nodeTemplates: [{ name: 'm1.large' }] });
     const driver = driverFor(local, { pageSize: 50 });
     try {
       await local.seed({ clusters: 30, poolsPerCluster: 2, nodesPerPool: 2 });
       await local.clearCalls();
-      const pools = await driver.listAllNodePools();
-      const nodes = await driver.listAllNodes();
+      const pools = await all(driver.nodePoolPages());
+      const nodes = await all(driver.nodePages());
       assert.equal(new Set(pools.map((p) => p.id)).size, 60);
       assert.equal(new Set(nodes.map((n) => n.id)).size, 120);
       const calls = await local.calls();
@@ -59,7 +59,7 @@ describe('limits and pagination', () => {
     const driver = driverFor(sim, { maxConcurrent: 2, ratePerSecond: 0, circuitBreaker: false });
     try {
       await sim.clearCalls();
-      await sim.addFault({ method: 'GET', path: '^/v3/clusters/c-', delayMs: 300, times: 6 });
+      await sim.faults.add({ method: 'GET', path: '^/v3/clusters/c-', delayMs: 300, times: 6 });
       const started = Date.now();
       await Promise.all(Array.from({ length: 6 }, (_, i) => driver.getCluster(`c-cc${i}cc`)));
       const elapsed = Date.now() - started;
@@ -79,7 +79,7 @@ describe('limits and pagination', () => {
       }
     } finally {
       driver.close();
-      await sim.clearFaults();
+      await sim.faults.clear();
     }
   });
 

@@ -4,11 +4,12 @@
  *   - SIGKILL of a worker at a random point, 24 trials: each trial puts creates, a scale and a
  *     delete in flight, kills the oldest worker after a random 0–2 s and starts a new one; the
  *     trials overlap, so kills land at every step (and during boot, relay, sync and compensation);
- *   - Redis FLUSHDB twice while operations are in flight (and a worker killed in between);
+ *   - Redis FLUSHDB right after a 202, then twice while operations are in flight (and a worker
+ *     killed in between); the sync schedules come back;
  *   - one backend down for a minute (503 on every path): its
  *     in-flight operations complete once it is back, new creates go to another backend meanwhile,
  *     and reads are served throughout.
- * THE CHECKS run over every backend at the end.
+ * THE CHECKS run over every backend at the end. A kill at each named step: crash-steps.test.ts.
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
@@ -21,6 +22,8 @@ const TRIALS = Number(process.env.RELIABILITY_KILL_TRIALS ?? 24);
 const WORKERS = 3;
 const OUTAGE_MS = Number(process.env.RELIABILITY_OUTAGE_MS ?? 60_000);
 const LEASE_MS = 2_000;
+/** Active clusters created before the trials, so there is something to scale and delete at once. */
+const SEEDS = 8;
 
 const single = (name: string, region: string, quantity = 1) => ({
   name,
@@ -53,6 +56,15 @@ describe('reliability: worker SIGKILLs, Redis flushes and a backend down for a m
     while (workers.length < WORKERS) workers.push(paddock.spawnWorker());
     for (const name of ['kill', 'flush', 'outage'])
       assert.equal((await paddock.request('POST', '/v1/admin/projects', { name })).status, 201);
+    // The kill trials create SEEDS + 2 × TRIALS clusters and delete some of them; how many deletes
+    // have finished when a create arrives depends on the machine's speed, so the quota must hold
+    // every cluster the scenario can ever create (and two nodes each: scales toggle 1 ↔ 2).
+    const killClusters = SEEDS + 2 * TRIALS;
+    const quota = await paddock.request('PUT', '/v1/admin/projects/kill/quota', {
+      clusters: killClusters,
+      nodes: 2 * killClusters,
+    });
+    assert.equal(quota.status, 200, JSON.stringify(quota.body));
   });
 
   after(async () => {
@@ -149,7 +161,7 @@ describe('reliability: worker SIGKILLs, Redis flushes and a backend down for a m
     }
     // Active clusters to scale and delete from the first trial on.
     const seeded: Array<{ id: string; what: string }> = [];
-    for (let i = 0; i < 8; i++)
+    for (let i = 0; i < SEEDS; i++)
       seeded.push({ id: (await post('kill', single(`seed-${i}`, region))).operation.id, what: `seed ${i}` });
     await expectSucceeded(seeded);
     const ops: Array<{ id: string; what: string }> = [];
@@ -227,6 +239,13 @@ describe('reliability: worker SIGKILLs, Redis flushes and a backend down for a m
     for (let i = 0; i < 3; i++)
       ops.push({ id: (await post('flush', single(`pre-${i}`, 'flush'))).operation.id, what: `pre ${i}` });
     await expectSucceeded(ops.splice(0));
+    // Flushed right after a 202: the relay's job is gone before any step ran.
+    ops.push({
+      id: (await post('flush', single('fl-early', 'flush'))).operation.id,
+      what: 'create fl-early',
+    });
+    await paddock.redis.flushdb();
+    await expectSucceeded(ops.splice(0));
     for (let i = 0; i < 4; i++)
       ops.push({
         id: (await post('flush', single(`fl-${i}`, 'flush'))).operation.id,
@@ -254,7 +273,16 @@ describe('reliability: worker SIGKILLs, Redis flushes and a backend down for a m
     const flushedAt = Date.now();
     await expectSucceeded(ops);
     const calls = await b.sim.calls();
-    assert.equal(count(calls, 'POST', /^\/v3\/clusters$/, 201), 7, 'one Rancher create per Paddock cluster');
+    assert.equal(count(calls, 'POST', /^\/v3\/clusters$/, 201), 8, 'one Rancher create per Paddock cluster');
+    // The sync's job schedulers live in Redis too: they must come back after the flush.
+    await waitFor(
+      'statusUpdatedAt to advance after the flush',
+      async () =>
+        Date.parse(
+          (await paddock.request('GET', '/v1/projects/flush/clusters/pre-2')).body.statusUpdatedAt ?? '',
+        ) > flushedAt,
+      30_000,
+    );
     console.log(
       `[crash flush] 2 FLUSHDBs (+1 SIGKILL) with ${ops.length} operations in flight: all succeeded ` +
         `${Date.now() - flushedAt} ms after the last flush (scenario ${Date.now() - t0} ms)`,

@@ -3,7 +3,8 @@
  * (retried), a timeout longer than the client's (retried, no duplicate), drop-after-apply (the
  * change is made, the answer lost: found by look-up or repeated harmlessly) — plus permanent
  * refusals that end compensated, a compensation that itself meets faults, and a permission window
- * longer than the operation's deadline (DEADLINE_EXCEEDED, compensated, no orphan).
+ * longer than the deadline and nodes that never become active (DEADLINE_EXCEEDED, compensated,
+ * no orphan), and requests that land after the client gave up on them.
  *
  * Table-driven: every case has its own simulator, pinned by region, and the cases run side by
  * side against one Paddock; THE CHECKS run over all of them at the end.
@@ -17,11 +18,17 @@ import { assertSystemInvariants } from '../support/reliability-checks';
 import type { FaultSpec } from '../support/simulator';
 
 const PROJECT = 'faults';
-/** Long enough for every retried case (backoff doubles from 500 ms) on a loaded 2-core machine. */
-const DEADLINE_MS = 45_000;
+/**
+ * Not what these cases test (the deadline cases below have their own Paddock): an upper bound
+ * only, so generous that sixteen cases at once on a loaded machine never meet it. A passing case
+ * ends as soon as its operation does.
+ */
+const DEADLINE_MS = 180_000;
 /** The client's per-attempt timeout in these tests (PADDOCK_RANCHER_TIMEOUT_MS). */
 const CLIENT_TIMEOUT_MS = 1_000;
 const LATE_MS = CLIENT_TIMEOUT_MS + 500;
+/** Later than the client's timeout and the runner's first backoff together. */
+const LATE_LANDING_MS = CLIENT_TIMEOUT_MS + 1_500;
 
 type Phase = 'create' | 'scale' | 'delete-pool' | 'delete';
 type Kind = '5xx' | 'timeout' | 'drop';
@@ -183,6 +190,19 @@ describe('reliability: faults at every step', { concurrency: 16 }, () => {
         const calls = await b.sim.calls();
         // One POST per object whatever the fault (a drop is found by look-up; a late request by NotUnique / the stray sweep).
         assert.equal(count(calls, 'POST', /^\/v3\/clusters$/, 201), 1, 'one Rancher cluster created');
+        if (s.phase === 'create' && kind !== 'timeout')
+          assert.equal(
+            count(calls, 'POST', /^\/v3\/nodepools$/, 201),
+            POOLS.length,
+            'one Rancher pool per pool',
+          );
+        if (s.phase === 'create' && kind === 'drop' && s.method === 'POST') {
+          // The dropped create was applied: the retry's look-up finds it instead of sending it again.
+          const created = s.path.includes('nodepools') ? POOLS.length : 1;
+          assert.equal(count(calls, 'POST', new RegExp(s.path)), created, 'no second POST after a drop');
+        }
+        if (kind === '5xx')
+          assert.equal(count(calls, s.method, new RegExp(s.path), 503), 2, 'both 5xx answers were retried');
         await assertNoOrphans(paddock, [b.sim], { timeoutMs: 15_000 });
         outcomes.push({
           name: cluster,
@@ -192,6 +212,35 @@ describe('reliability: faults at every step', { concurrency: 16 }, () => {
       });
     }
   }
+
+  // ---- requests that land late: after the client gave up on them ------------------------------
+  // Each one lands LATE_LANDING_MS after it was sent, later than the client's timeout plus the
+  // first backoff, so the retry has usually run by then; whichever of the two reaches Rancher
+  // second meets the first one's object. Either way Paddock ends with one of each.
+  /** Creates `name` with its first `path` request landing late; returns the simulator's calls. */
+  async function createLanding(name: string, path: string) {
+    const b = await backend(name);
+    await createCluster(b, name, { method: 'POST', path, delayMs: LATE_LANDING_MS, times: 1 });
+    await assertNoOrphans(paddock, [b.sim], { timeoutMs: 15_000 });
+    return { b, calls: await b.sim.calls() };
+  }
+
+  it('create-cluster: a timed-out request that lands around the retry → one cluster (the loser refused NotUnique or found by look-up)', async () => {
+    const { calls } = await createLanding('f-late-cluster', '^/v3/clusters$');
+    assert.equal(count(calls, 'POST', /^\/v3\/clusters$/, 201), 1, 'one Rancher cluster created');
+  });
+
+  // Rancher pool names are not unique, so a timed-out create that lands after the retry's look-up
+  // leaves a second pool with the same label; await-active's last look removes the stray copy.
+  it('create-node-pool: a timed-out request that lands after the retry → the duplicate pool is removed', async () => {
+    const { b, calls } = await createLanding('f-late-pool', '^/v3/nodepools$');
+    assert.ok(count(calls, 'POST', /^\/v3\/nodepools$/, 201) >= POOLS.length);
+    assert.equal(
+      (await remotePools(b)).filter((p) => p.state !== 'removing').length,
+      POOLS.length,
+      'one Rancher pool per pool once the stray copy is gone',
+    );
+  });
 
   // ---- compensated: permanent refusals --------------------------------------------------------
   it('create: permanent 422 on create-node-pool → compensated (BACKEND_REJECTED), quota released', async () => {
@@ -204,6 +253,12 @@ describe('reliability: faults at every step', { concurrency: 16 }, () => {
     assert.equal(
       (await paddock.db.query(`SELECT state FROM clusters WHERE id = $1`, [cluster.id])).rows[0].state,
       'failed',
+    );
+    const calls = await b.sim.calls();
+    assert.equal(count(calls, 'POST', /^\/v3\/nodepools$/, 422), 1, 'a permanent refusal is not retried');
+    assert.ok(
+      count(calls, 'DELETE', /^\/v3\/clusters\//) >= 1,
+      'the compensation deleted the Rancher cluster',
     );
     await b.sim.faults.clear();
     await assertNoOrphans(paddock, [b.sim], { timeoutMs: 15_000 });
@@ -259,11 +314,11 @@ describe('reliability: faults at every step', { concurrency: 16 }, () => {
   });
 });
 
-describe('reliability: a permission window longer than the deadline', () => {
+describe('reliability: steps that outlast the deadline', () => {
   const WINDOW_MS = 6_000;
   const DEADLINE = 3_000;
   let paddock: TestPaddock;
-  let b: CaseBackend | undefined;
+  const cases: CaseBackend[] = [];
 
   before(async () => {
     paddock = await startPaddock({ env: { PADDOCK_OPERATION_DEADLINE_MS: String(DEADLINE) } });
@@ -272,16 +327,22 @@ describe('reliability: a permission window longer than the deadline', () => {
 
   after(async () => {
     try {
-      if (paddock && b) await assertSystemInvariants(paddock, [b.sim], { label: 'permission window' });
+      if (paddock)
+        await assertSystemInvariants(
+          paddock,
+          cases.map((c) => c.sim),
+          { label: 'deadline' },
+        );
     } finally {
       await paddock?.close();
-      await b?.sim.close();
+      for (const c of cases) await c.sim.close();
     }
   });
 
   it(`window ${WINDOW_MS} ms, deadline ${DEADLINE} ms → DEADLINE_EXCEEDED, compensated, no orphan`, async () => {
     const t0 = Date.now();
-    b = await addBackend(paddock, 'window', { timings: { permissionWindowMs: WINDOW_MS } });
+    const b = await addBackend(paddock, 'window', { timings: { permissionWindowMs: WINDOW_MS } });
+    cases.push(b);
     const { operation, cluster } = await createOn(paddock, 'window', b, 'slow-roles');
     const op = await paddock.waitForOperation(operation.id, 30_000);
     assert.equal(op.state, 'failed');
@@ -313,5 +374,20 @@ describe('reliability: a permission window longer than the deadline', () => {
     console.log(
       `[faults window] create failed with DEADLINE_EXCEEDED and was compensated in ${Date.now() - t0} ms`,
     );
+  });
+
+  it(`nodes that never become active, deadline ${DEADLINE} ms → DEADLINE_EXCEEDED at await-active, compensated`, async () => {
+    const b = await addBackend(paddock, 'never-active', { timings: { nodeProvisionMs: 600_000 } });
+    cases.push(b);
+    const { operation, cluster } = await createOn(paddock, 'window', b, 'never-active');
+    const op = await paddock.waitForOperation(operation.id, 30_000);
+    assert.equal(op.state, 'failed');
+    assert.equal(op.error.code, 'DEADLINE_EXCEEDED');
+    assert.equal(op.steps.find((s: { name: string }) => s.name === 'await-active').state, 'failed');
+    const row = await paddock.db.query(`SELECT state FROM clusters WHERE id = $1`, [cluster.id]);
+    assert.equal(row.rows[0].state, 'failed');
+    await assertNoOrphans(paddock, [b.sim], { timeoutMs: 15_000 });
+    assert.equal((await b.sim.rancher('GET', '/v3/clusters')).body.data.length, 0);
+    assert.equal((await b.sim.rancher('GET', '/v3/nodepools')).body.data.length, 0);
   });
 });

@@ -6,6 +6,8 @@
 import type { CallRecord, Fault, FaultSpec } from '../../sim/faults';
 import type { SeedResult } from '../../sim/seed';
 import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../sim/simulator';
+import type { BackendDriver } from '../../src/rancher-backends/backend-driver';
+import { BackendDriverOptions, createBackendDriver } from '../../src/rancher-backends/backend-driver.factory';
 
 export type { CallRecord, Fault, FaultSpec } from '../../sim/faults';
 export type { RunningSimulator, SimulatorOptions, SimulatorTimings } from '../../sim/simulator';
@@ -101,11 +103,11 @@ export async function startTestSimulator(options: SimulatorOptions = {}): Promis
 }
 
 /**
- * Polls `probe` until it returns something other than `undefined`/`false`, or fails after
+ * Polls `probe` until it returns something other than `undefined`/`null`/`false`, or fails after
  * `timeoutMs` with the last value seen, so a stuck state machine shows where it stopped.
  */
 export async function waitFor<T>(
-  probe: () => Promise<T | undefined | false>,
+  probe: () => Promise<T | undefined | null | false>,
   {
     timeoutMs = 10_000,
     intervalMs = 25,
@@ -115,7 +117,7 @@ export async function waitFor<T>(
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
-    if (value !== undefined && value !== false) return value;
+    if (value !== undefined && value !== null && value !== false) return value;
     if (Date.now() > deadline) {
       throw new Error(
         `timed out after ${timeoutMs} ms waiting for ${typeof what === 'function' ? what() : what}`,
@@ -149,4 +151,38 @@ export async function waitForGone(sim: TestSimulator, path: string, timeoutMs = 
     timeoutMs,
     what: `${path} to be gone`,
   });
+}
+
+/** A Paddock driver for the simulator with test-friendly defaults (fast retries); close it after. */
+export function driverFor(
+  sim: Pick<TestSimulator, 'url' | 'token'>,
+  options: BackendDriverOptions = {},
+): BackendDriver & { close(): void } {
+  return createBackendDriver(
+    'rke1',
+    { name: 'sim-1', url: sim.url, token: sim.token },
+    { retryBaseDelayMs: 10, retryMaxDelayMs: 50, timeoutMs: 5_000, ...options },
+  );
+}
+
+/** Calls the simulator logged for `method` on paths matching `path`. */
+export function callsOf(calls: CallRecord[], method: string, path: RegExp): CallRecord[] {
+  return calls.filter((c) => c.method === method && path.test(c.path));
+}
+
+/** Every item of a paged listing (the sync reads them one page at a time; tests want them all). */
+export async function all<T>(pages: AsyncIterable<T[]>): Promise<T[]> {
+  const items: T[] = [];
+  for await (const page of pages) items.push(...page);
+  return items;
+}
+
+/** Runs `fn` and returns the error it throws (fails when it does not throw). */
+export async function rejection(fn: () => Promise<unknown>): Promise<any> {
+  try {
+    await fn();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected the call to fail');
 }

@@ -13,7 +13,6 @@ import type {
   NodeTemplateRef,
   RemoteCluster,
   RemoteCondition,
-  RemoteEtcdBackup,
   RemoteNode,
   RemoteNodePool,
   RemoteStatus,
@@ -137,26 +136,6 @@ export interface V3Node extends V3Resource {
   worker?: boolean;
 }
 
-// ---------------------------------------------------------------- registration tokens, backups (§5, §6)
-
-export interface V3ClusterRegistrationToken extends V3Resource {
-  clusterId?: string;
-  token?: string;
-  command?: string;
-  nodeCommand?: string;
-}
-
-export interface V3EtcdBackup extends V3Resource {
-  clusterId?: string;
-  filename?: string;
-  manual?: boolean;
-}
-
-export interface V3RestoreFromEtcdBackupInput {
-  etcdBackupId: string;
-  restoreRkeConfig: '' | 'kubernetesVersion' | 'all';
-}
-
 // ---------------------------------------------------------------- shape checks
 
 export function isCollection(value: unknown): value is V3Collection<unknown> {
@@ -271,17 +250,6 @@ export function toRemoteNode(n: V3Node): RemoteNode {
 
 export function toNodeTemplateRef(t: V3NodeTemplate): NodeTemplateRef {
   return { id: t.id, name: t.name ?? '', driver: t.driver ?? '' };
-}
-
-export function toRemoteEtcdBackup(b: V3EtcdBackup): RemoteEtcdBackup {
-  return {
-    ...toStatus(b),
-    id: b.id,
-    clusterId: b.clusterId ?? clusterIdOf(b.id),
-    filename: b.filename ?? '',
-    manual: b.manual === true,
-    created: b.created ?? '',
-  };
 }
 
 export function toClusterCreate(spec: {

@@ -46,7 +46,7 @@ class SyncOnlyModule {
   }
 }
 
-describe('reliability: one sync cycle at 1,000 clusters', () => {
+describe('status sync: one cycle at 1,000 clusters', () => {
   let paddock: TestPaddock;
   let sim: TestSimulator;
   let worker: INestApplicationContext | undefined;

@@ -1,0 +1,133 @@
+/**
+ * SIGKILL of a worker at each named point of a create — right after the 202, after
+ * create-cluster, during await-roles, after the first pool, during await-active — and during a
+ * delete. Each point has its own backend and three operations, and kills the oldest worker once
+ * its first operation reaches the point. The random kills of crash.test.ts land anywhere; these
+ * land where recovery is hardest, every run.
+ */
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import { assertNoOrphans } from '../support/invariants';
+import { startPaddock, TestPaddock, waitFor } from '../support/paddock';
+import { addBackend, CaseBackend, closeCheckingInvariants, count, createOn } from '../support/reliability';
+
+const PROJECT = 'steps';
+const CREATES_PER_POINT = 3;
+
+describe('reliability: worker SIGKILL at each step', () => {
+  let paddock: TestPaddock;
+  const backends: CaseBackend[] = [];
+  const workers: ChildProcess[] = [];
+  let killLock: Promise<void> = Promise.resolve();
+
+  before(async () => {
+    paddock = await startPaddock({
+      workers: 'child',
+      // An upper bound only: six points' operations share the workers and their restarts, and
+      // must not race the machine's speed to a deadline this file does not test.
+      env: { PADDOCK_OPERATION_DEADLINE_MS: '300000' },
+    });
+    workers.push(...paddock.children);
+    // A second worker, so a kill never leaves the operations with none while the new one boots.
+    while (workers.length < 2) workers.push(paddock.spawnWorker());
+    assert.equal((await paddock.request('POST', '/v1/admin/projects', { name: PROJECT })).status, 201);
+  });
+
+  after(() => closeCheckingInvariants(paddock, backends));
+
+  /** SIGKILLs the oldest live worker and starts a new one; one kill at a time. */
+  function killOldestWorker(): Promise<void> {
+    const next = killLock.then(async () => {
+      const victim = workers.find((w) => w.exitCode === null && w.signalCode === null);
+      if (victim) {
+        const exited = new Promise((resolve) => victim.once('exit', resolve));
+        victim.kill('SIGKILL');
+        await exited;
+      }
+      workers.push(paddock.spawnWorker());
+    });
+    killLock = next.catch(() => undefined);
+    return next;
+  }
+
+  const stepState = async (operationId: string, name: string) =>
+    (
+      await paddock.db.query(`SELECT state FROM operation_steps WHERE operation_id = $1 AND name = $2`, [
+        operationId,
+        name,
+      ])
+    ).rows[0]?.state;
+
+  async function succeeded(ids: string[], what: string) {
+    for (const id of ids) {
+      const op = await paddock.waitForOperation(id, 120_000);
+      assert.equal(op.state, 'succeeded', `${what}: ${JSON.stringify(op.error)} ${JSON.stringify(op.steps)}`);
+    }
+  }
+
+  async function backend(name: string, timings: Record<string, number>) {
+    const b = await addBackend(paddock, name, { timings });
+    backends.push(b);
+    return b;
+  }
+
+  /** Creates on a backend of its own, kills once `reached` holds for the first, checks the outcome. */
+  async function killedCreates(tag: string, reached: (operationId: string) => Promise<boolean>) {
+    // Slower than the fast timings, so each kill point is a window rather than an instant.
+    const b = await backend(`k-${tag}`, { permissionWindowMs: 600, nodeProvisionMs: 1_200 });
+    const ops: string[] = [];
+    for (let i = 0; i < CREATES_PER_POINT; i++)
+      ops.push((await createOn(paddock, PROJECT, b, `k-${tag}-${i}`)).operation.id);
+    await waitFor(`kill point ${tag}`, () => reached(ops[0]), 60_000);
+    await killOldestWorker();
+    await succeeded(ops, tag);
+    const calls = await b.sim.calls();
+    assert.equal(
+      count(calls, 'POST', /^\/v3\/clusters$/, 201),
+      CREATES_PER_POINT,
+      `${tag}: one create per cluster`,
+    );
+    assert.equal(
+      count(calls, 'POST', /^\/v3\/nodepools$/, 201),
+      CREATES_PER_POINT * 2,
+      `${tag}: one create per pool`,
+    );
+    await assertNoOrphans(paddock, [b.sim]);
+  }
+
+  async function killedDeletes() {
+    const b = await backend('k-del', { clusterDeleteMs: 1_500 });
+    const created = [];
+    for (let i = 0; i < 2; i++) created.push(await createOn(paddock, PROJECT, b, `k-del-${i}`));
+    await succeeded(
+      created.map((c) => c.operation.id),
+      'create before the delete',
+    );
+    const deletes: string[] = [];
+    for (const c of created) {
+      const response = await paddock.request('DELETE', `/v1/projects/${PROJECT}/clusters/${c.cluster.name}`);
+      assert.equal(response.status, 202);
+      deletes.push(response.body.id);
+    }
+    await waitFor('delete under way', () => reachedOrPast('await-cluster-deleted')(deletes[0]), 60_000);
+    await killOldestWorker();
+    await succeeded(deletes, 'delete');
+    assert.equal((await b.sim.rancher('GET', '/v3/clusters')).body.data.length, 0);
+    await assertNoOrphans(paddock, [b.sim]);
+  }
+
+  // A point counts as reached once its step is running or past it: on a slow machine the sync can
+  // finish a step between two looks, and waiting for a state already left would hang the trial.
+  const reachedOrPast = (step: string) => async (id: string) =>
+    ['running', 'succeeded'].includes((await stepState(id, step)) ?? '');
+
+  it('killed right after the 202', () => killedCreates('t0', async () => true));
+  it('killed after create-cluster', () =>
+    killedCreates('t1', async (id) => (await stepState(id, 'create-cluster')) === 'succeeded'));
+  it('killed during await-roles', () => killedCreates('t2', reachedOrPast('await-roles')));
+  it('killed after the first node pool', () =>
+    killedCreates('t3', async (id) => (await stepState(id, 'create-node-pool:control')) === 'succeeded'));
+  it('killed during await-active', () => killedCreates('t4', reachedOrPast('await-active')));
+  it('killed during a delete, while the backend removes the cluster', () => killedDeletes());
+});
