@@ -1,14 +1,14 @@
 /**
  * TLS in front of Paddock, as an ingress would terminate it: kubectl sends a bearer token only
  * over HTTPS (client-go drops it on plain HTTP), so the kubectl tests reach Paddock's proxy
- * through this. A self-signed certificate for 127.0.0.1 is made with the system's `openssl`.
+ * through this, with a throw-away self-signed certificate for 127.0.0.1 (see `./tls`).
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:tls';
+import { selfSignedCertificate } from './tls';
 
 export interface TlsFront {
   /** `https://127.0.0.1:<port>` */
@@ -21,35 +21,14 @@ export interface TlsFront {
 }
 
 export async function startTlsFront(): Promise<TlsFront> {
+  const { key, cert } = selfSignedCertificate();
+  // kubectl reads the CA from a file (the kubeconfig's certificate-authority).
   const dir = mkdtempSync(join(tmpdir(), 'paddock-tls-'));
   const certPath = join(dir, 'cert.pem');
-  const keyPath = join(dir, 'key.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      keyPath,
-      '-out',
-      certPath,
-      '-days',
-      '2',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-    ],
-    { stdio: 'ignore' },
-  );
+  writeFileSync(certPath, cert);
   let target = 0;
   const sockets = new Set<Socket>();
-  const server = createServer({ key: readFileSync(keyPath), cert: readFileSync(certPath) }, (client) => {
+  const server = createServer({ key, cert }, (client) => {
     const upstream = connect(target, '127.0.0.1');
     for (const socket of [client, upstream]) {
       sockets.add(socket);
