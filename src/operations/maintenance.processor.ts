@@ -9,6 +9,7 @@ import {
   MAINTENANCE_SCHEDULERS,
   MaintenanceJobName,
   QUEUES,
+  QUOTA_RECONCILE_SCHEDULER_ID,
   WORKER_LOCK_OPTIONS,
 } from '../queue/queues';
 import { Sweeper } from './sweeper.service';
@@ -28,6 +29,7 @@ export class MaintenanceProcessor extends WorkerHost implements OnModuleInit, On
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @InjectQueue(QUEUES.maintenance) private readonly queue: Queue,
+    @InjectQueue(QUEUES.quotaReconcile) private readonly quotaQueue: Queue,
     private readonly sweeper: Sweeper,
     private readonly relay: OutboxRelay,
   ) {
@@ -38,6 +40,8 @@ export class MaintenanceProcessor extends WorkerHost implements OnModuleInit, On
    * The one local timer left, and it is needed per process: the schedulers live in Redis, and a
    * Redis that lost its data (FLUSHALL, failover to an empty replica) cannot bring them back. Each
    * worker checks that they exist, and puts back what is missing (a sweep then runs at once).
+   * It keeps every cluster-wide scheduler, the quota reconcile's (on a queue of its own, so a
+   * long pass never holds up the outbox catch-up) included.
    */
   onModuleInit(): void {
     void this.ensureSchedulers();
@@ -65,8 +69,14 @@ export class MaintenanceProcessor extends WorkerHost implements OnModuleInit, On
 
   private async ensureSchedulers(): Promise<void> {
     try {
-      await this.ensure(MAINTENANCE_SCHEDULERS.sweep, JOBS.sweep, this.config.sweepPeriodMs);
-      await this.ensure(MAINTENANCE_SCHEDULERS.relayOutbox, JOBS.relayOutbox, RELAY_PERIOD_MS);
+      await this.ensure(this.queue, MAINTENANCE_SCHEDULERS.sweep, JOBS.sweep, this.config.sweepPeriodMs);
+      await this.ensure(this.queue, MAINTENANCE_SCHEDULERS.relayOutbox, JOBS.relayOutbox, RELAY_PERIOD_MS);
+      await this.ensure(
+        this.quotaQueue,
+        QUOTA_RECONCILE_SCHEDULER_ID,
+        JOBS.reconcileQuotas,
+        this.config.quotaReconcilePeriodMs,
+      );
     } catch (error) {
       this.logger.warn({ err: error }, 'could not check the maintenance schedulers; will retry');
     }
@@ -76,9 +86,14 @@ export class MaintenanceProcessor extends WorkerHost implements OnModuleInit, On
    * Upserts only when missing or when its period changed: an upsert also runs the task at once,
    * which a routine check must not do.
    */
-  private async ensure(id: string, name: MaintenanceJobName, everyMs: number): Promise<void> {
-    const existing = await this.queue.getJobScheduler(id);
+  private async ensure(
+    queue: Queue,
+    id: string,
+    name: MaintenanceJobName | typeof JOBS.reconcileQuotas,
+    everyMs: number,
+  ): Promise<void> {
+    const existing = await queue.getJobScheduler(id);
     if (existing && Number(existing.every) === everyMs) return;
-    await this.queue.upsertJobScheduler(id, { every: everyMs }, { name, opts: MAINTENANCE_JOB_OPTIONS });
+    await queue.upsertJobScheduler(id, { every: everyMs }, { name, opts: MAINTENANCE_JOB_OPTIONS });
   }
 }

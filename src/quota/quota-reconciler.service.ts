@@ -1,11 +1,10 @@
-import { InjectQueue, OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
-import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import { Queue } from 'bullmq';
+import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Registry } from 'prom-client';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { UnitOfWork } from '../database/unit-of-work';
 import { counter } from '../metrics/metrics.module';
-import { JOBS, QUEUES, QUOTA_RECONCILE_SCHEDULER_ID, WORKER_LOCK_OPTIONS } from '../queue/queues';
+import { QUEUES, WORKER_LOCK_OPTIONS } from '../queue/queues';
 import { QuotaReconcileReportDto, QuotaRepairDto } from './quota.dto';
 import { QUOTA_RESOURCES, QuotaRecord, QuotaRepository, QuotaTruth } from './quota.repository';
 
@@ -85,27 +84,16 @@ export class QuotaReconciler {
 
 /**
  * Runs the reconcile pass on a period, once for the whole deployment: a BullMQ job scheduler
- * (every worker upserts the same one, so there is one however many workers run) hands each run
- * to one worker. A pass is idempotent, so a run repeated after a crash is harmless.
+ * (kept, with the other cluster-wide ones, by `MaintenanceProcessor`, which also puts it back
+ * after Redis lost it) hands each run to one worker. A pass is idempotent, so a run repeated
+ * after a crash is harmless.
  */
 @Processor(QUEUES.quotaReconcile, { concurrency: 1, ...WORKER_LOCK_OPTIONS })
-export class QuotaReconcileProcessor extends WorkerHost implements OnModuleInit {
+export class QuotaReconcileProcessor extends WorkerHost {
   private readonly logger = new Logger(QuotaReconcileProcessor.name);
 
-  constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly reconciler: QuotaReconciler,
-    @InjectQueue(QUEUES.quotaReconcile) private readonly queue: Queue,
-  ) {
+  constructor(private readonly reconciler: QuotaReconciler) {
     super();
-  }
-
-  async onModuleInit(): Promise<void> {
-    await this.queue.upsertJobScheduler(
-      QUOTA_RECONCILE_SCHEDULER_ID,
-      { every: this.config.quotaReconcilePeriodMs },
-      { name: JOBS.reconcileQuotas, opts: { attempts: 1, removeOnComplete: true, removeOnFail: true } },
-    );
   }
 
   async process(): Promise<void> {

@@ -14,6 +14,8 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
+import { Queue } from 'bullmq';
+import { QUEUES, QUOTA_RECONCILE_SCHEDULER_ID } from '../../src/queue/queues';
 import { startPaddock, TestPaddock, waitFor } from '../support/paddock';
 import { addBackend, CaseBackend, count, sleep } from '../support/reliability';
 import { assertSystemInvariants } from '../support/reliability-checks';
@@ -283,6 +285,22 @@ describe('reliability: worker SIGKILLs, Redis flushes and a backend down for a m
         ) > flushedAt,
       30_000,
     );
+    // So must every cluster-wide scheduler, the quota reconcile's (on its own queue) included.
+    const connection = paddock.redis.duplicate();
+    const quotaQueue = new Queue(QUEUES.quotaReconcile, {
+      connection,
+      prefix: paddock.config.queuePrefix,
+    });
+    try {
+      await waitFor(
+        'the quota reconcile scheduler to be back after the flush',
+        async () => (await quotaQueue.getJobScheduler(QUOTA_RECONCILE_SCHEDULER_ID)) != null,
+        30_000,
+      );
+    } finally {
+      await quotaQueue.close();
+      connection.disconnect();
+    }
     console.log(
       `[crash flush] 2 FLUSHDBs (+1 SIGKILL) with ${ops.length} operations in flight: all succeeded ` +
         `${Date.now() - flushedAt} ms after the last flush (scenario ${Date.now() - t0} ms)`,
