@@ -99,7 +99,10 @@ export class ListClustersQuery extends PageQuery {
 }
 
 export class ConditionDto {
-  /** `Ready`, `Provisioned`, `Updated`, `BackendReachable`, `InSync`, ... */
+  /**
+   * `Ready`, `Provisioned`, `Updated`, `BackendReachable`, `InSync`, ...; on clusters,
+   * `ComponentHealthy/<component>` for each control-plane component the backend reports.
+   */
   type: string;
   @ApiProperty({ enum: ['True', 'False', 'Unknown'] })
   status: 'True' | 'False' | 'Unknown';
@@ -185,6 +188,12 @@ export class NodeDto {
   message: string;
   @ApiProperty({ type: String, nullable: true })
   ipAddress: string | null;
+  /**
+   * As last synced: the backend's lifecycle conditions and the kubelet's (`Ready`,
+   * `MemoryPressure`, `DiskPressure`, `PIDPressure`, `NetworkUnavailable`).
+   */
+  @ApiProperty({ type: [ConditionDto] })
+  conditions: ConditionDto[];
   @ApiProperty({ format: 'date-time' })
   updatedAt: string;
 }

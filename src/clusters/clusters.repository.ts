@@ -65,6 +65,7 @@ interface NodeRow {
   message: string;
   roles: NodeRole[];
   ip_address: string | null;
+  conditions: Condition[];
   updated_at: Date;
 }
 
@@ -117,6 +118,7 @@ const toNode = (r: NodeRow): NodeRecord => ({
   message: r.message,
   roles: r.roles,
   ipAddress: r.ip_address,
+  conditions: r.conditions,
   updatedAt: r.updated_at,
 });
 

@@ -8,6 +8,7 @@ import {
   GaugeConfiguration,
   Histogram,
   HistogramConfiguration,
+  Metric,
   Registry,
 } from 'prom-client';
 import { Public } from '../common/auth.guard';
@@ -49,6 +50,34 @@ export function histogram<T extends string>(
     (registry.getSingleMetric(config.name) as Histogram<T> | undefined) ??
     new Histogram({ ...config, registers: [registry] })
   );
+}
+
+/** One sample of a scraped metric; `metricName` names a histogram's `_bucket`, `_sum`, `_count`. */
+export interface Sample {
+  value: number;
+  labels: Record<string, string | number>;
+  metricName?: string;
+}
+
+/**
+ * A metric computed whole at each scrape: `collect` returns every sample, so a series exists only
+ * while a sample names it (nothing to reset, no label sets kept between scrapes), and a large
+ * answer is not rebuilt through prom-client's per-label-set bookkeeping.
+ */
+export function scraped(
+  registry: Registry,
+  config: { name: string; help: string; type: 'gauge' | 'histogram'; collect: () => Promise<Sample[]> },
+): void {
+  if (registry.getSingleMetric(config.name)) return;
+  const { name, help, type, collect } = config;
+  const metric = {
+    name,
+    help,
+    type,
+    aggregator: 'first',
+    get: async () => ({ name, help, type, aggregator: 'first', values: await collect() }),
+  };
+  registry.registerMetric(metric as unknown as Metric);
 }
 
 @Controller()
