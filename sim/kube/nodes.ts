@@ -4,7 +4,6 @@
  * set) and disappears when Rancher deletes it.
  */
 import { isPlainObject } from '../http';
-import { conditionStatus } from '../state';
 import type { SimObject } from '../store';
 import type { World } from '../world';
 import type { KubeObject } from './store';

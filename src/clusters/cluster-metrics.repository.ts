@@ -92,12 +92,13 @@ export class ClusterMetricsRepository {
     return rows.map((r) => ({ ...r, seconds: Number(r.seconds) }));
   }
 
-  /** Operations not finished yet, by type. */
-  async inFlightByType(): Promise<Map<string, number>> {
-    const rows: Array<{ type: string; n: number }> = await this.uow.manager.query(
-      `SELECT type, count(*)::int AS n FROM operations WHERE state IN ('pending', 'running') GROUP BY type`,
+  /** Operations not finished yet, by type: how many, and how long the oldest has been waiting. */
+  async inFlightByType(): Promise<Map<string, { count: number; oldestSeconds: number }>> {
+    const rows: Array<{ type: string; n: number; oldest: number }> = await this.uow.manager.query(
+      `SELECT type, count(*)::int AS n, extract(epoch FROM now() - min(created_at))::float8 AS oldest
+       FROM operations WHERE state IN ('pending', 'running') GROUP BY type`,
     );
-    return new Map(rows.map((r) => [r.type, r.n]));
+    return new Map(rows.map((r) => [r.type, { count: r.n, oldestSeconds: Number(r.oldest) }]));
   }
 
   /** The finished operations' duration histogram, one row per type, outcome and bucket. */

@@ -93,13 +93,32 @@ export class ClusterMetrics {
           labels: { project, cluster, node: node ?? '' },
         })),
     });
+    // Both in-flight gauges come from one query: they are scraped one after the other.
+    let inFlight: { at: number; rows: ReturnType<ClusterMetricsRepository['inFlightByType']> } | null = null;
+    const inFlightRows = () => {
+      if (!inFlight || Date.now() - inFlight.at > 1_000)
+        inFlight = { at: Date.now(), rows: clusters.inFlightByType() };
+      return inFlight.rows;
+    };
     scraped(registry, {
       name: 'paddock_operations_in_flight',
       help: 'Operations pending or running, by type.',
       type: 'gauge',
       collect: async () => {
-        const counts = await clusters.inFlightByType();
-        return OPERATION_TYPES.map((type) => ({ value: counts.get(type) ?? 0, labels: { type } }));
+        const rows = await inFlightRows();
+        return OPERATION_TYPES.map((type) => ({ value: rows.get(type)?.count ?? 0, labels: { type } }));
+      },
+    });
+    scraped(registry, {
+      name: 'paddock_operation_oldest_in_flight_seconds',
+      help: 'Age of the oldest pending or running operation, by type (0 when there is none).',
+      type: 'gauge',
+      collect: async () => {
+        const rows = await inFlightRows();
+        return OPERATION_TYPES.map((type) => ({
+          value: Math.round(rows.get(type)?.oldestSeconds ?? 0),
+          labels: { type },
+        }));
       },
     });
     scraped(registry, {
