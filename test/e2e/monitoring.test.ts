@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startPaddock, TestPaddock, waitFor } from '../support/paddock';
+import { alertExpressions, dashboardQueries, metricFamilies } from '../support/deploy';
 import { addBackend, CaseBackend, closeCheckingInvariants, createOn } from '../support/reliability';
 
 const PROJECT = 'health';
@@ -284,5 +285,14 @@ describe('monitoring: conditions mirrored, shown and exported', { concurrency: t
       'cumulative',
     );
     assert.ok(pick('paddock_operation_duration_seconds_sum')[0] > 0);
+  });
+
+  it('every metric the alert rules and the dashboard query is one /metrics exports', async () => {
+    await activeCluster('m-families');
+    const text = (await paddock.request('GET', '/metrics')).body as string;
+    const exported = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]));
+    for (const family of metricFamilies([...alertExpressions(), ...dashboardQueries()])) {
+      assert.ok(exported.has(family), `${family} is exported`);
+    }
   });
 });
