@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { createServer } from 'node:http';
 import { loadConfig } from './config/app-config';
 import { prepareDatabase, startWorker } from './bootstrap';
-import { metricsRegistry } from './metrics/metrics.module';
+import { exposition, metricsRegistry } from './metrics/metrics.module';
 
 /**
  * Entry point of a queue worker on its own: operation steps, status sync, probes, sweeper. With
@@ -25,9 +25,9 @@ async function main(): Promise<void> {
             res.writeHead(404).end();
             return;
           }
-          void metricsRegistry()
-            .metrics()
-            .then((body) => res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(body));
+          void exposition(metricsRegistry()).then((body) =>
+            res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(body),
+          );
         }).listen(config.workerMetricsPort)
       : null;
   const stop = () => {
