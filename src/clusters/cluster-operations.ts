@@ -22,16 +22,20 @@ export const CLUSTER_OPERATIONS = {
     forward: [CreateClusterStep, AwaitRolesStep, perPool(CreateNodePoolStep), AwaitActiveStep],
     compensation: [DeleteClusterStep, AwaitClusterDeletedStep],
     deadline: true,
+    cancel: 'compensate',
   },
   'add-node-pool': {
     forward: [perPool(CreateNodePoolStep), AwaitActiveStep],
     compensation: [DeleteNodePoolStep, AwaitNodePoolDeletedStep],
     deadline: true,
+    cancel: 'compensate',
   },
   'scale-node-pool': {
     forward: [perPool(ScaleNodePoolStep), AwaitActiveStep],
     compensation: [RestoreQuantityStep],
     deadline: true,
+    // A scale that is cancelled leaves the pool at what the backend was last asked for.
+    cancel: 'stop',
   },
   'delete-node-pool': {
     forward: [perPool(DeleteNodePoolStep), perPool(AwaitNodePoolDeletedStep)],

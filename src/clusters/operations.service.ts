@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { Principal } from '../common/auth.guard';
-import { notFound } from '../common/problem';
+import { conflict, notFound } from '../common/problem';
+import { CLUSTER_OPERATIONS } from './cluster-operations';
+import type { OperationDeclaration } from '../operations/operation-declaration';
 import { AccessService } from '../projects/access.service';
 import { toOperationDto } from './cluster.mapper';
 import { OperationDto } from './operation.dto';
@@ -55,5 +57,38 @@ export class OperationsService {
     } finally {
       watch?.close();
     }
+  }
+
+  /**
+   * Asks the runner to stop the operation at its next step boundary (see OperationRunner): 202
+   * with the operation as it stands. Asking again is harmless, also once it has ended
+   * `cancelled`. An operation whose type cannot be cancelled (deletes), one already over, or one
+   * already undoing a failure is a 409; an accepted cancel always ends the operation `cancelled`.
+   */
+  async cancel(id: string, principal: Principal): Promise<OperationDto> {
+    if (!UUID.test(id)) throw notFound('operation', id);
+    const op = await this.operations.findById(id);
+    if (!op || !(await this.access.canSee(principal, op.projectId))) throw notFound('operation', id);
+    const declaration: OperationDeclaration = CLUSTER_OPERATIONS[op.type];
+    if (!declaration.cancel) {
+      throw conflict('NOT_CANCELLABLE', `a ${op.type} operation cannot be cancelled`, { operationId: id });
+    }
+    const audience = principal.role === 'admin' ? 'admin' : 'user';
+    if (op.state !== 'cancelled' && !(await this.operations.requestCancel(id, principal.subject))) {
+      const now = await this.operations.findById(id);
+      if (now?.state !== 'cancelled') {
+        throw now && !isOver(now.state)
+          ? conflict('NOT_CANCELLABLE', 'the operation failed and is already undoing what it made', {
+              operationId: id,
+            })
+          : conflict('OPERATION_FINISHED', `the operation already ended ${now?.state ?? 'gone'}`, {
+              operationId: id,
+              state: now?.state ?? null,
+            });
+      }
+    }
+    const current = await this.operations.findById(id);
+    if (!current) throw notFound('operation', id);
+    return toOperationDto(current, audience);
   }
 }
