@@ -20,9 +20,10 @@ export interface PaddockClientOptions {
   token: string;
   /**
    * The `Idempotency-Key` of the next mutating request, or a function giving one per request
-   * (default: a fresh UUID per request). Retries of one request always reuse its key.
+   * (default: a fresh UUID per request); `false` sends none unless a request sets its own.
+   * Retries of one request always reuse its key.
    */
-  idempotencyKey?: string | (() => string);
+  idempotencyKey?: string | (() => string) | false;
   /** Attempts per request when the network fails (connection refused, reset, cut answer); default 1. */
   attempts?: number;
   /** How long one request may take before it counts as a network failure; default 30 s. */
@@ -67,6 +68,7 @@ export function createPaddockClient(options: PaddockClientOptions): PaddockClien
     fetch: retryingFetch(options),
   });
   const key = options.idempotencyKey;
+  if (key === false) return client;
   const idempotency: Middleware = {
     onRequest({ request }) {
       if (!MUTATING.has(request.method) || request.headers.has('idempotency-key')) return undefined;

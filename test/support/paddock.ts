@@ -148,7 +148,8 @@ export async function startPaddock(options: PaddockOptions = {}): Promise<TestPa
     workers.push(await startWorker({ ...config, role: 'worker' }));
   if (options.workers === 'child') spawnWorker();
 
-  const client = (token = TEST_ADMIN_TOKEN) => createPaddockClient({ url, token });
+  // No automatic Idempotency-Key: tests that exercise keys send their own, and count them.
+  const client = (token = TEST_ADMIN_TOKEN) => createPaddockClient({ url, token, idempotencyKey: false });
 
   async function request<T>(
     method: string,
