@@ -1,4 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { InjectQueue } from '@nestjs/bullmq';
+import { Injectable, Logger } from '@nestjs/common';
+import { Queue } from 'bullmq';
+import { timeout, TimeoutStrategy } from 'cockatiel';
+import { operationJobId, QUEUES } from '../queue/queues';
 import type { Principal } from '../common/auth.guard';
 import { conflict, notFound } from '../common/problem';
 import { CLUSTER_OPERATIONS } from './cluster-operations';
@@ -12,13 +16,18 @@ import type { OperationRecord, OperationState } from '../operations/operation.ty
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const isOver = (state: OperationState) => state !== 'pending' && state !== 'running';
+/** How long a cancel's answer waits, at most, for the runner's job to be moved to the front. */
+const WAKE_TIMEOUT = timeout(500, TimeoutStrategy.Aggressive);
 
 @Injectable()
 export class OperationsService {
+  private readonly logger = new Logger(OperationsService.name);
+
   constructor(
     private readonly operations: OperationsRepository,
     private readonly access: AccessService,
     private readonly waiters: OperationWaiters,
+    @InjectQueue(QUEUES.operations) private readonly queue: Queue,
   ) {}
 
   /**
@@ -87,8 +96,29 @@ export class OperationsService {
             });
       }
     }
+    await this.wakeRunner(id);
     const current = await this.operations.findById(id);
     if (!current) throw notFound('operation', id);
     return toOperationDto(current, audience);
+  }
+
+  /**
+   * A runner waiting out a poll or a retry backoff sits in the delayed set; moving the job to the
+   * front lets it act on the cancel now rather than when its delay ends. Best effort: if Redis
+   * does not answer, the cancel still takes effect, later.
+   */
+  private async wakeRunner(id: string): Promise<void> {
+    // BullMQ's connection waits for Redis rather than fail; the answer does not wait with it.
+    await WAKE_TIMEOUT.execute(() => this.promoteIfDelayed(id)).catch(() => undefined);
+  }
+
+  private async promoteIfDelayed(id: string): Promise<void> {
+    try {
+      const job = await this.queue.getJob(operationJobId(id));
+      if (job && (await job.isDelayed())) await job.promote();
+    } catch (error) {
+      // A job promoted or picked up in between is as good as promoted.
+      this.logger.debug({ operationId: id, reason: (error as Error).message }, 'could not promote the job');
+    }
   }
 }
