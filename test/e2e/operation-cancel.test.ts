@@ -145,6 +145,41 @@ describe('cancelling operations', () => {
     );
   });
 
+  it('an added pool cancelled while it is created is removed from the backend, its quota released, the cluster active', async () => {
+    const accepted = await create('grown');
+    assert.equal((await paddock.waitForOperation(accepted.operation.id)).state, 'succeeded');
+    await sim.faults.add({ method: 'POST', path: '^/v3/nodepools$', delayMs: STEP_MS, times: 1 });
+    try {
+      const added = await api.POST('/v1/projects/{project}/clusters/{cluster}/node-pools', {
+        params: { path: { project: 'web', cluster: 'grown' } },
+        body: { name: 'extra', roles: ['worker'], quantity: 2, flavor: 'm1.large' },
+      });
+      assert.ok(added.data, JSON.stringify(added.error));
+      const id = added.data.id;
+      await waitFor('the pool to be created', async () => (await operation(id)).steps[0].state === 'running');
+      assert.equal((await cancel(id)).response.status, 202);
+      const final = await paddock.waitForOperation(id, 60_000);
+      assert.equal(final.state, 'cancelled');
+      assert.equal(final.error?.code, 'CANCELLED');
+    } finally {
+      await sim.faults.clear();
+    }
+    assert.equal((await remote()).nodePools, 2, 'only the two pools of the create are left');
+    const cluster = (
+      await api.GET('/v1/projects/{project}/clusters/{cluster}', {
+        params: { path: { project: 'web', cluster: 'grown' } },
+      })
+    ).data!;
+    assert.equal(cluster.state, 'active');
+    assert.deepEqual(cluster.nodePools.map((p) => p.name).sort(), ['control', 'workers']);
+    const q = await quota();
+    assert.deepEqual([q.nodes.used, q.nodes.reserved], [3, 0]);
+    const deleted = await api.DELETE('/v1/projects/{project}/clusters/{cluster}', {
+      params: { path: { project: 'web', cluster: 'grown' } },
+    });
+    assert.equal((await paddock.waitForOperation(deleted.data!.id)).state, 'succeeded');
+  });
+
   it('a scale cancelled after the backend was asked keeps the pool at what the backend reports', async () => {
     const accepted = await create('scaled');
     assert.equal((await paddock.waitForOperation(accepted.operation.id)).state, 'succeeded');
