@@ -627,7 +627,10 @@ export interface components {
             reason?: string;
             /** @enum {string} */
             status: "True" | "False" | "Unknown";
-            /** @description `Ready`, `Provisioned`, `Updated`, `BackendReachable`, `InSync`, ... */
+            /**
+             * @description `Ready`, `Provisioned`, `Updated`, `BackendReachable`, `InSync`, ...; on clusters,
+             *     `ComponentHealthy/<component>` for each control-plane component the backend reports.
+             */
             type: string;
         };
         CreateClusterDto: {
@@ -763,6 +766,11 @@ export interface components {
             nextCursor: string | null;
         };
         NodeDto: {
+            /**
+             * @description As last synced: the backend's lifecycle conditions and the kubelet's (`Ready`,
+             *     `MemoryPressure`, `DiskPressure`, `PIDPressure`, `NetworkUnavailable`).
+             */
+            conditions: components["schemas"]["ConditionDto"][];
             hostname: string;
             /** Format: uuid */
             id: string;
