@@ -247,4 +247,14 @@ describe('cancelling operations', () => {
     }
     assert.ok(outcomes.includes('cancelled'), `outcomes: ${outcomes.join(', ')}`);
   });
+
+  it('the duration histogram counts every finished operation, cancelled ones included', async () => {
+    const { rows } = await paddock.db.query<{ outcome: string; operations: number; observed: number }>(
+      `SELECT o.state AS outcome, count(*)::int AS operations,
+              (SELECT coalesce(sum(observations), 0)::int FROM operation_durations d WHERE d.outcome = o.state) AS observed
+         FROM operations o WHERE o.state IN ('succeeded', 'failed', 'cancelled') GROUP BY o.state ORDER BY o.state`,
+    );
+    assert.ok(rows.some((r) => r.outcome === 'cancelled'), JSON.stringify(rows));
+    for (const row of rows) assert.equal(row.observed, row.operations, `${row.outcome}: ${JSON.stringify(rows)}`);
+  });
 });
