@@ -41,6 +41,8 @@ export interface ClusterStatusUpdate {
   remoteMessage: string | null;
   conditions: Condition[];
   nodeCount: number;
+  /** The management cluster's id as the backend reports it (null: not known, kept as it was). */
+  managementId: string | null;
 }
 
 export interface PoolStatusUpdate {
@@ -316,6 +318,7 @@ export class SyncDiff {
       remoteMessage: remote?.message ?? null,
       conditions,
       nodeCount: this.nodesByCluster.get(rancherId) ?? 0,
+      managementId: remote?.managementId ?? null,
     };
   }
 }
