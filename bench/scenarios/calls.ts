@@ -52,7 +52,10 @@ async function measure(kind: keyof typeof KINDS) {
         headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
-      return { status: res.status, body: (await res.json()) as any };
+      return {
+        status: res.status,
+        body: (await res.json()) as { operation: { id: string }; state?: string; error?: unknown },
+      };
     };
     const create = async (name: string) => {
       const r = await call('POST', '/v1/projects/calls/clusters', {
