@@ -444,7 +444,12 @@ export class Rke2Driver implements BackendDriver {
     return items.filter((o) => o.metadata?.labels?.[label] === value && !o.metadata?.deletionTimestamp);
   }
 
-  /** The machine config of every pool, by Paddock's pool id: one list per machine-config kind. */
+  /**
+   * The machine config of every pool, by Paddock's pool id: one list per machine-config kind. A
+   * pool with two (a create that timed out and landed after the retry made another) uses the first
+   * by name, every time, and the copy is deleted: both carry the same labels, so nothing else could
+   * tell them apart.
+   */
   private async machineConfigsFor(
     clusterId: string | undefined,
     pools: NodePoolCreateSpec[],
@@ -452,9 +457,20 @@ export class Rke2Driver implements BackendDriver {
     const found = new Map<string | undefined, { kind: string; name: string }>();
     const kinds = new Set(pools.map((p) => this.requireTemplate(p.nodeTemplateId).kind));
     for (const kind of kinds) {
-      for (const config of await this.machineConfigsOf(kind, PADDOCK_LABELS.clusterId, clusterId)) {
+      const configs = (await this.machineConfigsOf(kind, PADDOCK_LABELS.clusterId, clusterId))
+        .filter((c) => c.metadata?.name)
+        .sort((a, b) => a.metadata!.name!.localeCompare(b.metadata!.name!));
+      for (const config of configs) {
         const poolId = config.metadata?.labels?.[PADDOCK_LABELS.poolId];
-        if (config.metadata?.name) found.set(poolId, { kind, name: config.metadata.name });
+        if (!found.has(poolId)) {
+          found.set(poolId, { kind, name: config.metadata!.name! });
+          continue;
+        }
+        await this.deleteQuietly(ROUTES.machineConfig, {
+          type: typeOf(kind),
+          namespace: config.metadata?.namespace ?? FLEET_NAMESPACE,
+          name: config.metadata!.name!,
+        });
       }
     }
     return found;
