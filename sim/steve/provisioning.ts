@@ -190,7 +190,60 @@ export class ProvisioningController {
   // ---- cluster lifecycle -----------------------------------------------------------------------
 
   /** The generating handler: twin, `status.clusterName`, `Created`, owner refs, registration token. */
-  private created(stored: KubeObject): void {
+  /**
+   * An already-active cluster for `/__sim/seed`: its machine configs, running machines, twin and
+   * status written at once, with no controller step left to run.
+   */
+  createActive(
+    name: string,
+    labels: Record<string, string>,
+    pools: Array<{ name: string; quantity: number; roles: readonly string[] }>,
+    kubernetesVersion: string,
+    driver: string,
+  ): KubeObject {
+    const namespace = 'fleet-default';
+    const configSchema = this.world.steve.schemaFor(`rke-machine-config.cattle.io.${driver}config`)!;
+    const machinePools = pools.map((pool) => {
+      const config = this.world.local.write('ADDED', configSchema.id, {
+        apiVersion: 'rke-machine-config.cattle.io/v1',
+        kind: configSchema.kind,
+        metadata: {
+          name: `nc-${name}-${pool.name}-${randomChars(5)}`,
+          namespace,
+          uid: uuid(),
+          resourceVersion: '',
+          creationTimestamp: k8sTime(),
+          annotations: { 'field.cattle.io/creatorId': this.world.userId },
+        },
+      });
+      return {
+        name: pool.name,
+        quantity: pool.quantity,
+        etcdRole: pool.roles.includes('etcd'),
+        controlPlaneRole: pool.roles.includes('controlPlane'),
+        workerRole: pool.roles.includes('worker'),
+        machineConfigRef: { kind: configSchema.kind, name: config.metadata.name },
+      };
+    });
+    const stored = this.world.local.write('ADDED', CLUSTER, {
+      apiVersion: 'provisioning.cattle.io/v1',
+      kind: 'Cluster',
+      metadata: {
+        name,
+        namespace,
+        uid: uuid(),
+        resourceVersion: '',
+        creationTimestamp: k8sTime(),
+        labels,
+        annotations: { 'field.cattle.io/creatorId': this.world.userId },
+      },
+      spec: { kubernetesVersion, rkeConfig: { machinePools } },
+    });
+    this.created(stored, true);
+    return this.world.local.get(CLUSTER, namespace, name)!;
+  }
+
+  private created(stored: KubeObject, active = false): void {
     const spec = specOf(stored);
     const version = typeof spec.kubernetesVersion === 'string' ? spec.kubernetesVersion : '';
     const driver = isPlainObject(spec.rkeConfig) ? distroOf(version) : 'imported';
@@ -214,18 +267,40 @@ export class ProvisioningController {
       { clusterId: twin.id, name: 'default-token' },
       { baseUrl: this.world.serverUrl },
     );
+    if (active) {
+      const runtime = this.runtimes.get(key(stored))!;
+      for (const pool of poolsOf(stored)) {
+        for (let i = 0; i < pool.quantity; i++) this.createMachine(stored, runtime, pool, true);
+      }
+    }
     this.writeStatus(stored.metadata.namespace!, stored.metadata.name, (status, conditions) => {
       status.clusterName = twin.id;
       status.fleetWorkspaceName = stored.metadata.namespace;
-      status.ready = false;
+      status.ready = active;
       setCondition(conditions, 'Created', 'True');
-      if (isPlainObject(spec.rkeConfig)) {
+      if (active) {
+        status.agentDeployed = true;
+        status.clientSecretName = `${stored.metadata.name}-kubeconfig`;
+        for (const type of ['Provisioned', 'Updated', 'Ready', 'Connected'])
+          setCondition(conditions, type, 'True');
+      } else if (isPlainObject(spec.rkeConfig)) {
         setCondition(conditions, 'Provisioned', 'Unknown', 'waiting for viable init node', 'Waiting');
         setCondition(conditions, 'Updated', 'Unknown', '', 'Waiting');
         setCondition(conditions, 'Ready', 'Unknown', '', 'Waiting');
       }
     });
+    if (active) {
+      this.world.clusters.connectTwin(twin, version);
+      this.syncTwin(stored.metadata.namespace!, stored.metadata.name);
+      return;
+    }
     this.reconcileByName(stored.metadata.namespace!, stored.metadata.name);
+  }
+
+  /** `/__sim/conditions` changed a machine: let it take its next step, and its cluster too. */
+  reconcileMachine(machine: KubeObject): void {
+    this.advanceMachine(machine.metadata.namespace!, machine.metadata.name);
+    this.reconcileByName(machine.metadata.namespace!, clusterOf(machine));
   }
 
   private updated(stored: KubeObject, previous: KubeObject): void {
@@ -281,6 +356,24 @@ export class ProvisioningController {
     return marked;
   }
 
+  /** A provisioning cluster whose spec references cloud credential `id` (`cattle-global-data:cc-xxxxx`). */
+  clusterUsingCredential(id: string): string | undefined {
+    const bare = id.slice(id.indexOf(':') + 1);
+    for (const cluster of this.world.local.list(CLUSTER)) {
+      const spec = specOf(cluster);
+      const rke = isPlainObject(spec.rkeConfig) ? spec.rkeConfig : {};
+      const etcd = isPlainObject(rke.etcd) ? rke.etcd : {};
+      const s3 = isPlainObject(etcd.s3) ? etcd.s3 : {};
+      const names = [
+        spec.cloudCredentialSecretName,
+        s3.cloudCredentialName,
+        ...rawPools(spec).map((pool) => pool.cloudCredentialSecretName),
+      ];
+      if (names.some((name) => name === id || name === bare)) return cluster.metadata.name;
+    }
+    return undefined;
+  }
+
   /** The twin of a provisioning cluster, for seeding and the kube API's nodes. */
   twinOf(namespace: string, name: string): SimObject | undefined {
     const runtime = this.runtimes.get(`${namespace}/${name}`);
@@ -309,6 +402,7 @@ export class ProvisioningController {
       );
     }
     this.evaluate(namespace, name);
+    this.syncTwin(namespace, name);
   }
 
   /** True when every pool has exactly `quantity` live machines and no other machine lives. */
@@ -356,7 +450,7 @@ export class ProvisioningController {
     this.evaluate(namespace, name);
   }
 
-  private createMachine(cluster: KubeObject, runtime: Runtime, pool: Pool): void {
+  private createMachine(cluster: KubeObject, runtime: Runtime, pool: Pool, running = false): void {
     const { namespace = '', name: clusterName } = cluster.metadata;
     const deployment = safeConcatName(clusterName, pool.name);
     let machineSet = runtime.machineSets.get(pool.name);
@@ -422,8 +516,27 @@ export class ProvisioningController {
       },
     ];
     this.creationOrder.set(machine.metadata.uid, ++this.machinesCreated);
+    if (running) {
+      (machine.spec as Spec).providerID = `${distroOf(runtime.appliedVersion)}://${name}`;
+      machine.status = {
+        phase: 'Running',
+        bootstrapReady: true,
+        infrastructureReady: true,
+        observedGeneration: 1,
+        addresses: [
+          { type: 'InternalIP', address: `10.${octet()}.${octet()}.${octet()}` },
+          { type: 'Hostname', address: name },
+        ],
+        nodeRef: { apiVersion: 'v1', kind: 'Node', name },
+        nodeInfo: { kubeletVersion: runtime.appliedVersion, operatingSystem: 'linux', architecture: 'amd64' },
+        conditions: [] as Condition[],
+      };
+      for (const type of ['BootstrapReady', 'InfrastructureReady', 'NodeHealthy', 'Ready']) {
+        setCondition((machine.status as { conditions: Condition[] }).conditions, type, 'True');
+      }
+    }
     const stored = this.world.local.write('ADDED', MACHINE, machine);
-    this.advanceMachine(stored.metadata.namespace!, stored.metadata.name);
+    if (!running) this.advanceMachine(stored.metadata.namespace!, stored.metadata.name);
   }
 
   /** Pending → Provisioning → Provisioned → Running, one timing each (`poolReconcileMs`, node timings). */
@@ -766,7 +879,17 @@ export class ProvisioningController {
         const rke = specOf(latest).rkeConfig as Spec;
         const etcdConfig = isPlainObject(rke.etcd) ? rke.etcd : {};
         const s3 = isPlainObject(etcdConfig.s3) ? etcdConfig.s3 : undefined;
-        const timestamp = Math.floor(Date.now() / 1000);
+        // RKE2 names snapshots by the second; two in one second would collide, so take the next free one.
+        let timestamp = Math.floor(Date.now() / 1000);
+        const taken = (ts: number) =>
+          etcd.some((m) =>
+            this.world.local.get(
+              SNAPSHOT,
+              namespace,
+              snapshotObjectName(name, `etcd-snapshot-${m.metadata.name}-${ts}`, 'local'),
+            ),
+          );
+        while (taken(timestamp)) timestamp++;
         const version = this.appliedVersion(namespace, name);
         const metadata = Buffer.from(JSON.stringify({ kubernetesVersion: version, rkeConfig: rke })).toString(
           'base64',
@@ -802,11 +925,7 @@ export class ProvisioningController {
     s3?: Record<string, unknown>,
   ): void {
     const { namespace = '', name: clusterName } = cluster.metadata;
-    const name = safeConcatName(
-      clusterName,
-      snapshotName.toLowerCase().replace(/[^-.a-z0-9]/g, '-'),
-      storage,
-    );
+    const name = snapshotObjectName(clusterName, snapshotName, storage);
     const labels: Record<string, string> = { 'rke.cattle.io/cluster-name': clusterName };
     if (storage === 'local') {
       labels['rke.cattle.io/machine-id'] = machine.metadata.uid;
@@ -1034,6 +1153,11 @@ function stripTimes(status: Record<string, unknown>): unknown {
       reason: c.reason,
     })),
   };
+}
+
+/** `SafeConcatName(<cluster>, <sanitized snapshot name>, <storage>)` (rancher-212.md §5.3). */
+function snapshotObjectName(cluster: string, snapshotName: string, storage: string): string {
+  return safeConcatName(cluster, snapshotName.toLowerCase().replace(/[^-.a-z0-9]/g, '-'), storage);
 }
 
 /** wrangler `name.SafeConcatName`: joined by `-`, cut to 57 chars plus a hash when over 63. */
