@@ -2,8 +2,10 @@
  * Scenario `calls`: Rancher calls per create and per status-sync cycle, for each backend kind
  * (rke1 on a simulated Rancher 2.9, rke2 on a simulated 2.12), counted from the simulator's call
  * log. A sync cycle is recognised by its node listing (`GET /v3/nodes` on rke1, `GET
- * /v1/cluster.x-k8s.io.machines/fleet-default` on rke2), which nothing else calls; the calls of a
- * create are those of its window minus the sync cycles that ran meanwhile.
+ * /v1/cluster.x-k8s.io.machines/fleet-default` on rke2), which nothing else calls; each cycle makes
+ * three list calls on either kind (one page each here). The health probe's calls (its own period)
+ * are counted apart. The calls of a create are those of its window minus the sync cycles' lists
+ * and the probes that ran meanwhile.
  */
 import {
   ADMIN_TOKEN,
@@ -18,9 +20,19 @@ import {
 } from '../support';
 
 const KINDS = {
-  rke1: { version: 'v2.9.3', nodeList: '/v3/nodes' },
-  rke2: { version: 'v2.12.3', nodeList: '/v1/cluster.x-k8s.io.machines/fleet-default' },
+  rke1: {
+    version: 'v2.9.3',
+    nodeList: '/v3/nodes',
+    probe: ['/ping', '/v3/settings/server-version', '/v3/settings/k8s-versions-current'],
+  },
+  rke2: {
+    version: 'v2.12.3',
+    nodeList: '/v1/cluster.x-k8s.io.machines/fleet-default',
+    probe: ['/ping', '/v3/settings/server-version', '/v1-rke2-release/releases', '/v1-k3s-release/releases'],
+  },
 } as const;
+/** List calls of one sync cycle (nodes, pools, clusters; rke2 lists its clusters for both of the latter). */
+const LISTS_PER_CYCLE = 3;
 const CLUSTERS = Number(process.env.BENCH_CALLS_CLUSTERS ?? 20);
 const WINDOW_MS = 5_000;
 
@@ -35,7 +47,8 @@ function tally(calls: Call[]): Record<string, number> {
 }
 
 async function measure(kind: keyof typeof KINDS) {
-  const { version, nodeList } = KINDS[kind];
+  const { version, nodeList, probe } = KINDS[kind];
+  const isProbe = (c: Call) => c.method === 'GET' && (probe as readonly string[]).includes(c.path);
   const db = await createDatabase();
   const sim = await startSim(['--version', version]);
   const prefix = `benchc${db.name.slice(-8)}`;
@@ -94,7 +107,7 @@ async function measure(kind: keyof typeof KINDS) {
     const createCycles = createLog.filter((c) => c.method === 'GET' && c.path === nodeList).length;
     const oneCluster = await cycleCalls();
     const writes = createLog.filter((c) => c.method !== 'GET');
-    const createOnly = createLog.length - createCycles * oneCluster.perCycle;
+    const createOnly = createLog.filter((c) => !isProbe(c)).length - createCycles * LISTS_PER_CYCLE;
     for (let i = 1; i < CLUSTERS; i++) await create(`calls-${i}`);
     const many = await cycleCalls();
     return {
@@ -126,7 +139,7 @@ export async function callsScenario(): Promise<ScenarioResult> {
         'Rancher calls per create (2 pools), sync cycles excluded',
         ...results.map((r) => round(r.createCalls)),
       ],
-      ['calls per sync cycle, no cluster', ...results.map((r) => round(r.idle.perCycle))],
+      ['calls per sync cycle, no cluster (probe calls apart)', ...results.map((r) => round(r.idle.perCycle))],
       ['calls per sync cycle, 1 cluster', ...results.map((r) => round(r.oneCluster.perCycle))],
       [`calls per sync cycle, ${CLUSTERS} clusters`, ...results.map((r) => round(r.many.perCycle))],
       [
