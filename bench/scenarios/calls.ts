@@ -91,10 +91,12 @@ async function measure(kind: keyof typeof KINDS) {
       await sleep(WINDOW_MS);
       const calls = await sim.calls();
       const cycles = calls.filter((c) => c.method === 'GET' && c.path === nodeList).length;
+      const sync = calls.filter((c) => !isProbe(c));
       return {
         cycles,
         calls: calls.length,
-        perCycle: calls.length / Math.max(cycles, 1),
+        perCycle: sync.length / Math.max(cycles, 1),
+        probeCalls: calls.length - sync.length,
         byKind: tally(calls),
       };
     };
