@@ -27,9 +27,6 @@ import {
   POOL_STATES,
 } from './cluster.types';
 
-// The status sync still imports these from here.
-export type { ClusterState, NodeRole };
-
 /** Upper bound on one pool; a bigger pool is almost certainly a typo, and Rancher would choke on it. */
 export const MAX_POOL_QUANTITY = 500;
 export const MAX_POOLS_PER_CLUSTER = 20;

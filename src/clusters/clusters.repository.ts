@@ -13,9 +13,6 @@ import type {
   NodeRole,
 } from './cluster.types';
 
-// The status sync still imports `Condition` from here.
-export type { Condition };
-
 /** A `clusters` row as the repository selects it (with its project's name and operation in flight). */
 interface ClusterRow {
   id: string;
