@@ -19,6 +19,7 @@ import { HttpMetricsInterceptor } from './metrics/http-metrics.interceptor';
 import { MetricsHttpModule, MetricsModule } from './metrics/metrics.module';
 import { ProjectsModule } from './projects/projects.module';
 import { QueueModule } from './queue/queue.module';
+import { QueueDashboardModule } from './queue/queue-dashboard.module';
 import { QuotaApiModule, QuotaWorkerModule } from './quota/quota.module';
 import { RancherBackendsModule } from './rancher-backends/rancher-backends.module';
 import { RancherBackendsWorkerModule } from './rancher-backends/rancher-backends-worker.module';
@@ -47,6 +48,7 @@ export class ApiModule {
         ClustersModule,
         KubeAccessModule,
         HealthModule,
+        QueueDashboardModule,
       ],
       providers: [
         IdempotencyKeysRepository,

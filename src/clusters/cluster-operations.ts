@@ -35,16 +35,20 @@ export const CLUSTER_OPERATIONS = {
     forward: [CreateClusterStep, AwaitRolesStep, perPool(CreateNodePoolStep), AwaitActiveStep],
     compensation: [DeleteClusterStep, AwaitClusterDeletedStep],
     deadline: true,
+    cancel: 'compensate',
   },
   'add-node-pool': {
     forward: [perPool(CreateNodePoolStep), AwaitActiveStep],
     compensation: [DeleteNodePoolStep, AwaitNodePoolDeletedStep],
     deadline: true,
+    cancel: 'compensate',
   },
   'scale-node-pool': {
     forward: [perPool(ScaleNodePoolStep), AwaitActiveStep],
     compensation: [RestoreQuantityStep],
     deadline: true,
+    // A scale that is cancelled leaves the pool at what the backend was last asked for.
+    cancel: 'stop',
   },
   'delete-node-pool': {
     forward: [perPool(DeleteNodePoolStep), perPool(AwaitNodePoolDeletedStep)],
@@ -73,11 +77,13 @@ export const RKE2_CLUSTER_OPERATIONS = {
     ],
     compensation: [DeleteClusterStep, AwaitClusterDeletedStep, DeleteMachineConfigsStep],
     deadline: true,
+    cancel: 'compensate',
   },
   'add-node-pool': {
     forward: [perPool(CreateMachineConfigStep), perPool(CreateNodePoolStep), AwaitActiveStep],
     compensation: [DeleteNodePoolStep, AwaitNodePoolDeletedStep, DeleteMachineConfigsStep],
     deadline: true,
+    cancel: 'compensate',
   },
   'scale-node-pool': CLUSTER_OPERATIONS['scale-node-pool'],
   'delete-node-pool': {

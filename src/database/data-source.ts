@@ -7,6 +7,8 @@ import { AuditOccurrencesOperationNotify1764600200000 } from '../../migrations/1
 import { TypedOperationSteps1764600300000 } from '../../migrations/1764600300000-TypedOperationSteps';
 import { SyncLookupIndexes1764600400000 } from '../../migrations/1764600400000-SyncLookupIndexes';
 import { Rke2Backends1764700000000 } from '../../migrations/1764700000000-Rke2Backends';
+import { ClusterExpiryOperationCancel1764700100000 } from '../../migrations/1764700100000-ClusterExpiryOperationCancel';
+import { ConditionMirrors1764700200000 } from '../../migrations/1764700200000-ConditionMirrors';
 
 /** Every migration, in order. Migrations are reviewed SQL; `synchronize` is never on. */
 export const MIGRATIONS = [
@@ -18,6 +20,8 @@ export const MIGRATIONS = [
   TypedOperationSteps1764600300000,
   SyncLookupIndexes1764600400000,
   Rke2Backends1764700000000,
+  ClusterExpiryOperationCancel1764700100000,
+  ConditionMirrors1764700200000,
 ];
 
 export function createDataSource(databaseUrl: string, poolSize = 20): DataSource {

@@ -16,6 +16,7 @@ const CLUSTER_KEYS = [
   'activeOperationId',
   'conditions',
   'createdAt',
+  'expiresAt',
   'id',
   'kubernetesVersion',
   'labels',
@@ -40,6 +41,7 @@ const POOL_KEYS = [
   'state',
 ];
 const OPERATION_KEYS = [
+  'cancelRequestedAt',
   'clusterId',
   'cluster',
   'createdAt',
@@ -417,6 +419,7 @@ describe('clusters API', () => {
       assert.deepEqual(byPool('workers')[0].roles, ['worker']);
       for (const node of nodes.items) {
         assert.deepEqual(Object.keys(node).sort(), [
+          'conditions',
           'hostname',
           'id',
           'ipAddress',
@@ -428,6 +431,11 @@ describe('clusters API', () => {
           'updatedAt',
         ]);
         assert.match(node.id, UUID);
+        assert.equal(
+          node.conditions.find((c: { type: string }) => c.type === 'Ready')?.status,
+          'True',
+          'the kubelet conditions as synced',
+        );
       }
       // Nodes paginate too.
       const page1 = await paddock.request('GET', '/v1/projects/web/clusters/shape/nodes?limit=2');

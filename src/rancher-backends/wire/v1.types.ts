@@ -232,6 +232,8 @@ export function toRemoteNode(m: CapiMachine): RemoteNode {
     hostname: m.status?.nodeRef?.name || m.metadata?.name || '',
     ipAddress: address,
     roles,
+    // Still being made (or remade): not running yet and not on its way out.
+    provisioning: !running && !m.metadata?.deletionTimestamp,
   };
 }
 
