@@ -6,6 +6,8 @@
  *   1. create    create acceptance at 1, 10, 50 clients vs a bare insert route     scenarios/create.ts
  *   2. reads     GET one / list 100 at 10,000 clusters vs raw pg and vs /v3          scenarios/reads.ts
  *   3. fanout    1,000 creates across 3 simulators with real workers                  scenarios/fanout.ts
+ *      fanout-rke2  the same on rke2 backends (simulated Rancher 2.12, provisioning v2)  scenarios/fanout.ts
+ *      calls    Rancher calls per create and per sync cycle, rke1 and rke2             scenarios/calls.ts
  *   4. sync      one sync cycle at 1,000 / 5,000 / 10,000 clusters                    scenarios/sync.ts
  *   5. memory    RSS of API and worker at 10,000 clusters                             scenarios/memory.ts
  *   6. kube      Kubernetes API proxy: list 1,000 / watch 1,000 events / 200 watches  scenarios/kube-proxy.ts
@@ -22,6 +24,7 @@ import 'reflect-metadata';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
+import { callsScenario } from './scenarios/calls';
 import { createScenario } from './scenarios/create';
 import { fanoutScenario } from './scenarios/fanout';
 import { kubeProxyScenario } from './scenarios/kube-proxy';
@@ -32,7 +35,7 @@ import { readsScenario } from './scenarios/reads';
 import { syncScenario } from './scenarios/sync';
 import { DURATION_S, ScenarioResult, cleanupAll } from './support';
 
-const ALL = ['create', 'reads', 'fanout', 'sync', 'memory', 'kube', 'metrics'] as const;
+const ALL = ['create', 'reads', 'fanout', 'fanout-rke2', 'calls', 'sync', 'memory', 'kube', 'metrics'] as const;
 type Name = (typeof ALL)[number];
 const FLEET_SIZE = 10_000;
 
@@ -66,7 +69,9 @@ async function main(): Promise<void> {
   };
 
   if (names.includes('create')) await run(createScenario);
-  if (names.includes('fanout')) await run(fanoutScenario);
+  if (names.includes('fanout')) await run(() => fanoutScenario('rke1'));
+  if (names.includes('fanout-rke2')) await run(() => fanoutScenario('rke2'));
+  if (names.includes('calls')) await run(callsScenario);
   if (names.includes('kube')) await run(kubeProxyScenario);
   if (names.includes('metrics')) await run(metricsScenario);
   if (names.includes('reads') || names.includes('sync') || names.includes('memory')) {

@@ -185,6 +185,9 @@ export function startWorker(dbUrl: string, prefix: string, env: Record<string, s
 export interface SimChild extends Child {
   url: string;
   token: string;
+  /** `rke2` for a simulator started as Rancher 2.12 or later (`--version v2.12.x`). */
+  kind: 'rke1' | 'rke2';
+  /** The m1.large node template (rke1; empty on rke2, which has none). */
   templateId: string;
   /** An authenticated request to the simulator (control API or /v3). */
   request<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
@@ -223,14 +226,24 @@ export async function startSim(extraArgs: string[] = []): Promise<SimChild> {
       throw new Error(`simulator ${method} ${path} → ${res.status} ${text.slice(0, 300)}`);
     return (text ? JSON.parse(text) : undefined) as T;
   };
-  const templates = await request<{ data: Array<{ id: string; name: string }> }>('GET', '/v3/nodetemplates');
-  const template = templates.data.find((t) => t.name === 'm1.large');
-  if (!template) throw new Error('simulator has no m1.large node template');
+  const version = extraArgs[extraArgs.indexOf('--version') + 1] ?? '';
+  const kind = extraArgs.includes('--version') && /^v2\.(1[2-9]|[2-9]\d)\./.test(version) ? 'rke2' : 'rke1';
+  let templateId = '';
+  if (kind === 'rke1') {
+    const templates = await request<{ data: Array<{ id: string; name: string }> }>(
+      'GET',
+      '/v3/nodetemplates',
+    );
+    const template = templates.data.find((t) => t.name === 'm1.large');
+    if (!template) throw new Error('simulator has no m1.large node template');
+    templateId = template.id;
+  }
   return {
     ...child,
     url,
     token: SIM_TOKEN,
-    templateId: template.id,
+    kind,
+    templateId,
     request,
     calls: async () =>
       (
@@ -274,9 +287,18 @@ export function paddockClient(base: string) {
         name,
         url: sim.url,
         token: sim.token,
-        kind: 'rke1',
         capacity: { maxClusters: 100_000, maxNodes: 1_000_000 },
-        flavors: { 'm1.large': { nodeTemplateId: sim.templateId } },
+        ...(sim.kind === 'rke1'
+          ? { kind: 'rke1', flavors: { 'm1.large': { nodeTemplateId: sim.templateId } } }
+          : {
+              kind: 'rke2',
+              cloudCredential: 'cattle-global-data:cc-bench',
+              flavors: {
+                'm1.large': {
+                  machineConfig: { kind: 'OpenstackConfig', fields: { flavorName: 'm1.large' } },
+                },
+              },
+            }),
       });
       if (r.status !== 201) throw new Error(`backend registration: ${r.status} ${JSON.stringify(r.body)}`);
       return r.body as { id: string };

@@ -33,7 +33,11 @@ if (files.length === 0) {
 }
 const isReliability = (file) => relative(root, file).startsWith(RELIABILITY);
 const stages = [
-  { name: 'main', files: files.filter((f) => !isReliability(f)), concurrency: process.env.TEST_CONCURRENCY ?? '2' },
+  {
+    name: 'main',
+    files: files.filter((f) => !isReliability(f)),
+    concurrency: process.env.TEST_CONCURRENCY ?? '2',
+  },
   { name: 'reliability', files: files.filter(isReliability), concurrency: '1' },
 ].filter((stage) => stage.files.length > 0);
 

@@ -1,5 +1,7 @@
 /**
- * Scenario 3, fan-out: 1,000 creates (two pools each) across three simulators with fast timings,
+ * Scenario 3, fan-out (`fanout` on rke1 backends, `fanout-rke2` on rke2 backends: simulated
+ * Rancher 2.12, steve /v1, where the happy path is one machine-config POST per pool plus one
+ * provisioning-cluster POST): 1,000 creates (two pools each) across three simulators with fast timings,
  * run by real worker processes. Time until every cluster is `active`, clusters per second, and
  * Rancher calls per create by kind from the simulators' call logs. The happy path must be exactly
  * one `POST /v3/clusters` plus one `POST /v3/nodepools` per pool; the table marks ✗ otherwise.
@@ -40,9 +42,17 @@ const body = (i: number) => ({
   ],
 });
 
-/** `/v3/nodepools/c-x:np-y` → `/v3/nodepools/:id`. */
+/** `/v3/nodepools/c-x:np-y` → `/v3/nodepools/:id`; `/v1/<type>/fleet-default/x` → `/v1/<type>/:id`. */
 const kindOf = (method: string, path: string) =>
-  `${method} ${path.replace(/^(\/v3\/[a-z]+)\/[^/]+/, '$1/:id')}`;
+  `${method} ${path.replace(/^(\/v3\/[a-z]+)\/[^/]+/, '$1/:id').replace(/^(\/v1\/[a-z0-9.-]+)\/fleet-default\/[^/]+$/, '$1/:id')}`;
+
+type BackendKind = 'rke1' | 'rke2';
+const RKE2_VERSION = 'v2.12.3';
+const CLUSTER_POST = { rke1: 'POST /v3/clusters', rke2: 'POST /v1/provisioning.cattle.io.clusters' };
+const POOL_POST = {
+  rke1: 'POST /v3/nodepools',
+  rke2: 'POST /v1/rke-machine-config.cattle.io.openstackconfigs',
+};
 
 async function tallyCalls(sims: SimChild[]) {
   const byKind: Record<string, { calls: number; non2xx: number }> = {};
@@ -54,6 +64,64 @@ async function tallyCalls(sims: SimChild[]) {
       if (call.status >= 300) byKind[k].non2xx++;
     }
   return byKind;
+}
+
+/** The floor on rke2: P machine configs and one provisioning cluster per create, straight on /v1. */
+async function directFloorRke2(sims: SimChild[]): Promise<{ seconds: number; posts: number }> {
+  const started = performance.now();
+  let next = 0;
+  let posts = 0;
+  const worker = async () => {
+    for (;;) {
+      const i = next++;
+      if (i >= CREATES) return;
+      const sim = sims[i % sims.length];
+      const machinePools = [];
+      for (const [p, pool] of body(i).nodePools.entries()) {
+        const config = await sim.request<{ metadata: { name: string } }>(
+          'POST',
+          '/v1/rke-machine-config.cattle.io.openstackconfigs',
+          {
+            kind: 'OpenstackConfig',
+            metadata: { generateName: `nc-direct-${i}-${p}-`, namespace: 'fleet-default' },
+            flavorName: 'm1.large',
+          },
+        );
+        posts++;
+        machinePools.push({
+          name: pool.name,
+          quantity: pool.quantity,
+          etcdRole: p === 0,
+          controlPlaneRole: p === 0,
+          workerRole: p !== 0,
+          machineConfigRef: { kind: 'OpenstackConfig', name: config.metadata.name },
+        });
+      }
+      await sim.request('POST', '/v1/provisioning.cattle.io.clusters', {
+        metadata: { name: `direct-${i}`, namespace: 'fleet-default', labels: { bench: 'direct' } },
+        spec: { kubernetesVersion: 'v1.31.9+rke2r1', rkeConfig: { machinePools } },
+      });
+      posts++;
+    }
+  };
+  await Promise.all(Array.from({ length: CLIENTS }, worker));
+  const deadline = Date.now() + TIMEOUT_S * 1000;
+  for (;;) {
+    let active = 0;
+    for (const sim of sims) {
+      const list = await sim.request<{
+        data: Array<{ metadata: { labels?: Record<string, string>; state?: { name?: string } } }>;
+      }>('GET', '/v1/provisioning.cattle.io.clusters');
+      active += list.data.filter(
+        (c) => c.metadata.labels?.bench === 'direct' && c.metadata.state?.name === 'active',
+      ).length;
+    }
+    if (active >= CREATES) break;
+    if (Date.now() > deadline)
+      throw new Error(`direct floor: ${active}/${CREATES} active after ${TIMEOUT_S} s`);
+    await sleep(250);
+  }
+  return { seconds: (performance.now() - started) / 1000, posts };
 }
 
 async function directFloor(sims: SimChild[]): Promise<{ seconds: number; posts: number }> {
@@ -114,9 +182,10 @@ async function directFloor(sims: SimChild[]): Promise<{ seconds: number; posts: 
   return { seconds: (performance.now() - started) / 1000, posts };
 }
 
-export async function fanoutScenario(): Promise<ScenarioResult> {
+export async function fanoutScenario(backendKind: BackendKind = 'rke1'): Promise<ScenarioResult> {
   const db = await createDatabase();
-  const sims = [await startSim(), await startSim(), await startSim()];
+  const simArgs = backendKind === 'rke2' ? ['--version', RKE2_VERSION] : [];
+  const sims = [await startSim(simArgs), await startSim(simArgs), await startSim(simArgs)];
   const prefix = `benchx${db.name.slice(-8)}`;
   const env = { PADDOCK_SYNC_PERIOD_MS: SYNC_PERIOD_MS, PADDOCK_SWEEP_PERIOD_MS: '2000' };
   const api = await startApi(db.url, prefix, { env });
@@ -172,16 +241,16 @@ export async function fanoutScenario(): Promise<ScenarioResult> {
     await api.stop();
 
     for (const sim of sims) await sim.clearCalls();
-    const floor = await directFloor(sims);
+    const floor = backendKind === 'rke2' ? await directFloorRke2(sims) : await directFloor(sims);
 
     const active = states.active ?? 0;
-    const clusterPosts = calls['POST /v3/clusters']?.calls ?? 0;
-    const poolPosts = calls['POST /v3/nodepools']?.calls ?? 0;
+    const clusterPosts = calls[CLUSTER_POST[backendKind]]?.calls ?? 0;
+    const poolPosts = calls[POOL_POST[backendKind]]?.calls ?? 0;
     const happy = clusterPosts === CREATES && poolPosts === CREATES * POOLS;
     const ok = happy && active === CREATES && accepted.non2xx + accepted.errors === 0;
     const perCreate = (n: number) => Math.round((n / CREATES) * 100) / 100;
     const summary = table(
-      ['figure', 'Paddock', 'floor (direct /v3 script)', 'ratio'],
+      ['figure', 'Paddock', `floor (direct ${backendKind === 'rke2' ? '/v1' : '/v3'} script)`, 'ratio'],
       [
         [
           'clusters active',
@@ -208,13 +277,13 @@ export async function fanoutScenario(): Promise<ScenarioResult> {
           ratio(active / allActiveS, CREATES / floor.seconds),
         ],
         [
-          'POST /v3/clusters per create',
+          `${CLUSTER_POST[backendKind]} per create`,
           `${perCreate(clusterPosts)}${clusterPosts === CREATES ? ' ✓' : ' ✗'}`,
           1,
           ratio(perCreate(clusterPosts), 1),
         ],
         [
-          `POST /v3/nodepools per create (${POOLS} pools)`,
+          `${POOL_POST[backendKind]} per create (${POOLS} pools)`,
           `${perCreate(poolPosts)}${poolPosts === CREATES * POOLS ? ' ✓' : ' ✗'}`,
           perCreate(floor.posts - CREATES),
           ratio(poolPosts, floor.posts - CREATES),
@@ -236,8 +305,8 @@ export async function fanoutScenario(): Promise<ScenarioResult> {
     const spread = perBackend.map((b) => `${b.name} ${b.n}`).join(', ');
     const md = `${summary}\n\nCalls by kind, from the simulators' call logs between the first POST and the last cluster active (GETs of a collection include the status sync's pages; the path is logged without its query):\n\n${kinds}\n\nPlacement: ${spread}. Operations: ${JSON.stringify(ops)}. Cluster states: ${JSON.stringify(states)}.`;
     return {
-      key: 'fanout',
-      title: `Fan-out — ${CREATES} creates × ${POOLS} pools across 3 simulators (fast timings), ${WORKERS} worker process(es), ${CLIENTS} clients, sync period ${SYNC_PERIOD_MS} ms; quota: ${quota}`,
+      key: backendKind === 'rke2' ? 'fanout-rke2' : 'fanout',
+      title: `Fan-out (${backendKind}${backendKind === 'rke2' ? `, simulated Rancher ${RKE2_VERSION}` : ''}) — ${CREATES} creates × ${POOLS} pools across 3 simulators (fast timings), ${WORKERS} worker process(es), ${CLIENTS} clients, sync period ${SYNC_PERIOD_MS} ms; quota: ${quota}`,
       markdown: md,
       data: {
         creates: CREATES,

@@ -506,12 +506,13 @@ export interface components {
         BackendDto: {
             calls: components["schemas"]["BackendCallsDto"];
             capacity: components["schemas"]["BackendCapacityDto"];
+            cloudCredential: string | null;
             /** @description Live clusters placed on this backend. */
             clusters: number;
             /** Format: date-time */
             createdAt: string;
             /**
-             * @description Our flavor name → what it means on this backend
+             * @description Our flavor name → what it means on this backend: `{"nodeTemplateId"}` on rke1, `{"machineConfig": {"kind", "fields"}}` on rke2
              * @example {
              *       "m1.large": {
              *         "nodeTemplateId": "cattle-global-nt:nt-x7k2p"
@@ -525,7 +526,9 @@ export interface components {
             /** Format: uuid */
             id: string;
             /** @enum {string} */
-            kind: "rke1";
+            kind: "rke1" | "rke2";
+            /** @description Kubernetes versions the backend offers (plain `v1.31.9`), newest first, from its last probe. */
+            kubernetesVersions: string[];
             labels: {
                 [key: string]: string;
             };
@@ -750,8 +753,18 @@ export interface components {
             message: string;
         };
         FlavorDto: {
-            /** @description The node template on this backend that realises the flavor, e.g. `cattle-global-nt:nt-x7k2p`. */
-            nodeTemplateId: string;
+            /** @description rke2: the machine-config template. */
+            machineConfig?: components["schemas"]["MachineConfigTemplateDto"];
+            /** @description rke1: the node template, e.g. `cattle-global-nt:nt-x7k2p`. */
+            nodeTemplateId?: string;
+        };
+        MachineConfigTemplateDto: {
+            /** @description The driver's fields (top-level in the machine config), e.g. `{"flavorName": "m1.large"}`. */
+            fields: {
+                [key: string]: unknown;
+            };
+            /** @description The machine-config kind of the node driver, e.g. `OpenstackConfig`, `Amazonec2Config`. */
+            kind: string;
         };
         MemberDto: {
             /** Format: date-time */
@@ -975,8 +988,10 @@ export interface components {
         };
         RegisterBackendDto: {
             capacity: components["schemas"]["BackendCapacityDto"];
+            /** @description rke2 only, required there: the cloud credential clusters are made with (`cattle-global-data:cc-xxxxx`). */
+            cloudCredential?: string;
             /**
-             * @description Our flavor name → what it means on this backend
+             * @description Our flavor name → what it means on this backend: `{"nodeTemplateId"}` on rke1, `{"machineConfig": {"kind", "fields"}}` on rke2
              * @example {
              *       "m1.large": {
              *         "nodeTemplateId": "cattle-global-nt:nt-x7k2p"
@@ -986,8 +1001,11 @@ export interface components {
             flavors: {
                 [key: string]: components["schemas"]["FlavorDto"];
             };
-            /** @enum {string} */
-            kind: "rke1";
+            /**
+             * @description `rke1` (norman /v3, Rancher ≤ 2.11) or `rke2` (provisioning v2, any Rancher from 2.6).
+             * @enum {string}
+             */
+            kind: "rke1" | "rke2";
             labels?: {
                 [key: string]: string;
             };
@@ -1069,8 +1087,10 @@ export interface components {
         };
         UpdateBackendDto: {
             capacity?: components["schemas"]["BackendCapacityDto"];
+            /** @description rke2 only, required there: the cloud credential clusters are made with (`cattle-global-data:cc-xxxxx`). */
+            cloudCredential?: string;
             /**
-             * @description Our flavor name → what it means on this backend
+             * @description Our flavor name → what it means on this backend: `{"nodeTemplateId"}` on rke1, `{"machineConfig": {"kind", "fields"}}` on rke2
              * @example {
              *       "m1.large": {
              *         "nodeTemplateId": "cattle-global-nt:nt-x7k2p"

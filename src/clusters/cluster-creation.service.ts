@@ -8,6 +8,7 @@ import { Project } from '../projects/projects.repository';
 import { QuotaService } from '../quota/quota.service';
 import { BackendDriversService } from '../rancher-backends/backend-drivers.service';
 import { BackendsRepository } from '../rancher-backends/backends.repository';
+import { backendVersionOf, plainVersions } from '../rancher-backends/kubernetes-versions';
 import { noBackendAvailable, PlacementService } from '../rancher-backends/placement.service';
 import { ClusterPlanDto, CreateClusterDto } from './cluster.dto';
 import { RecordedCreate, toCreateAcceptedDto } from './cluster.mapper';
@@ -109,6 +110,7 @@ export class ClusterCreation {
     }
     if (problems.length > 0 && !(regionUnknown && problems.length === 1))
       throw badRequest(`invalid request: ${problems.map((p) => p.field).join(', ')}`, problems);
+    if (body.kubernetesVersion !== undefined) await this.checkVersionOffered(body.kubernetesVersion);
     if (regionUnknown) {
       // The request is well formed, but names a region Paddock does not have: a client mistake
       // (422), not a lack of capacity (503), and refused before any quota is taken.
@@ -120,6 +122,24 @@ export class ClusterCreation {
         problems,
       );
     }
+  }
+
+  /**
+   * A version no registered backend offers is a 422 listing what they do offer (each backend's
+   * driver spells versions its own way; users see the plain `v1.31.9`). A version only busy or
+   * draining backends offer is placement's business (503), as for flavors.
+   */
+  private async checkVersionOffered(version: string): Promise<void> {
+    const backends = await this.backends.listAll();
+    if (backends.some((b) => backendVersionOf(b.kind, b.kubernetesVersions, version) !== null)) return;
+    const available = plainVersions(backends.flatMap((b) => b.kubernetesVersions));
+    throw new ProblemError(
+      HttpStatus.UNPROCESSABLE_ENTITY,
+      'VERSION_NOT_AVAILABLE',
+      `Kubernetes ${version} is not offered by any backend; available: ${available.join(', ') || 'none listed'}`,
+      { available },
+      [{ field: 'kubernetesVersion', message: `not offered; available: ${available.join(', ')}` }],
+    );
   }
 
   /**
@@ -144,6 +164,7 @@ export class ClusterCreation {
       region: body.region,
       flavors: [...new Set(body.nodePools.map((p) => p.flavor))],
       nodes,
+      kubernetesVersion: body.kubernetesVersion,
     });
     const [first] = ranking.placements;
     if (!first) throw noBackendAvailable(ranking);
@@ -154,7 +175,8 @@ export class ClusterCreation {
       backendId: first.backendId,
       name: body.name,
       rancherName: rancherNameFor(clusterId, body.name),
-      kubernetesVersion: body.kubernetesVersion ?? null,
+      // `v1.31` becomes the patch the chosen backend offers; the driver adds its own suffix.
+      kubernetesVersion: first.kubernetesVersion ?? body.kubernetesVersion ?? null,
       region: body.region ?? null,
       labels: body.labels ?? {},
       expiresAt,
@@ -184,7 +206,14 @@ export class ClusterCreation {
         pools,
       });
       await this.quota.reserve(project.id, { clusters: 1, nodes });
-      const claimed = await this.placement.claim(ranking.placements, nodes);
+      // Only backends of the first one's kind and version: the operation's steps and the cluster's
+      // version were written for them.
+      const claimed = await this.placement.claim(
+        ranking.placements.filter(
+          (p) => p.kind === first.kind && p.kubernetesVersion === first.kubernetesVersion,
+        ),
+        nodes,
+      );
       if (!claimed) {
         for (const p of ranking.placements)
           ranking.reasons[p.backendName] = 'capacity taken by a concurrent create';

@@ -1,21 +1,34 @@
 import type { OperationDeclaration } from '../operations/operation-declaration';
 import { handlersOf, perPool } from '../operations/operation-declaration';
 import type { OperationType } from '../operations/operation.types';
+import type { BackendKind } from '../rancher-backends/backend-driver';
 import { AwaitActiveStep } from './steps/await-active.step';
 import { AwaitClusterDeletedStep } from './steps/await-cluster-deleted.step';
 import { AwaitNodePoolDeletedStep } from './steps/await-node-pool-deleted.step';
 import { AwaitRolesStep } from './steps/await-roles.step';
 import { CreateClusterStep } from './steps/create-cluster.step';
+import { CreateMachineConfigStep } from './steps/create-machine-config.step';
 import { CreateNodePoolStep } from './steps/create-node-pool.step';
 import { DeleteClusterStep } from './steps/delete-cluster.step';
+import { DeleteMachineConfigsStep } from './steps/delete-machine-configs.step';
 import { DeleteNodePoolStep } from './steps/delete-node-pool.step';
 import { RestoreQuantityStep } from './steps/restore-quantity.step';
 import { ScaleNodePoolStep } from './steps/scale-node-pool.step';
 
 /**
- * What each operation on a cluster does, step by step, and how it is undone. Every step looks
- * before it acts and persists what it got, so a step that runs twice (after a crash or a
- * redelivered job) does no harm. The runner dispatches each persisted step to its handler by key.
+ * What each operation on a cluster does, step by step, and how it is undone, per backend kind.
+ * Every step looks before it acts and persists what it got, so a step that runs twice (after a
+ * crash or a redelivered job) does no harm. The runner dispatches each persisted step to its
+ * handler by key; the steps are written when the operation is recorded, for its cluster's kind.
+ *
+ * Why the declarations, not the steps, know the kind: the two kinds build a cluster in a different
+ * order (rke1: cluster, wait for its roles, then one pool create each; rke2: one machine config per
+ * pool, then one cluster object with every pool inline), and their undo differs (rke2 must remove
+ * the machine configs it made). Steps that did nothing on one kind would still be shown, retried
+ * and counted; declared per kind, each operation lists only the steps that do something, while
+ * every step stays kind-blind and reaches the backend only through the `BackendDriver`.
+ *
+ * rke1 (norman /v3, Rancher ≤ 2.11):
  */
 export const CLUSTER_OPERATIONS = {
   'create-cluster': {
@@ -49,5 +62,56 @@ export const CLUSTER_OPERATIONS = {
   },
 } as const satisfies Record<OperationType, OperationDeclaration>;
 
-/** The handlers the worker provides: every step some operation declares. */
-export const CLUSTER_STEP_HANDLERS = handlersOf(CLUSTER_OPERATIONS);
+/**
+ * rke2 (provisioning v2): creates are P machine-config POSTs and one cluster POST; the
+ * `create-node-pool` steps then find the inline pools (no write) and record their ids. Pool
+ * changes are each one update of the cluster object (see rke2.driver.ts).
+ */
+export const RKE2_CLUSTER_OPERATIONS = {
+  'create-cluster': {
+    forward: [
+      perPool(CreateMachineConfigStep),
+      CreateClusterStep,
+      perPool(CreateNodePoolStep),
+      AwaitActiveStep,
+    ],
+    compensation: [DeleteClusterStep, AwaitClusterDeletedStep, DeleteMachineConfigsStep],
+    deadline: true,
+    cancel: 'compensate',
+  },
+  'add-node-pool': {
+    forward: [perPool(CreateMachineConfigStep), perPool(CreateNodePoolStep), AwaitActiveStep],
+    compensation: [DeleteNodePoolStep, AwaitNodePoolDeletedStep, DeleteMachineConfigsStep],
+    deadline: true,
+    cancel: 'compensate',
+  },
+  'scale-node-pool': CLUSTER_OPERATIONS['scale-node-pool'],
+  'delete-node-pool': {
+    forward: [
+      perPool(DeleteNodePoolStep),
+      perPool(AwaitNodePoolDeletedStep),
+      perPool(DeleteMachineConfigsStep),
+    ],
+    compensation: [],
+    deadline: false,
+  },
+  'delete-cluster': {
+    forward: [DeleteClusterStep, AwaitClusterDeletedStep, DeleteMachineConfigsStep],
+    compensation: [],
+    deadline: false,
+  },
+} as const satisfies Record<OperationType, OperationDeclaration>;
+
+const OPERATIONS_BY_KIND: Record<BackendKind, Record<OperationType, OperationDeclaration>> = {
+  rke1: CLUSTER_OPERATIONS,
+  rke2: RKE2_CLUSTER_OPERATIONS,
+};
+
+/** The declaration of an operation on a cluster of a backend of `kind`. */
+export const declarationOf = (kind: BackendKind, type: OperationType): OperationDeclaration =>
+  OPERATIONS_BY_KIND[kind][type];
+
+/** The handlers the worker provides: every step some operation of some kind declares. */
+export const CLUSTER_STEP_HANDLERS = [
+  ...new Set([...handlersOf(CLUSTER_OPERATIONS), ...handlersOf(RKE2_CLUSTER_OPERATIONS)]),
+];

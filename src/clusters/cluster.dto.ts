@@ -65,7 +65,9 @@ export class CreateClusterDto {
   /** Kubernetes version such as `v1.30.4`; the backend's default when absent. */
   @IsOmittable()
   @IsString()
-  @Matches(/^v\d+\.\d+\.\d+$/, { message: 'kubernetesVersion must look like v1.30.4' })
+  @Matches(/^v\d{1,3}\.\d{1,3}(\.\d{1,4})?$/, {
+    message: 'kubernetesVersion must look like v1.30.4 (or v1.30 for the newest patch on offer)',
+  })
   kubernetesVersion?: string;
 
   /** Only backends in this region are considered. */

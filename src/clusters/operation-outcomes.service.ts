@@ -7,7 +7,7 @@ import type { OperationRecord } from '../operations/operation.types';
 import { OperationsRepository } from '../operations/operations.repository';
 import { QuotaService } from '../quota/quota.service';
 import { BackendsRepository } from '../rancher-backends/backends.repository';
-import { CLUSTER_OPERATIONS } from './cluster-operations';
+import { declarationOf } from './cluster-operations';
 import { ClustersRepository } from './clusters.repository';
 import { failureWithoutUndo, Settlement, settlementOf } from './operation-settlement';
 
@@ -41,7 +41,8 @@ export class OperationOutcomes {
   /** A forward step failed for good (or the deadline passed): undo what can be undone, or finish as failed. */
   async fail(op: OperationRecord, code: string, message: string): Promise<void> {
     this.logger.warn({ operationId: op.id, type: op.type, code }, `operation failed: ${message}`);
-    const undo = compensationSteps(CLUSTER_OPERATIONS[op.type], op.nodePoolId);
+    const kind = await this.operations.backendKindOf(op.clusterId);
+    const undo = compensationSteps(declarationOf(kind, op.type), op.nodePoolId);
     if (undo.length > 0) {
       await this.uow.run(() => this.operations.beginCompensation(op.id, code, message, undo));
       return;
@@ -78,7 +79,10 @@ export class OperationOutcomes {
    * before. Quota and capacity follow, as for a success or a failure.
    */
   async cancel(op: OperationRecord): Promise<void> {
-    const declaration = CLUSTER_OPERATIONS[op.type] as OperationDeclaration;
+    const declaration: OperationDeclaration = declarationOf(
+      await this.operations.backendKindOf(op.clusterId),
+      op.type,
+    );
     const by = op.cancelRequestedBy ?? 'unknown';
     this.logger.log({ operationId: op.id, type: op.type, by }, 'operation cancelled');
     const undo = compensationSteps(declaration, op.nodePoolId);

@@ -25,6 +25,7 @@ const status = { state: 'active', transitioning: 'no' as const, message: '', con
 const remoteCluster = (id: string, over: Partial<RemoteCluster> = {}): RemoteCluster => ({
   ...status,
   id,
+  managementId: id,
   name: id,
   labels: {},
   removing: false,

@@ -45,6 +45,8 @@ export interface ClusterStatusUpdate {
   /** Names of the conditions that are not healthy (see condition-health.ts), for the gauges. */
   unhealthyConditions: string[];
   nodeCount: number;
+  /** The management cluster's id as the backend reports it (null: not known, kept as it was). */
+  managementId: string | null;
 }
 
 export interface PoolStatusUpdate {
@@ -355,6 +357,7 @@ export class SyncDiff {
       conditions,
       unhealthyConditions: unhealthyConditions(conditions),
       nodeCount: this.nodesByCluster.get(rancherId) ?? 0,
+      managementId: remote?.managementId ?? null,
     };
   }
 }

@@ -2,8 +2,21 @@ import { Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import type { RunningSimulator } from '../../sim/simulator';
 
-/** Flavors every simulated backend offers, each backed by a node template of the same name. */
+/**
+ * Flavors every simulated backend offers: on an rke1 backend each is a node template of the same
+ * name; on an rke2 backend each is an OpenStack machine-config template with that `flavorName`.
+ */
 export const SIMULATED_FLAVORS = ['m1.small', 'm1.large', 'm1.xlarge'];
+/**
+ * The Rancher each simulator behaves as, in turn: a 2.9 server (RKE1 `/v3` and provisioning v2;
+ * registered as `rke1`) and a 2.12 server (no RKE1; registered as `rke2`).
+ */
+const SIMULATED_RANCHERS = [
+  { version: 'v2.9.3', kind: 'rke1' },
+  { version: 'v2.12.3', kind: 'rke2' },
+] as const;
+/** What the simulated rke2 backends name as their cloud credential (the simulator does not check it). */
+const SIMULATED_CLOUD_CREDENTIAL = 'cattle-global-data:cc-simulated';
 const FIRST_PORT = 9555;
 const REGIONS = ['tokyo', 'osaka', 'seoul', 'taipei'];
 const TOKEN_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
@@ -26,39 +39,54 @@ export async function startSimulatedBackends(
   const { startSimulator } = await import('../../sim/simulator');
   const simulators: RunningSimulator[] = [];
   for (let i = 0; i < count; i++) {
-    const sim = await startSimulator({
-      port: FIRST_PORT + i,
+    const { version, kind } = SIMULATED_RANCHERS[i % SIMULATED_RANCHERS.length];
+    const options = {
       token: randomToken(),
+      version,
       nodeTemplates: SIMULATED_FLAVORS.map((name) => ({ name })),
-    }).catch(() =>
+    };
+    const sim = await startSimulator({ ...options, port: FIRST_PORT + i }).catch(() =>
       // The fixed port is taken (another Paddock running?): take any free one.
-      startSimulator({
-        port: 0,
-        token: randomToken(),
-        nodeTemplates: SIMULATED_FLAVORS.map((name) => ({ name })),
-      }),
+      startSimulator({ ...options, port: 0 }),
     );
     simulators.push(sim);
     const name = `sim-${i + 1}`;
     await registerSimulator(apiUrl, adminToken, {
       name,
+      kind,
       url: sim.url,
       token: sim.token,
       region: REGIONS[i % REGIONS.length],
-      flavors: Object.fromEntries(sim.nodeTemplates.map((t) => [t.name, t.id])),
+      flavors:
+        kind === 'rke1'
+          ? Object.fromEntries(sim.nodeTemplates.map((t) => [t.name, { nodeTemplateId: t.id }]))
+          : Object.fromEntries(SIMULATED_FLAVORS.map((f) => [f, simulatedMachineConfig(f)])),
     });
-    logger.log(`simulated Rancher backend ${name} at ${sim.url} (flavors ${SIMULATED_FLAVORS.join(', ')})`);
+    logger.log(
+      `simulated Rancher ${version} backend ${name} (${kind}) at ${sim.url} (flavors ${SIMULATED_FLAVORS.join(', ')})`,
+    );
   }
   return simulators;
 }
 
+/** An rke2 flavor: the machine config Paddock creates per pool (OpenStack, as the seeds use). */
+export function simulatedMachineConfig(flavor: string) {
+  return {
+    machineConfig: {
+      kind: 'OpenstackConfig',
+      fields: { flavorName: flavor, imageName: 'ubuntu-22.04', netName: 'private', sshUser: 'ubuntu' },
+    },
+  };
+}
+
 export interface SimulatorRegistration {
   name: string;
+  kind: 'rke1' | 'rke2';
   url: string;
   token: string;
   region?: string;
-  /** Flavor name → node template id on the simulator. */
-  flavors: Record<string, string>;
+  /** Flavor name → what it means on the simulator (`{nodeTemplateId}` or `{machineConfig}`). */
+  flavors: Record<string, unknown>;
 }
 
 /**
@@ -74,9 +102,8 @@ export async function registerSimulator(
   const connection = {
     url: sim.url,
     token: sim.token,
-    flavors: Object.fromEntries(
-      Object.entries(sim.flavors).map(([flavor, id]) => [flavor, { nodeTemplateId: id }]),
-    ),
+    flavors: sim.flavors,
+    ...(sim.kind === 'rke2' ? { cloudCredential: SIMULATED_CLOUD_CREDENTIAL } : {}),
   };
   const existing = await fetch(`${apiUrl}/v1/admin/backends/${sim.name}`, { headers });
   const response =
@@ -86,7 +113,7 @@ export async function registerSimulator(
           headers,
           body: JSON.stringify({
             name: sim.name,
-            kind: 'rke1',
+            kind: sim.kind,
             region: sim.region,
             capacity: { maxClusters: 500, maxNodes: 5000 },
             ...connection,

@@ -93,9 +93,15 @@ interface KubeconfigRow extends TargetRow {
   subject_allowed: boolean;
 }
 
-/** The columns of `TargetRow`, for a query that joins `c` (clusters), `p` (projects), `b` (backends). */
+/**
+ * The columns of `TargetRow`, for a query that joins `c` (clusters), `p` (projects), `b` (backends).
+ * `rancher_id` here is the id Rancher's per-cluster proxy takes: the management cluster's, which the
+ * status sync records (on rke2 the `c-m-…` twin, not the provisioning cluster's own id; on rke1 the
+ * same id, so the stored one serves until the first sync).
+ */
 const TARGET_COLUMNS = `c.id AS cluster_id, c.name AS cluster_name, c.project_id, p.name AS project_name,
-  c.state, c.rancher_id, b.url AS backend_url, b.token_ciphertext AS backend_token_ciphertext`;
+  c.state, COALESCE(c.management_id, CASE WHEN b.kind = 'rke1' THEN c.rancher_id END) AS rancher_id,
+  b.url AS backend_url, b.token_ciphertext AS backend_token_ciphertext`;
 
 const toTarget = (r: Partial<TargetRow>): ClusterTarget | null =>
   r.cluster_id

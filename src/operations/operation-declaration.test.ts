@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CLUSTER_OPERATIONS, CLUSTER_STEP_HANDLERS } from '../clusters/cluster-operations';
+import { CLUSTER_OPERATIONS, CLUSTER_STEP_HANDLERS, declarationOf } from '../clusters/cluster-operations';
 import { compensationSteps, forwardSteps } from './operation-declaration';
 import { OPERATION_TYPES } from './operation.types';
 
@@ -18,6 +18,25 @@ describe('operation declarations', () => {
       { key: 'create-node-pool', label: 'create-node-pool:workers', nodePoolId: pools[1].id },
       { key: 'await-active', label: 'await-active', nodePoolId: null },
     ]);
+  });
+
+  it('on rke2, a create is one machine config per pool, one cluster, then the inline pools recorded', () => {
+    assert.deepEqual(
+      forwardSteps(declarationOf('rke2', 'create-cluster'), pools).map((s) => s.label),
+      [
+        'create-machine-config:control',
+        'create-machine-config:workers',
+        'create-cluster',
+        'create-node-pool:control',
+        'create-node-pool:workers',
+        'await-active',
+      ],
+    );
+    assert.deepEqual(
+      compensationSteps(declarationOf('rke2', 'create-cluster'), null).map((s) => s.key),
+      ['delete-cluster', 'await-cluster-deleted', 'delete-machine-configs'],
+    );
+    assert.equal(declarationOf('rke1', 'create-cluster'), CLUSTER_OPERATIONS['create-cluster']);
   });
 
   it('labels pool steps with their pool and compensation steps with compensate:', () => {
@@ -49,6 +68,7 @@ describe('operation declarations', () => {
   it('gives every handler a distinct key', () => {
     const keys = CLUSTER_STEP_HANDLERS.map((h) => h.key);
     assert.equal(new Set(keys).size, keys.length);
-    assert.equal(CLUSTER_STEP_HANDLERS.length, 10);
+    // Ten for rke1, two more that only rke2 declares (create-machine-config, delete-machine-configs).
+    assert.equal(CLUSTER_STEP_HANDLERS.length, 12);
   });
 });

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { conflict } from '../common/problem';
-import { CLUSTER_OPERATIONS } from '../clusters/cluster-operations';
+import { declarationOf } from '../clusters/cluster-operations';
 import { UnitOfWork } from '../database/unit-of-work';
 import { OutboxRelay } from '../outbox/outbox-relay.service';
 import { OutboxRepository } from '../outbox/outbox.repository';
@@ -40,6 +40,8 @@ export class OperationRecorder {
    * Throws 409 `OPERATION_IN_PROGRESS` when the cluster already has an operation in flight.
    */
   async recordInTransaction(request: OperationRequest): Promise<NewOperation> {
+    // The steps depend on the kind of the cluster's backend (see cluster-operations.ts).
+    const kind = await this.operations.backendKindOf(request.clusterId);
     const operation: NewOperation = {
       id: request.id,
       projectId: request.projectId,
@@ -48,7 +50,7 @@ export class OperationRecorder {
       type: request.type,
       params: request.params ?? {},
       deadlineAt: new Date(Date.now() + this.config.operationDeadlineMs),
-      steps: forwardSteps(CLUSTER_OPERATIONS[request.type], request.pools),
+      steps: forwardSteps(declarationOf(kind, request.type), request.pools),
     };
     if (!(await this.operations.insert(operation))) {
       throw conflict(

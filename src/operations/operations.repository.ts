@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { isUniqueViolation } from '../database/database-errors';
 import { UnitOfWork } from '../database/unit-of-work';
+import type { BackendKind } from '../rancher-backends/backend-driver';
 import type {
   NewOperation,
   NewStep,
@@ -109,6 +110,16 @@ const stepColumns = (steps: NewStep[]) => [
 @Injectable()
 export class OperationsRepository {
   constructor(private readonly uow: UnitOfWork) {}
+
+  /** The kind of the backend a cluster is placed on: it decides an operation's steps. */
+  async backendKindOf(clusterId: string): Promise<BackendKind> {
+    const rows: Array<{ kind: BackendKind }> = await this.uow.manager.query(
+      `SELECT b.kind FROM clusters c JOIN backends b ON b.id = c.backend_id WHERE c.id = $1`,
+      [clusterId],
+    );
+    if (!rows[0]) throw new Error(`cluster ${clusterId} has no backend`);
+    return rows[0].kind;
+  }
 
   /**
    * Inserts a pending operation with its forward steps, in one statement. Returns false when the

@@ -8,22 +8,26 @@
  * when the backend is removed or its URL or token change.
  */
 
-import type { BackendConnection, BackendDriver, BackendKind } from './backend-driver';
+import type { BackendConnection, BackendDriver, BackendDriverSettings, BackendKind } from './backend-driver';
 import { RancherClient, RancherClientOptions } from './rancher-client';
 import { Rke1Driver } from './rke1.driver';
+import { Rke2Driver } from './rke2.driver';
 
 export type BackendDriverOptions = RancherClientOptions;
 
-export const BACKEND_KINDS: readonly BackendKind[] = ['rke1'];
+export const BACKEND_KINDS: readonly BackendKind[] = ['rke1', 'rke2'];
 
 export function createBackendDriver(
   kind: BackendKind,
   connection: BackendConnection,
   options: BackendDriverOptions = {},
+  settings: BackendDriverSettings = { flavors: {} },
 ): BackendDriver & { close(): void } {
   switch (kind) {
     case 'rke1':
-      return new Rke1Driver(new RancherClient(validConnection(connection), options));
+      return new Rke1Driver(new RancherClient(validConnection(connection), options), settings);
+    case 'rke2':
+      return new Rke2Driver(new RancherClient(validConnection(connection), options), settings);
     default: {
       // Reached only when a caller passes an unchecked string (e.g. from a database row).
       const unknown: never = kind;

@@ -3,10 +3,33 @@
  *
  * Everything here is in Paddock's own words. Rancher's wire format (envelopes, ids, actions,
  * conditions) stays inside `src/rancher-backends/`; one implementation exists per backend kind
- * (`rke1` speaks the norman `/v3` API of Rancher <= 2.11; `rke2` will speak provisioning v2).
+ * (`rke1` speaks the norman `/v3` API of Rancher <= 2.11; `rke2` speaks provisioning v2 through
+ * steve `/v1`, the only cluster API of Rancher 2.12 and later).
  */
 
-export type BackendKind = 'rke1';
+export type BackendKind = 'rke1' | 'rke2';
+
+/**
+ * What a flavor means on one backend: an RKE1 node template that already exists there, or (rke2)
+ * the driver fields of the machine config Paddock creates for every pool of that flavor.
+ */
+export interface FlavorTemplate {
+  nodeTemplateId?: string;
+  machineConfig?: { kind: string; fields: Record<string, unknown> };
+}
+
+/**
+ * The parts of a backend's registration a driver needs besides its connection. Drivers are
+ * rebuilt whenever the backend row changes, so these are never stale for long.
+ */
+export interface BackendDriverSettings {
+  /** Flavor name → template (rke2 resolves a pool's `nodeTemplateId`, the flavor name, here). */
+  flavors: Record<string, FlavorTemplate>;
+  /** rke2: `cattle-global-data:cc-xxxxx`, sent as the cluster's `cloudCredentialSecretName`. */
+  cloudCredential?: string | null;
+  /** Kubernetes versions as the backend spells them, as its last probe found them. */
+  kubernetesVersions?: readonly string[];
+}
 
 /** Where a backend lives and how to authenticate. The token is a secret: never log it. */
 export interface BackendConnection {
@@ -64,8 +87,13 @@ export interface RemoteStatus {
  * backend kind reports component health separately, one `ComponentHealthy/<component>` each.
  */
 export interface RemoteCluster extends RemoteStatus {
-  /** Rancher's id (`c-abcde`). */
+  /** Rancher's id (`c-abcde`; rke2: `fleet-default/<name>`). */
   id: string;
+  /**
+   * The management cluster's id (`c-abcde`; rke2: the `c-m-xxxxxxxx` twin, null until Rancher made
+   * it): what the per-cluster Kubernetes proxy `/k8s/clusters/<id>` takes.
+   */
+  managementId: string | null;
   /** Rancher's display name. */
   name: string;
   labels: Record<string, string>;
@@ -115,13 +143,21 @@ export interface RemoteNode extends RemoteStatus {
 export interface ClusterCreateSpec {
   /** Deterministic Rancher display name: a DNS label, unique on the backend. */
   name: string;
-  /** Semver such as `v1.30.4`; absent means the backend's default. */
+  /** `v1.30.4` (or `v1.30`: the newest patch on offer); absent means the backend's default. */
   kubernetesVersion?: string;
   labels: Record<string, string>;
+  /**
+   * The cluster's pools, for a kind that creates them with the cluster (rke2 puts them inline in
+   * the one cluster object). A kind that creates pools one by one (rke1) ignores them; either
+   * way `createNodePool`'s look-up finds the pools that were created with the cluster.
+   */
+  nodePools?: NodePoolCreateSpec[];
 }
 
 export interface NodePoolCreateSpec {
   clusterId: string;
+  /** Paddock's pool name (a DNS label, unique in its cluster): the rke2 machine pool's name. */
+  name?: string;
   hostnamePrefix: string;
   quantity: number;
   roles: NodeRoles;
@@ -132,6 +168,8 @@ export interface NodePoolCreateSpec {
 export interface BackendProbe {
   /** Rancher version reported by `/v3/settings/server-version`. */
   version: string;
+  /** Kubernetes versions the backend offers for new clusters, as it spells them. */
+  kubernetesVersions: string[];
   /** Round trip of the probe in milliseconds. */
   latencyMs: number;
 }
@@ -168,6 +206,28 @@ export interface BackendDriver {
 
   /** Checks that the server answers, accepts the token and reports its version. */
   probe(): Promise<BackendProbe>;
+
+  /**
+   * The backend's own spelling of a user's `v1.31.9` or `v1.31` (the newest patch), from the
+   * versions its last probe found; null when it offers no such version.
+   */
+  resolveKubernetesVersion(version: string): string | null;
+
+  /**
+   * Whatever a pool needs on the backend before its cluster or pool is created, looked up before it
+   * is created (by the pool's labels). rke2: the pool's machine config; rke1: nothing (the flavor's
+   * node template exists already), no call.
+   */
+  prepareNodePool(spec: NodePoolCreateSpec): Promise<void>;
+
+  /**
+   * Removes what `prepareNodePool` made for a cluster (or one pool of it) once nothing uses it;
+   * idempotent. rke1: nothing, no call.
+   */
+  releaseNodePools(owner: { clusterId: string; poolId?: string }): Promise<void>;
+
+  /** Whether pools may be created in the cluster yet (rke1 waits for its roles, §11.9). */
+  acceptsNodePools(cluster: RemoteCluster): boolean;
 
   /** The node template behind a flavor, or null when it does not exist on this backend. */
   findNodeTemplate(id: string): Promise<NodeTemplateRef | null>;

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { Registry } from 'prom-client';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
-import type { BackendDriver } from './backend-driver';
+import type { BackendDriver, BackendDriverSettings } from './backend-driver';
 import { createBackendDriver } from './backend-driver.factory';
 import type { Backend } from './backend.types';
 import { BackendCallStats } from './backend-call-stats.service';
@@ -51,13 +51,24 @@ export class BackendDriversService implements OnApplicationShutdown {
       backend.kind,
       backend.url,
       this.cipher.open(backend.tokenCiphertext),
+      {
+        flavors: backend.flavors,
+        cloudCredential: backend.cloudCredential,
+        kubernetesVersions: backend.kubernetesVersions,
+      },
     );
     this.drivers.set(backend.id, { version, driver });
     return driver;
   }
 
   /** A driver outside the cache (verifying a backend before it is saved); the caller closes it. */
-  build(name: string, kind: Backend['kind'], url: string, token: string): ClosableDriver {
+  build(
+    name: string,
+    kind: Backend['kind'],
+    url: string,
+    token: string,
+    settings: BackendDriverSettings = { flavors: {} },
+  ): ClosableDriver {
     return createBackendDriver(
       kind,
       { name, url, token },
@@ -66,6 +77,7 @@ export class BackendDriversService implements OnApplicationShutdown {
         observer: this.observer,
         logger: { warn: (obj, msg) => this.logger.warn({ ...obj, backend: name }, msg) },
       },
+      settings,
     );
   }
 

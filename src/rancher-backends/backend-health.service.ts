@@ -31,7 +31,7 @@ export class BackendHealthService {
     try {
       const probe = await driver.probe();
       if (backend.health !== 'healthy') this.logger.log(`backend ${backend.name} is healthy again`);
-      await this.backends.recordProbeSuccess(backend.id, probe.version);
+      await this.backends.recordProbeSuccess(backend.id, probe.version, probe.kubernetesVersions);
       return 'healthy';
     } catch (error) {
       if (!isBackendError(error)) throw error;

@@ -30,21 +30,38 @@ export class BackendCapacityDto {
   maxNodes: number;
 }
 
+export class MachineConfigTemplateDto {
+  /** The machine-config kind of the node driver, e.g. `OpenstackConfig`, `Amazonec2Config`. */
+  kind: string;
+  /** The driver's fields (top-level in the machine config), e.g. `{"flavorName": "m1.large"}`. */
+  @ApiProperty({ type: 'object', additionalProperties: true })
+  fields: Record<string, unknown>;
+}
+
+/**
+ * What a flavor means on this backend: on `rke1` the node template that realises it; on `rke2` the
+ * machine config Paddock creates for each pool of the flavor. Checked per kind by the service.
+ */
 export class FlavorDto {
-  /** The node template on this backend that realises the flavor, e.g. `cattle-global-nt:nt-x7k2p`. */
-  @IsString()
-  @Matches(/^[a-z0-9][a-z0-9.-]*:[a-z0-9][a-z0-9.-]*$/, {
-    message: 'nodeTemplateId must look like cattle-global-nt:nt-xxxxx',
-  })
-  nodeTemplateId: string;
+  /** rke1: the node template, e.g. `cattle-global-nt:nt-x7k2p`. */
+  @ApiPropertyOptional()
+  nodeTemplateId?: string;
+  /** rke2: the machine-config template. */
+  @ApiPropertyOptional({ type: MachineConfigTemplateDto })
+  machineConfig?: MachineConfigTemplateDto;
 }
 
 const FLAVORS_SCHEMA = {
   type: 'object' as const,
   additionalProperties: { $ref: '#/components/schemas/FlavorDto' },
   example: { 'm1.large': { nodeTemplateId: 'cattle-global-nt:nt-x7k2p' } },
-  description: 'Our flavor name → what it means on this backend',
+  description:
+    'Our flavor name → what it means on this backend: `{"nodeTemplateId"}` on rke1, ' +
+    '`{"machineConfig": {"kind", "fields"}}` on rke2',
 };
+
+export const BACKEND_KIND_VALUES = ['rke1', 'rke2'] as const;
+export type BackendKindValue = (typeof BACKEND_KIND_VALUES)[number];
 
 export class RegisterBackendDto {
   @IsDnsLabel('Backend name', 'tokyo-1')
@@ -63,9 +80,19 @@ export class RegisterBackendDto {
   @MaxLength(512)
   token: string;
 
-  @ApiProperty({ enum: ['rke1'] })
-  @IsIn(['rke1'])
-  kind: 'rke1';
+  /** `rke1` (norman /v3, Rancher ≤ 2.11) or `rke2` (provisioning v2, any Rancher from 2.6). */
+  @ApiProperty({ enum: BACKEND_KIND_VALUES })
+  @IsIn(BACKEND_KIND_VALUES)
+  kind: BackendKindValue;
+
+  /** rke2 only, required there: the cloud credential clusters are made with (`cattle-global-data:cc-xxxxx`). */
+  @IsOmittable()
+  @IsString()
+  @Matches(/^[a-z0-9][a-z0-9-]*:[a-z0-9][a-z0-9-]*$/, {
+    message: 'cloudCredential must look like cattle-global-data:cc-xxxxx',
+  })
+  @MaxLength(255)
+  cloudCredential?: string;
 
   @IsOmittable()
   @IsDnsLabel('Region used by placement', 'tokyo')
@@ -123,8 +150,12 @@ export class BackendDto {
   id: string;
   name: string;
   url: string;
-  @ApiProperty({ enum: ['rke1'] })
-  kind: 'rke1';
+  @ApiProperty({ enum: BACKEND_KIND_VALUES })
+  kind: BackendKindValue;
+  @ApiProperty({ type: String, nullable: true })
+  cloudCredential: string | null;
+  /** Kubernetes versions the backend offers (plain `v1.31.9`), newest first, from its last probe. */
+  kubernetesVersions: string[];
   @ApiProperty({ type: String, nullable: true })
   region: string | null;
   @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } })

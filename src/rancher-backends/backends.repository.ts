@@ -22,7 +22,9 @@ interface BackendRow {
   max_nodes: number;
   state: BackendState;
   flavors: Record<string, Flavor>;
+  cloud_credential: string | null;
   rancher_version: string | null;
+  kubernetes_versions: string[];
   last_sync_at: Date | null;
   last_sync_error: string | null;
   sync_report: Record<string, unknown>;
@@ -52,7 +54,9 @@ const toBackend = (r: BackendRow): Backend => ({
   nodes: r.nodes_count,
   state: r.state,
   flavors: r.flavors,
+  cloudCredential: r.cloud_credential ?? null,
   rancherVersion: r.rancher_version,
+  kubernetesVersions: r.kubernetes_versions ?? [],
   lastSyncAt: r.last_sync_at,
   lastSyncError: r.last_sync_error,
   syncReport: r.sync_report,
@@ -73,8 +77,8 @@ export class BackendsRepository {
   async insert(b: NewBackend): Promise<Backend | null> {
     const rows: BackendRow[] = await this.uow.manager.query(
       `INSERT INTO backends (name, url, kind, token_ciphertext, region, labels, max_clusters, max_nodes, state, flavors,
-         rancher_version, health, health_checked_at, last_healthy_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'healthy', now(), now())
+         rancher_version, cloud_credential, kubernetes_versions, health, health_checked_at, last_healthy_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'healthy', now(), now())
        ON CONFLICT (name) WHERE deleted_at IS NULL DO NOTHING RETURNING *`,
       [
         b.name,
@@ -88,6 +92,8 @@ export class BackendsRepository {
         b.state,
         JSON.stringify(b.flavors),
         b.rancherVersion,
+        b.cloudCredential,
+        JSON.stringify(b.kubernetesVersions),
       ],
     );
     return rows.length > 0 ? toBackend(rows[0]) : null;
@@ -125,10 +131,14 @@ export class BackendsRepository {
     return rows.length > 0 ? toBackend(rows[0]) : null;
   }
 
-  /** The node template behind a flavor on one backend, for adding a pool to a placed cluster. */
+  /**
+   * The template reference behind a flavor on one backend, for adding a pool to a placed cluster:
+   * the node template's id, or (rke2, no node template) the flavor's own name (`templateRefOf`).
+   */
   async nodeTemplateOf(id: string, flavor: string): Promise<string | null> {
     const rows: Array<{ template: string | null }> = await this.uow.manager.query(
-      `SELECT flavors -> $2 ->> 'nodeTemplateId' AS template FROM backends WHERE id = $1`,
+      `SELECT COALESCE(flavors -> $2 ->> 'nodeTemplateId', CASE WHEN flavors ? $2 THEN $2 END) AS template
+         FROM backends WHERE id = $1`,
       [id, flavor],
     );
     return rows[0]?.template ?? null;
@@ -160,7 +170,10 @@ export class BackendsRepository {
       max_nodes: patch.maxNodes,
       state: patch.state,
       flavors: patch.flavors === undefined ? undefined : JSON.stringify(patch.flavors),
+      cloud_credential: patch.cloudCredential,
       rancher_version: patch.rancherVersion,
+      kubernetes_versions:
+        patch.kubernetesVersions === undefined ? undefined : JSON.stringify(patch.kubernetesVersions),
     };
     const entries = Object.entries(columns).filter(([, value]) => value !== undefined);
     if (entries.length === 0) return;
@@ -243,13 +256,17 @@ export class BackendsRepository {
     return rows.length > 0;
   }
 
-  /** A probe answered: the backend is healthy again at once. */
-  async recordProbeSuccess(id: string, version: string): Promise<void> {
+  /**
+   * A probe answered: the backend is healthy again at once. A changed list of Kubernetes versions
+   * bumps `updated_at`, so drivers (which resolve versions from it) are rebuilt.
+   */
+  async recordProbeSuccess(id: string, version: string, kubernetesVersions: string[]): Promise<void> {
     await this.uow.manager.query(
       `UPDATE backends SET health = 'healthy', probe_failures = 0, health_checked_at = now(), last_healthy_at = now(),
-         last_probe_error = NULL, rancher_version = $2
+         last_probe_error = NULL, rancher_version = $2, kubernetes_versions = $3::jsonb,
+         updated_at = CASE WHEN kubernetes_versions = $3::jsonb THEN updated_at ELSE now() END
        WHERE id = $1`,
-      [id, version],
+      [id, version, JSON.stringify(kubernetesVersions)],
     );
   }
 

@@ -9,15 +9,72 @@ import { BackendCallStats, CallStats } from './backend-call-stats.service';
 import { BackendDriversService } from './backend-drivers.service';
 import { BackendsRepository } from './backends.repository';
 import type { Backend } from './backend.types';
+import type { BackendKind } from './backend-driver';
+import { plainVersions } from './kubernetes-versions';
 
 const FLAVOR_NAME = /^[a-z0-9][a-z0-9.-]{0,62}$/;
 const NODE_TEMPLATE_ID = /^[a-z0-9][a-z0-9.-]*:[a-z0-9][a-z0-9.-]*$/;
+/** A node driver's machine-config kind (rancher-api.md §9.2): `OpenstackConfig`, `Amazonec2Config`, … */
+const MACHINE_CONFIG_KIND = /^[A-Z][A-Za-z0-9]{0,62}Config$/;
+/** Machine-config fields Paddock sets itself: a template may not carry them. */
+const RESERVED_FIELDS = new Set(['apiVersion', 'kind', 'metadata', 'id', 'type', 'links', 'status']);
+
+/** The Rancher minor version a version string names (`v2.12.3` → [2, 12]); null when unreadable. */
+function rancherMinor(version: string): [number, number] | null {
+  const m = /^v?(\d+)\.(\d+)/.exec(version);
+  return m ? [Number(m[1]), Number(m[2])] : null;
+}
+
+/** Whether a server of this version still has RKE1 (removed in 2.12, rancher-212.md §1). */
+export function servesRke1(version: string): boolean {
+  const minor = rancherMinor(version);
+  // An unreadable version (a development build says `dev`) is given the benefit of the doubt.
+  return minor === null || minor[0] < 2 || (minor[0] === 2 && minor[1] < 12);
+}
+
+/** One flavor's problem for its backend kind, or null. */
+function flavorProblem(kind: BackendKind, flavor: unknown): FieldProblem | null {
+  const f = (flavor ?? {}) as { nodeTemplateId?: unknown; machineConfig?: unknown };
+  const keys = typeof flavor === 'object' && flavor !== null ? Object.keys(flavor) : [];
+  if (kind === 'rke1') {
+    const id = f.nodeTemplateId;
+    return typeof id === 'string' && NODE_TEMPLATE_ID.test(id) && keys.length === 1
+      ? null
+      : {
+          field: 'nodeTemplateId',
+          message: 'each rke1 flavor is {"nodeTemplateId": "cattle-global-nt:nt-xxxxx"}',
+        };
+  }
+  const mc = f.machineConfig as { kind?: unknown; fields?: unknown } | undefined;
+  const fields = mc?.fields;
+  const ok =
+    keys.length === 1 &&
+    typeof mc === 'object' &&
+    mc !== null &&
+    Object.keys(mc).every((k) => k === 'kind' || k === 'fields') &&
+    typeof mc.kind === 'string' &&
+    MACHINE_CONFIG_KIND.test(mc.kind) &&
+    typeof fields === 'object' &&
+    fields !== null &&
+    !Array.isArray(fields) &&
+    Object.keys(fields).every((k) => !RESERVED_FIELDS.has(k));
+  return ok
+    ? null
+    : {
+        field: 'machineConfig',
+        message:
+          'each rke2 flavor is {"machineConfig": {"kind": "OpenstackConfig", "fields": {"flavorName": "m1.large", …}}} ' +
+          '(fields may not set apiVersion, kind, metadata)',
+      };
+}
 
 export const toBackendDto = (b: Backend, calls: CallStats): BackendDto => ({
   id: b.id,
   name: b.name,
   url: b.url,
   kind: b.kind,
+  cloudCredential: b.cloudCredential,
+  kubernetesVersions: plainVersions(b.kubernetesVersions),
   region: b.region,
   labels: b.labels,
   capacity: { maxClusters: b.maxClusters, maxNodes: b.maxNodes },
@@ -43,10 +100,15 @@ export const toBackendDto = (b: Backend, calls: CallStats): BackendDto => ({
 
 /** Checks the free-form parts class-validator cannot describe: flavor map keys and values, labels. */
 function validateMaps(
+  kind: BackendKind,
   flavors: Record<string, FlavorDto> | undefined,
   labels: Record<string, string> | undefined,
+  cloudCredential?: string,
 ) {
   const problems: FieldProblem[] = [];
+  if (kind === 'rke1' && cloudCredential !== undefined) {
+    problems.push({ field: 'cloudCredential', message: 'cloudCredential is for rke2 backends only' });
+  }
   if (flavors !== undefined && Object.keys(flavors).length === 0) {
     // A backend without flavors could never be placed on; refusing it keeps the registry useful.
     problems.push({ field: 'flavors', message: 'flavors must name at least one flavor' });
@@ -58,13 +120,8 @@ function validateMaps(
         message: 'flavor names are lower-case letters, digits, "." and "-"',
       });
     }
-    const id = (flavor as { nodeTemplateId?: unknown } | null)?.nodeTemplateId;
-    if (typeof id !== 'string' || !NODE_TEMPLATE_ID.test(id) || Object.keys(flavor).length !== 1) {
-      problems.push({
-        field: `flavors.${name}.nodeTemplateId`,
-        message: 'each flavor is {"nodeTemplateId": "cattle-global-nt:nt-xxxxx"}',
-      });
-    }
+    const problem = flavorProblem(kind, flavor);
+    if (problem) problems.push({ field: `flavors.${name}.${problem.field}`, message: problem.message });
   }
   for (const [key, value] of Object.entries(labels ?? {})) {
     if (typeof value !== 'string' || key.length > 253 || value.length > 63) {
@@ -107,10 +164,25 @@ export class BackendsService {
 
   /** Verifies the backend answers, accepts the token and has every flavor's template, then saves it. */
   async register(body: RegisterBackendDto): Promise<BackendDto> {
-    validateMaps(body.flavors, body.labels);
+    validateMaps(body.kind, body.flavors, body.labels, body.cloudCredential);
+    if (body.kind === 'rke2' && body.cloudCredential === undefined) {
+      throw badRequest('invalid request: cloudCredential', [
+        {
+          field: 'cloudCredential',
+          message: 'an rke2 backend needs the cloud credential its clusters are made with',
+        },
+      ]);
+    }
     this.checkUrl(body.url);
     const url = normalizeUrl(body.url);
-    const version = await this.verify(body.name, body.kind, url, body.token, body.flavors);
+    const probe = await this.verify(
+      body.name,
+      body.kind,
+      url,
+      body.token,
+      body.flavors,
+      body.cloudCredential,
+    );
     const saved = await this.backends.insert({
       name: body.name,
       url,
@@ -122,7 +194,9 @@ export class BackendsService {
       maxNodes: body.capacity.maxNodes,
       state: body.state ?? 'active',
       flavors: body.flavors,
-      rancherVersion: version,
+      cloudCredential: body.cloudCredential ?? null,
+      rancherVersion: probe.version,
+      kubernetesVersions: probe.kubernetesVersions,
     });
     if (!saved) throw conflict('BACKEND_EXISTS', `backend '${body.name}' already exists`);
     return this.toDto(saved);
@@ -142,19 +216,25 @@ export class BackendsService {
 
   /** Re-verifies whatever changed that verification covers (URL, token, flavors) before saving. */
   async update(name: string, body: UpdateBackendDto): Promise<BackendDto> {
-    validateMaps(body.flavors, body.labels);
     if (body.url !== undefined) this.checkUrl(body.url);
     const current = await this.require(name);
+    validateMaps(current.kind, body.flavors, body.labels, body.cloudCredential);
     const url = body.url === undefined ? current.url : normalizeUrl(body.url);
-    let rancherVersion: string | undefined;
-    if (body.url !== undefined || body.token !== undefined || body.flavors !== undefined) {
+    let probe: { version: string; kubernetesVersions: string[] } | undefined;
+    if (
+      body.url !== undefined ||
+      body.token !== undefined ||
+      body.flavors !== undefined ||
+      body.cloudCredential !== undefined
+    ) {
       const token = body.token ?? this.openStoredToken(current);
-      rancherVersion = await this.verify(
+      probe = await this.verify(
         current.name,
         current.kind,
         url,
         token,
         body.flavors ?? current.flavors,
+        body.cloudCredential ?? current.cloudCredential ?? undefined,
       );
     }
     await this.backends.update(current.id, {
@@ -166,7 +246,9 @@ export class BackendsService {
       maxNodes: body.capacity?.maxNodes,
       state: body.state,
       flavors: body.flavors,
-      rancherVersion,
+      cloudCredential: body.cloudCredential,
+      rancherVersion: probe?.version,
+      kubernetesVersions: probe?.kubernetesVersions,
     });
     return this.toDto(await this.require(name));
   }
@@ -225,35 +307,66 @@ export class BackendsService {
     return backend;
   }
 
+  /**
+   * Ping, version, token, then each flavor's template: the node template exists (rke1), or the
+   * machine-config schema of its kind answers (rke2). A backend whose version does not serve its
+   * kind is refused: RKE1 is gone from Rancher 2.12, which still accepts an RKE1 create with 201
+   * and never provisions it (rancher-212.md §1.2), so Paddock must not send one there.
+   */
   private async verify(
     name: string,
     kind: Backend['kind'],
     url: string,
     token: string,
     flavors: Record<string, FlavorDto>,
-  ): Promise<string> {
-    const driver = this.drivers.build(name, kind, url, token);
+    cloudCredential?: string,
+  ): Promise<{ version: string; kubernetesVersions: string[] }> {
+    const driver = this.drivers.build(name, kind, url, token, { flavors, cloudCredential });
     try {
       const probe = await driver.probe();
+      if (kind === 'rke1' && !servesRke1(probe.version)) {
+        throw new ProblemError(
+          HttpStatus.UNPROCESSABLE_ENTITY,
+          'BACKEND_KIND_UNSUPPORTED',
+          `Rancher ${probe.version} has no RKE1 (removed in 2.12): register this backend with "kind": "rke2"`,
+          { rancherVersion: probe.version },
+          [
+            {
+              field: 'kind',
+              message: `Rancher ${probe.version} provisions only RKE2/K3s: use "kind": "rke2"`,
+            },
+          ],
+        );
+      }
       const missing: FieldProblem[] = [];
-      for (const [flavor, { nodeTemplateId }] of Object.entries(flavors)) {
-        if (!(await driver.findNodeTemplate(nodeTemplateId))) {
-          missing.push({
-            field: `flavors.${flavor}.nodeTemplateId`,
-            message: `node template ${nodeTemplateId} does not exist on the backend`,
-          });
+      for (const [flavor, template] of Object.entries(flavors)) {
+        const ref = template.nodeTemplateId ?? flavor;
+        if (!(await driver.findNodeTemplate(ref))) {
+          missing.push(
+            kind === 'rke1'
+              ? {
+                  field: `flavors.${flavor}.nodeTemplateId`,
+                  message: `node template ${ref} does not exist on the backend`,
+                }
+              : {
+                  field: `flavors.${flavor}.machineConfig.kind`,
+                  message: `the backend has no machine-config type ${template.machineConfig?.kind ?? ''} (is its node driver active?)`,
+                },
+          );
         }
       }
       if (missing.length > 0) {
         throw new ProblemError(
           HttpStatus.UNPROCESSABLE_ENTITY,
           'BACKEND_VERIFICATION_FAILED',
-          'the backend lacks node templates named by flavors',
+          kind === 'rke1'
+            ? 'the backend lacks node templates named by flavors'
+            : 'the backend lacks machine-config types named by flavors',
           {},
           missing,
         );
       }
-      return probe.version;
+      return { version: probe.version, kubernetesVersions: probe.kubernetesVersions };
     } catch (error) {
       if (!isBackendError(error)) throw error;
       const reason =

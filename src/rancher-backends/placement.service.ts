@@ -1,17 +1,24 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { ProblemError } from '../common/problem';
 import { BackendsRepository } from './backends.repository';
-import type { Backend } from './backend.types';
+import { templateRefOf, type Backend } from './backend.types';
+import type { BackendKind } from './backend-driver';
+import { backendVersionOf, plainVersion } from './kubernetes-versions';
 
 export interface PlacementRequest {
   region?: string;
   flavors: string[];
   nodes: number;
+  /** `v1.31.9` or `v1.31`: only backends offering it fit. */
+  kubernetesVersion?: string;
 }
 
 export interface Placement {
   backendId: string;
   backendName: string;
+  kind: BackendKind;
+  /** The requested Kubernetes version as this backend offers it, in plain form (`v1.31.9`). */
+  kubernetesVersion: string | null;
   /** Flavor name → node template id on the chosen backend. */
   nodeTemplates: Record<string, string>;
 }
@@ -51,19 +58,25 @@ export class PlacementService {
   async rank(request: PlacementRequest): Promise<Ranking> {
     const candidates = await this.backends.listAll();
     const reasons: Record<string, string> = {};
-    const fitting: Array<{ b: Backend; utilization: number }> = [];
+    const fitting: Array<{ b: Backend; utilization: number; version: string | null }> = [];
     for (const b of candidates) {
       const missing = request.flavors.filter((f) => !b.flavors[f]);
+      const version = request.kubernetesVersion
+        ? backendVersionOf(b.kind, b.kubernetesVersions, request.kubernetesVersion)
+        : null;
       if (b.state !== 'active') reasons[b.name] = `state is ${b.state}`;
       else if (b.health === 'unhealthy') reasons[b.name] = 'unhealthy (failed its last probes)';
       else if (request.region && b.region !== request.region)
         reasons[b.name] = `region is ${b.region ?? 'unset'}`;
       else if (missing.length > 0) reasons[b.name] = `does not offer ${missing.join(', ')}`;
+      else if (request.kubernetesVersion && !version)
+        reasons[b.name] = `does not offer Kubernetes ${request.kubernetesVersion}`;
       else if (b.clusters + 1 > b.maxClusters) reasons[b.name] = `cluster capacity ${b.maxClusters} reached`;
       else if (b.nodes + request.nodes > b.maxNodes) reasons[b.name] = `node capacity ${b.maxNodes} reached`;
       else {
         fitting.push({
           b,
+          version,
           utilization: Math.max(
             b.maxClusters > 0 ? (b.clusters + 1) / b.maxClusters : 1,
             b.maxNodes > 0 ? (b.nodes + request.nodes) / b.maxNodes : 1,
@@ -74,10 +87,12 @@ export class PlacementService {
     // Least utilised first; the name breaks ties so the choice is deterministic.
     fitting.sort((x, y) => x.utilization - y.utilization || x.b.name.localeCompare(y.b.name));
     return {
-      placements: fitting.map(({ b }) => ({
+      placements: fitting.map(({ b, version }) => ({
         backendId: b.id,
         backendName: b.name,
-        nodeTemplates: Object.fromEntries(request.flavors.map((f) => [f, b.flavors[f].nodeTemplateId])),
+        kind: b.kind,
+        kubernetesVersion: version ? plainVersion(version) : null,
+        nodeTemplates: Object.fromEntries(request.flavors.map((f) => [f, templateRefOf(f, b.flavors[f])])),
       })),
       reasons,
       registered: candidates.length,

@@ -364,6 +364,46 @@ export class RancherClient {
     }
   }
 
+  /**
+   * A steve `/v1` collection page by page, following `continue` until it is empty (rancher-api.md
+   * §9.1): as `pages`, one page held at a time and one call per page.
+   */
+  async *stevePages<T>(
+    route: string,
+    query: Record<string, QueryValue> = {},
+    params?: Record<string, string>,
+  ): AsyncGenerator<T[]> {
+    const site: CallSite = { backend: this.backend, method: 'GET', path: fillRoute(route, params), route };
+    const seen = new Set<string>();
+    let token: string | undefined;
+    for (;;) {
+      const res = await this.request<unknown>({
+        method: 'GET',
+        route,
+        params,
+        query: { ...query, limit: this.pageSize, continue: token },
+      });
+      if (!isCollection(res.data)) throw this.unexpected(site, 'expected a collection');
+      const next = (res.data as { continue?: unknown }).continue;
+      yield res.data.data as T[];
+      if (typeof next !== 'string' || next === '') return;
+      if (seen.has(next)) throw this.unexpected(site, 'continue does not advance (repeated token)');
+      seen.add(next);
+      token = next;
+    }
+  }
+
+  /** Every item of a steve collection, for short lists (a look-up by label). */
+  async listAllSteve<T>(
+    route: string,
+    query: Record<string, QueryValue> = {},
+    params?: Record<string, string>,
+  ): Promise<T[]> {
+    const items: T[] = [];
+    for await (const page of this.stevePages<T>(route, query, params)) items.push(...page);
+    return items;
+  }
+
   /** Every item of a v3 collection, for lists known to be short (one cluster's pools, a look-up). */
   async listAll<T>(
     route: string,

@@ -14,6 +14,7 @@
 
 import type {
   BackendDriver,
+  BackendDriverSettings,
   BackendProbe,
   ClusterCreateSpec,
   NodePoolCreateSpec,
@@ -24,6 +25,7 @@ import type {
   RemoteNodePool,
 } from './backend-driver';
 import { BackendError, isBackendError } from './backend.errors';
+import { backendVersionOf } from './kubernetes-versions';
 import { RancherClient, fillRoute } from './rancher-client';
 import {
   V3Cluster,
@@ -54,7 +56,10 @@ const ROUTES = {
 export class Rke1Driver implements BackendDriver {
   readonly kind = 'rke1' as const;
 
-  constructor(private readonly client: RancherClient) {}
+  constructor(
+    private readonly client: RancherClient,
+    private readonly settings: BackendDriverSettings = { flavors: {} },
+  ) {}
 
   planCreate(cluster: ClusterCreateSpec, pools: NodePoolCreateSpec[]): PlannedCall[] {
     return [
@@ -120,7 +125,37 @@ export class Rke1Driver implements BackendDriver {
         res.status,
       );
     }
-    return { version: setting.value, latencyMs };
+    return { version: setting.value, latencyMs, kubernetesVersions: await this.kubernetesVersions() };
+  }
+
+  /**
+   * The RKE1 versions on offer (`k8s-versions-current`, a comma list written by the metadata
+   * sync up to 2.11); an empty list when the setting is absent or empty.
+   */
+  private async kubernetesVersions(): Promise<string[]> {
+    const setting = await this.getOrNull<V3Setting>('/v3/settings/:id', 'k8s-versions-current');
+    return (setting?.value ?? '')
+      .split(',')
+      .map((v) => v.trim())
+      .filter((v) => v !== '');
+  }
+
+  resolveKubernetesVersion(version: string): string | null {
+    // With no list (an older server or simulator), a full version is sent as written, as before.
+    return backendVersionOf('rke1', this.settings.kubernetesVersions ?? [], version);
+  }
+
+  async prepareNodePool(): Promise<void> {
+    // The flavor's node template exists already (it was checked at registration): nothing to make.
+  }
+
+  async releaseNodePools(): Promise<void> {
+    // Node templates belong to the platform team and outlive every pool: nothing to remove.
+  }
+
+  acceptsNodePools(cluster: RemoteCluster): boolean {
+    // Pool creates are refused until the cluster's roles exist (§11.9).
+    return cluster.conditions.some((c) => c.type === 'InitialRolesPopulated' && c.status === 'True');
   }
 
   async findNodeTemplate(id: string): Promise<NodeTemplateRef | null> {
@@ -154,7 +189,12 @@ export class Rke1Driver implements BackendDriver {
     const res = await this.client.request<V3Cluster>({
       method: 'POST',
       route: ROUTES.clusters,
-      body: toClusterCreate(spec),
+      body: toClusterCreate({
+        ...spec,
+        kubernetesVersion: spec.kubernetesVersion
+          ? (this.resolveKubernetesVersion(spec.kubernetesVersion) ?? spec.kubernetesVersion)
+          : undefined,
+      }),
     });
     return toRemoteCluster(this.resource(res.data, 'POST', ROUTES.clusters));
   }

@@ -193,14 +193,24 @@ describe('API input validation and access', () => {
     });
 
     it('refuses a bad kubernetesVersion', async () => {
-      for (const kubernetesVersion of ['1.30.4', 'v1.30', 'v1.30.4-rancher1-1', 'latest', 130]) {
+      // `v1.30` is valid (the newest patch on offer); a backend's own spelling is not.
+      for (const kubernetesVersion of [
+        '1.30.4',
+        'v1.30.4.1',
+        'v1.30.4-rancher1-1',
+        'v1.30.4+rke2r1',
+        'latest',
+        130,
+      ]) {
         const response = await expectValidation(
           ...create(clusterBody('bad-version', { kubernetesVersion })),
           ['kubernetesVersion'],
         );
         assert.ok(
           response.body.errors.some(
-            (e: { message: string }) => e.message === 'kubernetesVersion must look like v1.30.4',
+            (e: { message: string }) =>
+              e.message ===
+              'kubernetesVersion must look like v1.30.4 (or v1.30 for the newest patch on offer)',
           ),
         );
       }

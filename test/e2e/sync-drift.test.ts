@@ -145,7 +145,14 @@ describe('status sync: drift and unreachable backends', { concurrency: true }, (
     }
     // Only the status sync's paged lists and the health probe may appear (both run on their own
     // periods, however long the reads take); a read would show up as a per-object call.
-    const background = ['/v3/clusters', '/v3/nodepools', '/v3/nodes', '/ping', '/v3/settings/server-version'];
+    const background = [
+      '/v3/clusters',
+      '/v3/nodepools',
+      '/v3/nodes',
+      '/ping',
+      '/v3/settings/server-version',
+      '/v3/settings/k8s-versions-current',
+    ];
     const calls = await b.sim.calls();
     const other = calls.filter((c) => !(c.method === 'GET' && background.includes(c.path)));
     assert.deepEqual(other, [], 'no call other than the sync’s lists and the probe');

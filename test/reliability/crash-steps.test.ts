@@ -1,7 +1,8 @@
 /**
  * SIGKILL of a worker at each named point of a create — right after the 202, after
  * create-cluster, during await-roles, after the first pool, during await-active — and during a
- * delete. Each point has its own backend and three operations, and kills the oldest worker once
+ * delete, on an rke1 backend; and on an rke2 backend (a simulated Rancher 2.12) after the first
+ * machine config, after create-cluster, during await-active and during a delete. Each point has its own backend and three operations, and kills the oldest worker once
  * its first operation reaches the point. The random kills of crash.test.ts land anywhere; these
  * land where recovery is hardest, every run.
  */
@@ -66,16 +67,20 @@ describe('reliability: worker SIGKILL at each step', () => {
     }
   }
 
-  async function backend(name: string, timings: Record<string, number>) {
-    const b = await addBackend(paddock, name, { timings });
+  async function backend(name: string, timings: Record<string, number>, version?: string) {
+    const b = await addBackend(paddock, name, { timings, ...(version ? { version } : {}) });
     backends.push(b);
     return b;
   }
 
   /** Creates on a backend of its own, kills once `reached` holds for the first, checks the outcome. */
-  async function killedCreates(tag: string, reached: (operationId: string) => Promise<boolean>) {
+  async function killedCreates(
+    tag: string,
+    reached: (operationId: string) => Promise<boolean>,
+    version?: string,
+  ) {
     // Slower than the fast timings, so each kill point is a window rather than an instant.
-    const b = await backend(`k-${tag}`, { permissionWindowMs: 600, nodeProvisionMs: 1_200 });
+    const b = await backend(`k-${tag}`, { permissionWindowMs: 600, nodeProvisionMs: 1_200 }, version);
     const ops: string[] = [];
     for (let i = 0; i < CREATES_PER_POINT; i++)
       ops.push((await createOn(paddock, PROJECT, b, `k-${tag}-${i}`)).operation.id);
@@ -83,23 +88,26 @@ describe('reliability: worker SIGKILL at each step', () => {
     await killOldestWorker();
     await succeeded(ops, tag);
     const calls = await b.sim.calls();
+    const [clusterPost, poolPost] =
+      b.kind === 'rke2'
+        ? [
+            /^\/v1\/provisioning\.cattle\.io\.clusters$/,
+            /^\/v1\/rke-machine-config\.cattle\.io\.openstackconfigs$/,
+          ]
+        : [/^\/v3\/clusters$/, /^\/v3\/nodepools$/];
+    assert.equal(count(calls, 'POST', clusterPost, 201), CREATES_PER_POINT, `${tag}: one create per cluster`);
     assert.equal(
-      count(calls, 'POST', /^\/v3\/clusters$/, 201),
-      CREATES_PER_POINT,
-      `${tag}: one create per cluster`,
-    );
-    assert.equal(
-      count(calls, 'POST', /^\/v3\/nodepools$/, 201),
+      count(calls, 'POST', poolPost, 201),
       CREATES_PER_POINT * 2,
-      `${tag}: one create per pool`,
+      `${tag}: one create per pool (rke2: machine config)`,
     );
     await assertNoOrphans(paddock, [b.sim]);
   }
 
-  async function killedDeletes() {
-    const b = await backend('k-del', { clusterDeleteMs: 1_500 });
+  async function killedDeletes(version?: string) {
+    const b = await backend(version ? 'k-del-rke2' : 'k-del', { clusterDeleteMs: 1_500 }, version);
     const created = [];
-    for (let i = 0; i < 2; i++) created.push(await createOn(paddock, PROJECT, b, `k-del-${i}`));
+    for (let i = 0; i < 2; i++) created.push(await createOn(paddock, PROJECT, b, `${b.name}-${i}`));
     await succeeded(
       created.map((c) => c.operation.id),
       'create before the delete',
@@ -113,7 +121,8 @@ describe('reliability: worker SIGKILL at each step', () => {
     await waitFor('delete under way', () => reachedOrPast('await-cluster-deleted')(deletes[0]), 60_000);
     await killOldestWorker();
     await succeeded(deletes, 'delete');
-    assert.equal((await b.sim.rancher('GET', '/v3/clusters')).body.data.length, 0);
+    const clusters = b.kind === 'rke2' ? '/v1/provisioning.cattle.io.clusters' : '/v3/clusters';
+    assert.equal((await b.sim.rancher('GET', clusters)).body.data.length, 0);
     await assertNoOrphans(paddock, [b.sim]);
   }
 
@@ -130,4 +139,16 @@ describe('reliability: worker SIGKILL at each step', () => {
     killedCreates('t3', async (id) => (await stepState(id, 'create-node-pool:control')) === 'succeeded'));
   it('killed during await-active', () => killedCreates('t4', reachedOrPast('await-active')));
   it('killed during a delete, while the backend removes the cluster', () => killedDeletes());
+
+  const RKE2 = 'v2.12.3';
+  it('rke2: killed after the first machine config', () =>
+    killedCreates(
+      'r1',
+      async (id) => (await stepState(id, 'create-machine-config:control')) === 'succeeded',
+      RKE2,
+    ));
+  it('rke2: killed after create-cluster', () =>
+    killedCreates('r2', async (id) => (await stepState(id, 'create-cluster')) === 'succeeded', RKE2));
+  it('rke2: killed during await-active', () => killedCreates('r3', reachedOrPast('await-active'), RKE2));
+  it('rke2: killed during a delete, while the backend removes the cluster', () => killedDeletes(RKE2));
 });

@@ -33,6 +33,12 @@ const single = (name: string, region: string, quantity = 1) => ({
   nodePools: [{ name: 'all', roles: ['etcd', 'controlplane', 'worker'], quantity, flavor: 'm1.large' }],
 });
 
+/** A Rancher cluster create, by backend kind. */
+const CLUSTER_POST = {
+  rke1: /^\/v3\/clusters$/,
+  rke2: /^\/v1\/provisioning\.cattle\.io\.clusters$/,
+} as const;
+
 describe('reliability: worker SIGKILLs, Redis flushes and a backend down for a minute', () => {
   let paddock: TestPaddock;
   const backends: CaseBackend[] = [];
@@ -150,9 +156,14 @@ describe('reliability: worker SIGKILLs, Redis flushes and a backend down for a m
     const t0 = Date.now();
     const region = 'kill';
     const ks: CaseBackend[] = [];
-    for (const name of ['kill-1', 'kill-2'])
+    // One backend of each kind: kill-1 an rke1 (Rancher 2.11), kill-2 an rke2 (a simulated 2.12).
+    for (const [name, version] of [
+      ['kill-1', undefined],
+      ['kill-2', 'v2.12.3'],
+    ] as const)
       ks.push(
         await backend(name, {
+          ...(version ? { version } : {}),
           timings: { permissionWindowMs: 500, nodeProvisionMs: 700, clusterDeleteMs: 700 },
         }),
       );
@@ -222,9 +233,9 @@ describe('reliability: worker SIGKILLs, Redis flushes and a backend down for a m
         )
       ).rows[0].n;
       assert.equal(
-        count(calls, 'POST', /^\/v3\/clusters$/, 201),
+        count(calls, 'POST', CLUSTER_POST[b.kind], 201),
         clusters,
-        `${b.name}: one Rancher create per Paddock cluster`,
+        `${b.name} (${b.kind}): one Rancher create per Paddock cluster`,
       );
     }
     await assertSystemInvariants(
@@ -234,79 +245,95 @@ describe('reliability: worker SIGKILLs, Redis flushes and a backend down for a m
     );
   });
 
-  it('Redis FLUSHDB twice while operations are in flight', async () => {
-    const t0 = Date.now();
-    const b = await backend('flush', { timings: { permissionWindowMs: 600, nodeProvisionMs: 1_000 } });
-    const ops: Array<{ id: string; what: string }> = [];
-    for (let i = 0; i < 3; i++)
-      ops.push({ id: (await post('flush', single(`pre-${i}`, 'flush'))).operation.id, what: `pre ${i}` });
-    await expectSucceeded(ops.splice(0));
-    // Flushed right after a 202: the relay's job is gone before any step ran.
-    ops.push({
-      id: (await post('flush', single('fl-early', 'flush'))).operation.id,
-      what: 'create fl-early',
-    });
-    await paddock.redis.flushdb();
-    await expectSucceeded(ops.splice(0));
-    for (let i = 0; i < 4; i++)
-      ops.push({
-        id: (await post('flush', single(`fl-${i}`, 'flush'))).operation.id,
-        what: `create fl-${i}`,
+  for (const kind of ['rke1', 'rke2'] as const)
+    it(`Redis FLUSHDB twice while operations are in flight (${kind} backend)`, async () => {
+      const t0 = Date.now();
+      // Cluster names and the backend's region differ per kind; the project is shared.
+      const n = (name: string) => (kind === 'rke1' ? name : `r2-${name}`);
+      const region = kind === 'rke1' ? 'flush' : 'flush-rke2';
+      const b = await backend(region, {
+        ...(kind === 'rke2' ? { version: 'v2.12.3' } : {}),
+        timings: { permissionWindowMs: 600, nodeProvisionMs: 1_000 },
       });
-    const scaled = await paddock.request('PATCH', '/v1/projects/flush/clusters/pre-0/node-pools/all', {
-      quantity: 3,
-    });
-    assert.equal(scaled.status, 202);
-    ops.push({ id: scaled.body.id, what: 'scale pre-0' });
-    const deleted = await paddock.request('DELETE', '/v1/projects/flush/clusters/pre-1');
-    assert.equal(deleted.status, 202);
-    ops.push({ id: deleted.body.id, what: 'delete pre-1' });
-    await waitFor('a create-cluster step done', async () => {
-      const { rows } = await paddock.db.query(
-        `SELECT 1 FROM operation_steps WHERE operation_id = $1 AND name = 'create-cluster' AND state = 'succeeded'`,
-        [ops[0].id],
+      const ops: Array<{ id: string; what: string }> = [];
+      for (let i = 0; i < 3; i++)
+        ops.push({ id: (await post('flush', single(n(`pre-${i}`), region))).operation.id, what: `pre ${i}` });
+      await expectSucceeded(ops.splice(0));
+      // Flushed right after a 202: the relay's job is gone before any step ran.
+      ops.push({
+        id: (await post('flush', single(n('fl-early'), region))).operation.id,
+        what: 'create fl-early',
+      });
+      await paddock.redis.flushdb();
+      await expectSucceeded(ops.splice(0));
+      for (let i = 0; i < 4; i++)
+        ops.push({
+          id: (await post('flush', single(n(`fl-${i}`), region))).operation.id,
+          what: `create fl-${i}`,
+        });
+      const scaled = await paddock.request(
+        'PATCH',
+        `/v1/projects/flush/clusters/${n('pre-0')}/node-pools/all`,
+        {
+          quantity: 3,
+        },
       );
-      return rows.length > 0;
-    });
-    await paddock.redis.flushdb();
-    await sleep(700);
-    await killOldestWorker();
-    await paddock.redis.flushdb();
-    const flushedAt = Date.now();
-    await expectSucceeded(ops);
-    const calls = await b.sim.calls();
-    assert.equal(count(calls, 'POST', /^\/v3\/clusters$/, 201), 8, 'one Rancher create per Paddock cluster');
-    // The sync's job schedulers live in Redis too: they must come back after the flush.
-    await waitFor(
-      'statusUpdatedAt to advance after the flush',
-      async () =>
-        Date.parse(
-          (await paddock.request('GET', '/v1/projects/flush/clusters/pre-2')).body.statusUpdatedAt ?? '',
-        ) > flushedAt,
-      30_000,
-    );
-    // So must every cluster-wide scheduler, the quota reconcile's (on its own queue) included.
-    const connection = paddock.redis.duplicate();
-    const quotaQueue = new Queue(QUEUES.quotaReconcile, {
-      connection,
-      prefix: paddock.config.queuePrefix,
-    });
-    try {
+      assert.equal(scaled.status, 202);
+      ops.push({ id: scaled.body.id, what: 'scale pre-0' });
+      const deleted = await paddock.request('DELETE', `/v1/projects/flush/clusters/${n('pre-1')}`);
+      assert.equal(deleted.status, 202);
+      ops.push({ id: deleted.body.id, what: 'delete pre-1' });
+      await waitFor('a create-cluster step done', async () => {
+        const { rows } = await paddock.db.query(
+          `SELECT 1 FROM operation_steps WHERE operation_id = $1 AND name = 'create-cluster' AND state = 'succeeded'`,
+          [ops[0].id],
+        );
+        return rows.length > 0;
+      });
+      await paddock.redis.flushdb();
+      await sleep(700);
+      await killOldestWorker();
+      await paddock.redis.flushdb();
+      const flushedAt = Date.now();
+      await expectSucceeded(ops);
+      const calls = await b.sim.calls();
+      assert.equal(
+        count(calls, 'POST', CLUSTER_POST[kind], 201),
+        8,
+        'one Rancher create per Paddock cluster',
+      );
+      // The sync's job schedulers live in Redis too: they must come back after the flush.
       await waitFor(
-        'the quota reconcile scheduler to be back after the flush',
-        async () => (await quotaQueue.getJobScheduler(QUOTA_RECONCILE_SCHEDULER_ID)) != null,
+        'statusUpdatedAt to advance after the flush',
+        async () =>
+          Date.parse(
+            (await paddock.request('GET', `/v1/projects/flush/clusters/${n('pre-2')}`)).body
+              .statusUpdatedAt ?? '',
+          ) > flushedAt,
         30_000,
       );
-    } finally {
-      await quotaQueue.close();
-      connection.disconnect();
-    }
-    console.log(
-      `[crash flush] 2 FLUSHDBs (+1 SIGKILL) with ${ops.length} operations in flight: all succeeded ` +
-        `${Date.now() - flushedAt} ms after the last flush (scenario ${Date.now() - t0} ms)`,
-    );
-    await assertSystemInvariants(paddock, [b.sim], { label: 'crash flush' });
-  });
+      // So must every cluster-wide scheduler, the quota reconcile's (on its own queue) included.
+      const connection = paddock.redis.duplicate();
+      const quotaQueue = new Queue(QUEUES.quotaReconcile, {
+        connection,
+        prefix: paddock.config.queuePrefix,
+      });
+      try {
+        await waitFor(
+          'the quota reconcile scheduler to be back after the flush',
+          async () => (await quotaQueue.getJobScheduler(QUOTA_RECONCILE_SCHEDULER_ID)) != null,
+          30_000,
+        );
+      } finally {
+        await quotaQueue.close();
+        connection.disconnect();
+      }
+      console.log(
+        `[crash flush ${kind}] 2 FLUSHDBs (+1 SIGKILL) with ${ops.length} operations in flight: all succeeded ` +
+          `${Date.now() - flushedAt} ms after the last flush (scenario ${Date.now() - t0} ms)`,
+      );
+      await assertSystemInvariants(paddock, [b.sim], { label: `crash flush ${kind}` });
+    });
 
   it(`one backend down for ${OUTAGE_MS / 1000} s: in-flight work completes after, new creates go elsewhere, reads served`, async () => {
     const t0 = Date.now();

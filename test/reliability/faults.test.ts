@@ -31,10 +31,16 @@ const LATE_MS = CLIENT_TIMEOUT_MS + 500;
 const LATE_LANDING_MS = CLIENT_TIMEOUT_MS + 1_500;
 
 type Phase = 'create' | 'scale' | 'delete-pool' | 'delete';
-type Kind = '5xx' | 'timeout' | 'drop';
+type Kind = '5xx' | 'timeout' | 'drop' | 'stale';
+interface Step {
+  phase: Phase;
+  step: string;
+  method: string;
+  path: string;
+}
 
-/** The Rancher call each step makes, by phase. */
-const STEPS: Array<{ phase: Phase; step: string; method: string; path: string }> = [
+/** The Rancher call each step makes, by phase (rke1 backends: norman /v3). */
+const STEPS: Step[] = [
   { phase: 'create', step: 'create-cluster look-up', method: 'GET', path: '^/v3/clusters$' },
   { phase: 'create', step: 'create-cluster', method: 'POST', path: '^/v3/clusters$' },
   { phase: 'create', step: 'await-roles', method: 'GET', path: '^/v3/clusters/[^/]+$' },
@@ -49,11 +55,76 @@ const STEPS: Array<{ phase: Phase; step: string; method: string; path: string }>
   { phase: 'delete', step: 'await-cluster-deleted', method: 'GET', path: '^/v3/clusters/[^/]+$' },
 ];
 
+const V1_CLUSTER = '^/v1/provisioning\\.cattle\\.io\\.clusters/fleet-default/[^/]+$';
+const V1_CONFIGS = '^/v1/rke-machine-config\\.cattle\\.io\\.openstackconfigs';
+/** The same for rke2 backends (steve /v1 on a simulated Rancher 2.12). */
+const RKE2_STEPS: Step[] = [
+  {
+    phase: 'create',
+    step: 'create-machine-config look-up',
+    method: 'GET',
+    path: `${V1_CONFIGS}/fleet-default$`,
+  },
+  { phase: 'create', step: 'create-machine-config', method: 'POST', path: `${V1_CONFIGS}$` },
+  { phase: 'create', step: 'create-cluster look-up', method: 'GET', path: V1_CLUSTER },
+  {
+    phase: 'create',
+    step: 'create-cluster',
+    method: 'POST',
+    path: '^/v1/provisioning\\.cattle\\.io\\.clusters$',
+  },
+  {
+    phase: 'create',
+    step: 'await-active (sync of machines)',
+    method: 'GET',
+    path: '^/v1/cluster\\.x-k8s\\.io\\.machines/fleet-default$',
+  },
+  { phase: 'scale', step: 'scale-node-pool', method: 'PUT', path: V1_CLUSTER },
+  { phase: 'scale', step: 'scale-node-pool read', method: 'GET', path: V1_CLUSTER },
+  { phase: 'delete-pool', step: 'delete-node-pool', method: 'PUT', path: V1_CLUSTER },
+  {
+    phase: 'delete-pool',
+    step: 'delete-machine-configs',
+    method: 'DELETE',
+    path: `${V1_CONFIGS}/fleet-default/[^/]+$`,
+  },
+  { phase: 'delete', step: 'delete-cluster', method: 'DELETE', path: V1_CLUSTER },
+  { phase: 'delete', step: 'await-cluster-deleted', method: 'GET', path: V1_CLUSTER },
+];
+
 const KINDS: Record<Kind, Omit<FaultSpec, 'method' | 'path'>> = {
   '5xx': { status: 503, times: 2 },
   timeout: { delayMs: LATE_MS, times: 1 },
   drop: { dropResponse: true, times: 1 },
+  // A write with a resourceVersion someone else's write made stale (only for /v1 updates).
+  stale: {
+    status: 409,
+    code: 'Conflict',
+    message:
+      'Operation cannot be fulfilled on clusters.provisioning.cattle.io "x": the object has been modified; please apply your changes to the latest version and try again',
+    times: 1,
+  },
 };
+
+/** What differs between the backend kinds in these cases. */
+const BACKEND_KINDS = {
+  rke1: {
+    prefix: 'f',
+    options: {},
+    steps: STEPS,
+    clusterPost: /^\/v3\/clusters$/,
+    poolPost: /^\/v3\/nodepools$/,
+    clustersPath: '/v3/clusters',
+  },
+  rke2: {
+    prefix: 'f2',
+    options: { version: 'v2.12.3' },
+    steps: RKE2_STEPS,
+    clusterPost: /^\/v1\/provisioning\.cattle\.io\.clusters$/,
+    poolPost: /^\/v1\/rke-machine-config\.cattle\.io\.openstackconfigs$/,
+    clustersPath: '/v1/provisioning.cattle.io.clusters',
+  },
+} as const;
 
 /** Three pools, so removing `extra` keeps every role. */
 const POOLS = [
@@ -138,78 +209,99 @@ describe('reliability: faults at every step', { concurrency: 16 }, () => {
   }
 
   async function remotePools(b: CaseBackend) {
-    return (await b.sim.rancher('GET', '/v3/nodepools?limit=-1')).body.data as Array<{
-      id: string;
-      quantity: number;
-      state: string;
-      labels: Record<string, string>;
-    }>;
+    type Pool = { id: string; quantity: number; state: string; labels: Record<string, string> };
+    if (b.kind === 'rke2') {
+      // Machine pools live inside their provisioning cluster (with Paddock's labels on their deployment).
+      const clusters = (await b.sim.rancher('GET', '/v1/provisioning.cattle.io.clusters')).body.data as any[];
+      return clusters.flatMap((c) =>
+        (c.spec?.rkeConfig?.machinePools ?? []).map((p: any): Pool => ({
+          id: `${c.id}/${p.name}`,
+          quantity: p.quantity,
+          state: c.metadata.deletionTimestamp ? 'removing' : c.metadata.state?.name,
+          labels: p.machineDeploymentLabels ?? {},
+        })),
+      );
+    }
+    return (await b.sim.rancher('GET', '/v3/nodepools?limit=-1')).body.data as Pool[];
   }
 
-  // ---- retried: every step × every kind -------------------------------------------------------
-  for (const s of STEPS) {
-    for (const kind of Object.keys(KINDS) as Kind[]) {
-      const name = `f-${s.phase}-${s.step.replace(/[^a-z]+/g, '-')}-${kind}`.replace(/-+/g, '-');
-      it(`${s.phase}: ${s.step} (${s.method} ${s.path}) ${kind} → retried`, async () => {
-        const t0 = Date.now();
-        const b = await backend(name);
-        const fault: FaultSpec = { method: s.method, path: s.path, ...KINDS[kind] };
-        await createCluster(b, name, s.phase === 'create' ? fault : undefined);
-        const cluster = name;
-        if (s.phase === 'scale') {
-          await b.sim.faults.add(fault);
-          const scaled = await paddock.request('PATCH', `${path(cluster)}/node-pools/workers`, {
-            quantity: 3,
+  // ---- retried: every step × every fault, on both backend kinds --------------------------------
+  for (const [backendKind, profile] of Object.entries(BACKEND_KINDS)) {
+    for (const s of profile.steps) {
+      for (const kind of Object.keys(KINDS) as Kind[]) {
+        // A stale resourceVersion exists only where writes carry one: the /v1 updates.
+        if (kind === 'stale' && !(s.method === 'PUT' && s.path.startsWith('^/v1/'))) continue;
+        const name = `${profile.prefix}-${s.phase}-${s.step.replace(/[^a-z]+/g, '-')}-${kind}`.replace(
+          /-+/g,
+          '-',
+        );
+        it(`${backendKind} ${s.phase}: ${s.step} (${s.method} ${s.path}) ${kind} → retried`, async () => {
+          const t0 = Date.now();
+          const b = await backend(name, profile.options);
+          const fault: FaultSpec = { method: s.method, path: s.path, ...KINDS[kind] };
+          await createCluster(b, name, s.phase === 'create' ? fault : undefined);
+          const cluster = name;
+          if (s.phase === 'scale') {
+            await b.sim.faults.add(fault);
+            const scaled = await paddock.request('PATCH', `${path(cluster)}/node-pools/workers`, {
+              quantity: 3,
+            });
+            assert.equal(scaled.status, 202, JSON.stringify(scaled.body));
+            await expectOperation(scaled.body.id, 'succeeded', 'scale');
+            const pool = (await remotePools(b)).find(
+              (p) => p.labels['paddock.dev/pool-id'] && p.quantity === 3,
+            );
+            assert.ok(pool, 'the Rancher pool was scaled to 3');
+          }
+          if (s.phase === 'delete-pool') {
+            await b.sim.faults.add(fault);
+            const removed = await paddock.request('DELETE', `${path(cluster)}/node-pools/extra`);
+            assert.equal(removed.status, 202, JSON.stringify(removed.body));
+            await expectOperation(removed.body.id, 'succeeded', 'delete pool');
+            assert.equal((await remotePools(b)).filter((p) => p.state !== 'removing').length, 2);
+          }
+          if (s.phase === 'delete') {
+            await b.sim.faults.add(fault);
+            const deleted = await paddock.request('DELETE', path(cluster));
+            assert.equal(deleted.status, 202, JSON.stringify(deleted.body));
+            await expectOperation(deleted.body.id, 'succeeded', 'delete');
+            assert.equal(
+              (await b.sim.rancher('GET', profile.clustersPath)).body.data.length,
+              0,
+              'the cluster is gone',
+            );
+          }
+          assert.deepEqual(await b.sim.faults.list(), [], 'the fault was used up');
+          const calls = await b.sim.calls();
+          // One POST per object whatever the fault (a drop is found by look-up; a late request by NotUnique / the stray sweep).
+          assert.equal(count(calls, 'POST', profile.clusterPost, 201), 1, 'one Rancher cluster created');
+          if (s.phase === 'create' && kind !== 'timeout')
+            assert.equal(
+              count(calls, 'POST', profile.poolPost, 201),
+              POOLS.length,
+              'one Rancher pool (rke2: machine config) per pool',
+            );
+          if (s.phase === 'create' && kind === 'drop' && s.method === 'POST') {
+            // The dropped create was applied: the retry's look-up finds it instead of sending it again.
+            const created = ['create-node-pool', 'create-machine-config'].includes(s.step) ? POOLS.length : 1;
+            assert.equal(count(calls, 'POST', new RegExp(s.path)), created, 'no second POST after a drop');
+          }
+          if (kind === '5xx')
+            assert.equal(count(calls, s.method, new RegExp(s.path), 503), 2, 'both 5xx answers were retried');
+          if (kind === 'stale')
+            assert.equal(
+              count(calls, 'PUT', new RegExp(s.path), 409),
+              1,
+              'the stale write was re-read and redone',
+            );
+          await assertNoOrphans(paddock, [b.sim], { timeoutMs: 15_000 });
+          outcomes.push({
+            name: cluster,
+            ms: Date.now() - t0,
+            retriedCalls: calls.filter((c) => c.status >= 500 || c.dropped).length,
           });
-          assert.equal(scaled.status, 202, JSON.stringify(scaled.body));
-          await expectOperation(scaled.body.id, 'succeeded', 'scale');
-          const pool = (await remotePools(b)).find(
-            (p) => p.labels['paddock.dev/pool-id'] && p.quantity === 3,
-          );
-          assert.ok(pool, 'the Rancher pool was scaled to 3');
-        }
-        if (s.phase === 'delete-pool') {
-          await b.sim.faults.add(fault);
-          const removed = await paddock.request('DELETE', `${path(cluster)}/node-pools/extra`);
-          assert.equal(removed.status, 202, JSON.stringify(removed.body));
-          await expectOperation(removed.body.id, 'succeeded', 'delete pool');
-          assert.equal((await remotePools(b)).filter((p) => p.state !== 'removing').length, 2);
-        }
-        if (s.phase === 'delete') {
-          await b.sim.faults.add(fault);
-          const deleted = await paddock.request('DELETE', path(cluster));
-          assert.equal(deleted.status, 202, JSON.stringify(deleted.body));
-          await expectOperation(deleted.body.id, 'succeeded', 'delete');
-          assert.equal(
-            (await b.sim.rancher('GET', '/v3/clusters')).body.data.length,
-            0,
-            'the cluster is gone',
-          );
-        }
-        assert.deepEqual(await b.sim.faults.list(), [], 'the fault was used up');
-        const calls = await b.sim.calls();
-        // One POST per object whatever the fault (a drop is found by look-up; a late request by NotUnique / the stray sweep).
-        assert.equal(count(calls, 'POST', /^\/v3\/clusters$/, 201), 1, 'one Rancher cluster created');
-        if (s.phase === 'create' && kind !== 'timeout')
-          assert.equal(
-            count(calls, 'POST', /^\/v3\/nodepools$/, 201),
-            POOLS.length,
-            'one Rancher pool per pool',
-          );
-        if (s.phase === 'create' && kind === 'drop' && s.method === 'POST') {
-          // The dropped create was applied: the retry's look-up finds it instead of sending it again.
-          const created = s.path.includes('nodepools') ? POOLS.length : 1;
-          assert.equal(count(calls, 'POST', new RegExp(s.path)), created, 'no second POST after a drop');
-        }
-        if (kind === '5xx')
-          assert.equal(count(calls, s.method, new RegExp(s.path), 503), 2, 'both 5xx answers were retried');
-        await assertNoOrphans(paddock, [b.sim], { timeoutMs: 15_000 });
-        outcomes.push({
-          name: cluster,
-          ms: Date.now() - t0,
-          retriedCalls: calls.filter((c) => c.status >= 500 || c.dropped).length,
         });
-      });
+      }
     }
   }
 

@@ -2,8 +2,9 @@
  * The reliability invariants, checked against Postgres and the simulators' own view:
  * "no orphan on either side, every operation terminal, nothing duplicated".
  *
- * The remote side is read through the simulators' public `/v3` API, so these calls appear in a
- * simulator's call log: assert on call logs before calling these.
+ * The remote side is read through the simulators' public API (`/v3` for rke1 backends, steve
+ * `/v1` for rke2 ones), so these calls appear in a simulator's call log: assert on call logs
+ * before calling these.
  */
 import assert from 'node:assert/strict';
 import type { TestPaddock } from './paddock';
@@ -52,6 +53,71 @@ export async function waitForAllOperationsTerminal(paddock: TestPaddock, timeout
   await assertAllOperationsTerminal(paddock);
 }
 
+/** The Paddock-labelled clusters and pools of an rke1 backend (`/v3`). */
+async function rke1Objects(
+  sim: TestSimulator,
+): Promise<{ clusters: RemoteObject[]; pools: RemoteObject[]; configs: RemoteObject[] }> {
+  return {
+    clusters: await listAll(sim, '/v3/clusters'),
+    pools: await listAll(sim, '/v3/nodepools'),
+    configs: [],
+  };
+}
+
+interface SteveThing {
+  id: string;
+  metadata: {
+    name: string;
+    labels?: Record<string, string>;
+    deletionTimestamp?: string;
+    state?: { name?: string };
+  };
+  spec?: {
+    rkeConfig?: { machinePools?: Array<{ name: string; machineDeploymentLabels?: Record<string, string> }> };
+  };
+}
+
+/**
+ * The clusters, machine pools (as pools, with Paddock's ids `<cluster>/<pool>`) and machine
+ * configs (as pools too: each must belong to a live Paddock pool) of an rke2 backend (`/v1`).
+ */
+async function rke2Objects(
+  sim: TestSimulator,
+): Promise<{ clusters: RemoteObject[]; pools: RemoteObject[]; configs: RemoteObject[] }> {
+  const response = await sim.rancher<{ data: SteveThing[] }>('GET', '/v1/provisioning.cattle.io.clusters');
+  assert.equal(
+    response.status,
+    200,
+    `GET /v1/provisioning.cattle.io.clusters on ${sim.url} → ${response.status}`,
+  );
+  const stateOf = (o: SteveThing) =>
+    o.metadata.deletionTimestamp ? 'removing' : (o.metadata.state?.name ?? '');
+  const clusters = response.body.data.map((c) => ({
+    id: c.id,
+    state: stateOf(c),
+    labels: c.metadata.labels ?? {},
+  }));
+  const pools = response.body.data.flatMap((c) =>
+    (c.spec?.rkeConfig?.machinePools ?? []).map((p) => ({
+      id: `${c.id}/${p.name}`,
+      clusterId: c.id,
+      state: stateOf(c),
+      labels: p.machineDeploymentLabels ?? {},
+    })),
+  );
+  const configsResponse = await sim.rancher<{ data: SteveThing[] }>(
+    'GET',
+    '/v1/rke-machine-config.cattle.io.openstackconfigs',
+  );
+  const configs =
+    configsResponse.status === 200
+      ? configsResponse.body.data
+          .filter((c) => !c.metadata.deletionTimestamp)
+          .map((c) => ({ id: c.id, state: stateOf(c), labels: c.metadata.labels ?? {} }))
+      : [];
+  return { clusters, pools, configs };
+}
+
 async function listAll(sim: TestSimulator, path: string): Promise<RemoteObject[]> {
   const response = await sim.rancher<{ data: RemoteObject[] }>('GET', `${path}?limit=-1`);
   assert.equal(response.status, 200, `GET ${path} on ${sim.url} → ${response.status}`);
@@ -66,7 +132,7 @@ export async function findOrphans(
 ): Promise<string[]> {
   const skip = new Set(options.skipClusterIds ?? []);
   const problems: string[] = [];
-  const { rows: backends } = await paddock.db.query(`SELECT id, name, url FROM backends`);
+  const { rows: backends } = await paddock.db.query(`SELECT id, name, url, kind FROM backends`);
   for (const sim of sims) {
     const backend = backends.find((b) => b.url.replace(/\/$/, '') === sim.url.replace(/\/$/, ''));
     if (!backend) {
@@ -83,12 +149,22 @@ export async function findOrphans(
        WHERE c.backend_id = $1`,
       [backend.id],
     );
-    const remoteClusters = (await listAll(sim, '/v3/clusters')).filter(
-      (c) => c.labels?.[LABEL_MANAGED] === 'true' || c.labels?.[LABEL_CLUSTER],
-    );
-    const remotePools = (await listAll(sim, '/v3/nodepools')).filter(
-      (p) => p.labels?.[LABEL_MANAGED] === 'true' || p.labels?.[LABEL_POOL],
-    );
+    const remote = backend.kind === 'rke2' ? await rke2Objects(sim) : await rke1Objects(sim);
+    const ours = (o: RemoteObject) =>
+      o.labels?.[LABEL_MANAGED] === 'true' || Boolean(o.labels?.[LABEL_CLUSTER]);
+    const remoteClusters = remote.clusters.filter(ours);
+    const remotePools = remote.pools.filter((p) => ours(p) || Boolean(p.labels?.[LABEL_POOL]));
+    // rke2: every machine config Paddock made belongs to a live pool of a live cluster.
+    for (const config of remote.configs.filter(ours)) {
+      const owner = config.labels?.[LABEL_CLUSTER] ?? '';
+      if (skip.has(owner)) continue;
+      const pool = pools.find((p) => p.id === config.labels?.[LABEL_POOL]);
+      const cluster = clusters.find((c) => c.id === owner);
+      if (!pool || !cluster || GONE.includes(pool.state) || GONE.includes(cluster.state))
+        problems.push(
+          `${where}: machine config ${config.id} outlives its pool ${config.labels?.[LABEL_POOL]}`,
+        );
+    }
 
     const byClusterLabel = new Map<string, RemoteObject[]>();
     for (const rc of remoteClusters) {

@@ -186,15 +186,7 @@ export async function startPaddock(options: PaddockOptions = {}): Promise<TestPa
     client,
     async registerBackend(name, sim, extra = {}) {
       const { data, error, response } = await client().POST('/v1/admin/backends', {
-        body: {
-          name,
-          url: sim.url,
-          token: sim.token,
-          kind: 'rke1',
-          capacity: { maxClusters: 1000, maxNodes: 100000 },
-          flavors: Object.fromEntries(sim.nodeTemplates.map((t) => [t.name, { nodeTemplateId: t.id }])),
-          ...extra,
-        } as Schemas['RegisterBackendDto'],
+        body: { ...backendRegistration(name, sim), ...extra } as Schemas['RegisterBackendDto'],
       });
       return { status: response.status, body: data ?? error, headers: response.headers };
     },
@@ -249,6 +241,41 @@ async function scanKeys(redis: Redis, pattern: string): Promise<string[]> {
     keys.push(...batch);
   } while (cursor !== '0');
   return keys;
+}
+
+/** The flavors a test registers on an rke2 backend, each an OpenStack machine-config template. */
+export const RKE2_TEST_FLAVORS = ['m1.small', 'm1.large', 'm1.xlarge'];
+
+/** The backend kind a simulator is registered as: `rke2` from Rancher 2.12 on (no RKE1 there). */
+export function kindOf(sim: { version?: string }): 'rke1' | 'rke2' {
+  const m = /^v?(\d+)\.(\d+)/.exec(sim.version ?? '');
+  return m && (Number(m[1]) > 2 || (Number(m[1]) === 2 && Number(m[2]) >= 12)) ? 'rke2' : 'rke1';
+}
+
+/**
+ * The registration body of a simulator: on rke1 its node templates become flavors; on rke2 the
+ * test flavors become machine-config templates, with a cloud credential.
+ */
+export function backendRegistration(name: string, sim: TestSimulator & { version?: string }) {
+  const common = { name, url: sim.url, token: sim.token, capacity: { maxClusters: 1000, maxNodes: 100000 } };
+  if (kindOf(sim) === 'rke1') {
+    return {
+      ...common,
+      kind: 'rke1',
+      flavors: Object.fromEntries(sim.nodeTemplates.map((t) => [t.name, { nodeTemplateId: t.id }])),
+    };
+  }
+  return {
+    ...common,
+    kind: 'rke2',
+    cloudCredential: 'cattle-global-data:cc-test',
+    flavors: Object.fromEntries(
+      RKE2_TEST_FLAVORS.map((f) => [
+        f,
+        { machineConfig: { kind: 'OpenstackConfig', fields: { flavorName: f, imageName: 'ubuntu-22.04' } } },
+      ]),
+    ),
+  };
 }
 
 /** A valid create body: one control-plane pool and one worker pool. */

@@ -12,7 +12,7 @@
  */
 import assert from 'node:assert/strict';
 import { assertNoOrphans, waitForAllOperationsTerminal } from './invariants';
-import type { TestPaddock } from './paddock';
+import { kindOf, type TestPaddock } from './paddock';
 import type { TestSimulator } from './simulator';
 
 const LABEL_CLUSTER = 'paddock.dev/cluster-id';
@@ -105,6 +105,23 @@ async function duplicateProblems(
   const clusters = new Map<string, string[]>();
   const pools = new Map<string, string[]>();
   for (const sim of sims) {
+    if (kindOf(sim as { version?: string }) === 'rke2') {
+      // rke2: provisioning clusters, with their machine pools inline.
+      const path = '/v1/provisioning.cattle.io.clusters';
+      const response = await sim.rancher<{ data: any[] }>('GET', path);
+      assert.equal(response.status, 200, `GET ${path} on ${sim.url} → ${response.status}`);
+      for (const c of response.body.data) {
+        const state = c.metadata.deletionTimestamp ? 'removing' : c.metadata.state?.name;
+        const id = c.metadata.labels?.[LABEL_CLUSTER];
+        if (id) clusters.set(id, [...(clusters.get(id) ?? []), `${sim.url}${path}/${c.id}[${state}]`]);
+        for (const p of c.spec?.rkeConfig?.machinePools ?? []) {
+          const poolId = p.machineDeploymentLabels?.[LABEL_POOL];
+          if (poolId)
+            pools.set(poolId, [...(pools.get(poolId) ?? []), `${sim.url}${path}/${c.id}/${p.name}`]);
+        }
+      }
+      continue;
+    }
     for (const [path, label, into] of [
       ['/v3/clusters', LABEL_CLUSTER, clusters],
       ['/v3/nodepools', LABEL_POOL, pools],

@@ -4,13 +4,15 @@
  */
 import assert from 'node:assert/strict';
 import { assertAllOperationsTerminal, assertNoOrphans, OrphanCheckOptions } from './invariants';
-import { clusterBody, TestPaddock } from './paddock';
+import { clusterBody, kindOf, TestPaddock } from './paddock';
 import { CallRecord, SimulatorOptions, startTestSimulator, TestSimulator } from './simulator';
 
 export interface CaseBackend {
   sim: TestSimulator;
   name: string;
   region: string;
+  /** `rke2` when the simulator behaves as Rancher 2.12 or later. */
+  kind: 'rke1' | 'rke2';
 }
 
 /** Starts a simulator and registers it as a backend whose region is its own name. */
@@ -22,7 +24,7 @@ export async function addBackend(
   const sim = await startTestSimulator({ nodeTemplates: [{ name: 'm1.large' }], ...options });
   const registered = await paddock.registerBackend(name, sim, { region: name });
   assert.equal(registered.status, 201, `register ${name}: ${JSON.stringify(registered.body)}`);
-  return { sim, name, region: name };
+  return { sim, name, region: name, kind: kindOf(sim as { version?: string }) };
 }
 
 /** POSTs a create for `name` on the case's backend; returns the 202 body `{cluster, operation}`. */

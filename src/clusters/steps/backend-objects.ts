@@ -1,5 +1,6 @@
-import type { BackendDriver, RemoteCluster } from '../../rancher-backends/backend-driver';
+import type { BackendDriver, NodePoolCreateSpec, RemoteCluster } from '../../rancher-backends/backend-driver';
 import { PADDOCK_LABELS } from '../../rancher-backends/backend-driver';
+import { hostnamePrefixFor } from '../cluster-names';
 import type { ClusterRecord, NodePoolRecord } from '../cluster.types';
 import type { ClustersRepository } from '../clusters.repository';
 
@@ -46,4 +47,25 @@ export async function deleteOwnNodePool(
   }
   if (remoteId) await driver.deleteNodePool(remoteId);
   return remoteId;
+}
+
+/** A pool as the driver creates it, with the labels that let a later look-up find it. */
+export function poolSpecOf(cluster: ClusterRecord, pool: NodePoolRecord): NodePoolCreateSpec {
+  return {
+    clusterId: cluster.rancherId ?? '',
+    name: pool.name,
+    hostnamePrefix: hostnamePrefixFor(cluster.name, pool.name),
+    quantity: pool.quantity,
+    roles: {
+      etcd: pool.roles.includes('etcd'),
+      controlPlane: pool.roles.includes('controlplane'),
+      worker: pool.roles.includes('worker'),
+    },
+    nodeTemplateId: pool.nodeTemplateId,
+    labels: {
+      [PADDOCK_LABELS.managed]: 'true',
+      [PADDOCK_LABELS.clusterId]: cluster.id,
+      [PADDOCK_LABELS.poolId]: pool.id,
+    },
+  };
 }

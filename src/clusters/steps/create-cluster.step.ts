@@ -3,7 +3,7 @@ import { PADDOCK_LABELS } from '../../rancher-backends/backend-driver';
 import { isBackendError } from '../../rancher-backends/backend.errors';
 import { DONE, OperationStep, StepContext, StepError, StepResult } from '../../operations/operation-step';
 import { ClustersRepository } from '../clusters.repository';
-import { findOwnCluster } from './backend-objects';
+import { findOwnCluster, poolSpecOf } from './backend-objects';
 
 /** Creates the cluster on its backend, after looking for an earlier attempt's. */
 @Injectable()
@@ -13,6 +13,7 @@ export class CreateClusterStep implements OperationStep {
   constructor(private readonly clusters: ClustersRepository) {}
 
   async run({ cluster, driver }: StepContext): Promise<StepResult> {
+    // The pools go along for a kind that makes them with the cluster (rke2); rke1 ignores them.
     if (cluster.rancherId) return DONE;
     const existing = await driver.findClusterByName(cluster.rancherName);
     if (existing) {
@@ -36,11 +37,14 @@ export class CreateClusterStep implements OperationStep {
           [PADDOCK_LABELS.clusterId]: cluster.id,
           [PADDOCK_LABELS.projectId]: cluster.projectId,
         },
+        nodePools: (await this.clusters.poolsOf([cluster.id])).map((pool) => poolSpecOf(cluster, pool)),
       });
     } catch (error) {
       // An earlier attempt that timed out can land after this attempt's look-up: the name is then
       // taken by our own cluster, which a second look-up finds (its label proves it is ours).
-      if (!(isBackendError(error) && error.rancherCode === 'NotUnique')) throw error;
+      // (rke2 says AlreadyExists, rke1 NotUnique.)
+      if (!(isBackendError(error) && ['NotUnique', 'AlreadyExists'].includes(error.rancherCode ?? '')))
+        throw error;
       const own = await findOwnCluster(driver, cluster);
       if (!own) throw error;
       created = own;

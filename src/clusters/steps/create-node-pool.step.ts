@@ -8,8 +8,8 @@ import {
   StepError,
   StepResult,
 } from '../../operations/operation-step';
-import { hostnamePrefixFor } from '../cluster-names';
 import { ClustersRepository } from '../clusters.repository';
+import { poolSpecOf } from './backend-objects';
 
 /** Creates one pool on the backend, after looking for an earlier attempt's (by the pool's label). */
 @Injectable()
@@ -31,22 +31,8 @@ export class CreateNodePoolStep implements OperationStep {
       await this.clusters.setPoolRancherId(pool.id, existing.id);
       return DONE;
     }
-    const created = await driver.createNodePool({
-      clusterId: cluster.rancherId,
-      hostnamePrefix: hostnamePrefixFor(cluster.name, pool.name),
-      quantity: pool.quantity,
-      roles: {
-        etcd: pool.roles.includes('etcd'),
-        controlPlane: pool.roles.includes('controlplane'),
-        worker: pool.roles.includes('worker'),
-      },
-      nodeTemplateId: pool.nodeTemplateId,
-      labels: {
-        [PADDOCK_LABELS.managed]: 'true',
-        [PADDOCK_LABELS.clusterId]: cluster.id,
-        [PADDOCK_LABELS.poolId]: pool.id,
-      },
-    });
+    // A pool the cluster was created with (rke2 makes them inline) is found by the look-up above.
+    const created = await driver.createNodePool(poolSpecOf(cluster, pool));
     await this.clusters.setPoolRancherId(pool.id, created.id);
     return DONE;
   }

@@ -246,6 +246,7 @@ export function toRemoteCluster(c: V3Cluster): RemoteCluster {
   return {
     ...status,
     id: c.id,
+    managementId: c.id,
     name: c.name ?? '',
     labels: toLabels(c.labels),
     removing: status.state === 'removing' || Boolean(c.removed),

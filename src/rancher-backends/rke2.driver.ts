@@ -1,0 +1,568 @@
+/**
+ * `Rke2Driver`: the `BackendDriver` for provisioning v2 (RKE2/K3s), speaking steve `/v1` — the
+ * only way to make clusters on Rancher 2.12 and later, and available from 2.6 on.
+ *
+ * How Paddock's model maps onto it (rancher-api.md §9, §11.6):
+ * - a flavor is a machine-config template; each pool gets its own machine config
+ *   (`rke-machine-config.cattle.io.<driver>configs`, `generateName` `nc-<cluster>-<pool>-`,
+ *   labelled with Paddock's pool and cluster ids, looked up by label before it is created);
+ * - a cluster is one `provisioning.cattle.io.clusters` object in `fleet-default` carrying every
+ *   pool inline (`spec.rkeConfig.machinePools`); a node pool has no object of its own, so its id is
+ *   `<namespace>/<cluster>/<pool>` and adding, scaling or removing one is one update of the
+ *   cluster object: read, change, `PUT` with the `resourceVersion` read, re-read and redo on 409;
+ *   a change already present is not sent again, so an update whose answer was lost is harmless;
+ * - nodes are CAPI `cluster.x-k8s.io.machines`; the Kubernetes proxy goes through the management
+ *   twin `status.clusterName` (`c-m-xxxxxxxx`), reported as `RemoteCluster.managementId`.
+ * Build instances through `createBackendDriver` (backend-driver.factory.ts).
+ */
+
+import type {
+  BackendDriver,
+  BackendDriverSettings,
+  BackendProbe,
+  ClusterCreateSpec,
+  FlavorTemplate,
+  NodePoolCreateSpec,
+  NodeTemplateRef,
+  PlannedCall,
+  RemoteCluster,
+  RemoteNode,
+  RemoteNodePool,
+} from './backend-driver';
+import { PADDOCK_LABELS } from './backend-driver';
+import { BackendError, isBackendError } from './backend.errors';
+import { backendVersionOf } from './kubernetes-versions';
+import { RancherClient } from './rancher-client';
+import {
+  CapiMachine,
+  FLEET_NAMESPACE,
+  MachinePool,
+  ProvisioningCluster,
+  SteveObject,
+  isPaddockPool,
+  isSteveCollection,
+  isSteveObject,
+  splitClusterId,
+  splitPoolId,
+  toMachinePool,
+  toRemoteCluster,
+  toRemoteNode,
+  toRemoteNodePools,
+} from './wire/v1.types';
+import type { V3Setting } from './wire/v3.types';
+
+const ROUTES = {
+  ping: '/ping',
+  serverVersion: '/v3/settings/server-version',
+  defaultVersion: '/v3/settings/rke2-default-version',
+  rke2Releases: '/v1-rke2-release/releases',
+  k3sReleases: '/v1-k3s-release/releases',
+  machineConfigs: '/v1/rke-machine-config.cattle.io.:type',
+  machineConfigsIn: '/v1/rke-machine-config.cattle.io.:type/:namespace',
+  machineConfig: '/v1/rke-machine-config.cattle.io.:type/:namespace/:name',
+  clusters: '/v1/provisioning.cattle.io.clusters',
+  clustersIn: '/v1/provisioning.cattle.io.clusters/:namespace',
+  cluster: '/v1/provisioning.cattle.io.clusters/:namespace/:name',
+  machinesIn: '/v1/cluster.x-k8s.io.machines/:namespace',
+} as const;
+
+/** A cluster update that keeps losing to other writers gives up after this many reads. */
+const UPDATE_ATTEMPTS = 5;
+
+interface MachineConfigTemplate {
+  kind: string;
+  fields: Record<string, unknown>;
+}
+
+/** `OpenstackConfig` → `openstackconfigs`: the steve type segment of a machine-config kind. */
+const typeOf = (kind: string) => `${kind.toLowerCase()}s`;
+
+export class Rke2Driver implements BackendDriver {
+  readonly kind = 'rke2' as const;
+
+  constructor(
+    private readonly client: RancherClient,
+    private readonly settings: BackendDriverSettings = { flavors: {} },
+  ) {}
+
+  planCreate(cluster: ClusterCreateSpec, pools: NodePoolCreateSpec[]): PlannedCall[] {
+    const clusterPath = `${ROUTES.clusters}/${FLEET_NAMESPACE}/${cluster.name}`;
+    const configs = (pool: NodePoolCreateSpec) =>
+      `/v1/rke-machine-config.cattle.io.${typeOf(this.templateOf(pool.nodeTemplateId)?.kind ?? '<driver>config')}`;
+    return [
+      ...pools.flatMap((pool): PlannedCall[] => [
+        {
+          method: 'GET',
+          path: `${configs(pool)}/${FLEET_NAMESPACE}?labelSelector=${PADDOCK_LABELS.poolId}={poolId}`,
+          purpose: `look for pool ${pool.hostnamePrefix}'s machine config from an earlier attempt`,
+        },
+        {
+          method: 'POST',
+          path: configs(pool),
+          purpose: `create the machine config of pool ${pool.hostnamePrefix} (${pool.nodeTemplateId})`,
+        },
+      ]),
+      { method: 'GET', path: clusterPath, purpose: 'look for a cluster left by an earlier attempt' },
+      {
+        method: 'GET',
+        path: `${configs(pools[0] ?? ({ nodeTemplateId: '' } as NodePoolCreateSpec))}/${FLEET_NAMESPACE}?labelSelector=${PADDOCK_LABELS.clusterId}={clusterId}`,
+        purpose: 'collect the machine configs the pools refer to',
+      },
+      {
+        method: 'POST',
+        path: ROUTES.clusters,
+        purpose: `create cluster ${cluster.name} with its ${pools.length} machine pool(s) inline`,
+      },
+      {
+        method: 'GET',
+        path: clusterPath,
+        purpose: 'record each pool and wait until the machines are running',
+        repeated: true,
+      },
+    ];
+  }
+
+  close(): void {
+    this.client.close();
+  }
+
+  async probe(): Promise<BackendProbe> {
+    const ping = await this.client.request<string>({
+      method: 'GET',
+      route: ROUTES.ping,
+      responseType: 'text',
+    });
+    if (ping.data.trim() !== 'pong') {
+      throw this.client.unexpected(
+        { method: 'GET', path: ROUTES.ping },
+        'GET /ping did not answer "pong"',
+        ping.status,
+      );
+    }
+    const started = performance.now();
+    const res = await this.client.request<V3Setting>({ method: 'GET', route: ROUTES.serverVersion });
+    const latencyMs = Math.round((performance.now() - started) * 10) / 10;
+    const version = res.data?.value;
+    if (typeof version !== 'string' || version === '') {
+      throw this.client.unexpected(
+        { method: 'GET', path: ROUTES.serverVersion },
+        'server-version has no value',
+        res.status,
+      );
+    }
+    return { version, latencyMs, kubernetesVersions: await this.releases() };
+  }
+
+  /** The RKE2 and K3s releases the server's channel server offers (§1.6 of rancher-212.md). */
+  private async releases(): Promise<string[]> {
+    const versions: string[] = [];
+    for (const route of [ROUTES.rke2Releases, ROUTES.k3sReleases]) {
+      try {
+        const res = await this.client.request<unknown>({ method: 'GET', route });
+        if (!isSteveCollection(res.data)) continue;
+        for (const item of res.data.data as Array<{ version?: unknown; id?: unknown }>) {
+          const v = typeof item.version === 'string' ? item.version : item.id;
+          if (typeof v === 'string' && v !== '') versions.push(v);
+        }
+      } catch (error) {
+        // A server without a channel server for one distro still serves the other.
+        if (!(isBackendError(error) && error.kind === 'not-found')) throw error;
+      }
+    }
+    return versions;
+  }
+
+  resolveKubernetesVersion(version: string): string | null {
+    return backendVersionOf('rke2', this.settings.kubernetesVersions ?? [], version);
+  }
+
+  /** A flavor's machine-config template; `findNodeTemplate` checks that its schema answers. */
+  async findNodeTemplate(flavor: string): Promise<NodeTemplateRef | null> {
+    const template = this.templateOf(flavor);
+    if (!template) return null;
+    try {
+      await this.client.request({
+        method: 'GET',
+        route: ROUTES.machineConfigs,
+        params: { type: typeOf(template.kind) },
+        query: { limit: 1 },
+      });
+    } catch (error) {
+      if (isBackendError(error) && error.kind === 'not-found') return null;
+      throw error;
+    }
+    return { id: flavor, name: flavor, driver: template.kind };
+  }
+
+  async prepareNodePool(spec: NodePoolCreateSpec): Promise<void> {
+    const template = this.requireTemplate(spec.nodeTemplateId);
+    const poolId = spec.labels[PADDOCK_LABELS.poolId];
+    if ((await this.machineConfigsOf(template.kind, PADDOCK_LABELS.poolId, poolId)).length > 0) return;
+    const prefix = `nc-${spec.hostnamePrefix}`.slice(0, 57).replace(/-*$/, '-');
+    await this.client.request({
+      method: 'POST',
+      route: ROUTES.machineConfigs,
+      params: { type: typeOf(template.kind) },
+      body: {
+        ...template.fields,
+        apiVersion: 'rke-machine-config.cattle.io/v1',
+        kind: template.kind,
+        metadata: { generateName: prefix, namespace: FLEET_NAMESPACE, labels: { ...spec.labels } },
+      },
+    });
+  }
+
+  async releaseNodePools(owner: { clusterId: string; poolId?: string }): Promise<void> {
+    for (const kind of this.templateKinds()) {
+      const configs = owner.poolId
+        ? await this.machineConfigsOf(kind, PADDOCK_LABELS.poolId, owner.poolId)
+        : await this.machineConfigsOf(kind, PADDOCK_LABELS.clusterId, owner.clusterId);
+      for (const config of configs) {
+        await this.deleteQuietly(ROUTES.machineConfig, {
+          type: typeOf(kind),
+          namespace: config.metadata?.namespace ?? FLEET_NAMESPACE,
+          name: config.metadata?.name ?? '',
+        });
+      }
+    }
+  }
+
+  acceptsNodePools(): boolean {
+    // The cluster object carries its pools: there is no window in which they are refused.
+    return true;
+  }
+
+  async findClusterByName(name: string): Promise<RemoteCluster | null> {
+    const cluster = await this.readCluster(`${FLEET_NAMESPACE}/${name}`);
+    if (!cluster) return null;
+    const remote = toRemoteCluster(cluster);
+    return remote.removing ? null : remote;
+  }
+
+  async getCluster(id: string): Promise<RemoteCluster | null> {
+    const cluster = await this.readCluster(id);
+    return cluster ? toRemoteCluster(cluster) : null;
+  }
+
+  async createCluster(spec: ClusterCreateSpec): Promise<RemoteCluster> {
+    const pools = spec.nodePools ?? [];
+    const configs = await this.machineConfigsFor(spec.labels[PADDOCK_LABELS.clusterId], pools);
+    const machinePools: MachinePool[] = pools.map((pool) => {
+      const config = configs.get(pool.labels[PADDOCK_LABELS.poolId]);
+      if (!config) {
+        throw this.client.unexpected(
+          { method: 'POST', path: ROUTES.clusters },
+          `pool ${pool.name ?? pool.hostnamePrefix} has no machine config yet`,
+        );
+      }
+      return toMachinePool(pool, config);
+    });
+    const body: ProvisioningCluster & { type: string } = {
+      type: 'provisioning.cattle.io.cluster',
+      metadata: { name: spec.name, namespace: FLEET_NAMESPACE, labels: { ...spec.labels } },
+      spec: {
+        kubernetesVersion: await this.versionFor(spec.kubernetesVersion),
+        ...(this.settings.cloudCredential
+          ? { cloudCredentialSecretName: this.settings.cloudCredential }
+          : {}),
+        rkeConfig: { machinePools },
+      },
+    };
+    const res = await this.client.request<ProvisioningCluster>({
+      method: 'POST',
+      route: ROUTES.clusters,
+      body,
+    });
+    return toRemoteCluster(this.object(res.data, 'POST', ROUTES.clusters));
+  }
+
+  async deleteCluster(id: string): Promise<void> {
+    const ref = this.clusterRef(id);
+    await this.deleteQuietly(ROUTES.cluster, ref);
+  }
+
+  async listNodePools(clusterId: string): Promise<RemoteNodePool[]> {
+    const cluster = await this.readCluster(clusterId);
+    return cluster ? toRemoteNodePools(cluster) : [];
+  }
+
+  async getNodePool(id: string): Promise<RemoteNodePool | null> {
+    const ref = splitPoolId(id);
+    if (!ref) return null;
+    return (await this.listNodePools(ref.clusterId)).find((p) => p.id === id) ?? null;
+  }
+
+  async createNodePool(spec: NodePoolCreateSpec): Promise<RemoteNodePool> {
+    const poolId = spec.labels[PADDOCK_LABELS.poolId];
+    const template = this.requireTemplate(spec.nodeTemplateId);
+    const [config] = await this.machineConfigsOf(template.kind, PADDOCK_LABELS.poolId, poolId);
+    if (!config?.metadata?.name) {
+      throw this.client.unexpected(
+        { method: 'PUT', path: spec.clusterId },
+        `pool ${spec.name ?? spec.hostnamePrefix} has no machine config yet`,
+      );
+    }
+    const pool = toMachinePool(spec, { kind: template.kind, name: config.metadata.name });
+    const updated = await this.updateCluster(spec.clusterId, (c) => {
+      const pools = (c.spec!.rkeConfig!.machinePools ??= []);
+      if (pools.some((p) => isPaddockPool(p, poolId) || p.name === pool.name)) return false;
+      pools.push(pool);
+      return true;
+    });
+    const created =
+      updated && toRemoteNodePools(updated).find((p) => p.labels[PADDOCK_LABELS.poolId] === poolId);
+    if (!created) throw this.gone('PUT', spec.clusterId);
+    return created;
+  }
+
+  async scaleNodePool(id: string, quantity: number): Promise<RemoteNodePool> {
+    const ref = this.poolRef(id);
+    const updated = await this.updateCluster(ref.clusterId, (c) => {
+      const pool = (c.spec?.rkeConfig?.machinePools ?? []).find((p) => p.name === ref.pool);
+      if (!pool) throw this.gone('PUT', id);
+      if (pool.quantity === quantity) return false;
+      pool.quantity = quantity;
+      return true;
+    });
+    const scaled = updated && toRemoteNodePools(updated).find((p) => p.id === id);
+    if (!scaled) throw this.gone('PUT', id);
+    return scaled;
+  }
+
+  async deleteNodePool(id: string): Promise<void> {
+    const ref = this.poolRef(id);
+    await this.updateCluster(ref.clusterId, (c) => {
+      const pools = c.spec?.rkeConfig?.machinePools ?? [];
+      const kept = pools.filter((p) => p.name !== ref.pool);
+      if (kept.length === pools.length) return false;
+      c.spec!.rkeConfig!.machinePools = kept;
+      return true;
+    });
+  }
+
+  async *clusterPages(): AsyncGenerator<RemoteCluster[]> {
+    for await (const page of this.client.stevePages<ProvisioningCluster>(
+      ROUTES.clustersIn,
+      {},
+      { namespace: FLEET_NAMESPACE },
+    ))
+      yield page.map(toRemoteCluster);
+  }
+
+  async *nodePoolPages(): AsyncGenerator<RemoteNodePool[]> {
+    for await (const page of this.client.stevePages<ProvisioningCluster>(
+      ROUTES.clustersIn,
+      {},
+      { namespace: FLEET_NAMESPACE },
+    ))
+      yield page.flatMap(toRemoteNodePools);
+  }
+
+  async *nodePages(): AsyncGenerator<RemoteNode[]> {
+    for await (const page of this.client.stevePages<CapiMachine>(
+      ROUTES.machinesIn,
+      {},
+      { namespace: FLEET_NAMESPACE },
+    ))
+      yield page.map(toRemoteNode);
+  }
+
+  // ------------------------------------------------------------------ helpers
+
+  private templateOf(flavor: string): MachineConfigTemplate | null {
+    const template: FlavorTemplate | undefined = this.settings.flavors[flavor];
+    return template?.machineConfig ?? null;
+  }
+
+  private requireTemplate(flavor: string): MachineConfigTemplate {
+    const template = this.templateOf(flavor);
+    if (!template) {
+      throw new BackendError({
+        kind: 'invalid',
+        retryable: false,
+        backend: this.client.backend,
+        method: 'POST',
+        path: ROUTES.machineConfigs,
+        detail: `flavor ${flavor} has no machine-config template on this backend`,
+      });
+    }
+    return template;
+  }
+
+  private templateKinds(): string[] {
+    const kinds = Object.values(this.settings.flavors).flatMap((f) =>
+      f.machineConfig ? [f.machineConfig.kind] : [],
+    );
+    return [...new Set(kinds)];
+  }
+
+  /** The user's version in the backend's spelling, or the backend's default for new clusters. */
+  private async versionFor(wanted: string | undefined): Promise<string> {
+    if (wanted) {
+      const resolved = this.resolveKubernetesVersion(wanted);
+      if (!resolved) {
+        throw new BackendError({
+          kind: 'invalid',
+          retryable: false,
+          backend: this.client.backend,
+          method: 'POST',
+          path: ROUTES.clusters,
+          detail: `kubernetesVersion ${wanted} is not offered by this backend`,
+        });
+      }
+      return resolved;
+    }
+    const res = await this.client.request<V3Setting>({ method: 'GET', route: ROUTES.defaultVersion });
+    if (typeof res.data?.value === 'string' && res.data.value !== '') return res.data.value;
+    const newest = this.resolveNewest();
+    if (!newest) {
+      throw this.client.unexpected(
+        { method: 'GET', path: ROUTES.defaultVersion },
+        'the backend names no default version',
+      );
+    }
+    return newest;
+  }
+
+  private resolveNewest(): string | null {
+    const offered = (this.settings.kubernetesVersions ?? []).filter((v) => v.includes('+rke2'));
+    return [...offered].sort().at(-1) ?? null;
+  }
+
+  /** Paddock's machine configs of one kind carrying `label=value`, re-checked client-side. */
+  private async machineConfigsOf(
+    kind: string,
+    label: string,
+    value: string | undefined,
+  ): Promise<SteveObject[]> {
+    if (!value) return [];
+    const items = await this.client.listAllSteve<SteveObject>(
+      ROUTES.machineConfigsIn,
+      { labelSelector: `${label}=${value}` },
+      { type: typeOf(kind), namespace: FLEET_NAMESPACE },
+    );
+    return items.filter((o) => o.metadata?.labels?.[label] === value && !o.metadata?.deletionTimestamp);
+  }
+
+  /**
+   * The machine config of every pool, by Paddock's pool id: one list per machine-config kind. A
+   * pool with two (a create that timed out and landed after the retry made another) uses the first
+   * by name, every time, and the copy is deleted: both carry the same labels, so nothing else could
+   * tell them apart.
+   */
+  private async machineConfigsFor(
+    clusterId: string | undefined,
+    pools: NodePoolCreateSpec[],
+  ): Promise<Map<string | undefined, { kind: string; name: string }>> {
+    const found = new Map<string | undefined, { kind: string; name: string }>();
+    const kinds = new Set(pools.map((p) => this.requireTemplate(p.nodeTemplateId).kind));
+    for (const kind of kinds) {
+      const configs = (await this.machineConfigsOf(kind, PADDOCK_LABELS.clusterId, clusterId))
+        .filter((c) => c.metadata?.name)
+        .sort((a, b) => a.metadata!.name!.localeCompare(b.metadata!.name!));
+      for (const config of configs) {
+        const poolId = config.metadata?.labels?.[PADDOCK_LABELS.poolId];
+        if (!found.has(poolId)) {
+          found.set(poolId, { kind, name: config.metadata!.name! });
+          continue;
+        }
+        await this.deleteQuietly(ROUTES.machineConfig, {
+          type: typeOf(kind),
+          namespace: config.metadata?.namespace ?? FLEET_NAMESPACE,
+          name: config.metadata!.name!,
+        });
+      }
+    }
+    return found;
+  }
+
+  /**
+   * Read, change, write with the `resourceVersion` read; on 409 (someone wrote in between) read
+   * again and redo the change. `change` returns false when the object already says what it should
+   * (an earlier attempt landed), and nothing is written. Null when the cluster is gone.
+   */
+  private async updateCluster(
+    id: string,
+    change: (cluster: ProvisioningCluster) => boolean,
+  ): Promise<ProvisioningCluster | null> {
+    const ref = this.clusterRef(id);
+    for (let attempt = 1; ; attempt++) {
+      const current = await this.readCluster(id);
+      if (!current) return null;
+      const next = structuredClone(current);
+      delete (next as { links?: unknown }).links;
+      next.spec ??= {};
+      next.spec.rkeConfig ??= {};
+      if (!change(next)) return current;
+      try {
+        const res = await this.client.request<ProvisioningCluster>({
+          method: 'PUT',
+          route: ROUTES.cluster,
+          params: ref,
+          body: next,
+          // Not resent as is: a 409 needs a fresh read, which this loop does.
+          idempotent: false,
+        });
+        return this.object(res.data, 'PUT', id);
+      } catch (error) {
+        if (isBackendError(error) && error.kind === 'conflict' && attempt < UPDATE_ATTEMPTS) continue;
+        throw error;
+      }
+    }
+  }
+
+  private async readCluster(id: string): Promise<ProvisioningCluster | null> {
+    const ref = splitClusterId(id);
+    if (!ref) return null;
+    try {
+      const res = await this.client.request<ProvisioningCluster>({
+        method: 'GET',
+        route: ROUTES.cluster,
+        params: ref,
+      });
+      return this.object(res.data, 'GET', id);
+    } catch (error) {
+      if (isBackendError(error) && error.kind === 'not-found') return null;
+      throw error;
+    }
+  }
+
+  private async deleteQuietly(route: string, params: Record<string, string>): Promise<void> {
+    try {
+      // 200 (now being removed) and 204 (gone) both mean the delete is under way or done.
+      await this.client.request({ method: 'DELETE', route, params, idempotent: true });
+    } catch (error) {
+      if (isBackendError(error) && error.kind === 'not-found') return;
+      throw error;
+    }
+  }
+
+  private clusterRef(id: string): { namespace: string; name: string } {
+    const ref = splitClusterId(id);
+    if (!ref) throw this.client.unexpected({ method: 'GET', path: id }, 'not a provisioning cluster id');
+    return ref;
+  }
+
+  private poolRef(id: string): { clusterId: string; pool: string } {
+    const ref = splitPoolId(id);
+    if (!ref) throw this.client.unexpected({ method: 'GET', path: id }, 'not a machine pool id');
+    return ref;
+  }
+
+  private gone(method: BackendError['method'], path: string): BackendError {
+    return new BackendError({
+      kind: 'not-found',
+      retryable: false,
+      backend: this.client.backend,
+      method,
+      path,
+      detail: 'the cluster or its pool is gone from the backend',
+    });
+  }
+
+  private object<T>(data: T, method: BackendError['method'], path: string): T {
+    if (!isSteveObject(data))
+      throw this.client.unexpected({ method, path }, 'expected a steve object with metadata');
+    return data;
+  }
+}

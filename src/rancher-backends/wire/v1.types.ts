@@ -1,0 +1,259 @@
+/**
+ * Steve `/v1` wire shapes of provisioning v2 (rancher-api.md §9, §11.6) and their mapping to
+ * Paddock's domain types (`backend-driver.ts`): provisioning clusters, machine configs and CAPI
+ * machines. Like `v3.types.ts`, every field is optional and the mappers supply defaults.
+ */
+
+import type {
+  ConditionStatus,
+  NodePoolCreateSpec,
+  NodeRoles,
+  RemoteCluster,
+  RemoteCondition,
+  RemoteNode,
+  RemoteNodePool,
+  RemoteStatus,
+} from '../backend-driver';
+import { PADDOCK_LABELS } from '../backend-driver';
+import { plainKubernetesVersion } from './v3.types';
+
+/** Where Rancher keeps provisioning clusters, their machine configs and machines. */
+export const FLEET_NAMESPACE = 'fleet-default';
+
+export interface SteveMetadata {
+  name?: string;
+  namespace?: string;
+  generateName?: string;
+  labels?: Record<string, string> | null;
+  annotations?: Record<string, string> | null;
+  resourceVersion?: string;
+  deletionTimestamp?: string | null;
+  state?: { name?: string; error?: boolean; transitioning?: boolean; message?: string } | null;
+}
+
+export interface SteveCondition {
+  type?: string;
+  status?: string;
+  reason?: string;
+  message?: string;
+  lastUpdateTime?: string;
+}
+
+export interface SteveObject {
+  id?: string;
+  type?: string;
+  metadata?: SteveMetadata;
+}
+
+export interface SteveCollection<T> {
+  type: 'collection';
+  revision?: string;
+  continue?: string;
+  data: T[];
+}
+
+export interface MachinePool {
+  name?: string;
+  quantity?: number;
+  etcdRole?: boolean;
+  controlPlaneRole?: boolean;
+  workerRole?: boolean;
+  machineConfigRef?: { kind?: string; name?: string; apiVersion?: string };
+  /** Labels of the pool's MachineDeployment: where Paddock's labels go (`labels` are node labels). */
+  machineDeploymentLabels?: Record<string, string> | null;
+  [field: string]: unknown;
+}
+
+export interface ProvisioningCluster extends SteveObject {
+  spec?: {
+    kubernetesVersion?: string;
+    cloudCredentialSecretName?: string;
+    rkeConfig?: { machinePools?: MachinePool[] | null; [field: string]: unknown } | null;
+    [field: string]: unknown;
+  };
+  status?: {
+    clusterName?: string;
+    ready?: boolean;
+    conditions?: SteveCondition[] | null;
+  } | null;
+}
+
+export interface CapiMachine extends SteveObject {
+  spec?: { clusterName?: string };
+  status?: {
+    phase?: string;
+    nodeRef?: { name?: string } | null;
+    addresses?: Array<{ type?: string; address?: string }> | null;
+    conditions?: SteveCondition[] | null;
+  } | null;
+}
+
+// Labels Rancher puts on CAPI machines (pkg/capr): the pool and roles a machine belongs to.
+const MACHINE_POOL_LABEL = 'rke.cattle.io/rke-machine-pool-name';
+const MACHINE_CLUSTER_LABEL = 'cluster.x-k8s.io/cluster-name';
+const ROLE_LABELS = {
+  etcd: 'rke.cattle.io/etcd-role',
+  controlPlane: 'rke.cattle.io/control-plane-role',
+  worker: 'rke.cattle.io/worker-role',
+} as const;
+
+export function isSteveCollection(value: unknown): value is SteveCollection<unknown> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as { type?: unknown }).type === 'collection' &&
+    Array.isArray((value as { data?: unknown }).data)
+  );
+}
+
+export function isSteveObject(value: unknown): value is SteveObject & { metadata: SteveMetadata } {
+  const metadata = (value as { metadata?: unknown } | null)?.metadata;
+  return (
+    typeof metadata === 'object' && metadata !== null && typeof (metadata as SteveMetadata).name === 'string'
+  );
+}
+
+/** `fleet-default/prod-a`: a steve id. */
+export const steveId = (o: SteveObject): string =>
+  o.id ?? `${o.metadata?.namespace ?? FLEET_NAMESPACE}/${o.metadata?.name ?? ''}`;
+
+/**
+ * A machine pool has no object of its own: Paddock names it `<cluster's steve id>/<pool name>`
+ * (`fleet-default/prod-a/workers`), which `splitPoolId` takes apart again.
+ */
+export const poolIdOf = (clusterId: string, poolName: string): string => `${clusterId}/${poolName}`;
+
+export function splitPoolId(id: string): { clusterId: string; pool: string } | null {
+  const parts = id.split('/');
+  if (parts.length !== 3 || parts.some((p) => p === '')) return null;
+  return { clusterId: `${parts[0]}/${parts[1]}`, pool: parts[2] };
+}
+
+export function splitClusterId(id: string): { namespace: string; name: string } | null {
+  const parts = id.split('/');
+  if (parts.length !== 2 || parts.some((p) => p === '')) return null;
+  return { namespace: parts[0], name: parts[1] };
+}
+
+function toConditionStatus(value: string | undefined): ConditionStatus {
+  return value === 'True' || value === 'False' ? value : 'Unknown';
+}
+
+function toConditions(raw: SteveCondition[] | null | undefined): RemoteCondition[] {
+  return (raw ?? [])
+    .filter((c): c is SteveCondition & { type: string } => typeof c?.type === 'string')
+    .map((c) => {
+      const condition: RemoteCondition = { type: c.type, status: toConditionStatus(c.status) };
+      if (c.reason) condition.reason = c.reason;
+      if (c.message) condition.message = c.message;
+      if (c.lastUpdateTime) condition.lastUpdateTime = c.lastUpdateTime;
+      return condition;
+    });
+}
+
+/** Steve's summary (`metadata.state`) in the domain's words; a deletion is `removing` whatever it says. */
+function toStatus(o: SteveObject, conditions: SteveCondition[] | null | undefined): RemoteStatus {
+  const state = o.metadata?.state ?? {};
+  return {
+    state: o.metadata?.deletionTimestamp ? 'removing' : state.name || 'unknown',
+    transitioning: state.error ? 'error' : state.transitioning ? 'yes' : 'no',
+    message: state.message ?? '',
+    conditions: toConditions(conditions),
+  };
+}
+
+const labelsOf = (o: SteveObject): Record<string, string> => ({ ...(o.metadata?.labels ?? {}) });
+
+export function toRemoteCluster(c: ProvisioningCluster): RemoteCluster {
+  const status = toStatus(c, c.status?.conditions);
+  const pools = c.spec?.rkeConfig?.machinePools ?? [];
+  return {
+    ...status,
+    id: steveId(c),
+    managementId: c.status?.clusterName || null,
+    name: c.metadata?.name ?? '',
+    labels: labelsOf(c),
+    removing: Boolean(c.metadata?.deletionTimestamp),
+    // The machines the spec asks for; the sync counts the machines it actually lists.
+    nodeCount: pools.reduce((sum, p) => sum + (typeof p.quantity === 'number' ? p.quantity : 0), 0),
+    kubernetesVersion: plainKubernetesVersion(c.spec?.kubernetesVersion),
+  };
+}
+
+/** The cluster's machine pools, each as a node pool; a pool shares its cluster's state. */
+export function toRemoteNodePools(c: ProvisioningCluster): RemoteNodePool[] {
+  const cluster = toRemoteCluster(c);
+  return (c.spec?.rkeConfig?.machinePools ?? [])
+    .filter((p): p is MachinePool & { name: string } => typeof p.name === 'string' && p.name !== '')
+    .map((p) => ({
+      state: cluster.removing ? 'removing' : cluster.state,
+      transitioning: cluster.transitioning,
+      message: cluster.message,
+      conditions: [],
+      id: poolIdOf(cluster.id, p.name),
+      clusterId: cluster.id,
+      hostnamePrefix: p.name,
+      quantity: typeof p.quantity === 'number' ? p.quantity : 0,
+      roles: {
+        etcd: p.etcdRole === true,
+        controlPlane: p.controlPlaneRole === true,
+        worker: p.workerRole === true,
+      },
+      nodeTemplateId: p.machineConfigRef?.name ?? '',
+      labels: { ...(p.machineDeploymentLabels ?? {}) },
+    }));
+}
+
+/** A CAPI machine as a node: `active` once it runs and has joined (phase `Running`, a `nodeRef`). */
+export function toRemoteNode(m: CapiMachine): RemoteNode {
+  const labels = labelsOf(m);
+  const namespace = m.metadata?.namespace ?? FLEET_NAMESPACE;
+  const clusterName = m.spec?.clusterName ?? labels[MACHINE_CLUSTER_LABEL] ?? '';
+  const clusterId = `${namespace}/${clusterName}`;
+  const pool = labels[MACHINE_POOL_LABEL];
+  const status = toStatus(m, m.status?.conditions);
+  const running = m.status?.phase === 'Running' && Boolean(m.status?.nodeRef?.name);
+  const addresses = m.status?.addresses ?? [];
+  const address =
+    addresses.find((a) => a.type === 'InternalIP')?.address ??
+    addresses.find((a) => a.type === 'ExternalIP')?.address ??
+    null;
+  const roles: NodeRoles = {
+    etcd: labels[ROLE_LABELS.etcd] === 'true',
+    controlPlane: labels[ROLE_LABELS.controlPlane] === 'true',
+    worker: labels[ROLE_LABELS.worker] === 'true',
+  };
+  return {
+    ...status,
+    state: status.state === 'removing' ? 'removing' : running ? 'active' : status.state,
+    id: steveId(m),
+    clusterId,
+    nodePoolId: pool ? poolIdOf(clusterId, pool) : null,
+    hostname: m.status?.nodeRef?.name || m.metadata?.name || '',
+    ipAddress: address,
+    roles,
+    // Still being made (or remade): not running yet and not on its way out.
+    provisioning: !running && !m.metadata?.deletionTimestamp,
+  };
+}
+
+/** A machine pool as Paddock creates it; Paddock's labels go on its MachineDeployment. */
+export function toMachinePool(
+  spec: NodePoolCreateSpec,
+  machineConfig: { kind: string; name: string },
+): MachinePool {
+  return {
+    name: spec.name ?? spec.hostnamePrefix.replace(/-+$/, ''),
+    quantity: spec.quantity,
+    etcdRole: spec.roles.etcd,
+    controlPlaneRole: spec.roles.controlPlane,
+    workerRole: spec.roles.worker,
+    machineConfigRef: { kind: machineConfig.kind, name: machineConfig.name },
+    machineDeploymentLabels: { ...spec.labels },
+  };
+}
+
+/** Whether a machine pool is the one a Paddock pool record describes (by its label, else its name). */
+export function isPaddockPool(p: MachinePool, poolId: string): boolean {
+  return p.machineDeploymentLabels?.[PADDOCK_LABELS.poolId] === poolId;
+}

@@ -1,0 +1,245 @@
+/**
+ * The rke2 driver's domain operations against a simulated Rancher 2.12 over HTTP: probe and
+ * versions, machine configs looked up before they are made, one provisioning cluster with its
+ * pools inline, pool changes as one update with `resourceVersion` (redone on a real stale-version
+ * 409), machines as nodes, the management twin, and deletes that leave nothing behind.
+ */
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createBackendDriver } from '../../src/rancher-backends/backend-driver.factory';
+import { PADDOCK_LABELS } from '../../src/rancher-backends/backend-driver';
+import type {
+  BackendDriver,
+  BackendDriverSettings,
+  NodePoolCreateSpec,
+} from '../../src/rancher-backends/backend-driver';
+import { TestSimulator, all, callsOf, rejection, startTestSimulator, waitFor } from '../support/simulator';
+
+const CLUSTER_ID = '0b7f3a52-8a43-4c61-9d4e-2f1a55e0c001';
+const POOLS = {
+  control: '0b7f3a52-8a43-4c61-9d4e-2f1a55e0c0a1',
+  workers: '0b7f3a52-8a43-4c61-9d4e-2f1a55e0c0a2',
+};
+const SETTINGS: BackendDriverSettings = {
+  flavors: {
+    'm1.large': {
+      machineConfig: {
+        kind: 'OpenstackConfig',
+        fields: { flavorName: 'm1.large', imageName: 'ubuntu-22.04' },
+      },
+    },
+  },
+  cloudCredential: 'cattle-global-data:cc-test',
+};
+
+function pool(name: keyof typeof POOLS, quantity: number, worker: boolean): NodePoolCreateSpec {
+  return {
+    clusterId: '',
+    name,
+    hostnamePrefix: `drv-${name}-`,
+    quantity,
+    roles: { etcd: !worker, controlPlane: !worker, worker },
+    nodeTemplateId: 'm1.large',
+    labels: {
+      [PADDOCK_LABELS.managed]: 'true',
+      [PADDOCK_LABELS.clusterId]: CLUSTER_ID,
+      [PADDOCK_LABELS.poolId]: POOLS[name],
+    },
+  };
+}
+
+describe('rke2 driver against a simulated Rancher 2.12', () => {
+  let sim: TestSimulator;
+  let driver: BackendDriver & { close(): void };
+  const clusterId = 'fleet-default/drv-a';
+
+  before(async () => {
+    sim = await startTestSimulator({ version: 'v2.12.3', nodeTemplates: [{ name: 'm1.large' }] });
+    const probeDriver = createBackendDriver(
+      'rke2',
+      { name: 'sim', url: sim.url, token: sim.token },
+      {},
+      SETTINGS,
+    );
+    const { kubernetesVersions } = await probeDriver.probe();
+    probeDriver.close();
+    driver = createBackendDriver(
+      'rke2',
+      { name: 'sim', url: sim.url, token: sim.token },
+      { retryBaseDelayMs: 10, retryMaxDelayMs: 50, timeoutMs: 5_000 },
+      { ...SETTINGS, kubernetesVersions },
+    );
+  });
+  after(async () => {
+    driver?.close();
+    await sim?.close();
+  });
+
+  test('probe reports the version and the RKE2/K3s releases; versions resolve to the rke2 spelling', async () => {
+    const probe = await driver.probe();
+    assert.equal(probe.version, 'v2.12.3');
+    assert.ok(
+      probe.kubernetesVersions.some((v) => v.includes('+rke2r')),
+      probe.kubernetesVersions.join(),
+    );
+    const full = probe.kubernetesVersions.find((v) => v.includes('+rke2r'))!;
+    const plain = full.split('+')[0];
+    assert.equal(driver.resolveKubernetesVersion(plain), full);
+    assert.match(driver.resolveKubernetesVersion(plain.split('.').slice(0, 2).join('.'))!, /\+rke2r\d+$/);
+    assert.equal(driver.resolveKubernetesVersion('v1.2.3'), null);
+  });
+
+  test('a flavor is found when its machine-config schema answers; an unknown flavor is not', async () => {
+    assert.equal((await driver.findNodeTemplate('m1.large'))?.driver, 'OpenstackConfig');
+    assert.equal(await driver.findNodeTemplate('m9.huge'), null);
+  });
+
+  test('create: one machine config per pool (a second prepare finds it), then one cluster POST with both pools inline', async () => {
+    await sim.clearCalls();
+    const specs = [pool('control', 1, false), pool('workers', 2, true)];
+    for (const spec of specs) await driver.prepareNodePool(spec);
+    for (const spec of specs) await driver.prepareNodePool(spec); // a retried step
+    const created = await driver.createCluster({
+      name: 'drv-a',
+      labels: { [PADDOCK_LABELS.managed]: 'true', [PADDOCK_LABELS.clusterId]: CLUSTER_ID },
+      nodePools: specs,
+    });
+    assert.equal(created.id, clusterId);
+    const calls = await sim.calls();
+    assert.equal(
+      callsOf(calls, 'POST', /^\/v1\/rke-machine-config\.cattle\.io\.openstackconfigs$/).length,
+      2,
+    );
+    assert.equal(callsOf(calls, 'POST', /^\/v1\/provisioning\.cattle\.io\.clusters$/).length, 1);
+    const pools = await driver.listNodePools(clusterId);
+    assert.deepEqual(pools.map((p) => [p.id, p.quantity, p.labels[PADDOCK_LABELS.poolId]]).sort(), [
+      [`${clusterId}/control`, 1, POOLS.control],
+      [`${clusterId}/workers`, 2, POOLS.workers],
+    ]);
+    assert.equal((await driver.findClusterByName('drv-a'))?.id, clusterId);
+  });
+
+  test('the cluster becomes active with its management twin; machines are its nodes', async () => {
+    const active = await waitFor(
+      async () => {
+        const c = await driver.getCluster(clusterId);
+        return c?.state === 'active' ? c : undefined;
+      },
+      { what: 'drv-a active', timeoutMs: 20_000 },
+    );
+    assert.match(active.managementId ?? '', /^c-m-[a-z0-9]{8}$/);
+    assert.equal((await sim.rancher('GET', `/v3/clusters/${active.managementId}`)).status, 200);
+    const nodes = (await all(driver.nodePages())).filter((n) => n.clusterId === clusterId);
+    assert.equal(nodes.length, 3);
+    assert.ok(nodes.every((n) => n.state === 'active'));
+    assert.equal(nodes.filter((n) => n.nodePoolId === `${clusterId}/workers`).length, 2);
+    const listed = (await all(driver.clusterPages())).map((c) => c.id);
+    assert.ok(listed.includes(clusterId));
+  });
+
+  test('scale is one PUT with the resourceVersion read; a real stale-version 409 is re-read and redone', async () => {
+    // The PUT waits in the simulator while another writer changes the object: its version is stale.
+    await sim.faults.add({
+      method: 'PUT',
+      path: '^/v1/provisioning\\.cattle\\.io\\.clusters/',
+      delayMs: 400,
+      times: 1,
+    });
+    await sim.clearCalls();
+    const scaling = driver.scaleNodePool(`${clusterId}/workers`, 3);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const bumped = await sim.rancher(
+      'PATCH',
+      `/v1/provisioning.cattle.io.clusters/${clusterId}`,
+      { metadata: { annotations: { 'example.com/touched': 'yes' } } },
+      { 'content-type': 'application/merge-patch+json' },
+    );
+    assert.equal(bumped.status, 200);
+    const scaled = await scaling;
+    assert.equal(scaled.quantity, 3);
+    const puts = callsOf(await sim.calls(), 'PUT', /^\/v1\/provisioning\.cattle\.io\.clusters\//);
+    assert.deepEqual(
+      puts.map((c) => c.status),
+      [409, 200],
+    );
+    const object = await sim.rancher('GET', `/v1/provisioning.cattle.io.clusters/${clusterId}`);
+    assert.equal(
+      object.body.metadata.annotations['example.com/touched'],
+      'yes',
+      'the other writer kept its change',
+    );
+    // Scaling to what it already is writes nothing.
+    await sim.clearCalls();
+    await driver.scaleNodePool(`${clusterId}/workers`, 3);
+    assert.equal(callsOf(await sim.calls(), 'PUT', /./).length, 0);
+  });
+
+  test('add and remove a pool: one update each; removing its machine config leaves nothing labelled with it', async () => {
+    const extraId = '0b7f3a52-8a43-4c61-9d4e-2f1a55e0c0a3';
+    const extra: NodePoolCreateSpec = {
+      ...pool('workers', 1, true),
+      clusterId,
+      name: 'extra',
+      hostnamePrefix: 'drv-extra-',
+      labels: { ...pool('workers', 1, true).labels, [PADDOCK_LABELS.poolId]: extraId },
+    };
+    await driver.prepareNodePool(extra);
+    await sim.clearCalls();
+    const added = await driver.createNodePool(extra);
+    assert.equal(added.id, `${clusterId}/extra`);
+    await driver.createNodePool(extra); // a retried step finds it: no second write
+    assert.equal(callsOf(await sim.calls(), 'PUT', /./).length, 1);
+    await driver.deleteNodePool(added.id);
+    await driver.deleteNodePool(added.id);
+    assert.equal(await driver.getNodePool(added.id), null);
+    await driver.releaseNodePools({ clusterId: CLUSTER_ID, poolId: extraId });
+    const configs = await sim.rancher('GET', '/v1/rke-machine-config.cattle.io.openstackconfigs');
+    assert.ok(
+      !configs.body.data.some(
+        (c: any) => c.metadata.labels?.[PADDOCK_LABELS.poolId] === extraId && !c.metadata.deletionTimestamp,
+      ),
+    );
+  });
+
+  test('a create of a taken name is refused with AlreadyExists; a version the backend lacks is refused before any call', async () => {
+    const duplicate = await rejection(() =>
+      driver.createCluster({ name: 'drv-a', labels: {}, nodePools: [] }),
+    );
+    assert.equal(duplicate.kind, 'conflict');
+    assert.equal(duplicate.rancherCode, 'AlreadyExists');
+    const old = await rejection(() =>
+      driver.createCluster({ name: 'drv-b', kubernetesVersion: 'v1.2.3', labels: {}, nodePools: [] }),
+    );
+    assert.equal(old.kind, 'invalid');
+  });
+
+  test('delete: the cluster goes, then its twin; releasing its machine configs leaves none', async () => {
+    const managementId = (await driver.getCluster(clusterId))!.managementId;
+    await driver.deleteCluster(clusterId);
+    await driver.deleteCluster(clusterId);
+    await waitFor(async () => ((await driver.getCluster(clusterId)) === null ? true : undefined), {
+      what: 'drv-a gone',
+      timeoutMs: 20_000,
+    });
+    await waitFor(
+      async () =>
+        (await sim.rancher('GET', `/v3/clusters/${managementId}`)).status === 404 ? true : undefined,
+      {
+        what: 'twin gone',
+        timeoutMs: 20_000,
+      },
+    );
+    await driver.releaseNodePools({ clusterId: CLUSTER_ID });
+    const configs = await sim.rancher('GET', '/v1/rke-machine-config.cattle.io.openstackconfigs');
+    assert.deepEqual(
+      configs.body.data
+        .filter(
+          (c: any) =>
+            c.metadata.labels?.[PADDOCK_LABELS.clusterId] === CLUSTER_ID && !c.metadata.deletionTimestamp,
+        )
+        .map((c: any) => c.id),
+      [],
+    );
+  });
+});
