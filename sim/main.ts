@@ -1,7 +1,8 @@
 /**
  * CLI: `node dist/sim/main.js --port 9555 --token token-abcde:s3cr3t [--profile realistic]
  * [--version v2.11.3] [--host 0.0.0.0] [--node-template m1.large[=driver] ...]
- * [--kubernetes-version v1.31.9-rancher1-1 ...] [--timing nodeProvisionMs=500 ...]
+ * [--kubernetes-version v1.31.9-rancher1-1 ...] [--rke2-version v1.31.9+rke2r1 ...]
+ * [--k3s-version v1.31.9+k3s1 ...] [--timing nodeProvisionMs=500 ...]
  * [--tls-cert cert.pem --tls-key key.pem [--tls-port 9443]]`.
  * Environment fallbacks: SIM_PORT, SIM_TOKEN, SIM_PROFILE. Runs until SIGINT/SIGTERM.
  */
@@ -14,6 +15,8 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): SimulatorOptions {
   const timings: Partial<SimulatorTimings> = {};
   const nodeTemplates: Array<{ name: string; driver?: string }> = [];
   const kubernetesVersions: string[] = [];
+  const rke2Versions: string[] = [];
+  const k3sVersions: string[] = [];
   let port = env.SIM_PORT;
   let tlsCert: string | undefined;
   let tlsKey: string | undefined;
@@ -65,6 +68,12 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): SimulatorOptions {
       case '--kubernetes-version':
         kubernetesVersions.push(value());
         break;
+      case '--rke2-version':
+        rke2Versions.push(value());
+        break;
+      case '--k3s-version':
+        k3sVersions.push(value());
+        break;
       case '--timing': {
         const setting = value();
         const [name, ms] = setting.split('=');
@@ -97,6 +106,8 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): SimulatorOptions {
   options.timings = timings;
   options.nodeTemplates = nodeTemplates;
   if (kubernetesVersions.length > 0) options.kubernetesVersions = kubernetesVersions;
+  if (rke2Versions.length > 0) options.rke2Versions = rke2Versions;
+  if (k3sVersions.length > 0) options.k3sVersions = k3sVersions;
   return options;
 }
 

@@ -41,8 +41,11 @@ function dispatch(world: World, request: ApiRequest, ctx: RequestContext): SimRe
     return json(200, apiRoot(world, ctx));
   }
   const segments = rest.split('/').filter((segment, i) => segment !== '' || i === 0);
-  const type = world.typeForPath(decodeURIComponent(segments[0]));
-  if (!type || segments.length > 2) throw new ApiError(404, 'NotFound', 'Not Found');
+  const segment = decodeURIComponent(segments[0]);
+  const type = world.typeForPath(segment);
+  // norman's parser names the raw segment it found no schema for (rancher-212.md §1.3).
+  if (!type) throw new ApiError(404, 'NotFound', `failed to find schema ${segment}`);
+  if (segments.length > 2) throw new ApiError(404, 'NotFound', 'Not Found');
   const id = segments.length === 2 ? decodeURIComponent(segments[1]) : undefined;
   const action = query.get('action');
 
@@ -85,7 +88,8 @@ function dispatch(world: World, request: ApiRequest, ctx: RequestContext): SimRe
       if (!type.schemaActions.includes(action)) throw invalidAction(`Invalid action: ${action}`);
       const object = type.table.get(id);
       if (!object) throw new ApiError(404, 'NotFound', `Failed to find type: ${type.schemaId} id: ${id}`);
-      if (!type.actions(object).includes(action)) throw invalidAction(`Invalid action: ${action}`);
+      if (type.checksOfferedActions && !type.actions(object).includes(action))
+        throw invalidAction(`Invalid action: ${action}`);
       return type.runAction(object, action, body, ctx);
     }
     default:

@@ -18,6 +18,8 @@ import type { RequestContext } from './resources/resource-type';
 import type { KubeRequest } from './kube/api';
 import { handleClusterProxy } from './kube/proxy';
 import { handleV3 } from './router';
+import { handleSteve } from './steve/api';
+import { DEFAULT_K3S_VERSIONS, DEFAULT_RKE2_VERSIONS, releaseObject, servesRke1 } from './version';
 import { resolveTimings, type SimulatorTimings, type TimingProfile } from './timings';
 import { World } from './world';
 
@@ -30,7 +32,10 @@ export interface SimulatorOptions {
   host?: string;
   /** Accepted bearer value `token-xxxxx:<secret>`; defaults to a fixed development token. */
   token?: string;
-  /** Reported by `/v3/settings/server-version`; default v2.11.3. */
+  /**
+   * Reported by `/v3/settings/server-version` and `/rancherversion`; default v2.11.3. From v2.12 on
+   * the RKE1 schemas are gone and `/v3` RKE1 clusters never provision (rancher-212.md §1).
+   */
   version?: string;
   profile?: TimingProfile;
   timings?: Partial<SimulatorTimings>;
@@ -38,6 +43,10 @@ export interface SimulatorOptions {
   nodeTemplates?: Array<{ name: string; driver?: string }>;
   /** Supported RKE1 versions; the first is the `k8s-version` default. */
   kubernetesVersions?: string[];
+  /** RKE2 releases the channel server lists (`v1.31.9+rke2r1`); the first is `rke2-default-version`. */
+  rke2Versions?: string[];
+  /** K3s releases (`v1.31.9+k3s1`); the first is `k3s-default-version`. */
+  k3sVersions?: string[];
   /**
    * Also serve HTTPS on a second port (`secureUrl`) with this PEM key and certificate. kubectl
    * sends no credentials to a plain-HTTP server, so it needs this to reach `/k8s/clusters/…`.
@@ -51,7 +60,9 @@ export interface RunningSimulator {
   /** `https://…` of the TLS listener, when `options.tls` was given. */
   secureUrl?: string;
   token: string;
-  /** The node templates created from `options.nodeTemplates`, with their generated ids. */
+  /** The Rancher version it behaves as (`v2.11.3`, `v2.12.3`, …). */
+  version: string;
+  /** The node templates created from `options.nodeTemplates`, with their generated ids (none from v2.12 on). */
   nodeTemplates: Array<{ name: string; driver: string; id: string }>;
   close(): Promise<void>;
 }
@@ -65,6 +76,8 @@ export const DEFAULT_KUBERNETES_VERSIONS = [
   'v1.32.5-rancher1-1',
 ];
 
+/** What `/rancherversion` reports as the build's commit. */
+const SIM_GIT_COMMIT = '0000000';
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
 /** Headers norman's writer puts on every `/v3` answer (§2.5). */
 const EXPIRES = 'Wed 24 Feb 1982 18:42:00 GMT';
@@ -77,6 +90,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     kubernetesVersions: options.kubernetesVersions?.length
       ? options.kubernetesVersions
       : DEFAULT_KUBERNETES_VERSIONS,
+    rke2Versions: options.rke2Versions?.length ? options.rke2Versions : DEFAULT_RKE2_VERSIONS,
+    k3sVersions: options.k3sVersions?.length ? options.k3sVersions : DEFAULT_K3S_VERSIONS,
     timings: resolveTimings(options.profile, options.timings),
     token,
   });
@@ -111,9 +126,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   world.serverUrl = url;
   world.settings.install();
 
-  const nodeTemplates = (options.nodeTemplates ?? []).map(({ name, driver = 'openstack' }) => {
+  // From 2.12 on there are no node templates; the drivers still get their machine-config types.
+  const nodeTemplates = (options.nodeTemplates ?? []).flatMap(({ name, driver = 'openstack' }) => {
+    world.steve.addDriver(driver);
+    if (!servesRke1(world.rancher)) return [];
     const template = world.nodeTemplates.create({ name, [`${driver}Config`]: {} }, { baseUrl: url });
-    return { name, driver, id: template.id };
+    return [{ name, driver, id: template.id }];
   });
 
   return {
@@ -121,6 +139,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     port,
     ...(secureUrl ? { secureUrl } : {}),
     token,
+    version: world.version,
     nodeTemplates,
     close: async () => {
       world.close();
@@ -208,11 +227,36 @@ async function handle(
 function route(world: World, request: KubeRequest, authenticated: boolean, ctx: RequestContext): SimResponse {
   const { path } = request;
   if (path === '/ping') return { status: 200, body: 'pong' };
+  // Unauthenticated routes of `routes.go` (rancher-212.md §1.5, §1.6).
+  if (path === '/rancherversion') return rancherVersion(world);
+  const release = /^\/v1-(rke2|k3s)-release\/releases\/?$/.exec(path);
+  if (release) return releases(world, release[1] as 'rke2' | 'k3s', ctx);
   const isProxy = path.startsWith('/k8s/clusters/');
-  if (!isV3(path) && !isProxy) return errorResponse(new ApiError(404, 'NotFound', 'Not Found'));
+  const isSteve = path === '/v1' || path.startsWith('/v1/');
+  if (!isV3(path) && !isProxy && !isSteve) return errorResponse(new ApiError(404, 'NotFound', 'Not Found'));
   if (!authenticated) return unauthorized();
   if (isProxy) return handleClusterProxy(world, request);
+  if (isSteve) return handleSteve(world, request, ctx);
   return handleV3(world, request, ctx);
+}
+
+function rancherVersion(world: World): SimResponse {
+  return { status: 200, body: { Version: world.version, GitCommit: SIM_GIT_COMMIT, RancherPrime: 'false' } };
+}
+
+/** The embedded channel server's release list, as an apiserver collection (rancher-212.md §1.6). */
+function releases(world: World, distro: 'rke2' | 'k3s', ctx: RequestContext): SimResponse {
+  const versions = distro === 'rke2' ? world.rke2Versions : world.k3sVersions;
+  return {
+    status: 200,
+    body: {
+      type: 'collection',
+      links: { self: `${ctx.baseUrl}/v1-${distro}-release/releases` },
+      actions: {},
+      resourceType: 'release',
+      data: versions.map((version) => releaseObject(version, world.rancher)),
+    },
+  };
 }
 
 function isV3(path: string): boolean {

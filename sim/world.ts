@@ -9,6 +9,9 @@ import { RegistrationTokenType } from './resources/registration-tokens';
 import { k8sTime, type ResourceType } from './resources/resource-type';
 import { SettingType } from './resources/settings';
 import { Scheduler } from './scheduler';
+import { ClusterObjects } from './kube/store';
+import { SteveTypes } from './steve/types';
+import { keepsNodePoolSchema, parseRancherVersion, servesRke1, type RancherVersion } from './version';
 import type { Condition } from './state';
 import type { SimObject } from './store';
 import type { SimulatorTimings } from './timings';
@@ -16,6 +19,9 @@ import type { SimulatorTimings } from './timings';
 export interface WorldConfig {
   version: string;
   kubernetesVersions: string[];
+  /** RKE2 and K3s releases the channel server lists (`+rke2rN`, `+k3sN`). */
+  rke2Versions: string[];
+  k3sVersions: string[];
   timings: SimulatorTimings;
   token: string;
 }
@@ -25,7 +31,12 @@ export class World {
   readonly scheduler = new Scheduler();
   readonly timings: SimulatorTimings;
   readonly version: string;
+  readonly rancher: RancherVersion;
   readonly kubernetesVersions: string[];
+  readonly rke2Versions: string[];
+  readonly k3sVersions: string[];
+  /** The local (Rancher's own) cluster's objects behind steve `/v1`: one resourceVersion counter. */
+  readonly local = new ClusterObjects();
   /** The admin user every request acts as (creatorId, kubeconfig token names, RBAC messages). */
   readonly userId = `u-${randomChars(5)}`;
   /** Bearer values accepted: the configured API key plus kubeconfig tokens minted by the server. */
@@ -42,13 +53,17 @@ export class World {
   readonly registrationTokens: RegistrationTokenType;
   readonly etcdBackups: EtcdBackupType;
   readonly settings: SettingType;
+  readonly steve: SteveTypes;
   /** Types by every lower-cased spelling a path may use: schema id or plural (§2.5). */
   private readonly typesByPath = new Map<string, ResourceType>();
 
   constructor(config: WorldConfig) {
     this.timings = config.timings;
     this.version = config.version;
+    this.rancher = parseRancherVersion(config.version);
     this.kubernetesVersions = config.kubernetesVersions;
+    this.rke2Versions = config.rke2Versions;
+    this.k3sVersions = config.k3sVersions;
     this.tokens.add(config.token);
     this.clusters = new ClusterType(this);
     this.nodePools = new NodePoolType(this);
@@ -57,20 +72,23 @@ export class World {
     this.registrationTokens = new RegistrationTokenType(this);
     this.etcdBackups = new EtcdBackupType(this);
     this.settings = new SettingType(this);
+    this.steve = new SteveTypes(this);
     for (const type of this.types()) {
       this.typesByPath.set(type.schemaId.toLowerCase(), type);
       this.typesByPath.set(type.collectionName, type);
     }
   }
 
+  /** The `/v3` schemas this version serves: 2.12 dropped the RKE1 ones (rancher-212.md §1.3). */
   types(): ResourceType[] {
+    const rke1 = servesRke1(this.rancher);
     return [
       this.clusters,
-      this.nodePools,
+      ...(keepsNodePoolSchema(this.rancher) ? [this.nodePools] : []),
       this.nodes,
-      this.nodeTemplates,
+      ...(rke1 ? [this.nodeTemplates] : []),
       this.registrationTokens,
-      this.etcdBackups,
+      ...(rke1 ? [this.etcdBackups] : []),
       this.settings,
     ];
   }
@@ -109,5 +127,6 @@ export class World {
   close(): void {
     this.scheduler.close();
     this.kube.close();
+    this.local.close();
   }
 }

@@ -36,7 +36,8 @@ export function applyMergePatch(
   return merged;
 }
 
-function merge(target: unknown, patch: unknown): unknown {
+/** RFC 7386: objects merge key by key, `null` deletes, anything else replaces. */
+export function merge(target: unknown, patch: unknown): unknown {
   if (!isObject(patch)) return patch;
   const out: Record<string, unknown> = isObject(target) ? { ...target } : {};
   for (const [key, value] of Object.entries(patch)) {

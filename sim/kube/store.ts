@@ -62,6 +62,11 @@ export class ClusterObjects {
     return out;
   }
 
+  /** Names of the resources that ever held an object. */
+  resources(): string[] {
+    return [...this.tables.keys()];
+  }
+
   /**
    * Stores `object` (or removes it, for DELETED) under a new resourceVersion, records the event
    * and tells every watch. The object must not be mutated afterwards: events share it.

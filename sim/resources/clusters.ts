@@ -14,6 +14,7 @@ import { naturalCompare } from '../naming';
 import { conditionStatus, isTrue, setCondition } from '../state';
 import type { SimObject } from '../store';
 import type { World } from '../world';
+import { keepsRkeClusterField, servesRke1 } from '../version';
 import { toYaml } from '../yaml';
 import { k8sName, ResourceType, type RequestContext } from './resource-type';
 
@@ -87,15 +88,42 @@ export class ClusterType extends ResourceType {
     return object;
   }
 
-  private add(object: SimObject): void {
-    this.table.add(object);
-    this.names.set(object.name.toLowerCase(), object.id);
+  /**
+   * The management cluster of a provisioning-v2 cluster (`c-m-` + 8 chars, rancher-212.md §1.4):
+   * `driver` rke2/k3s (or imported), the provisioning cluster's name, no RKE1 config.
+   */
+  createTwin(name: string, driver: string, kubernetesVersion: string, fleetWorkspaceName: string): SimObject {
+    let id = '';
+    do id = `c-m-${randomChars(8)}`;
+    while (this.table.has(id));
+    const object = this.newTwin(id, name, driver, fleetWorkspaceName);
+    object.hidden.kubernetesVersion = kubernetesVersion;
+    setCondition(object.conditions, 'Provisioned', 'Unknown', 'waiting for viable init node');
+    this.add(object);
+    this.reconcile(object);
+    return object;
   }
 
-  private build(body: Record<string, unknown>): SimObject {
-    const name = this.validateName(body.name, undefined);
-    const id = generateName('c-', (candidate) => this.table.has(candidate));
-    const fields: Record<string, unknown> = {
+  /** The agent connected, or the cluster now runs `kubernetesVersion`: version and endpoint fields. */
+  connectTwin(twin: SimObject, kubernetesVersion: string): void {
+    twin.hidden.kubernetesVersion = kubernetesVersion;
+    this.markConnected(twin);
+  }
+
+  private newTwin(id: string, name: string, driver: string, fleetWorkspaceName: string): SimObject {
+    const object = this.world.newObject('cluster', id, name, {
+      ...this.baseFields(fleetWorkspaceName),
+      driver,
+      provider: driver === 'imported' ? '' : driver,
+    });
+    object.hidden.createdAt = Date.now();
+    object.labels = { 'provider.cattle.io': driver };
+    return object;
+  }
+
+  /** What every cluster shows before a driver or agent fills anything in (an imported one, §3.1). */
+  private baseFields(fleetWorkspaceName: string): Record<string, unknown> {
+    return {
       description: '',
       enableNetworkPolicy: false,
       internal: false,
@@ -107,13 +135,31 @@ export class ClusterType extends ResourceType {
       agentImage: `rancher/rancher-agent:${this.world.version}`,
       clusterSecrets: {},
       localClusterAuthEndpoint: { enabled: false },
-      fleetWorkspaceName: 'fleet-default',
+      fleetWorkspaceName,
+    };
+  }
+
+  private add(object: SimObject): void {
+    this.table.add(object);
+    this.names.set(object.name.toLowerCase(), object.id);
+  }
+
+  private build(body: Record<string, unknown>): SimObject {
+    const name = this.validateName(body.name, undefined);
+    const id = generateName('c-', (candidate) => this.table.has(candidate));
+    const fields: Record<string, unknown> = {
+      ...this.baseFields('fleet-default'),
       dockerRootDir: '/var/lib/docker',
     };
     for (const field of WRITABLE) if (body[field] !== undefined) fields[field] = clone(body[field]);
     const object = this.world.newObject('cluster', id, name, fields);
     object.hidden.createdAt = Date.now();
-    if (isPlainObject(fields.rancherKubernetesEngineConfig)) {
+    if (isPlainObject(fields.rancherKubernetesEngineConfig) && !servesRke1(this.world.rancher)) {
+      // 2.12–2.14 store the block but no driver maps it; 2.15 drops the field (rancher-212.md §1.2).
+      if (!keepsRkeClusterField(this.world.rancher)) delete fields.rancherKubernetesEngineConfig;
+      fields.driver = '';
+      setCondition(object.conditions, 'Pending', 'Unknown', 'Waiting for the cluster agent to connect');
+    } else if (isPlainObject(fields.rancherKubernetesEngineConfig)) {
       const rke = fields.rancherKubernetesEngineConfig;
       this.applyRkeDefaults(rke);
       this.moveSecrets(object, fields);
@@ -271,9 +317,7 @@ export class ClusterType extends ResourceType {
 
   /** Status fields the agent reports once connected (§3.2). */
   private markConnected(cluster: SimObject): void {
-    const rke = cluster.fields.rancherKubernetesEngineConfig;
-    const full = isPlainObject(rke) && typeof rke.kubernetesVersion === 'string' ? rke.kubernetesVersion : '';
-    const gitVersion = full.replace(/-rancher.*$/, '');
+    const gitVersion = this.kubernetesVersionOf(cluster).replace(/-rancher.*$/, '');
     const [major = '', minor = ''] = gitVersion.replace(/^v/, '').split('.');
     cluster.fields.version = {
       major,
@@ -411,8 +455,15 @@ export class ClusterType extends ResourceType {
     };
   }
 
+  /** 2.12+ sends schema actions it no longer offers to the handler, which answers 404 (rancher-212.md §1.3). */
+  override get checksOfferedActions(): boolean {
+    return servesRke1(this.world.rancher);
+  }
+
   /** The formatter's conditional action list (§3.6). */
   override actions(object: SimObject): string[] {
+    // 2.12's formatter offers only these two (rancher-212.md §1.3).
+    if (!servesRke1(this.world.rancher)) return ['generateKubeconfig', 'importYaml'];
     const actions = ['generateKubeconfig'];
     if (object.fields.driver !== 'rancherKubernetesEngine') return actions;
     actions.push('exportYaml');
@@ -429,9 +480,10 @@ export class ClusterType extends ResourceType {
     body: Record<string, unknown>,
     ctx: RequestContext,
   ): SimResponse {
+    if (name === 'generateKubeconfig') return this.generateKubeconfig(object, ctx);
+    // Schema actions 2.12 no longer implements reach the handler's default branch (§1.3).
+    if (!servesRke1(this.world.rancher)) throw new ApiError(404, 'NotFound', 'not found');
     switch (name) {
-      case 'generateKubeconfig':
-        return this.generateKubeconfig(object, ctx);
       case 'exportYaml':
         return json(200, { yamlOutput: this.exportYaml(object) });
       case 'backupEtcd':
@@ -547,6 +599,8 @@ export class ClusterType extends ResourceType {
   }
 
   kubernetesVersionOf(cluster: SimObject): string {
+    // A provisioning-v2 twin runs what its provisioning cluster last applied.
+    if (typeof cluster.hidden.kubernetesVersion === 'string') return cluster.hidden.kubernetesVersion;
     const rke = cluster.fields.rancherKubernetesEngineConfig;
     return isPlainObject(rke) && typeof rke.kubernetesVersion === 'string' ? rke.kubernetesVersion : '';
   }

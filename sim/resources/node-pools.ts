@@ -4,6 +4,7 @@ import { clone, deepMerge, mergeProtectedMap, stringMap } from '../merge';
 import { firstFreeHostname, naturalCompare } from '../naming';
 import { conditionStatus, setCondition } from '../state';
 import type { SimObject } from '../store';
+import { servesRke1 } from '../version';
 import type { World } from '../world';
 import { requireString, ResourceType, type RequestContext } from './resource-type';
 
@@ -67,7 +68,9 @@ export class NodePoolType extends ResourceType {
     const quantity = body.quantity === undefined || body.quantity === null ? 1 : validQuantity(body.quantity);
     const cluster = this.world.clusters.table.get(clusterId);
     if (!cluster) throw invalidReference('clusterId', 'cluster', clusterId);
-    if (!this.world.nodeTemplates.table.has(nodeTemplateId)) {
+    const rke1 = servesRke1(this.world.rancher);
+    // 2.12–2.14 keep the schema and its plain CRD store: no reference check, no controller (rancher-212.md §1.3).
+    if (rke1 && !this.world.nodeTemplates.table.has(nodeTemplateId)) {
       throw invalidReference('nodeTemplateId', 'nodeTemplate', nodeTemplateId);
     }
     if (cluster.removed !== undefined) {
@@ -85,8 +88,9 @@ export class NodePoolType extends ResourceType {
     }
 
     const pool = this.build(cluster, body, { nodeTemplateId, hostnamePrefix, quantity });
-    setCondition(pool.conditions, 'Updated', 'Unknown');
     this.table.add(pool);
+    if (!rke1) return pool;
+    setCondition(pool.conditions, 'Updated', 'Unknown');
     this.requestSync(pool);
     return pool;
   }
@@ -187,6 +191,8 @@ export class NodePoolType extends ResourceType {
 
   /** The pool controller's next pass (§4.2); a burst of changes collapses into one. */
   requestSync(pool: SimObject): void {
+    // No node-pool controller exists from 2.12 on.
+    if (!servesRke1(this.world.rancher)) return;
     this.world.scheduler.ensure(`${pool.id}#sync`, this.world.timings.poolReconcileMs, () => this.sync(pool));
   }
 

@@ -64,6 +64,26 @@ export class RegistrationTokenType extends ResourceType {
     const token = randomChars(54);
     const manifestUrl = `${server}/v3/import/${token}_${clusterId}.yaml`;
     const agent = `rancher/rancher-agent:${this.world.version}`;
+    const cluster = this.world.clusters.table.get(clusterId);
+    if (cluster && (cluster.fields.driver === 'rke2' || cluster.fields.driver === 'k3s')) {
+      // Provisioning-v2 clusters register nodes through the system agent (§5).
+      const install = (curl: string) =>
+        `${curl} ${server}/system-agent-install.sh | sudo sh -s - --server ${server} --label 'cattle.io/os=linux' --token ${token}`;
+      const windows = (curl: string) =>
+        `${curl} ${server}/wins-agent-install.ps1 -o install.ps1; Set-ExecutionPolicy Bypass -Scope Process -Force; ` +
+        `./install.ps1 -Server ${server} -Label 'cattle.io/os=windows' -Token ${token} -Worker`;
+      Object.assign(object.fields, {
+        token,
+        manifestUrl,
+        command: `kubectl apply -f ${manifestUrl}`,
+        insecureCommand: `curl --insecure -sfL ${manifestUrl} | kubectl apply -f -`,
+        nodeCommand: install('curl -fL'),
+        insecureNodeCommand: install('curl --insecure -fL'),
+        windowsNodeCommand: windows('curl.exe -fL'),
+        insecureWindowsNodeCommand: windows('curl.exe --insecure -fL'),
+      });
+      return;
+    }
     const docker =
       'sudo docker run -d --privileged --restart=unless-stopped --net=host -v /etc/kubernetes:/etc/kubernetes ' +
       `-v /var/run:/var/run ${agent} --server ${server} --token ${token}`;

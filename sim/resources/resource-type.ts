@@ -114,6 +114,11 @@ export abstract class ResourceType {
   /** Lets the type's controller take its next step after conditions changed (§11.3 item 18). */
   reconcile(_object: SimObject): void {}
 
+  /** Whether an action the object does not offer is refused before its handler runs (§2.7). */
+  get checksOfferedActions(): boolean {
+    return true;
+  }
+
   /** Actions currently invocable on this object (only those are listed, §11.2 item 12). */
   actions(_object: SimObject): string[] {
     return [];

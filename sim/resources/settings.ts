@@ -1,3 +1,4 @@
+import { servesRke1 } from '../version';
 import type { World } from '../world';
 import { ResourceType } from './resource-type';
 
@@ -24,16 +25,33 @@ export class SettingType extends ResourceType {
 
   /** Creates the settings once the server knows its own URL. */
   install(): void {
+    const { world } = this;
+    const range = (versions: string[]) => {
+      const minors = versions.map((v) => Number(/^v1\.(\d+)\./.exec(v)?.[1] ?? 0)).sort((a, b) => a - b);
+      return `>=v1.${minors[0]}.x <=v1.${minors[minors.length - 1]}.x`;
+    };
     const values: Record<string, string> = {
-      'server-version': this.world.version,
-      'k8s-version': this.world.defaultKubernetesVersion,
-      'server-url': this.world.serverUrl,
+      // Nothing writes the RKE1 default from 2.12 on (rancher-212.md §1.6).
+      'k8s-version': servesRke1(world.rancher) ? world.defaultKubernetesVersion : '',
+      'server-url': world.serverUrl,
       'kubeconfig-generate-token': 'true',
+      'rke2-default-version': world.rke2Versions[0] ?? '',
+      'k3s-default-version': world.k3sVersions[0] ?? '',
+      'ui-k8s-supported-versions-range': range([...world.rke2Versions, ...world.k3sVersions]),
     };
     for (const [name, value] of Object.entries(values)) {
       this.table.add(
-        this.world.newObject('setting', name, name, { value, default: value, customized: false, source: '' }),
+        world.newObject('setting', name, name, { value, default: value, customized: false, source: '' }),
       );
     }
+    // The image sets CATTLE_SERVER_VERSION, which the setting store reports as `env` (§1.5).
+    this.table.add(
+      world.newObject('setting', 'server-version', 'server-version', {
+        value: world.version,
+        default: 'dev',
+        customized: false,
+        source: 'env',
+      }),
+    );
   }
 }

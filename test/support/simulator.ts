@@ -56,21 +56,35 @@ export interface TestSimulator extends RunningSimulator {
   setComponentStatus(report: ComponentStatusReport): Promise<any>;
   /** Instantly creates active clusters with pools and nodes (simulator-only extension). */
   seed(options: SeedOptions): Promise<SeedResult>;
-  /** An authenticated request to the simulator; `path` starts with `/` (e.g. `/v3/clusters`). */
-  rancher<T = any>(method: string, path: string, body?: unknown): Promise<RancherResponse<T>>;
+  /**
+   * An authenticated request to the simulator; `path` starts with `/` (e.g. `/v3/clusters`,
+   * `/v1/provisioning.cattle.io.clusters`). `headers` add to or override the defaults.
+   */
+  rancher<T = any>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<RancherResponse<T>>;
 }
 
 /** Fast timings unless overridden; close it in an `after` hook. */
 export async function startTestSimulator(options: SimulatorOptions = {}): Promise<TestSimulator> {
   const sim = await startSimulator({ profile: 'fast', ...options });
 
-  async function request<T>(method: string, path: string, body?: unknown): Promise<RancherResponse<T>> {
+  async function request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<RancherResponse<T>> {
     const response = await fetch(`${sim.url}${path}`, {
       method,
       headers: {
         Authorization: `Bearer ${sim.token}`,
         Accept: 'application/json',
         ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+        ...headers,
       },
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
@@ -145,11 +159,31 @@ export async function waitForState<T extends { state: string } = any>(
   state: string,
   timeoutMs = 10_000,
 ): Promise<T> {
+  return waitForStateOf(sim, path, state, (body) => (body as T).state, timeoutMs);
+}
+
+/** Waits until the steve object at `path` reads `metadata.state.name === state` and returns it. */
+export async function waitForSteveState(
+  sim: TestSimulator,
+  path: string,
+  state: string,
+  timeoutMs = 10_000,
+): Promise<any> {
+  return waitForStateOf(sim, path, state, (body) => body.metadata.state.name, timeoutMs);
+}
+
+async function waitForStateOf(
+  sim: TestSimulator,
+  path: string,
+  state: string,
+  read: (body: any) => string,
+  timeoutMs: number,
+): Promise<any> {
   let seen = '';
   return waitFor(
     async () => {
-      const response = await sim.rancher<T>('GET', path);
-      seen = response.status === 200 ? response.body.state : `HTTP ${response.status}`;
+      const response = await sim.rancher('GET', path);
+      seen = response.status === 200 ? read(response.body) : `HTTP ${response.status}`;
       return seen === state ? response.body : undefined;
     },
     { timeoutMs, what: () => `${path} to be ${state} (last seen ${seen})` },

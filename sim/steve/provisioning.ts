@@ -1,0 +1,1090 @@
+/**
+ * Provisioning v2 (rancher-api.md §9.3, §11.6; rancher-212.md §3, §5): the
+ * `provisioning.cattle.io.clusters` admission webhook and controllers, the management twin
+ * `c-m-xxxxxxxx` in `/v3/clusters`, CAPI machines per machine pool, etcd snapshots and restores.
+ * Every controller write goes through the store, so `metadata.resourceVersion` moves with it and a
+ * client PUT holding an older one gets the 409 a real server answers.
+ */
+import { createHash } from 'node:crypto';
+import { randomChars, uuid } from '../ids';
+import { isPlainObject } from '../http';
+import type { KubeObject } from '../kube/store';
+import { clone } from '../merge';
+import { k8sTime } from '../resources/resource-type';
+import { setCondition, type Condition, type ConditionStatus } from '../state';
+import type { SimObject } from '../store';
+import { distroOf, validatesSnapshotRestore } from '../version';
+import type { World } from '../world';
+import { defaultState, deleteNow, markDeleting } from './api';
+import { admissionDenied, type SteveSchema, type SteveState } from './schema';
+
+export const CLUSTER = 'provisioning.cattle.io.cluster';
+export const MACHINE = 'cluster.x-k8s.io.machine';
+export const SNAPSHOT = 'rke.cattle.io.etcdsnapshot';
+export const CONTROL_PLANE = 'rke.cattle.io.rkecontrolplane';
+
+const WEBHOOK = 'rancher.cattle.io.clusters.provisioning.cattle.io';
+const NAME_MESSAGE =
+  'cluster name must be 63 characters or fewer, must not begin with a hyphen, cannot be "local" nor of the ' +
+  'form "c-xxxxx", and can only contain lowercase alphanumeric characters or \' - \'';
+const MGMT_NAME = /^c-[a-z0-9]{5}$/;
+const FLEET_NAME = /^[^-][-a-z0-9]+$/;
+const CAPI = 'cluster.x-k8s.io/v1beta1';
+
+/** Phases of `rkecontrolplane.status.etcdSnapshotRestorePhase` in order (rancher-212.md §5.4). */
+const RESTORE_PHASES = [
+  'Started',
+  'Shutdown',
+  'Restore',
+  'PostRestorePodCleanup',
+  'InitialRestartCluster',
+  'PostRestoreNodeCleanup',
+  'RestartCluster',
+  'Finished',
+];
+const RESTORE_MESSAGES: Record<string, string> = {
+  Started: 'etcd restore started',
+  Shutdown: 'shutting down cluster',
+  Restore: 'cluster shutdown complete, running etcd restore',
+  PostRestorePodCleanup: 'etcd restore complete, cleaning up pods',
+  InitialRestartCluster: 'restarting cluster after etcd restore',
+  PostRestoreNodeCleanup: 'cleaning up nodes after etcd restore',
+  RestartCluster: 'restarting cluster',
+};
+
+type Spec = Record<string, unknown>;
+interface Pool {
+  name: string;
+  quantity: number;
+  etcdRole: boolean;
+  controlPlaneRole: boolean;
+  workerRole: boolean;
+  driver: string;
+}
+
+/** What the controllers remember about one provisioning cluster beyond its object. */
+interface Runtime {
+  twinId: string;
+  /** The MachineSet name part per pool (`<cluster>-<pool>-<hash>`). */
+  machineSets: Map<string, string>;
+  /** The Kubernetes version the cluster runs; differs from the spec while an upgrade is on. */
+  appliedVersion: string;
+  snapshotGeneration: number;
+  restoreGeneration: number;
+  /** Index into RESTORE_PHASES while a restore runs. */
+  restorePhase?: number;
+}
+
+export class ProvisioningController {
+  private readonly runtimes = new Map<string, Runtime>();
+
+  constructor(private readonly world: World) {}
+
+  schemas(): SteveSchema[] {
+    return [
+      {
+        id: CLUSTER,
+        group: 'provisioning.cattle.io',
+        version: 'v1',
+        kind: 'Cluster',
+        resource: 'clusters',
+        namespaced: true,
+        methods: ['POST', 'PUT', 'PATCH', 'DELETE'],
+        admit: (_world, next, current) => this.admit(next, current),
+        afterWrite: (_world, stored, previous) =>
+          previous ? this.updated(stored, previous) : this.created(stored),
+        remove: (_world, current) => this.removeCluster(current),
+        state: (_world, object) => clusterState(object),
+      },
+      {
+        id: MACHINE,
+        group: 'cluster.x-k8s.io',
+        version: 'v1beta1',
+        kind: 'Machine',
+        resource: 'machines',
+        namespaced: true,
+        methods: ['PUT', 'PATCH', 'DELETE'],
+        afterWrite: (_world, stored) => this.reconcileByName(stored.metadata.namespace!, clusterOf(stored)),
+        remove: (_world, current) => this.deleteMachine(current),
+        state: (_world, object) => machineState(object),
+      },
+      {
+        id: SNAPSHOT,
+        group: 'rke.cattle.io',
+        version: 'v1',
+        kind: 'ETCDSnapshot',
+        resource: 'etcdsnapshots',
+        namespaced: true,
+        methods: ['DELETE'],
+        remove: (world, current) => {
+          const marked = markDeleting(world, this.schema(SNAPSHOT), current);
+          world.scheduler.ensure(`${key(current)}#snapshot-gone`, world.timings.objectDeleteMs, () =>
+            this.drop(SNAPSHOT, marked),
+          );
+          return marked;
+        },
+        state: (_world, object) => snapshotState(object),
+      },
+      {
+        id: CONTROL_PLANE,
+        group: 'rke.cattle.io',
+        version: 'v1',
+        kind: 'RKEControlPlane',
+        resource: 'rkecontrolplanes',
+        namespaced: true,
+        methods: [],
+      },
+    ];
+  }
+
+  private schema(id: string): SteveSchema {
+    return this.world.steve.get(id);
+  }
+
+  // ---- admission -------------------------------------------------------------------------------
+
+  /** The mutating and validating webhooks (§9.3; rancher-212.md §5.4). */
+  private admit(next: KubeObject, current: KubeObject | undefined): void {
+    const { name, namespace = '' } = next.metadata;
+    const spec = specOf(next);
+    if (!current) {
+      next.metadata.annotations = {
+        ...next.metadata.annotations,
+        'field.cattle.io/creatorId': this.world.userId,
+      };
+      const mgmtExists = this.world.clusters.table.has(name);
+      const valid =
+        name.length <= 63 &&
+        FLEET_NAME.test(name) &&
+        (name !== 'local' || namespace === 'fleet-local') &&
+        (!MGMT_NAME.test(name) || mgmtExists);
+      if (!valid) throw admissionDenied(422, 'Invalid', WEBHOOK, NAME_MESSAGE);
+      for (const pool of rawPools(spec)) {
+        if (typeof pool.name === 'string' && pool.name.length > 63) {
+          throw admissionDenied(422, 'Invalid', WEBHOOK, 'pool name must be 63 characters or fewer');
+        }
+      }
+    }
+    const restore = restoreOf(spec);
+    const before = current ? restoreOf(specOf(current)) : undefined;
+    if (
+      restore &&
+      restore.generation !== (before?.generation ?? 0) &&
+      restore.restoreRKEConfig !== 'none' &&
+      validatesSnapshotRestore(this.world.rancher)
+    ) {
+      if (!this.world.local.get(SNAPSHOT, namespace, restore.name)) {
+        throw admissionDenied(
+          400,
+          'BadRequest',
+          WEBHOOK,
+          `etcd restore references missing snapshot ${restore.name} in namespace ${namespace}`,
+        );
+      }
+    }
+  }
+
+  // ---- cluster lifecycle -----------------------------------------------------------------------
+
+  /** The generating handler: twin, `status.clusterName`, `Created`, owner refs, registration token. */
+  private created(stored: KubeObject): void {
+    const spec = specOf(stored);
+    const version = typeof spec.kubernetesVersion === 'string' ? spec.kubernetesVersion : '';
+    const driver = isPlainObject(spec.rkeConfig) ? distroOf(version) : 'imported';
+    const twin = this.world.clusters.createTwin(
+      stored.metadata.name,
+      driver,
+      version,
+      stored.metadata.namespace!,
+    );
+    this.runtimes.set(key(stored), {
+      twinId: twin.id,
+      machineSets: new Map(),
+      appliedVersion: version,
+      snapshotGeneration: generationOf(spec, 'etcdSnapshotCreate'),
+      restoreGeneration: restoreOf(spec)?.generation ?? 0,
+    });
+    this.adoptMachineConfigs(stored);
+    if (isPlainObject(spec.rkeConfig)) this.createControlPlane(stored);
+    // Rancher creates the registration token of every provisioning-v2 cluster itself (§5).
+    this.world.registrationTokens.create(
+      { clusterId: twin.id, name: 'default-token' },
+      { baseUrl: this.world.serverUrl },
+    );
+    this.writeStatus(stored.metadata.namespace!, stored.metadata.name, (status, conditions) => {
+      status.clusterName = twin.id;
+      status.fleetWorkspaceName = stored.metadata.namespace;
+      status.ready = false;
+      setCondition(conditions, 'Created', 'True');
+      if (isPlainObject(spec.rkeConfig)) {
+        setCondition(conditions, 'Provisioned', 'Unknown', 'waiting for viable init node', 'Waiting');
+        setCondition(conditions, 'Updated', 'Unknown', '', 'Waiting');
+        setCondition(conditions, 'Ready', 'Unknown', '', 'Waiting');
+      }
+    });
+    this.reconcileByName(stored.metadata.namespace!, stored.metadata.name);
+  }
+
+  private updated(stored: KubeObject, previous: KubeObject): void {
+    if (stored.metadata.deletionTimestamp) return;
+    this.adoptMachineConfigs(stored);
+    const runtime = this.runtimes.get(key(stored));
+    if (!runtime) return;
+    const spec = specOf(stored);
+    const snapshotGeneration = generationOf(spec, 'etcdSnapshotCreate');
+    if (snapshotGeneration !== runtime.snapshotGeneration) {
+      runtime.snapshotGeneration = snapshotGeneration;
+      if (snapshotGeneration > 0) this.scheduleSnapshot(stored, snapshotGeneration);
+    }
+    const restore = restoreOf(spec);
+    if (restore && restore.generation !== runtime.restoreGeneration) {
+      runtime.restoreGeneration = restore.generation;
+      if (restore.generation > 0 && restore.name !== '') this.startRestore(stored);
+    }
+    if (JSON.stringify(specOf(previous)) !== JSON.stringify(spec)) {
+      this.reconcileByName(stored.metadata.namespace!, stored.metadata.name);
+    }
+  }
+
+  /** DELETE: `removing` at once; machines go, then the object, then the twin (§9.3, §8.3). */
+  private removeCluster(current: KubeObject): KubeObject {
+    const marked = markDeleting(this.world, this.schema(CLUSTER), current);
+    const { namespace = '', name } = marked.metadata;
+    for (const machine of this.machinesOf(namespace, name)) this.deleteMachine(machine);
+    this.world.scheduler.ensure(`${key(marked)}#delete`, this.world.timings.clusterDeleteMs, () => {
+      const latest = this.world.local.get(CLUSTER, namespace, name);
+      if (!latest) return;
+      for (const machine of this.machinesOf(namespace, name)) this.drop(MACHINE, machine);
+      for (const snapshot of this.world.local.list(SNAPSHOT, namespace)) {
+        if (snapshot.metadata.labels?.['rke.cattle.io/cluster-name'] === name) this.drop(SNAPSHOT, snapshot);
+      }
+      const controlPlane = this.world.local.get(CONTROL_PLANE, namespace, name);
+      if (controlPlane) this.drop(CONTROL_PLANE, controlPlane);
+      // Garbage collection of the machine configs this cluster owns.
+      for (const schemaId of this.machineConfigSchemas()) {
+        for (const config of this.world.local.list(schemaId, namespace)) {
+          const owners = (config.metadata as unknown as Record<string, unknown>).ownerReferences;
+          if (Array.isArray(owners) && owners.some((owner) => owner.uid === latest.metadata.uid)) {
+            this.drop(schemaId, config);
+          }
+        }
+      }
+      this.drop(CLUSTER, latest);
+      const runtime = this.runtimes.get(key(latest));
+      this.runtimes.delete(key(latest));
+      const twin = runtime ? this.world.clusters.table.get(runtime.twinId) : undefined;
+      if (twin) this.world.clusters.remove(twin);
+    });
+    return marked;
+  }
+
+  /** The twin of a provisioning cluster, for seeding and the kube API's nodes. */
+  twinOf(namespace: string, name: string): SimObject | undefined {
+    const runtime = this.runtimes.get(`${namespace}/${name}`);
+    return runtime ? this.world.clusters.table.get(runtime.twinId) : undefined;
+  }
+
+  /** The provisioning cluster behind a twin, if it has one. */
+  clusterOfTwin(twinId: string): KubeObject | undefined {
+    for (const [id, runtime] of this.runtimes) {
+      if (runtime.twinId !== twinId) continue;
+      const [namespace, name] = id.split('/');
+      return this.world.local.get(CLUSTER, namespace, name);
+    }
+    return undefined;
+  }
+
+  /** Lets the controllers take their next step after `/__sim/conditions` changed something. */
+  reconcileByName(namespace: string, name: string): void {
+    const cluster = this.world.local.get(CLUSTER, namespace, name);
+    if (!cluster || cluster.metadata.deletionTimestamp) return;
+    const spec = specOf(cluster);
+    if (!isPlainObject(spec.rkeConfig)) return;
+    if (!this.poolsMatch(cluster)) {
+      this.world.scheduler.ensure(`${key(cluster)}#pools`, this.world.timings.poolReconcileMs, () =>
+        this.syncPools(namespace, name),
+      );
+    }
+    this.evaluate(namespace, name);
+  }
+
+  /** True when every pool has exactly `quantity` live machines and no other machine lives. */
+  private poolsMatch(cluster: KubeObject): boolean {
+    const pools = poolsOf(cluster);
+    const live = this.machinesOf(cluster.metadata.namespace!, cluster.metadata.name).filter(
+      (machine) => !machine.metadata.deletionTimestamp,
+    );
+    const count = new Map<string, number>();
+    for (const machine of live) {
+      const pool = poolOf(machine);
+      if (!pools.some((p) => p.name === pool)) return false;
+      count.set(pool, (count.get(pool) ?? 0) + 1);
+    }
+    return pools.every((pool) => (count.get(pool.name) ?? 0) === pool.quantity);
+  }
+
+  /** The MachineSets' work: create missing machines, delete surplus ones (oldest first, §3.3). */
+  private syncPools(namespace: string, name: string): void {
+    const cluster = this.world.local.get(CLUSTER, namespace, name);
+    const runtime = this.runtimes.get(`${namespace}/${name}`);
+    if (!cluster || !runtime || cluster.metadata.deletionTimestamp) return;
+    const pools = poolsOf(cluster);
+    const machines = this.machinesOf(namespace, name).filter(
+      (machine) => !machine.metadata.deletionTimestamp,
+    );
+    for (const machine of machines) {
+      if (!pools.some((pool) => pool.name === poolOf(machine))) this.deleteMachine(machine);
+    }
+    for (const pool of pools) {
+      const members = machines.filter((machine) => poolOf(machine) === pool.name);
+      for (let i = members.length; i < pool.quantity; i++) this.createMachine(cluster, runtime, pool);
+      if (members.length > pool.quantity) {
+        // The `delete-machine` annotation gives priority; otherwise the DeletePolicy is Oldest.
+        const ordered = members.sort(
+          (a, b) =>
+            Number(marked(b)) - Number(marked(a)) ||
+            a.metadata.creationTimestamp.localeCompare(b.metadata.creationTimestamp) ||
+            a.metadata.name.localeCompare(b.metadata.name),
+        );
+        for (const machine of ordered.slice(0, members.length - pool.quantity)) this.deleteMachine(machine);
+      }
+    }
+    this.evaluate(namespace, name);
+  }
+
+  private createMachine(cluster: KubeObject, runtime: Runtime, pool: Pool): void {
+    const { namespace = '', name: clusterName } = cluster.metadata;
+    const deployment = safeConcatName(clusterName, pool.name);
+    let machineSet = runtime.machineSets.get(pool.name);
+    if (!machineSet) {
+      machineSet = `${deployment}-${randomChars(10)}`;
+      runtime.machineSets.set(pool.name, machineSet);
+    }
+    let name = '';
+    do name = `${machineSet}-${randomChars(5)}`;
+    while (this.world.local.get(MACHINE, namespace, name));
+    const labels: Record<string, string> = {
+      'cluster.x-k8s.io/cluster-name': clusterName,
+      'cluster.x-k8s.io/deployment-name': deployment,
+      'cluster.x-k8s.io/set-name': machineSet,
+      'machine-template-hash': machineSet.slice(deployment.length + 1),
+      'rke.cattle.io/cluster-name': clusterName,
+      'rke.cattle.io/rke-machine-pool-name': pool.name,
+    };
+    if (pool.etcdRole) labels['rke.cattle.io/etcd-role'] = 'true';
+    if (pool.controlPlaneRole) labels['rke.cattle.io/control-plane-role'] = 'true';
+    if (pool.workerRole) labels['rke.cattle.io/worker-role'] = 'true';
+    const kind = `${pool.driver[0].toUpperCase()}${pool.driver.slice(1)}Machine`;
+    const machine: KubeObject = {
+      apiVersion: CAPI,
+      kind: 'Machine',
+      metadata: {
+        name,
+        namespace,
+        generateName: `${machineSet}-`,
+        uid: uuid(),
+        resourceVersion: '',
+        creationTimestamp: k8sTime(),
+        labels,
+        annotations: {},
+      },
+      spec: {
+        clusterName,
+        bootstrap: {
+          configRef: { apiVersion: 'rke.cattle.io/v1', kind: 'RKEBootstrap', name, namespace },
+        },
+        infrastructureRef: { apiVersion: 'rke-machine.cattle.io/v1', kind, name, namespace },
+        nodeDeletionTimeout: '10s',
+      },
+      status: {
+        phase: 'Pending',
+        bootstrapReady: false,
+        infrastructureReady: false,
+        observedGeneration: 1,
+        conditions: [] as Condition[],
+      },
+    };
+    const meta = machine.metadata as unknown as Record<string, unknown>;
+    meta.generation = 1;
+    meta.finalizers = ['machine.cluster.x-k8s.io'];
+    meta.ownerReferences = [
+      {
+        apiVersion: CAPI,
+        kind: 'MachineSet',
+        name: machineSet,
+        uid: runtime.twinId,
+        controller: true,
+        blockOwnerDeletion: true,
+      },
+    ];
+    const stored = this.world.local.write('ADDED', MACHINE, machine);
+    this.advanceMachine(stored.metadata.namespace!, stored.metadata.name);
+  }
+
+  /** Pending → Provisioning → Provisioned → Running, one timing each (`poolReconcileMs`, node timings). */
+  private advanceMachine(namespace: string, name: string): void {
+    const machine = this.world.local.get(MACHINE, namespace, name);
+    if (!machine || machine.metadata.deletionTimestamp) return;
+    const status = machine.status as Record<string, unknown>;
+    const conditions = status.conditions as Condition[];
+    if (conditions.some((c) => c.status === 'False')) return;
+    const { timings } = this.world;
+    const step = (
+      delay: number,
+      apply: (status: Record<string, unknown>, conditions: Condition[], next: KubeObject) => void,
+    ) =>
+      this.world.scheduler.ensure(`${namespace}/${name}#machine`, delay, () => {
+        const latest = this.world.local.get(MACHINE, namespace, name);
+        if (!latest || latest.metadata.deletionTimestamp) return;
+        const next = clone(latest);
+        const nextStatus = next.status as Record<string, unknown>;
+        if ((nextStatus.conditions as Condition[]).some((c) => c.status === 'False')) return;
+        apply(nextStatus, nextStatus.conditions as Condition[], next);
+        this.world.local.write('MODIFIED', MACHINE, next);
+        this.advanceMachine(namespace, name);
+        this.evaluate(namespace, clusterOf(next));
+      });
+    switch (status.phase) {
+      case 'Pending':
+        return step(timings.poolReconcileMs, (s, c) => {
+          s.phase = 'Provisioning';
+          s.bootstrapReady = true;
+          setCondition(c, 'BootstrapReady', 'True');
+          setCondition(c, 'InfrastructureReady', 'Unknown', 'creating server', 'Creating');
+        });
+      case 'Provisioning':
+        return step(timings.nodeProvisionMs, (s, c) => {
+          s.phase = 'Provisioned';
+          s.infrastructureReady = true;
+          s.addresses = [
+            { type: 'InternalIP', address: `10.${octet()}.${octet()}.${octet()}` },
+            { type: 'Hostname', address: name },
+          ];
+          setCondition(c, 'InfrastructureReady', 'True');
+        });
+      case 'Provisioned':
+        return step(timings.nodeRegisterMs, (s, c, next) => {
+          const distro = this.distroOfCluster(namespace, clusterOf(machine));
+          s.phase = 'Running';
+          s.nodeRef = { apiVersion: 'v1', kind: 'Node', name };
+          (next.spec as Record<string, unknown>).providerID = `${distro}://${name}`;
+          s.nodeInfo = {
+            kubeletVersion: this.appliedVersion(namespace, clusterOf(machine)),
+            operatingSystem: 'linux',
+            architecture: 'amd64',
+          };
+          setCondition(c, 'NodeHealthy', 'True');
+          setCondition(c, 'Ready', 'True');
+        });
+    }
+  }
+
+  /** A machine deletion: `removing` now, gone after `nodeDeleteMs`; the MachineSet then replaces it. */
+  deleteMachine(current: KubeObject): KubeObject {
+    const marked = markDeleting(this.world, this.schema(MACHINE), current);
+    if (marked !== current) {
+      const next = clone(marked);
+      (next.status as Record<string, unknown>).phase = 'Deleting';
+      const stored = this.world.local.write('MODIFIED', MACHINE, next);
+      this.world.scheduler.ensure(`${key(stored)}#gone`, this.world.timings.nodeDeleteMs, () => {
+        const latest = this.world.local.get(MACHINE, stored.metadata.namespace, stored.metadata.name);
+        if (latest) this.drop(MACHINE, latest);
+        this.reconcileByName(stored.metadata.namespace!, clusterOf(stored));
+      });
+      this.reconcileByName(stored.metadata.namespace!, clusterOf(stored));
+      return stored;
+    }
+    return marked;
+  }
+
+  /**
+   * The cluster's conditions from its machines (the RKEControlPlane's, copied, §9.3):
+   * `Provisioned` once machines cover etcd, control plane and worker; `Ready` after the agent
+   * connects; `Updated` whenever pools, version and restores have settled.
+   */
+  private evaluate(namespace: string, name: string): void {
+    const cluster = this.world.local.get(CLUSTER, namespace, name);
+    const runtime = this.runtimes.get(`${namespace}/${name}`);
+    if (!cluster || !runtime || cluster.metadata.deletionTimestamp) return;
+    if (!isPlainObject(specOf(cluster).rkeConfig)) return;
+    const { scheduler, timings } = this.world;
+    const conditions = conditionsOf(cluster);
+    const status = (type: string) => conditions.find((c) => c.type === type)?.status;
+    const settled = this.settled(cluster, runtime);
+
+    if (status('Provisioned') === 'Unknown') {
+      if (!settled || !this.rolesCovered(cluster)) {
+        const message =
+          poolsOf(cluster).length === 0
+            ? 'waiting for viable init node'
+            : 'waiting for all machines to be provisioned';
+        this.writeStatus(namespace, name, (_s, c) =>
+          setCondition(c, 'Provisioned', 'Unknown', message, 'Waiting'),
+        );
+        return;
+      }
+      scheduler.ensure(`${key(cluster)}#provision`, timings.clusterProvisionMs, () => {
+        if (this.conditionOf(namespace, name, 'Provisioned') !== 'Unknown') return;
+        this.writeStatus(namespace, name, (_s, c) => {
+          setCondition(c, 'Provisioned', 'True');
+          setCondition(c, 'Ready', 'Unknown', 'waiting for cluster agent to connect', 'Waiting');
+        });
+        this.syncTwin(namespace, name);
+        this.evaluate(namespace, name);
+      });
+      return;
+    }
+    if (status('Provisioned') !== 'True') return;
+    if (status('Ready') === 'Unknown' && runtime.restorePhase === undefined) {
+      scheduler.ensure(`${key(cluster)}#connect`, timings.clusterConnectMs, () => {
+        if (this.conditionOf(namespace, name, 'Ready') !== 'Unknown') return;
+        const latest = this.world.local.get(CLUSTER, namespace, name);
+        const upToDate =
+          latest !== undefined &&
+          this.settled(latest, runtime) &&
+          String(specOf(latest).kubernetesVersion ?? '') === runtime.appliedVersion;
+        this.writeStatus(namespace, name, (s, c) => {
+          setCondition(c, 'Ready', 'True');
+          if (upToDate) setCondition(c, 'Updated', 'True');
+          s.ready = true;
+          s.agentDeployed = true;
+          s.clientSecretName = `${name}-kubeconfig`;
+          setCondition(c, 'Connected', 'True');
+        });
+        this.world.clusters.connectTwin(this.twin(runtime), runtime.appliedVersion);
+        this.syncTwin(namespace, name);
+        this.evaluate(namespace, name);
+      });
+      return;
+    }
+    if (status('Updated') === 'False' || status('Ready') === 'False') return;
+    const versionPending = String(specOf(cluster).kubernetesVersion ?? '') !== runtime.appliedVersion;
+    if (!settled || versionPending || status('Updated') === 'Unknown') {
+      if (status('Updated') !== 'Unknown') {
+        const message = versionPending ? 'upgrading Kubernetes version' : 'reconciling machine pools';
+        this.writeStatus(namespace, name, (_s, c) =>
+          setCondition(c, 'Updated', 'Unknown', message, 'Waiting'),
+        );
+        this.syncTwin(namespace, name);
+      }
+      if (!settled) return;
+      scheduler.ensure(`${key(cluster)}#update`, timings.clusterUpdateMs, () => {
+        const latest = this.world.local.get(CLUSTER, namespace, name);
+        if (!latest || latest.metadata.deletionTimestamp) return;
+        if (!this.settled(latest, runtime) || this.conditionOf(namespace, name, 'Updated') !== 'Unknown') {
+          this.evaluate(namespace, name);
+          return;
+        }
+        runtime.appliedVersion = String(specOf(latest).kubernetesVersion ?? '');
+        this.writeStatus(namespace, name, (_s, c) => setCondition(c, 'Updated', 'True'));
+        this.world.clusters.connectTwin(this.twin(runtime), runtime.appliedVersion);
+        this.syncTwin(namespace, name);
+        // A change that landed during the step starts the next one.
+        this.evaluate(namespace, name);
+      });
+    }
+  }
+
+  /** Pools at quantity with every machine running, and no restore under way. */
+  private settled(cluster: KubeObject, runtime: Runtime): boolean {
+    if (runtime.restorePhase !== undefined) return false;
+    if (!this.poolsMatch(cluster)) return false;
+    const machines = this.machinesOf(cluster.metadata.namespace!, cluster.metadata.name);
+    if (
+      machines.some(
+        (m) => m.metadata.deletionTimestamp || (m.status as Record<string, unknown>).phase !== 'Running',
+      )
+    ) {
+      return false;
+    }
+    return true;
+  }
+
+  private rolesCovered(cluster: KubeObject): boolean {
+    const running = this.machinesOf(cluster.metadata.namespace!, cluster.metadata.name).filter(
+      (m) => (m.status as Record<string, unknown>).phase === 'Running' && !m.metadata.deletionTimestamp,
+    );
+    const has = (label: string) => running.some((m) => m.metadata.labels?.[label] === 'true');
+    return (
+      has('rke.cattle.io/etcd-role') &&
+      has('rke.cattle.io/control-plane-role') &&
+      has('rke.cattle.io/worker-role')
+    );
+  }
+
+  private conditionOf(namespace: string, name: string, type: string): ConditionStatus | undefined {
+    const cluster = this.world.local.get(CLUSTER, namespace, name);
+    return cluster ? conditionsOf(cluster).find((c) => c.type === type)?.status : undefined;
+  }
+
+  /** A controller status write; skipped when nothing changes, so resourceVersion moves only on change. */
+  private writeStatus(
+    namespace: string,
+    name: string,
+    change: (status: Record<string, unknown>, conditions: Condition[]) => void,
+  ): void {
+    const current = this.world.local.get(CLUSTER, namespace, name);
+    if (!current) return;
+    const next = clone(current);
+    const status = (next.status = isPlainObject(next.status) ? next.status : {}) as Record<string, unknown>;
+    const conditions = (status.conditions = Array.isArray(status.conditions)
+      ? status.conditions
+      : []) as Condition[];
+    const before = JSON.stringify(stripTimes(status));
+    change(status, conditions);
+    status.observedGeneration = (next.metadata as unknown as Record<string, unknown>).generation ?? 1;
+    if (JSON.stringify(stripTimes(status)) === before) return;
+    this.world.local.write('MODIFIED', CLUSTER, next);
+  }
+
+  /** The `/v3` twin shows the same phase (`provisioning`, `updating`, `active`). */
+  private syncTwin(namespace: string, name: string): void {
+    const cluster = this.world.local.get(CLUSTER, namespace, name);
+    const runtime = this.runtimes.get(`${namespace}/${name}`);
+    const twin = runtime && this.world.clusters.table.get(runtime.twinId);
+    if (!cluster || !twin) return;
+    const conditions = conditionsOf(cluster);
+    const get = (type: string) => conditions.find((c) => c.type === type);
+    const provisioned = get('Provisioned');
+    const ready = get('Ready');
+    const updated = get('Updated');
+    if (provisioned) setCondition(twin.conditions, 'Provisioned', provisioned.status, provisioned.message);
+    if (provisioned?.status === 'True') {
+      setCondition(
+        twin.conditions,
+        'Waiting',
+        ready?.status === 'True' ? 'True' : 'Unknown',
+        ready?.status === 'True' ? '' : ready?.message,
+      );
+    }
+    if (ready?.status === 'True') {
+      setCondition(twin.conditions, 'Ready', 'True');
+      setCondition(twin.conditions, 'Connected', 'True');
+    }
+    if (updated && provisioned?.status === 'True' && ready?.status === 'True') {
+      setCondition(twin.conditions, 'Updated', updated.status, updated.message);
+    }
+  }
+
+  private twin(runtime: Runtime): SimObject {
+    return this.world.clusters.table.get(runtime.twinId)!;
+  }
+
+  private appliedVersion(namespace: string, name: string): string {
+    return this.runtimes.get(`${namespace}/${name}`)?.appliedVersion ?? '';
+  }
+
+  private distroOfCluster(namespace: string, name: string): string {
+    return distroOf(this.appliedVersion(namespace, name));
+  }
+
+  machinesOf(namespace: string, clusterName: string): KubeObject[] {
+    return this.world.local
+      .list(MACHINE, namespace)
+      .filter((machine) => machine.metadata.labels?.['cluster.x-k8s.io/cluster-name'] === clusterName);
+  }
+
+  /** Machine configs a pool names get the cluster as owner, so they go when it goes. */
+  private adoptMachineConfigs(cluster: KubeObject): void {
+    const namespace = cluster.metadata.namespace!;
+    for (const pool of rawPools(specOf(cluster))) {
+      const ref = isPlainObject(pool.machineConfigRef) ? pool.machineConfigRef : undefined;
+      if (!ref || typeof ref.kind !== 'string' || typeof ref.name !== 'string') continue;
+      const schema = this.world.steve.schemaFor(`rke-machine-config.cattle.io.${ref.kind.toLowerCase()}`);
+      const config = schema && this.world.local.get(schema.id, namespace, ref.name);
+      if (!schema || !config) continue;
+      const meta = config.metadata as unknown as Record<string, unknown>;
+      const owners = Array.isArray(meta.ownerReferences)
+        ? (meta.ownerReferences as Array<Record<string, unknown>>)
+        : [];
+      if (owners.some((owner) => owner.uid === cluster.metadata.uid)) continue;
+      const next = clone(config);
+      (next.metadata as unknown as Record<string, unknown>).ownerReferences = [
+        ...owners,
+        {
+          apiVersion: 'provisioning.cattle.io/v1',
+          kind: 'Cluster',
+          name: cluster.metadata.name,
+          uid: cluster.metadata.uid,
+        },
+      ];
+      this.world.local.write('MODIFIED', schema.id, next);
+    }
+  }
+
+  private machineConfigSchemas(): string[] {
+    const ids = new Set<string>();
+    for (const id of this.world.local.resources())
+      if (id.startsWith('rke-machine-config.cattle.io.')) ids.add(id);
+    return [...ids];
+  }
+
+  private createControlPlane(cluster: KubeObject): void {
+    const { namespace, name } = cluster.metadata;
+    this.world.local.write('ADDED', CONTROL_PLANE, {
+      apiVersion: 'rke.cattle.io/v1',
+      kind: 'RKEControlPlane',
+      metadata: {
+        name,
+        namespace,
+        uid: uuid(),
+        resourceVersion: '',
+        creationTimestamp: k8sTime(),
+        labels: {},
+        annotations: {},
+      },
+      spec: { clusterName: name },
+      status: { etcdSnapshotRestorePhase: '', initialized: false, ready: false },
+    });
+  }
+
+  // ---- etcd snapshots --------------------------------------------------------------------------
+
+  /**
+   * A `etcdSnapshotCreate.generation` bump: after `etcdBackupMs`, one local snapshot per running
+   * etcd machine and one S3 snapshot when `rkeConfig.etcd.s3` is set (rancher-212.md §5.3).
+   */
+  private scheduleSnapshot(cluster: KubeObject, generation: number): void {
+    const { namespace = '', name } = cluster.metadata;
+    this.world.scheduler.ensure(
+      `${key(cluster)}#snapshot-${generation}`,
+      this.world.timings.etcdBackupMs,
+      () => {
+        const latest = this.world.local.get(CLUSTER, namespace, name);
+        if (!latest || latest.metadata.deletionTimestamp) return;
+        const etcd = this.machinesOf(namespace, name).filter(
+          (m) =>
+            m.metadata.labels?.['rke.cattle.io/etcd-role'] === 'true' &&
+            (m.status as Record<string, unknown>).phase === 'Running',
+        );
+        if (etcd.length === 0) return;
+        const rke = specOf(latest).rkeConfig as Spec;
+        const etcdConfig = isPlainObject(rke.etcd) ? rke.etcd : {};
+        const s3 = isPlainObject(etcdConfig.s3) ? etcdConfig.s3 : undefined;
+        const timestamp = Math.floor(Date.now() / 1000);
+        const version = this.appliedVersion(namespace, name);
+        const metadata = Buffer.from(JSON.stringify({ kubernetesVersion: version, rkeConfig: rke })).toString(
+          'base64',
+        );
+        for (const machine of etcd) {
+          this.writeSnapshot(
+            latest,
+            machine,
+            `etcd-snapshot-${machine.metadata.name}-${timestamp}`,
+            'local',
+            metadata,
+          );
+        }
+        if (s3)
+          this.writeSnapshot(
+            latest,
+            etcd[0],
+            `etcd-snapshot-${etcd[0].metadata.name}-${timestamp}`,
+            's3',
+            metadata,
+            s3,
+          );
+      },
+    );
+  }
+
+  private writeSnapshot(
+    cluster: KubeObject,
+    machine: KubeObject,
+    snapshotName: string,
+    storage: 'local' | 's3',
+    metadata: string,
+    s3?: Record<string, unknown>,
+  ): void {
+    const { namespace = '', name: clusterName } = cluster.metadata;
+    const name = safeConcatName(
+      clusterName,
+      snapshotName.toLowerCase().replace(/[^-.a-z0-9]/g, '-'),
+      storage,
+    );
+    const labels: Record<string, string> = { 'rke.cattle.io/cluster-name': clusterName };
+    if (storage === 'local') {
+      labels['rke.cattle.io/machine-id'] = machine.metadata.uid;
+      labels['rke.cattle.io/node-name'] = machine.metadata.name;
+    }
+    const location =
+      storage === 's3'
+        ? `s3://${String(s3?.bucket ?? '')}/${s3?.folder ? `${String(s3.folder)}/` : ''}${snapshotName}`
+        : `file:///var/lib/rancher/${this.distroOfCluster(namespace, clusterName)}/server/db/snapshots/${snapshotName}`;
+    const snapshotFile: Record<string, unknown> = {
+      name: snapshotName,
+      nodeName: storage === 'local' ? machine.metadata.name : 's3',
+      location,
+      metadata,
+      createdAt: k8sTime(),
+      size: 12_345_678,
+      status: 'successful',
+    };
+    if (s3) {
+      snapshotFile.s3 = {
+        endpoint: s3.endpoint ?? '',
+        endpointCA: s3.endpointCA ?? '',
+        skipSSLVerify: s3.skipSSLVerify ?? false,
+        bucket: s3.bucket ?? '',
+        region: s3.region ?? '',
+        folder: s3.folder ?? '',
+      };
+    }
+    const object: KubeObject = {
+      apiVersion: 'rke.cattle.io/v1',
+      kind: 'ETCDSnapshot',
+      metadata: {
+        name,
+        namespace,
+        uid: uuid(),
+        resourceVersion: '',
+        creationTimestamp: k8sTime(),
+        labels,
+        annotations: {
+          'etcdsnapshot.rke.io/storage': storage,
+          'etcdsnapshot.rke.io/snapshot-name': snapshotName,
+        },
+      },
+      spec: { clusterName },
+      snapshotFile,
+      status: { missing: false },
+    };
+    (object.metadata as unknown as Record<string, unknown>).ownerReferences = [
+      storage === 's3'
+        ? { apiVersion: CAPI, kind: 'Cluster', name: clusterName, uid: cluster.metadata.uid }
+        : { apiVersion: CAPI, kind: 'Machine', name: machine.metadata.name, uid: machine.metadata.uid },
+    ];
+    this.world.local.write('ADDED', SNAPSHOT, object);
+  }
+
+  /**
+   * `etcdSnapshotRestore` with a new generation: the control plane walks the restore phases, one
+   * step each `clusterUpdateMs / 8`; `Ready` reads Unknown with the phase's message meanwhile.
+   */
+  private startRestore(cluster: KubeObject): void {
+    const { namespace = '', name } = cluster.metadata;
+    const runtime = this.runtimes.get(key(cluster));
+    if (!runtime) return;
+    runtime.restorePhase = 0;
+    const restore = restoreOf(specOf(cluster))!;
+    const step = () => {
+      const phase = RESTORE_PHASES[runtime.restorePhase ?? 0];
+      const controlPlane = this.world.local.get(CONTROL_PLANE, namespace, name);
+      if (controlPlane) {
+        const next = clone(controlPlane);
+        const status = next.status as Record<string, unknown>;
+        status.etcdSnapshotRestorePhase = phase;
+        status.etcdSnapshotRestore = clone(restore);
+        if (phase === 'Started') {
+          status.initialized = false;
+          status.ready = false;
+        }
+        if (phase === 'Finished') {
+          status.initialized = true;
+          status.ready = true;
+        }
+        this.world.local.write('MODIFIED', CONTROL_PLANE, next);
+      }
+      if (phase === 'Finished') {
+        runtime.restorePhase = undefined;
+        this.finishRestore(namespace, name, restore);
+        return;
+      }
+      this.writeStatus(namespace, name, (_s, c) => {
+        setCondition(c, 'Ready', 'Unknown', RESTORE_MESSAGES[phase], 'Waiting');
+        setCondition(c, 'Updated', 'Unknown', RESTORE_MESSAGES[phase], 'Waiting');
+      });
+      this.syncTwin(namespace, name);
+      runtime.restorePhase = (runtime.restorePhase ?? 0) + 1;
+      this.world.scheduler.ensure(
+        `${namespace}/${name}#restore`,
+        Math.ceil(this.world.timings.clusterUpdateMs / 8),
+        step,
+      );
+    };
+    step();
+  }
+
+  private finishRestore(
+    namespace: string,
+    name: string,
+    restore: { name: string; restoreRKEConfig: string },
+  ): void {
+    const snapshot = this.world.local.get(SNAPSHOT, namespace, restore.name);
+    const runtime = this.runtimes.get(`${namespace}/${name}`);
+    if (snapshot && runtime && restore.restoreRKEConfig !== 'none') {
+      // `kubernetesVersion` and `all` put the recorded version back into the spec (§5.4).
+      const file = snapshot.snapshotFile as Record<string, unknown>;
+      let recorded = '';
+      try {
+        recorded = String(
+          JSON.parse(Buffer.from(String(file.metadata), 'base64').toString('utf8')).kubernetesVersion ?? '',
+        );
+      } catch {
+        recorded = '';
+      }
+      const cluster = this.world.local.get(CLUSTER, namespace, name);
+      if (cluster && recorded !== '' && specOf(cluster).kubernetesVersion !== recorded) {
+        const next = clone(cluster);
+        (next.spec as Spec).kubernetesVersion = recorded;
+        const meta = next.metadata as unknown as Record<string, unknown>;
+        meta.generation = Number(meta.generation ?? 1) + 1;
+        this.world.local.write('MODIFIED', CLUSTER, next);
+        runtime.appliedVersion = recorded;
+      }
+    }
+    this.writeStatus(namespace, name, (_s, c) => {
+      setCondition(c, 'Ready', 'True');
+      setCondition(c, 'Updated', 'Unknown', 'reconciling', 'Waiting');
+    });
+    this.evaluate(namespace, name);
+  }
+
+  private drop(schemaId: string, object: KubeObject): void {
+    const latest = this.world.local.get(schemaId, object.metadata.namespace, object.metadata.name);
+    if (latest) deleteNow(this.world, this.schema(schemaId), latest);
+  }
+}
+
+// ---- pure helpers -------------------------------------------------------------------------------
+
+function key(object: KubeObject): string {
+  return `${object.metadata.namespace ?? ''}/${object.metadata.name}`;
+}
+
+function specOf(object: KubeObject): Spec {
+  return isPlainObject(object.spec) ? object.spec : {};
+}
+
+function conditionsOf(object: KubeObject): Condition[] {
+  const status = isPlainObject(object.status) ? object.status : {};
+  return Array.isArray(status.conditions) ? (status.conditions as Condition[]) : [];
+}
+
+function rawPools(spec: Spec): Array<Record<string, unknown>> {
+  const rke = isPlainObject(spec.rkeConfig) ? spec.rkeConfig : {};
+  return Array.isArray(rke.machinePools) ? rke.machinePools.filter(isPlainObject) : [];
+}
+
+function poolsOf(cluster: KubeObject): Pool[] {
+  return rawPools(specOf(cluster))
+    .filter((pool) => typeof pool.name === 'string' && pool.name !== '')
+    .map((pool) => {
+      const ref = isPlainObject(pool.machineConfigRef) ? pool.machineConfigRef : {};
+      const kind = typeof ref.kind === 'string' ? ref.kind : 'Config';
+      const quantity =
+        Number.isInteger(pool.quantity) && (pool.quantity as number) >= 0 ? (pool.quantity as number) : 1;
+      return {
+        name: pool.name as string,
+        quantity,
+        etcdRole: pool.etcdRole === true,
+        controlPlaneRole: pool.controlPlaneRole === true,
+        workerRole: pool.workerRole === true,
+        driver: kind.replace(/Config$/, '').toLowerCase() || 'machine',
+      };
+    });
+}
+
+function poolOf(machine: KubeObject): string {
+  return machine.metadata.labels?.['rke.cattle.io/rke-machine-pool-name'] ?? '';
+}
+
+function clusterOf(machine: KubeObject): string {
+  return machine.metadata.labels?.['cluster.x-k8s.io/cluster-name'] ?? '';
+}
+
+function marked(machine: KubeObject): boolean {
+  return machine.metadata.annotations?.['cluster.x-k8s.io/delete-machine'] !== undefined;
+}
+
+function generationOf(spec: Spec, field: string): number {
+  const rke = isPlainObject(spec.rkeConfig) ? spec.rkeConfig : {};
+  const value = isPlainObject(rke[field]) ? rke[field].generation : undefined;
+  return typeof value === 'number' ? value : 0;
+}
+
+function restoreOf(spec: Spec): { name: string; generation: number; restoreRKEConfig: string } | undefined {
+  const rke = isPlainObject(spec.rkeConfig) ? spec.rkeConfig : {};
+  const restore = isPlainObject(rke.etcdSnapshotRestore) ? rke.etcdSnapshotRestore : undefined;
+  if (!restore) return undefined;
+  return {
+    name: typeof restore.name === 'string' ? restore.name : '',
+    generation: typeof restore.generation === 'number' ? restore.generation : 0,
+    restoreRKEConfig:
+      typeof restore.restoreRKEConfig === 'string' && restore.restoreRKEConfig !== ''
+        ? restore.restoreRKEConfig
+        : 'none',
+  };
+}
+
+function stripTimes(status: Record<string, unknown>): unknown {
+  const conditions = Array.isArray(status.conditions) ? status.conditions : [];
+  return {
+    ...status,
+    conditions: conditions.map((c: Condition) => ({
+      type: c.type,
+      status: c.status,
+      message: c.message,
+      reason: c.reason,
+    })),
+  };
+}
+
+/** wrangler `name.SafeConcatName`: joined by `-`, cut to 57 chars plus a hash when over 63. */
+export function safeConcatName(...parts: string[]): string {
+  const full = parts.join('-');
+  if (full.length <= 63) return full;
+  const digest = createHash('sha256').update(full).digest('hex');
+  return `${full.slice(0, 57).replace(/-+$/, '')}-${digest.slice(0, 5)}`;
+}
+
+/** The phase a client sees (§9.3): `removing`, errors, `provisioning`, `waiting`, `updating`, `active`. */
+export function clusterState(object: KubeObject): SteveState {
+  if (object.metadata.deletionTimestamp)
+    return { name: 'removing', error: false, transitioning: true, message: '' };
+  const conditions = conditionsOf(object);
+  if (!isPlainObject(specOf(object).rkeConfig)) return defaultState(object);
+  const get = (type: string) => conditions.find((c) => c.type === type);
+  const phases: Array<[string, string]> = [
+    ['Provisioned', 'provisioning'],
+    ['Ready', 'waiting'],
+    ['Updated', 'updating'],
+  ];
+  for (const [type, name] of phases) {
+    const condition = get(type);
+    if (condition?.status === 'False')
+      return { name, error: true, transitioning: false, message: condition.message ?? '' };
+  }
+  if (conditions.length === 0)
+    return { name: 'provisioning', error: false, transitioning: true, message: '' };
+  for (const [type, name] of phases) {
+    const condition = get(type);
+    if (condition?.status === 'Unknown')
+      return { name, error: false, transitioning: true, message: condition.message ?? '' };
+  }
+  return { name: 'active', error: false, transitioning: false, message: '' };
+}
+
+/** CAPI machines read their phase, lower-cased (wrangler `checkPhase`). */
+function machineState(object: KubeObject): SteveState {
+  if (object.metadata.deletionTimestamp)
+    return { name: 'removing', error: false, transitioning: true, message: '' };
+  const status = isPlainObject(object.status) ? object.status : {};
+  const failed = conditionsOf(object).find((c) => c.status === 'False');
+  if (failed) return { name: 'failed', error: true, transitioning: false, message: failed.message ?? '' };
+  const phase = String(status.phase ?? 'Pending').toLowerCase();
+  return { name: phase, error: false, transitioning: phase !== 'running', message: '' };
+}
+
+function snapshotState(object: KubeObject): SteveState {
+  if (object.metadata.deletionTimestamp)
+    return { name: 'removing', error: false, transitioning: true, message: '' };
+  const file = isPlainObject(object.snapshotFile) ? object.snapshotFile : {};
+  if (file.status === 'failed')
+    return { name: 'failed', error: true, transitioning: false, message: String(file.message ?? '') };
+  return { name: 'active', error: false, transitioning: false, message: '' };
+}
+
+function octet(): number {
+  return 1 + Math.floor(Math.random() * 254);
+}
