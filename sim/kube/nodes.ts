@@ -17,6 +17,17 @@ const ROLE_LABELS: Array<[field: string, role: string]> = [
 
 export function clusterNodes(world: World, cluster: SimObject, resourceVersion: string): KubeObject[] {
   const out: KubeObject[] = [];
+  const provisioning = world.steve.provisioning.clusterOfTwin(cluster.id);
+  if (provisioning) {
+    const version = world.clusters.kubernetesVersionOf(cluster);
+    for (const machine of world.steve.provisioning.machinesOf(
+      provisioning.metadata.namespace!,
+      provisioning.metadata.name,
+    )) {
+      const node = machineNode(machine, version, resourceVersion);
+      if (node) out.push(node);
+    }
+  }
   for (const node of world.nodes.table.where('clusterId', cluster.id)) {
     if (node.removed !== undefined || node.fields.nodeName === '') continue;
     out.push(nodeObject(node, resourceVersion));
@@ -100,6 +111,81 @@ function nodeObject(node: SimObject, resourceVersion: string): KubeObject {
         machineID: node.uuid.replace(/-/g, ''),
         systemUUID: node.uuid,
         bootID: node.uuid,
+      },
+    },
+  };
+}
+
+/** RKE2/K3s role labels; Rancher adds the worker one itself. */
+const V2_ROLE_LABELS: Array<[label: string, roles: string[]]> = [
+  ['rke.cattle.io/etcd-role', ['etcd']],
+  ['rke.cattle.io/control-plane-role', ['control-plane', 'master']],
+  ['rke.cattle.io/worker-role', ['worker']],
+];
+
+/** The Node of a provisioning-v2 machine once it runs (has a `nodeRef`) and is not being deleted. */
+function machineNode(
+  machine: KubeObject,
+  kubeletVersion: string,
+  resourceVersion: string,
+): KubeObject | undefined {
+  const status = isPlainObject(machine.status) ? machine.status : {};
+  const nodeRef = isPlainObject(status.nodeRef) ? status.nodeRef : undefined;
+  if (!nodeRef || machine.metadata.deletionTimestamp) return undefined;
+  const name = String(nodeRef.name);
+  const labels: Record<string, string> = {
+    'beta.kubernetes.io/arch': 'amd64',
+    'beta.kubernetes.io/os': 'linux',
+    'kubernetes.io/arch': 'amd64',
+    'kubernetes.io/hostname': name,
+    'kubernetes.io/os': 'linux',
+  };
+  for (const [label, roles] of V2_ROLE_LABELS) {
+    if (machine.metadata.labels?.[label] === 'true')
+      for (const role of roles) labels[`node-role.kubernetes.io/${role}`] = 'true';
+  }
+  const addresses = Array.isArray(status.addresses) ? status.addresses : [];
+  const internal = addresses.find((a: { type?: string }) => a.type === 'InternalIP') as
+    { address?: string } | undefined;
+  const spec = isPlainObject(machine.spec) ? machine.spec : {};
+  return {
+    kind: 'Node',
+    apiVersion: 'v1',
+    metadata: {
+      name,
+      uid: machine.metadata.uid,
+      resourceVersion,
+      creationTimestamp: machine.metadata.creationTimestamp,
+      labels,
+      annotations: {
+        'cluster.x-k8s.io/machine': machine.metadata.name,
+        'rke2.io/internal-ip': internal?.address ?? '',
+      },
+    },
+    spec: { providerID: spec.providerID },
+    status: {
+      conditions: [
+        {
+          type: 'Ready',
+          status: 'True',
+          reason: 'KubeletReady',
+          message: 'kubelet is posting ready status',
+          lastHeartbeatTime: machine.metadata.creationTimestamp,
+          lastTransitionTime: machine.metadata.creationTimestamp,
+        },
+      ],
+      addresses,
+      nodeInfo: {
+        kubeletVersion,
+        kubeProxyVersion: kubeletVersion,
+        osImage: 'Ubuntu 22.04.4 LTS',
+        kernelVersion: '5.15.0-105-generic',
+        containerRuntimeVersion: 'containerd://1.7.23-k3s2',
+        operatingSystem: 'linux',
+        architecture: 'amd64',
+        machineID: machine.metadata.uid.replace(/-/g, ''),
+        systemUUID: machine.metadata.uid,
+        bootID: machine.metadata.uid,
       },
     },
   };

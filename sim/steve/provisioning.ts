@@ -77,6 +77,9 @@ interface Runtime {
 
 export class ProvisioningController {
   private readonly runtimes = new Map<string, Runtime>();
+  /** Machine uid → creation sequence number. */
+  private readonly creationOrder = new Map<string, number>();
+  private machinesCreated = 0;
 
   constructor(private readonly world: World) {}
 
@@ -340,11 +343,12 @@ export class ProvisioningController {
       for (let i = members.length; i < pool.quantity; i++) this.createMachine(cluster, runtime, pool);
       if (members.length > pool.quantity) {
         // The `delete-machine` annotation gives priority; otherwise the DeletePolicy is Oldest.
+        // Timestamps have second precision; ties go by creation order, so "oldest" is exact.
         const ordered = members.sort(
           (a, b) =>
             Number(marked(b)) - Number(marked(a)) ||
             a.metadata.creationTimestamp.localeCompare(b.metadata.creationTimestamp) ||
-            a.metadata.name.localeCompare(b.metadata.name),
+            (this.creationOrder.get(a.metadata.uid) ?? 0) - (this.creationOrder.get(b.metadata.uid) ?? 0),
         );
         for (const machine of ordered.slice(0, members.length - pool.quantity)) this.deleteMachine(machine);
       }
@@ -417,6 +421,7 @@ export class ProvisioningController {
         blockOwnerDeletion: true,
       },
     ];
+    this.creationOrder.set(machine.metadata.uid, ++this.machinesCreated);
     const stored = this.world.local.write('ADDED', MACHINE, machine);
     this.advanceMachine(stored.metadata.namespace!, stored.metadata.name);
   }
@@ -941,6 +946,7 @@ export class ProvisioningController {
   }
 
   private drop(schemaId: string, object: KubeObject): void {
+    this.creationOrder.delete(object.metadata.uid);
     const latest = this.world.local.get(schemaId, object.metadata.namespace, object.metadata.name);
     if (latest) deleteNow(this.world, this.schema(schemaId), latest);
   }
