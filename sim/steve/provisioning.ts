@@ -766,7 +766,17 @@ export class ProvisioningController {
         const rke = specOf(latest).rkeConfig as Spec;
         const etcdConfig = isPlainObject(rke.etcd) ? rke.etcd : {};
         const s3 = isPlainObject(etcdConfig.s3) ? etcdConfig.s3 : undefined;
-        const timestamp = Math.floor(Date.now() / 1000);
+        // RKE2 names snapshots by the second; two in one second would collide, so take the next free one.
+        let timestamp = Math.floor(Date.now() / 1000);
+        const taken = (ts: number) =>
+          etcd.some((m) =>
+            this.world.local.get(
+              SNAPSHOT,
+              namespace,
+              snapshotObjectName(name, `etcd-snapshot-${m.metadata.name}-${ts}`, 'local'),
+            ),
+          );
+        while (taken(timestamp)) timestamp++;
         const version = this.appliedVersion(namespace, name);
         const metadata = Buffer.from(JSON.stringify({ kubernetesVersion: version, rkeConfig: rke })).toString(
           'base64',
@@ -802,11 +812,7 @@ export class ProvisioningController {
     s3?: Record<string, unknown>,
   ): void {
     const { namespace = '', name: clusterName } = cluster.metadata;
-    const name = safeConcatName(
-      clusterName,
-      snapshotName.toLowerCase().replace(/[^-.a-z0-9]/g, '-'),
-      storage,
-    );
+    const name = snapshotObjectName(clusterName, snapshotName, storage);
     const labels: Record<string, string> = { 'rke.cattle.io/cluster-name': clusterName };
     if (storage === 'local') {
       labels['rke.cattle.io/machine-id'] = machine.metadata.uid;
@@ -1034,6 +1040,11 @@ function stripTimes(status: Record<string, unknown>): unknown {
       reason: c.reason,
     })),
   };
+}
+
+/** `SafeConcatName(<cluster>, <sanitized snapshot name>, <storage>)` (rancher-212.md §5.3). */
+function snapshotObjectName(cluster: string, snapshotName: string, storage: string): string {
+  return safeConcatName(cluster, snapshotName.toLowerCase().replace(/[^-.a-z0-9]/g, '-'), storage);
 }
 
 /** wrangler `name.SafeConcatName`: joined by `-`, cut to 57 chars plus a hash when over 63. */
