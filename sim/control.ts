@@ -3,11 +3,18 @@ import { CallLog, FaultRegistry, FaultSpecError } from './faults';
 import { ApiError, errorResponse, isPlainObject, json, parseJsonObject, type SimResponse } from './http';
 import type { RequestContext } from './resources/resource-type';
 import { parseSeedRequest, seed } from './seed';
-import { setCondition, type ConditionStatus } from './state';
+import { clone } from './merge';
+import { setCondition, type Condition, type ConditionStatus } from './state';
+import { render } from './steve/api';
+import { CLUSTER, MACHINE } from './steve/provisioning';
 import type { World } from './world';
 
-/** Types whose conditions `/__sim/conditions` may set (§11.3 item 18). */
-const CONDITION_TYPES = ['cluster', 'node', 'nodePool', 'etcdBackup'];
+/** Types whose conditions `/__sim/conditions` may set (§11.3 item 18); the last two by `namespace/name`. */
+const CONDITION_TYPES = ['cluster', 'node', 'nodePool', 'etcdBackup', 'provisioningCluster', 'machine'];
+const STEVE_CONDITION_TYPES: Record<string, string> = {
+  provisioningCluster: CLUSTER,
+  machine: MACHINE,
+};
 const STATUSES: readonly string[] = ['True', 'False', 'Unknown'];
 
 /**
@@ -43,7 +50,7 @@ export function handleControl(
       case 'POST /__sim/component-statuses':
         return setComponentStatus(world, parseJsonObject(rawBody), ctx);
       case 'POST /__sim/seed':
-        return json(201, seed(world, parseSeedRequest(parseJsonObject(rawBody))));
+        return json(201, seed(world, parseSeedRequest(world, parseJsonObject(rawBody))));
     }
     const single = /^DELETE \/__sim\/faults\/([^/]+)$/.exec(route);
     if (single) {
@@ -64,9 +71,7 @@ function setObjectCondition(world: World, body: Record<string, unknown>, ctx: Re
   if (typeof typeName !== 'string' || !CONDITION_TYPES.includes(typeName)) {
     throw new ApiError(400, 'BadRequest', `type must be one of ${CONDITION_TYPES.join(', ')}`);
   }
-  const type = world.typeForPath(typeName)!;
   if (typeof body.id !== 'string') throw new ApiError(400, 'BadRequest', 'id must be a string');
-  const object = type.find(body.id);
   const condition = body.condition;
   if (
     !isPlainObject(condition) ||
@@ -79,6 +84,11 @@ function setObjectCondition(world: World, body: Record<string, unknown>, ctx: Re
       'condition must be {"type", "status": "True"|"False"|"Unknown", "message"?}',
     );
   }
+  const steveType = STEVE_CONDITION_TYPES[typeName];
+  if (steveType) return setSteveCondition(world, steveType, body.id, condition, ctx);
+  const type = world.typeForPath(typeName);
+  if (!type) throw new ApiError(400, 'BadRequest', `${typeName} is not served by Rancher ${world.version}`);
+  const object = type.find(body.id);
   setCondition(
     object.conditions,
     condition.type,
@@ -109,4 +119,33 @@ function setComponentStatus(world: World, body: Record<string, unknown>, ctx: Re
     error: typeof body.error === 'string' ? body.error : undefined,
   });
   return json(200, renderResource(clusters, cluster, ctx));
+}
+
+/** The same for a steve object: a controller status write (resourceVersion moves), then a reconcile. */
+function setSteveCondition(
+  world: World,
+  schemaId: string,
+  id: string,
+  condition: Record<string, unknown>,
+  ctx: RequestContext,
+): SimResponse {
+  const schema = world.steve.get(schemaId);
+  const [namespace, name, extra] = id.split('/');
+  const current = name && extra === undefined ? world.local.get(schemaId, namespace, name) : undefined;
+  if (!current) throw new ApiError(404, 'NotFound', `${schema.resource}.${schema.group} "${id}" not found`);
+  const next = clone(current);
+  const status = (next.status = isPlainObject(next.status) ? next.status : {}) as Record<string, unknown>;
+  const conditions = (status.conditions = Array.isArray(status.conditions) ? status.conditions : []);
+  setCondition(
+    conditions as Condition[],
+    String(condition.type),
+    condition.status as ConditionStatus,
+    typeof condition.message === 'string' ? condition.message : '',
+    typeof condition.reason === 'string' ? condition.reason : '',
+  );
+  const stored = world.local.write('MODIFIED', schemaId, next);
+  if (schemaId === MACHINE) world.steve.provisioning.reconcileMachine(stored);
+  else world.steve.provisioning.reconcileByName(namespace, name);
+  const latest = world.local.get(schemaId, namespace, name) ?? stored;
+  return json(200, render(world, schema, latest, ctx));
 }

@@ -190,7 +190,60 @@ export class ProvisioningController {
   // ---- cluster lifecycle -----------------------------------------------------------------------
 
   /** The generating handler: twin, `status.clusterName`, `Created`, owner refs, registration token. */
-  private created(stored: KubeObject): void {
+  /**
+   * An already-active cluster for `/__sim/seed`: its machine configs, running machines, twin and
+   * status written at once, with no controller step left to run.
+   */
+  createActive(
+    name: string,
+    labels: Record<string, string>,
+    pools: Array<{ name: string; quantity: number; roles: readonly string[] }>,
+    kubernetesVersion: string,
+    driver: string,
+  ): KubeObject {
+    const namespace = 'fleet-default';
+    const configSchema = this.world.steve.schemaFor(`rke-machine-config.cattle.io.${driver}config`)!;
+    const machinePools = pools.map((pool) => {
+      const config = this.world.local.write('ADDED', configSchema.id, {
+        apiVersion: 'rke-machine-config.cattle.io/v1',
+        kind: configSchema.kind,
+        metadata: {
+          name: `nc-${name}-${pool.name}-${randomChars(5)}`,
+          namespace,
+          uid: uuid(),
+          resourceVersion: '',
+          creationTimestamp: k8sTime(),
+          annotations: { 'field.cattle.io/creatorId': this.world.userId },
+        },
+      });
+      return {
+        name: pool.name,
+        quantity: pool.quantity,
+        etcdRole: pool.roles.includes('etcd'),
+        controlPlaneRole: pool.roles.includes('controlPlane'),
+        workerRole: pool.roles.includes('worker'),
+        machineConfigRef: { kind: configSchema.kind, name: config.metadata.name },
+      };
+    });
+    const stored = this.world.local.write('ADDED', CLUSTER, {
+      apiVersion: 'provisioning.cattle.io/v1',
+      kind: 'Cluster',
+      metadata: {
+        name,
+        namespace,
+        uid: uuid(),
+        resourceVersion: '',
+        creationTimestamp: k8sTime(),
+        labels,
+        annotations: { 'field.cattle.io/creatorId': this.world.userId },
+      },
+      spec: { kubernetesVersion, rkeConfig: { machinePools } },
+    });
+    this.created(stored, true);
+    return this.world.local.get(CLUSTER, namespace, name)!;
+  }
+
+  private created(stored: KubeObject, active = false): void {
     const spec = specOf(stored);
     const version = typeof spec.kubernetesVersion === 'string' ? spec.kubernetesVersion : '';
     const driver = isPlainObject(spec.rkeConfig) ? distroOf(version) : 'imported';
@@ -214,18 +267,40 @@ export class ProvisioningController {
       { clusterId: twin.id, name: 'default-token' },
       { baseUrl: this.world.serverUrl },
     );
+    if (active) {
+      const runtime = this.runtimes.get(key(stored))!;
+      for (const pool of poolsOf(stored)) {
+        for (let i = 0; i < pool.quantity; i++) this.createMachine(stored, runtime, pool, true);
+      }
+    }
     this.writeStatus(stored.metadata.namespace!, stored.metadata.name, (status, conditions) => {
       status.clusterName = twin.id;
       status.fleetWorkspaceName = stored.metadata.namespace;
-      status.ready = false;
+      status.ready = active;
       setCondition(conditions, 'Created', 'True');
-      if (isPlainObject(spec.rkeConfig)) {
+      if (active) {
+        status.agentDeployed = true;
+        status.clientSecretName = `${stored.metadata.name}-kubeconfig`;
+        for (const type of ['Provisioned', 'Updated', 'Ready', 'Connected'])
+          setCondition(conditions, type, 'True');
+      } else if (isPlainObject(spec.rkeConfig)) {
         setCondition(conditions, 'Provisioned', 'Unknown', 'waiting for viable init node', 'Waiting');
         setCondition(conditions, 'Updated', 'Unknown', '', 'Waiting');
         setCondition(conditions, 'Ready', 'Unknown', '', 'Waiting');
       }
     });
+    if (active) {
+      this.world.clusters.connectTwin(twin, version);
+      this.syncTwin(stored.metadata.namespace!, stored.metadata.name);
+      return;
+    }
     this.reconcileByName(stored.metadata.namespace!, stored.metadata.name);
+  }
+
+  /** `/__sim/conditions` changed a machine: let it take its next step, and its cluster too. */
+  reconcileMachine(machine: KubeObject): void {
+    this.advanceMachine(machine.metadata.namespace!, machine.metadata.name);
+    this.reconcileByName(machine.metadata.namespace!, clusterOf(machine));
   }
 
   private updated(stored: KubeObject, previous: KubeObject): void {
@@ -309,6 +384,7 @@ export class ProvisioningController {
       );
     }
     this.evaluate(namespace, name);
+    this.syncTwin(namespace, name);
   }
 
   /** True when every pool has exactly `quantity` live machines and no other machine lives. */
@@ -356,7 +432,7 @@ export class ProvisioningController {
     this.evaluate(namespace, name);
   }
 
-  private createMachine(cluster: KubeObject, runtime: Runtime, pool: Pool): void {
+  private createMachine(cluster: KubeObject, runtime: Runtime, pool: Pool, running = false): void {
     const { namespace = '', name: clusterName } = cluster.metadata;
     const deployment = safeConcatName(clusterName, pool.name);
     let machineSet = runtime.machineSets.get(pool.name);
@@ -422,8 +498,27 @@ export class ProvisioningController {
       },
     ];
     this.creationOrder.set(machine.metadata.uid, ++this.machinesCreated);
+    if (running) {
+      (machine.spec as Spec).providerID = `${distroOf(runtime.appliedVersion)}://${name}`;
+      machine.status = {
+        phase: 'Running',
+        bootstrapReady: true,
+        infrastructureReady: true,
+        observedGeneration: 1,
+        addresses: [
+          { type: 'InternalIP', address: `10.${octet()}.${octet()}.${octet()}` },
+          { type: 'Hostname', address: name },
+        ],
+        nodeRef: { apiVersion: 'v1', kind: 'Node', name },
+        nodeInfo: { kubeletVersion: runtime.appliedVersion, operatingSystem: 'linux', architecture: 'amd64' },
+        conditions: [] as Condition[],
+      };
+      for (const type of ['BootstrapReady', 'InfrastructureReady', 'NodeHealthy', 'Ready']) {
+        setCondition((machine.status as { conditions: Condition[] }).conditions, type, 'True');
+      }
+    }
     const stored = this.world.local.write('ADDED', MACHINE, machine);
-    this.advanceMachine(stored.metadata.namespace!, stored.metadata.name);
+    if (!running) this.advanceMachine(stored.metadata.namespace!, stored.metadata.name);
   }
 
   /** Pending → Provisioning → Provisioned → Running, one timing each (`poolReconcileMs`, node timings). */

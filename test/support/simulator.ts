@@ -25,10 +25,16 @@ export interface SeedOptions {
   labels?: Record<string, string>;
   namePrefix?: string;
   nodeTemplateId?: string;
+  /** `rke1` (default up to v2.11), or provisioning v2 `rke2` / `k3s` (default from v2.12). */
+  kind?: 'rke1' | 'rke2' | 'k3s';
+  kubernetesVersion?: string;
+  /** Machine-config driver of seeded v2 pools; default `openstack`. */
+  driver?: string;
 }
 
 export interface ConditionInjection {
-  type: 'cluster' | 'node' | 'nodePool' | 'etcdBackup';
+  type: 'cluster' | 'node' | 'nodePool' | 'etcdBackup' | 'provisioningCluster' | 'machine';
+  /** `/v3` id, or `namespace/name` for `provisioningCluster` and `machine`. */
   id: string;
   condition: { type: string; status: 'True' | 'False' | 'Unknown'; message?: string; reason?: string };
 }
