@@ -1,5 +1,6 @@
 import { randomChars, uuid } from './ids';
 import { KubeClusters } from './kube/clusters';
+import { CloudCredentialType } from './resources/cloud-credentials';
 import { ClusterType } from './resources/clusters';
 import { EtcdBackupType } from './resources/etcd-backups';
 import { NodePoolType } from './resources/node-pools';
@@ -53,6 +54,7 @@ export class World {
   readonly registrationTokens: RegistrationTokenType;
   readonly etcdBackups: EtcdBackupType;
   readonly settings: SettingType;
+  readonly cloudCredentials: CloudCredentialType;
   readonly steve: SteveTypes;
   /** Types by every lower-cased spelling a path may use: schema id or plural (§2.5). */
   private readonly typesByPath = new Map<string, ResourceType>();
@@ -72,6 +74,7 @@ export class World {
     this.registrationTokens = new RegistrationTokenType(this);
     this.etcdBackups = new EtcdBackupType(this);
     this.settings = new SettingType(this);
+    this.cloudCredentials = new CloudCredentialType(this);
     this.steve = new SteveTypes(this);
     for (const type of this.types()) {
       this.typesByPath.set(type.schemaId.toLowerCase(), type);
@@ -90,6 +93,7 @@ export class World {
       this.registrationTokens,
       ...(rke1 ? [this.etcdBackups] : []),
       this.settings,
+      this.cloudCredentials,
     ];
   }
 

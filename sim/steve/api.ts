@@ -59,6 +59,8 @@ function dispatch(world: World, request: SteveRequest, ctx: RequestContext): Sim
     .filter((segment) => segment !== '')
     .map((segment) => decodeURIComponent(segment));
   if (segments.length === 0) throw new SteveError(404, 'NotFound', 'Not Found');
+  if (segments[0] === 'schemas' || segments[0] === 'schema')
+    return schemas(world, segments, request.method, ctx);
   const schema = world.steve.schemaFor(segments[0]);
   if (!schema) throw new SteveError(404, 'NotFound', `schema ${segments[0]} not found`);
   const maxSegments = schema.namespaced ? 3 : 2;
@@ -261,7 +263,9 @@ function list(
     count: page.items.length,
   };
   if (page.continueToken) out.continue = page.continueToken;
-  out.data = page.items.map((item) => render(world, schema, item, ctx));
+  const sort = request.query.get('sort');
+  const shown = sort ? sortItems(page.items, sort) : page.items;
+  out.data = shown.map((item) => render(world, schema, item, ctx));
   return out;
 }
 
@@ -288,6 +292,27 @@ function parseFilter(raw: string): (object: KubeObject) => boolean {
     };
   });
   return (object) => alternatives.some((check) => check(object));
+}
+
+/**
+ * `sort=metadata.name,-spec.x`: fields in order, `-` for descending. Like steve's list processor
+ * it orders the page it returns, not the whole collection across `continue` pages.
+ */
+function sortItems(items: KubeObject[], sort: string): KubeObject[] {
+  const fields = sort
+    .split(',')
+    .filter((field) => field !== '')
+    .map((field) => ({ descending: field.startsWith('-'), keys: pathKeys(field.replace(/^-/, '')) }));
+  const text = (value: unknown) =>
+    value === undefined || value === null ? '' : typeof value === 'string' ? value : JSON.stringify(value);
+  return [...items].sort((a, b) => {
+    for (const { descending, keys } of fields) {
+      const x = text(valueAt(a, keys));
+      const y = text(valueAt(b, keys));
+      if (x !== y) return (x < y ? -1 : 1) * (descending ? -1 : 1);
+    }
+    return 0;
+  });
 }
 
 /** `metadata.labels[example.com/x]` → `['metadata', 'labels', 'example.com/x']`. */
@@ -360,4 +385,56 @@ export function markDeleting(world: World, schema: SteveSchema, current: KubeObj
   const next = clone(current);
   next.metadata.deletionTimestamp = k8sTime();
   return world.local.write('MODIFIED', schema.id, next);
+}
+
+/** `GET /v1/schemas[/<id>]`: what a client checks to learn a type is served (`apiserver` `APISchema`). */
+function schemas(world: World, segments: string[], method: string, ctx: RequestContext): SimResponse {
+  if (method !== 'GET') throw methodNotAllowed(method);
+  if (segments.length > 2) throw new SteveError(404, 'NotFound', 'Not Found');
+  if (segments.length === 2) {
+    const schema = world.steve.schemaFor(segments[1]);
+    if (!schema || schema.id !== segments[1].toLowerCase()) {
+      throw new SteveError(404, 'NotFound', `schemas "${segments[1]}" not found`);
+    }
+    return { status: 200, body: renderSchema(schema, ctx) };
+  }
+  const data = world.steve.all().map((schema) => renderSchema(schema, ctx));
+  return {
+    status: 200,
+    body: {
+      type: 'collection',
+      links: { self: `${ctx.baseUrl}/v1/schemas` },
+      createTypes: {},
+      actions: {},
+      resourceType: 'schema',
+      revision: String(world.local.resourceVersion),
+      count: data.length,
+      data,
+    },
+  };
+}
+
+function renderSchema(schema: SteveSchema, ctx: RequestContext): Record<string, unknown> {
+  const verbs = ['get', 'list', 'watch'];
+  if (schema.methods.includes('POST')) verbs.push('create');
+  if (schema.methods.includes('PUT')) verbs.push('update');
+  if (schema.methods.includes('PATCH')) verbs.push('patch');
+  if (schema.methods.includes('DELETE')) verbs.push('delete');
+  return {
+    id: schema.id,
+    type: 'schema',
+    links: { collection: collectionUrl(schema, ctx), self: `${ctx.baseUrl}/v1/schemas/${schema.id}` },
+    pluralName: `${schema.id}s`,
+    resourceMethods: ['GET', ...schema.methods.filter((m) => m !== 'POST')],
+    collectionMethods: ['GET', ...schema.methods.filter((m) => m === 'POST')],
+    resourceFields: null,
+    attributes: {
+      group: schema.group,
+      version: schema.version,
+      kind: schema.kind,
+      resource: schema.resource,
+      namespaced: schema.namespaced,
+      verbs: verbs.sort(),
+    },
+  };
 }

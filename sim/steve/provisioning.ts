@@ -356,6 +356,24 @@ export class ProvisioningController {
     return marked;
   }
 
+  /** A provisioning cluster whose spec references cloud credential `id` (`cattle-global-data:cc-xxxxx`). */
+  clusterUsingCredential(id: string): string | undefined {
+    const bare = id.slice(id.indexOf(':') + 1);
+    for (const cluster of this.world.local.list(CLUSTER)) {
+      const spec = specOf(cluster);
+      const rke = isPlainObject(spec.rkeConfig) ? spec.rkeConfig : {};
+      const etcd = isPlainObject(rke.etcd) ? rke.etcd : {};
+      const s3 = isPlainObject(etcd.s3) ? etcd.s3 : {};
+      const names = [
+        spec.cloudCredentialSecretName,
+        s3.cloudCredentialName,
+        ...rawPools(spec).map((pool) => pool.cloudCredentialSecretName),
+      ];
+      if (names.some((name) => name === id || name === bare)) return cluster.metadata.name;
+    }
+    return undefined;
+  }
+
   /** The twin of a provisioning cluster, for seeding and the kube API's nodes. */
   twinOf(namespace: string, name: string): SimObject | undefined {
     const runtime = this.runtimes.get(`${namespace}/${name}`);

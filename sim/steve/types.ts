@@ -61,6 +61,11 @@ export class SteveTypes {
     );
   }
 
+  /** Every served type, by id. */
+  all(): SteveSchema[] {
+    return [...this.schemas.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
   get(id: string): SteveSchema {
     const schema = this.schemas.get(id);
     if (!schema) throw new Error(`no steve schema ${id}`);

@@ -277,6 +277,91 @@ describe('provisioning v2 over steve /v1', () => {
     assert.deepEqual(inNamespace.body.data, []);
   });
 
+  it('sorts the page it returns by sort=', async () => {
+    const config = await createMachineConfig(sim, 'nc-sort-');
+    for (const [name, version] of [
+      ['sort-a', 'v1.30.14+rke2r2'],
+      ['sort-b', 'v1.32.5+rke2r1'],
+    ]) {
+      const body = v2ClusterBody(name, config.metadata.name, undefined, version);
+      assert.equal((await sim.rancher('POST', CLUSTERS_V1, body)).status, 201);
+    }
+    const byVersion = await sim.rancher(
+      'GET',
+      `${CLUSTERS_V1}?filter=metadata.name=sort-&sort=-spec.kubernetesVersion`,
+    );
+    assert.deepEqual(
+      byVersion.body.data.map((c: any) => c.metadata.name),
+      ['sort-b', 'sort-a'],
+    );
+    const byName = await sim.rancher('GET', `${CLUSTERS_V1}?filter=metadata.name=sort-&sort=metadata.name`);
+    assert.deepEqual(
+      byName.body.data.map((c: any) => c.metadata.name),
+      ['sort-a', 'sort-b'],
+    );
+  });
+
+  it('describes its types at /v1/schemas', async () => {
+    const schema = await sim.rancher('GET', '/v1/schemas/rke-machine-config.cattle.io.openstackconfig');
+    assert.equal(schema.status, 200);
+    assert.equal(schema.body.type, 'schema');
+    assert.deepEqual(schema.body.collectionMethods, ['GET', 'POST']);
+    assert.equal(schema.body.attributes.kind, 'OpenstackConfig');
+    assert.equal(schema.body.attributes.namespaced, true);
+    assert.equal(schema.body.links.collection, `${sim.url}${OPENSTACK_CONFIGS}`);
+    const missing = await sim.rancher('GET', '/v1/schemas/rke-machine-config.cattle.io.nosuchconfig');
+    assert.equal(missing.status, 404);
+    const all = await sim.rancher('GET', '/v1/schemas');
+    const ids = all.body.data.map((s: any) => s.id);
+    for (const id of [
+      'provisioning.cattle.io.cluster',
+      'cluster.x-k8s.io.machine',
+      'rke.cattle.io.etcdsnapshot',
+    ]) {
+      assert.ok(ids.includes(id), id);
+    }
+  });
+
+  it('keeps cloud credentials in cattle-global-data, secrets hidden, undeletable while referenced', async () => {
+    const missing = await sim.rancher('POST', '/v3/cloudcredentials', { name: 'empty' });
+    assert.equal(missing.status, 422);
+    assert.equal(missing.body.code, 'MissingRequired');
+    assert.equal(missing.body.message, 'a Config field must be set');
+
+    const created = await sim.rancher('POST', '/v3/cloudcredentials', {
+      type: 'cloudCredential',
+      name: 'openstack-prod',
+      openstackcredentialConfig: { password: 's3cr3t' },
+    });
+    assert.equal(created.status, 201);
+    assert.match(created.body.id, /^cattle-global-data:cc-[a-z0-9]{5}$/);
+    assert.equal(created.body.name, 'openstack-prod');
+    assert.deepEqual(created.body.openstackcredentialConfig, {});
+    assert.ok(
+      !JSON.stringify((await sim.rancher('GET', `/v3/cloudcredentials/${created.body.id}`)).body).includes(
+        's3cr3t',
+      ),
+    );
+
+    const config = await createMachineConfig(sim, 'nc-cred-');
+    const body: any = v2ClusterBody('cred-user', config.metadata.name);
+    body.spec.cloudCredentialSecretName = created.body.id;
+    assert.equal((await sim.rancher('POST', CLUSTERS_V1, body)).status, 201);
+    const refused = await sim.rancher('DELETE', `/v3/cloudcredentials/${created.body.id}`);
+    assert.equal(refused.status, 422);
+    assert.equal(refused.body.code, 'InvalidAction');
+    assert.equal(
+      refused.body.message,
+      'Cloud credential is currently referenced by provisioning cluster cred-user',
+    );
+
+    await sim.rancher('DELETE', `${CLUSTERS_V1}/fleet-default/cred-user`);
+    await waitForGone(sim, `${CLUSTERS_V1}/fleet-default/cred-user`);
+    const deleted = await sim.rancher('DELETE', `/v3/cloudcredentials/${created.body.id}`);
+    assert.equal(deleted.status, 200);
+    assert.equal((await sim.rancher('GET', `/v3/cloudcredentials/${created.body.id}`)).status, 404);
+  });
+
   it('deletes: 200 with deletionTimestamp, then gone, then the twin gone', async () => {
     await createV2Cluster(sim, 'doomed');
     const path = `${CLUSTERS_V1}/fleet-default/doomed`;
