@@ -49,6 +49,40 @@ describe('simulator CLI', () => {
     assert.equal(code, 0);
   });
 
+  it('behaves as the --version it is given, with its RKE2 releases', async () => {
+    const child = spawn(
+      process.execPath,
+      [
+        MAIN,
+        '--port',
+        '0',
+        '--version',
+        'v2.12.3',
+        '--node-template',
+        'm1.large',
+        '--rke2-version',
+        'v1.33.1+rke2r1',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const [line] = (await once(child.stdout, 'data')) as [Buffer];
+    const match = /^rancher simulator listening on (http:\/\/127\.0\.0\.1:\d+) \(profile fast\)\n$/.exec(
+      line.toString(),
+    );
+    assert.ok(match, line.toString());
+    const url = match[1];
+    assert.equal(((await (await fetch(`${url}/rancherversion`)).json()) as any).Version, 'v2.12.3');
+    const releases = (await (await fetch(`${url}/v1-rke2-release/releases`)).json()) as any;
+    assert.deepEqual(
+      releases.data.map((r: any) => r.version),
+      ['v1.33.1+rke2r1'],
+    );
+    const configs = await fetch(`${url}/v1/rke-machine-config.cattle.io.openstackconfigs`);
+    assert.equal(configs.status, 401, 'the /v1 API needs the token like /v3');
+    child.kill('SIGTERM');
+    assert.equal((await once(child, 'exit'))[0], 0);
+  });
+
   it('refuses unknown flags with exit code 2', async () => {
     const child = spawn(process.execPath, [MAIN, '--port', '0', '--nope'], {
       stdio: ['ignore', 'pipe', 'pipe'],
