@@ -6,7 +6,7 @@ import { parseSeedRequest, seed } from './seed';
 import { clone } from './merge';
 import { setCondition, type Condition, type ConditionStatus } from './state';
 import { render } from './steve/api';
-import { CLUSTER, MACHINE } from './steve/provisioning';
+import { CLUSTER, MACHINE } from './steve/objects';
 import type { World } from './world';
 
 /** Types whose conditions `/__sim/conditions` may set (§11.3 item 18); the last two by `namespace/name`. */
