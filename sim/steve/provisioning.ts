@@ -159,6 +159,13 @@ export class ProvisioningController {
         }
       }
     }
+    if (current) {
+      // `CheckCreatorID`: an update may drop the annotation but not change it.
+      const creator = next.metadata.annotations?.['field.cattle.io/creatorId'];
+      if (creator !== undefined && creator !== current.metadata.annotations?.['field.cattle.io/creatorId']) {
+        throw admissionDenied(422, 'Invalid', WEBHOOK, 'creatorID annotation cannot be changed');
+      }
+    }
     const restore = restoreOf(spec);
     const before = current ? restoreOf(specOf(current)) : undefined;
     if (
