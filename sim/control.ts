@@ -6,7 +6,7 @@ import { parseSeedRequest, seed } from './seed';
 import { clone } from './merge';
 import { setCondition, type Condition, type ConditionStatus } from './state';
 import { render } from './steve/api';
-import { CLUSTER, MACHINE } from './steve/provisioning';
+import { CLUSTER, MACHINE } from './steve/objects';
 import type { World } from './world';
 
 /** Types whose conditions `/__sim/conditions` may set (§11.3 item 18); the last two by `namespace/name`. */
@@ -100,6 +100,27 @@ function setObjectCondition(world: World, body: Record<string, unknown>, ctx: Re
   return json(200, renderResource(type, object, ctx));
 }
 
+/**
+ * Reports one control-plane component's health on a cluster (`componentStatuses`, §3.2):
+ * `{"clusterId", "name": "etcd-0", "status": "True"|"False"|"Unknown", "message"?, "error"?}`.
+ */
+function setComponentStatus(world: World, body: Record<string, unknown>, ctx: RequestContext): SimResponse {
+  if (typeof body.clusterId !== 'string') throw new ApiError(400, 'BadRequest', 'clusterId must be a string');
+  if (typeof body.name !== 'string' || !/^[a-z0-9][a-z0-9.-]{0,62}$/.test(body.name)) {
+    throw new ApiError(400, 'BadRequest', 'name must be a component name such as etcd-0 or scheduler');
+  }
+  if (!STATUSES.includes(String(body.status))) {
+    throw new ApiError(400, 'BadRequest', 'status must be "True", "False" or "Unknown"');
+  }
+  const clusters = world.clusters;
+  const cluster = clusters.find(body.clusterId);
+  clusters.setComponentStatus(cluster, body.name, body.status as ConditionStatus, {
+    message: typeof body.message === 'string' ? body.message : undefined,
+    error: typeof body.error === 'string' ? body.error : undefined,
+  });
+  return json(200, renderResource(clusters, cluster, ctx));
+}
+
 /** The same for a steve object: a controller status write (resourceVersion moves), then a reconcile. */
 function setSteveCondition(
   world: World,
@@ -127,25 +148,4 @@ function setSteveCondition(
   else world.steve.provisioning.reconcileByName(namespace, name);
   const latest = world.local.get(schemaId, namespace, name) ?? stored;
   return json(200, render(world, schema, latest, ctx));
-}
-
-/**
- * Reports one control-plane component's health on a cluster (`componentStatuses`, §3.2):
- * `{"clusterId", "name": "etcd-0", "status": "True"|"False"|"Unknown", "message"?, "error"?}`.
- */
-function setComponentStatus(world: World, body: Record<string, unknown>, ctx: RequestContext): SimResponse {
-  if (typeof body.clusterId !== 'string') throw new ApiError(400, 'BadRequest', 'clusterId must be a string');
-  if (typeof body.name !== 'string' || !/^[a-z0-9][a-z0-9.-]{0,62}$/.test(body.name)) {
-    throw new ApiError(400, 'BadRequest', 'name must be a component name such as etcd-0 or scheduler');
-  }
-  if (!STATUSES.includes(String(body.status))) {
-    throw new ApiError(400, 'BadRequest', 'status must be "True", "False" or "Unknown"');
-  }
-  const clusters = world.clusters;
-  const cluster = clusters.find(body.clusterId);
-  clusters.setComponentStatus(cluster, body.name, body.status as ConditionStatus, {
-    message: typeof body.message === 'string' ? body.message : undefined,
-    error: typeof body.error === 'string' ? body.error : undefined,
-  });
-  return json(200, renderResource(clusters, cluster, ctx));
 }

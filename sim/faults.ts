@@ -1,4 +1,5 @@
 import { ApiError, codeForStatus, isPlainObject, UNAUTHORIZED_BODY, type SimResponse } from './http';
+import { SteveError } from './steve/schema';
 
 /** What a test asks for at `POST /__sim/faults` (design.md, "The simulator"). */
 export interface FaultSpec {
@@ -79,14 +80,39 @@ export class FaultRegistry {
   }
 }
 
-/** The error a status fault answers with: the shape a real server uses for that status (§2.6). */
-export function faultResponse(fault: Fault): SimResponse {
+/**
+ * The error a status fault answers with: the shape a real server uses for that status (§2.6), and
+ * on steve `/v1` paths steve's envelope (§9.1).
+ */
+export function faultResponse(fault: Fault, path = ''): SimResponse {
   const status = fault.status ?? 500;
   if (status === 401 && fault.code === undefined && fault.message === undefined) {
     return { status, body: UNAUTHORIZED_BODY };
   }
-  const error = new ApiError(status, fault.code ?? codeForStatus(status), fault.message ?? 'simulated fault');
-  return { status, body: error.toBody() };
+  const message = fault.message ?? 'simulated fault';
+  if (path === '/v1' || path.startsWith('/v1/')) {
+    return {
+      status,
+      body: new SteveError(status, fault.code ?? steveCodeForStatus(status), message).toBody(),
+    };
+  }
+  return { status, body: new ApiError(status, fault.code ?? codeForStatus(status), message).toBody() };
+}
+
+/** The Kubernetes reason steve puts in `code` for a status (`apimachinery` `StatusReason`). */
+function steveCodeForStatus(status: number): string {
+  switch (status) {
+    case 422:
+      return 'Invalid';
+    case 405:
+      return 'MethodNotAllowed';
+    case 503:
+      return 'ServiceUnavailable';
+    case 504:
+      return 'Timeout';
+    default:
+      return codeForStatus(status);
+  }
 }
 
 function validateSpec(input: unknown): FaultSpec {

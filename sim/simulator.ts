@@ -201,7 +201,7 @@ async function handle(
     }
   }
   let response: SimResponse;
-  if (fault?.status !== undefined) response = faultResponse(fault);
+  if (fault?.status !== undefined) response = faultResponse(fault, path);
   else {
     const request = {
       method,

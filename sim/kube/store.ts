@@ -40,6 +40,8 @@ const HISTORY = 1_000;
 export class ClusterObjects {
   private version = 1;
   private readonly tables = new Map<string, Map<string, KubeObject>>();
+  /** Sorted keys per resource, dropped when a key is added or removed (not on a modification). */
+  private readonly sortedKeys = new Map<string, string[]>();
   private history: ChangeEvent[] = [];
   private readonly watchers = new Set<(event: ChangeEvent | null) => void>();
 
@@ -55,7 +57,8 @@ export class ClusterObjects {
   /** Objects in etcd key order (namespace, then name), as a real list returns them. */
   list(resource: string, namespace?: string): KubeObject[] {
     const table = this.table(resource);
-    const keys = [...table.keys()].sort();
+    let keys = this.sortedKeys.get(resource);
+    if (!keys) this.sortedKeys.set(resource, (keys = [...table.keys()].sort()));
     const prefix = namespace === undefined ? '' : `${namespace}/`;
     const out: KubeObject[] = [];
     for (const k of keys) if (k.startsWith(prefix)) out.push(table.get(k)!);
@@ -82,6 +85,8 @@ export class ClusterObjects {
     const previous = table.get(k);
     if (type === 'DELETED') table.delete(k);
     else table.set(k, stored);
+    // A new key, or a key that went: the order changes.
+    if ((previous === undefined) !== (type === 'DELETED')) this.sortedKeys.delete(resource);
     const event: ChangeEvent = { type, resource, resourceVersion: this.version, object: stored, previous };
     this.history.push(event);
     // Trim in chunks so recording stays O(1) amortized.

@@ -5,7 +5,6 @@
  * Every controller write goes through the store, so `metadata.resourceVersion` moves with it and a
  * client PUT holding an older one gets the 409 a real server answers.
  */
-import { createHash } from 'node:crypto';
 import { randomChars, uuid } from '../ids';
 import { isPlainObject } from '../http';
 import type { KubeObject } from '../kube/store';
@@ -15,13 +14,37 @@ import { setCondition, type Condition, type ConditionStatus } from '../state';
 import type { SimObject } from '../store';
 import { distroOf, validatesSnapshotRestore } from '../version';
 import type { World } from '../world';
-import { defaultState, deleteNow, markDeleting } from './api';
-import { admissionDenied, type SteveSchema, type SteveState } from './schema';
-
-export const CLUSTER = 'provisioning.cattle.io.cluster';
-export const MACHINE = 'cluster.x-k8s.io.machine';
-export const SNAPSHOT = 'rke.cattle.io.etcdsnapshot';
-export const CONTROL_PLANE = 'rke.cattle.io.rkecontrolplane';
+import { deleteNow, markDeleting } from './api';
+import {
+  CLUSTER,
+  clusterOf,
+  clusterState,
+  conditionsOf,
+  CONTROL_PLANE,
+  generationOf,
+  key,
+  MACHINE,
+  machineAddresses,
+  machineObject,
+  machineState,
+  marked,
+  poolOf,
+  poolsOf,
+  rawPools,
+  restoreOf,
+  RESTORE_MESSAGES,
+  RESTORE_PHASES,
+  safeConcatName,
+  SNAPSHOT,
+  snapshotObject,
+  snapshotObjectName,
+  snapshotState,
+  specOf,
+  stripTimes,
+  type Pool,
+  type Spec,
+} from './objects';
+import { admissionDenied, type SteveSchema } from './schema';
 
 const WEBHOOK = 'rancher.cattle.io.clusters.provisioning.cattle.io';
 const NAME_MESSAGE =
@@ -29,44 +52,12 @@ const NAME_MESSAGE =
   'form "c-xxxxx", and can only contain lowercase alphanumeric characters or \' - \'';
 const MGMT_NAME = /^c-[a-z0-9]{5}$/;
 const FLEET_NAME = /^[^-][-a-z0-9]+$/;
-const CAPI = 'cluster.x-k8s.io/v1beta1';
-
-/** Phases of `rkecontrolplane.status.etcdSnapshotRestorePhase` in order (rancher-212.md §5.4). */
-const RESTORE_PHASES = [
-  'Started',
-  'Shutdown',
-  'Restore',
-  'PostRestorePodCleanup',
-  'InitialRestartCluster',
-  'PostRestoreNodeCleanup',
-  'RestartCluster',
-  'Finished',
-];
-const RESTORE_MESSAGES: Record<string, string> = {
-  Started: 'etcd restore started',
-  Shutdown: 'shutting down cluster',
-  Restore: 'cluster shutdown complete, running etcd restore',
-  PostRestorePodCleanup: 'etcd restore complete, cleaning up pods',
-  InitialRestartCluster: 'restarting cluster after etcd restore',
-  PostRestoreNodeCleanup: 'cleaning up nodes after etcd restore',
-  RestartCluster: 'restarting cluster',
-};
-
-type Spec = Record<string, unknown>;
-interface Pool {
-  name: string;
-  quantity: number;
-  etcdRole: boolean;
-  controlPlaneRole: boolean;
-  workerRole: boolean;
-  driver: string;
-}
 
 /** What the controllers remember about one provisioning cluster beyond its object. */
 interface Runtime {
   twinId: string;
-  /** The MachineSet name part per pool (`<cluster>-<pool>-<hash>`). */
-  machineSets: Map<string, string>;
+  /** The MachineSet per pool (`<cluster>-<pool>-<hash>`). */
+  machineSets: Map<string, { name: string; uid: string; deployment: string }>;
   /** The Kubernetes version the cluster runs; differs from the spec while an upgrade is on. */
   appliedVersion: string;
   snapshotGeneration: number;
@@ -166,6 +157,13 @@ export class ProvisioningController {
         if (typeof pool.name === 'string' && pool.name.length > 63) {
           throw admissionDenied(422, 'Invalid', WEBHOOK, 'pool name must be 63 characters or fewer');
         }
+      }
+    }
+    if (current) {
+      // `CheckCreatorID`: an update may drop the annotation but not change it.
+      const creator = next.metadata.annotations?.['field.cattle.io/creatorId'];
+      if (creator !== undefined && creator !== current.metadata.annotations?.['field.cattle.io/creatorId']) {
+        throw admissionDenied(422, 'Invalid', WEBHOOK, 'creatorID annotation cannot be changed');
       }
     }
     const restore = restoreOf(spec);
@@ -451,90 +449,26 @@ export class ProvisioningController {
   }
 
   private createMachine(cluster: KubeObject, runtime: Runtime, pool: Pool, running = false): void {
-    const { namespace = '', name: clusterName } = cluster.metadata;
-    const deployment = safeConcatName(clusterName, pool.name);
+    const namespace = cluster.metadata.namespace ?? '';
     let machineSet = runtime.machineSets.get(pool.name);
     if (!machineSet) {
-      machineSet = `${deployment}-${randomChars(10)}`;
+      const deployment = safeConcatName(cluster.metadata.name, pool.name);
+      machineSet = { name: `${deployment}-${randomChars(10)}`, uid: uuid(), deployment };
       runtime.machineSets.set(pool.name, machineSet);
     }
     let name = '';
-    do name = `${machineSet}-${randomChars(5)}`;
+    do name = `${machineSet.name}-${randomChars(5)}`;
     while (this.world.local.get(MACHINE, namespace, name));
-    const labels: Record<string, string> = {
-      'cluster.x-k8s.io/cluster-name': clusterName,
-      'cluster.x-k8s.io/deployment-name': deployment,
-      'cluster.x-k8s.io/set-name': machineSet,
-      'machine-template-hash': machineSet.slice(deployment.length + 1),
-      'rke.cattle.io/cluster-name': clusterName,
-      'rke.cattle.io/rke-machine-pool-name': pool.name,
-    };
-    if (pool.etcdRole) labels['rke.cattle.io/etcd-role'] = 'true';
-    if (pool.controlPlaneRole) labels['rke.cattle.io/control-plane-role'] = 'true';
-    if (pool.workerRole) labels['rke.cattle.io/worker-role'] = 'true';
-    const kind = `${pool.driver[0].toUpperCase()}${pool.driver.slice(1)}Machine`;
-    const machine: KubeObject = {
-      apiVersion: CAPI,
-      kind: 'Machine',
-      metadata: {
-        name,
-        namespace,
-        generateName: `${machineSet}-`,
-        uid: uuid(),
-        resourceVersion: '',
-        creationTimestamp: k8sTime(),
-        labels,
-        annotations: {},
-      },
-      spec: {
-        clusterName,
-        bootstrap: {
-          configRef: { apiVersion: 'rke.cattle.io/v1', kind: 'RKEBootstrap', name, namespace },
-        },
-        infrastructureRef: { apiVersion: 'rke-machine.cattle.io/v1', kind, name, namespace },
-        nodeDeletionTimeout: '10s',
-      },
-      status: {
-        phase: 'Pending',
-        bootstrapReady: false,
-        infrastructureReady: false,
-        observedGeneration: 1,
-        conditions: [] as Condition[],
-      },
-    };
-    const meta = machine.metadata as unknown as Record<string, unknown>;
-    meta.generation = 1;
-    meta.finalizers = ['machine.cluster.x-k8s.io'];
-    meta.ownerReferences = [
-      {
-        apiVersion: CAPI,
-        kind: 'MachineSet',
-        name: machineSet,
-        uid: runtime.twinId,
-        controller: true,
-        blockOwnerDeletion: true,
-      },
-    ];
+    const machine = machineObject({
+      cluster,
+      pool,
+      name,
+      machineSet,
+      running,
+      kubernetesVersion: runtime.appliedVersion,
+      distro: distroOf(runtime.appliedVersion),
+    });
     this.creationOrder.set(machine.metadata.uid, ++this.machinesCreated);
-    if (running) {
-      (machine.spec as Spec).providerID = `${distroOf(runtime.appliedVersion)}://${name}`;
-      machine.status = {
-        phase: 'Running',
-        bootstrapReady: true,
-        infrastructureReady: true,
-        observedGeneration: 1,
-        addresses: [
-          { type: 'InternalIP', address: `10.${octet()}.${octet()}.${octet()}` },
-          { type: 'Hostname', address: name },
-        ],
-        nodeRef: { apiVersion: 'v1', kind: 'Node', name },
-        nodeInfo: { kubeletVersion: runtime.appliedVersion, operatingSystem: 'linux', architecture: 'amd64' },
-        conditions: [] as Condition[],
-      };
-      for (const type of ['BootstrapReady', 'InfrastructureReady', 'NodeHealthy', 'Ready']) {
-        setCondition((machine.status as { conditions: Condition[] }).conditions, type, 'True');
-      }
-    }
     const stored = this.world.local.write('ADDED', MACHINE, machine);
     if (!running) this.advanceMachine(stored.metadata.namespace!, stored.metadata.name);
   }
@@ -574,10 +508,7 @@ export class ProvisioningController {
         return step(timings.nodeProvisionMs, (s, c) => {
           s.phase = 'Provisioned';
           s.infrastructureReady = true;
-          s.addresses = [
-            { type: 'InternalIP', address: `10.${octet()}.${octet()}.${octet()}` },
-            { type: 'Hostname', address: name },
-          ];
+          s.addresses = machineAddresses(name);
           setCondition(c, 'InfrastructureReady', 'True');
         });
       case 'Provisioned':
@@ -924,60 +855,8 @@ export class ProvisioningController {
     metadata: string,
     s3?: Record<string, unknown>,
   ): void {
-    const { namespace = '', name: clusterName } = cluster.metadata;
-    const name = snapshotObjectName(clusterName, snapshotName, storage);
-    const labels: Record<string, string> = { 'rke.cattle.io/cluster-name': clusterName };
-    if (storage === 'local') {
-      labels['rke.cattle.io/machine-id'] = machine.metadata.uid;
-      labels['rke.cattle.io/node-name'] = machine.metadata.name;
-    }
-    const location =
-      storage === 's3'
-        ? `s3://${String(s3?.bucket ?? '')}/${s3?.folder ? `${String(s3.folder)}/` : ''}${snapshotName}`
-        : `file:///var/lib/rancher/${this.distroOfCluster(namespace, clusterName)}/server/db/snapshots/${snapshotName}`;
-    const snapshotFile: Record<string, unknown> = {
-      name: snapshotName,
-      nodeName: storage === 'local' ? machine.metadata.name : 's3',
-      location,
-      metadata,
-      createdAt: k8sTime(),
-      size: 12_345_678,
-      status: 'successful',
-    };
-    if (s3) {
-      snapshotFile.s3 = {
-        endpoint: s3.endpoint ?? '',
-        endpointCA: s3.endpointCA ?? '',
-        skipSSLVerify: s3.skipSSLVerify ?? false,
-        bucket: s3.bucket ?? '',
-        region: s3.region ?? '',
-        folder: s3.folder ?? '',
-      };
-    }
-    const object: KubeObject = {
-      apiVersion: 'rke.cattle.io/v1',
-      kind: 'ETCDSnapshot',
-      metadata: {
-        name,
-        namespace,
-        uid: uuid(),
-        resourceVersion: '',
-        creationTimestamp: k8sTime(),
-        labels,
-        annotations: {
-          'etcdsnapshot.rke.io/storage': storage,
-          'etcdsnapshot.rke.io/snapshot-name': snapshotName,
-        },
-      },
-      spec: { clusterName },
-      snapshotFile,
-      status: { missing: false },
-    };
-    (object.metadata as unknown as Record<string, unknown>).ownerReferences = [
-      storage === 's3'
-        ? { apiVersion: CAPI, kind: 'Cluster', name: clusterName, uid: cluster.metadata.uid }
-        : { apiVersion: CAPI, kind: 'Machine', name: machine.metadata.name, uid: machine.metadata.uid },
-    ];
+    const distro = this.distroOfCluster(cluster.metadata.namespace ?? '', cluster.metadata.name);
+    const object = snapshotObject({ cluster, machine, snapshotName, storage, metadata, distro, s3 });
     this.world.local.write('ADDED', SNAPSHOT, object);
   }
 
@@ -1069,152 +948,4 @@ export class ProvisioningController {
     const latest = this.world.local.get(schemaId, object.metadata.namespace, object.metadata.name);
     if (latest) deleteNow(this.world, this.schema(schemaId), latest);
   }
-}
-
-// ---- pure helpers -------------------------------------------------------------------------------
-
-function key(object: KubeObject): string {
-  return `${object.metadata.namespace ?? ''}/${object.metadata.name}`;
-}
-
-function specOf(object: KubeObject): Spec {
-  return isPlainObject(object.spec) ? object.spec : {};
-}
-
-function conditionsOf(object: KubeObject): Condition[] {
-  const status = isPlainObject(object.status) ? object.status : {};
-  return Array.isArray(status.conditions) ? (status.conditions as Condition[]) : [];
-}
-
-function rawPools(spec: Spec): Array<Record<string, unknown>> {
-  const rke = isPlainObject(spec.rkeConfig) ? spec.rkeConfig : {};
-  return Array.isArray(rke.machinePools) ? rke.machinePools.filter(isPlainObject) : [];
-}
-
-function poolsOf(cluster: KubeObject): Pool[] {
-  return rawPools(specOf(cluster))
-    .filter((pool) => typeof pool.name === 'string' && pool.name !== '')
-    .map((pool) => {
-      const ref = isPlainObject(pool.machineConfigRef) ? pool.machineConfigRef : {};
-      const kind = typeof ref.kind === 'string' ? ref.kind : 'Config';
-      const quantity =
-        Number.isInteger(pool.quantity) && (pool.quantity as number) >= 0 ? (pool.quantity as number) : 1;
-      return {
-        name: pool.name as string,
-        quantity,
-        etcdRole: pool.etcdRole === true,
-        controlPlaneRole: pool.controlPlaneRole === true,
-        workerRole: pool.workerRole === true,
-        driver: kind.replace(/Config$/, '').toLowerCase() || 'machine',
-      };
-    });
-}
-
-function poolOf(machine: KubeObject): string {
-  return machine.metadata.labels?.['rke.cattle.io/rke-machine-pool-name'] ?? '';
-}
-
-function clusterOf(machine: KubeObject): string {
-  return machine.metadata.labels?.['cluster.x-k8s.io/cluster-name'] ?? '';
-}
-
-function marked(machine: KubeObject): boolean {
-  return machine.metadata.annotations?.['cluster.x-k8s.io/delete-machine'] !== undefined;
-}
-
-function generationOf(spec: Spec, field: string): number {
-  const rke = isPlainObject(spec.rkeConfig) ? spec.rkeConfig : {};
-  const value = isPlainObject(rke[field]) ? rke[field].generation : undefined;
-  return typeof value === 'number' ? value : 0;
-}
-
-function restoreOf(spec: Spec): { name: string; generation: number; restoreRKEConfig: string } | undefined {
-  const rke = isPlainObject(spec.rkeConfig) ? spec.rkeConfig : {};
-  const restore = isPlainObject(rke.etcdSnapshotRestore) ? rke.etcdSnapshotRestore : undefined;
-  if (!restore) return undefined;
-  return {
-    name: typeof restore.name === 'string' ? restore.name : '',
-    generation: typeof restore.generation === 'number' ? restore.generation : 0,
-    restoreRKEConfig:
-      typeof restore.restoreRKEConfig === 'string' && restore.restoreRKEConfig !== ''
-        ? restore.restoreRKEConfig
-        : 'none',
-  };
-}
-
-function stripTimes(status: Record<string, unknown>): unknown {
-  const conditions = Array.isArray(status.conditions) ? status.conditions : [];
-  return {
-    ...status,
-    conditions: conditions.map((c: Condition) => ({
-      type: c.type,
-      status: c.status,
-      message: c.message,
-      reason: c.reason,
-    })),
-  };
-}
-
-/** `SafeConcatName(<cluster>, <sanitized snapshot name>, <storage>)` (rancher-212.md §5.3). */
-function snapshotObjectName(cluster: string, snapshotName: string, storage: string): string {
-  return safeConcatName(cluster, snapshotName.toLowerCase().replace(/[^-.a-z0-9]/g, '-'), storage);
-}
-
-/** wrangler `name.SafeConcatName`: joined by `-`, cut to 57 chars plus a hash when over 63. */
-export function safeConcatName(...parts: string[]): string {
-  const full = parts.join('-');
-  if (full.length <= 63) return full;
-  const digest = createHash('sha256').update(full).digest('hex');
-  return `${full.slice(0, 57).replace(/-+$/, '')}-${digest.slice(0, 5)}`;
-}
-
-/** The phase a client sees (§9.3): `removing`, errors, `provisioning`, `waiting`, `updating`, `active`. */
-export function clusterState(object: KubeObject): SteveState {
-  if (object.metadata.deletionTimestamp)
-    return { name: 'removing', error: false, transitioning: true, message: '' };
-  const conditions = conditionsOf(object);
-  if (!isPlainObject(specOf(object).rkeConfig)) return defaultState(object);
-  const get = (type: string) => conditions.find((c) => c.type === type);
-  const phases: Array<[string, string]> = [
-    ['Provisioned', 'provisioning'],
-    ['Ready', 'waiting'],
-    ['Updated', 'updating'],
-  ];
-  for (const [type, name] of phases) {
-    const condition = get(type);
-    if (condition?.status === 'False')
-      return { name, error: true, transitioning: false, message: condition.message ?? '' };
-  }
-  if (conditions.length === 0)
-    return { name: 'provisioning', error: false, transitioning: true, message: '' };
-  for (const [type, name] of phases) {
-    const condition = get(type);
-    if (condition?.status === 'Unknown')
-      return { name, error: false, transitioning: true, message: condition.message ?? '' };
-  }
-  return { name: 'active', error: false, transitioning: false, message: '' };
-}
-
-/** CAPI machines read their phase, lower-cased (wrangler `checkPhase`). */
-function machineState(object: KubeObject): SteveState {
-  if (object.metadata.deletionTimestamp)
-    return { name: 'removing', error: false, transitioning: true, message: '' };
-  const status = isPlainObject(object.status) ? object.status : {};
-  const failed = conditionsOf(object).find((c) => c.status === 'False');
-  if (failed) return { name: 'failed', error: true, transitioning: false, message: failed.message ?? '' };
-  const phase = String(status.phase ?? 'Pending').toLowerCase();
-  return { name: phase, error: false, transitioning: phase !== 'running', message: '' };
-}
-
-function snapshotState(object: KubeObject): SteveState {
-  if (object.metadata.deletionTimestamp)
-    return { name: 'removing', error: false, transitioning: true, message: '' };
-  const file = isPlainObject(object.snapshotFile) ? object.snapshotFile : {};
-  if (file.status === 'failed')
-    return { name: 'failed', error: true, transitioning: false, message: String(file.message ?? '') };
-  return { name: 'active', error: false, transitioning: false, message: '' };
-}
-
-function octet(): number {
-  return 1 + Math.floor(Math.random() * 254);
 }

@@ -36,6 +36,13 @@ describe('control API on provisioning v2', () => {
       404,
       'nothing applied',
     );
+    assert.deepEqual(failed.body, {
+      type: 'error',
+      links: {},
+      code: 'ServiceUnavailable',
+      message: 'simulated fault',
+      status: 503,
+    });
     const retried = await sim.rancher('POST', CLUSTERS_V1, v2ClusterBody('faulty', config.metadata.name));
     assert.equal(retried.status, 201);
     const calls = (await sim.calls()).map((c) => `${c.method} ${c.path} ${c.status}`);

@@ -223,6 +223,12 @@ describe('provisioning v2 over steve /v1', () => {
     assert.ok(Number(patched.body.metadata.resourceVersion) > Number(put.body.metadata.resourceVersion));
     // The status subresource survives a PUT that leaves it out.
     assert.equal(patched.body.status.clusterName, current.status.clusterName);
+    // The webhook lets an update keep or drop the creator annotation, never change it.
+    const creator = await sim.rancher('PATCH', path, {
+      metadata: { annotations: { 'field.cattle.io/creatorId': 'u-other' } },
+    });
+    assert.equal(creator.status, 422);
+    assert.equal(creator.body.message, `${ADMISSION}creatorID annotation cannot be changed`);
   });
 
   it('lists with revision, limit and continue, filter= and labelSelector=', async () => {
