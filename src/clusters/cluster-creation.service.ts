@@ -1,6 +1,8 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Principal } from '../common/auth.guard';
+import { BackupStorage } from '../backups/backup-storage.service';
+import { BackupsRepository } from '../backups/backups.repository';
 import { badRequest, conflict, ProblemError } from '../common/problem';
 import { UnitOfWork } from '../database/unit-of-work';
 import { OperationRecorder } from '../operations/operation-recorder.service';
@@ -34,6 +36,8 @@ export class ClusterCreation {
     private readonly backends: BackendsRepository,
     private readonly drivers: BackendDriversService,
     private readonly quota: QuotaService,
+    private readonly backupStorage: BackupStorage,
+    private readonly backups: BackupsRepository,
   ) {}
 
   async create(projectName: string, body: CreateClusterDto): Promise<ClusterAcceptedDto> {
@@ -169,6 +173,13 @@ export class ClusterCreation {
           'CLUSTER_EXISTS',
           `project '${project.name}' already has a cluster named '${body.name}'`,
         );
+      // Every cluster gets its own bucket and a schedule, when backups are on.
+      const bucket = this.backupStorage.bucketFor(clusterId);
+      const defaults = this.backupStorage.settings?.defaults;
+      if (bucket && defaults) {
+        const schedule = body.backup ?? defaults;
+        await this.backups.insertSettings(clusterId, bucket, schedule.intervalHours, schedule.retention);
+      }
       const operation = await this.recorder.recordInTransaction({
         id: randomUUID(),
         type: 'create-cluster',

@@ -1,3 +1,6 @@
+import { BACKUP_OPERATIONS } from '../backups/backup-operations';
+import { EnsureBucketStep } from '../backups/steps/ensure-bucket.step';
+import { RemoveBucketStep } from '../backups/steps/remove-bucket.step';
 import type { OperationDeclaration } from '../operations/operation-declaration';
 import { handlersOf, perPool } from '../operations/operation-declaration';
 import type { OperationType } from '../operations/operation.types';
@@ -19,8 +22,10 @@ import { ScaleNodePoolStep } from './steps/scale-node-pool.step';
  */
 export const CLUSTER_OPERATIONS = {
   'create-cluster': {
-    forward: [CreateClusterStep, AwaitRolesStep, perPool(CreateNodePoolStep), AwaitActiveStep],
-    compensation: [DeleteClusterStep, AwaitClusterDeletedStep],
+    // The bucket comes first: the backend refuses a cluster whose backups point at no bucket.
+    forward: [EnsureBucketStep, CreateClusterStep, AwaitRolesStep, perPool(CreateNodePoolStep), AwaitActiveStep],
+    // ...and goes last, once no cluster is left to write into it.
+    compensation: [DeleteClusterStep, AwaitClusterDeletedStep, RemoveBucketStep],
     deadline: true,
   },
   'add-node-pool': {
@@ -39,10 +44,11 @@ export const CLUSTER_OPERATIONS = {
     deadline: false,
   },
   'delete-cluster': {
-    forward: [DeleteClusterStep, AwaitClusterDeletedStep],
+    forward: [DeleteClusterStep, AwaitClusterDeletedStep, RemoveBucketStep],
     compensation: [],
     deadline: false,
   },
+  ...BACKUP_OPERATIONS,
 } as const satisfies Record<OperationType, OperationDeclaration>;
 
 /** The handlers the worker provides: every step some operation declares. */

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { BackupsCoreModule } from '../backups/backups-core.module';
 import { OperationsRepository } from '../operations/operations.repository';
 import { OutboxModule } from '../outbox/outbox.module';
 import { ProjectsModule } from '../projects/projects.module';
@@ -8,9 +9,10 @@ import { ClustersRepository } from './clusters.repository';
 
 /** What both the API and the worker need: the cluster and operation tables and the outbox. */
 @Module({
-  imports: [ProjectsModule, QuotaModule, RancherBackendsModule, OutboxModule],
+  imports: [ProjectsModule, QuotaModule, RancherBackendsModule, OutboxModule, BackupsCoreModule],
   providers: [ClustersRepository, OperationsRepository],
   exports: [
+    BackupsCoreModule,
     ClustersRepository,
     OperationsRepository,
     OutboxModule,
