@@ -18,6 +18,8 @@ import type { RequestContext } from './resources/resource-type';
 import type { KubeRequest } from './kube/api';
 import { handleClusterProxy } from './kube/proxy';
 import { handleV3 } from './router';
+import { closeS3Clients } from './s3';
+import { s3Preflight } from './s3-preflight';
 import { resolveTimings, type SimulatorTimings, type TimingProfile } from './timings';
 import { World } from './world';
 
@@ -124,6 +126,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     nodeTemplates,
     close: async () => {
       world.close();
+      closeS3Clients();
       for (const socket of upgraded) socket.destroy();
       await Promise.all(
         servers.map(
@@ -192,7 +195,9 @@ async function handle(
       headers: req.headers,
       upgrade: !('res' in connection),
     };
-    response = route(world, request, authenticated, ctx);
+    // A cluster's S3 bucket is checked before the store writes anything, over the network.
+    const refused = authenticated && isV3(path) ? await s3Preflight(world, method, path, target.searchParams, body) : null;
+    response = refused ?? route(world, request, authenticated, ctx);
   }
 
   const dropped = fault?.dropResponse === true;
