@@ -78,7 +78,8 @@ export class BackupsService {
         });
       }
       await this.clusters.setState(cluster.id, 'updating');
-      return { backupId: backup.rancherId, backupName: backup.name, restoreKubernetesVersion };
+      const before = cluster.state === 'error' || cluster.state === 'updating' ? cluster.state : 'active';
+      return { backupId: backup.rancherId, backupName: backup.name, restoreKubernetesVersion, clusterStateBefore: before };
     });
   }
 

@@ -48,7 +48,7 @@ export class OperationOutcomes {
     }
     const applied = await this.uow.run(async () => {
       if (!(await this.operations.finish(op.id, 'failed', { code, message }))) return false;
-      const after = failureWithoutUndo(op.type);
+      const after = failureWithoutUndo(op.type, op.params);
       if (after?.poolState && op.nodePoolId) await this.clusters.setPoolState(op.nodePoolId, after.poolState);
       if (after?.cluster) await this.clusters.setState(op.clusterId, after.cluster);
       return true;

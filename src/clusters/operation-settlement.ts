@@ -109,14 +109,20 @@ export function settlementOf({
  */
 export function failureWithoutUndo(
   type: OperationRecord['type'],
+  params: OperationRecord['params'] = {},
 ): { cluster: ClusterState | null; poolState: NodePoolState | null } | null {
   switch (type) {
     case 'delete-cluster':
       return { cluster: 'error', poolState: null };
     case 'delete-node-pool':
       return { cluster: 'active', poolState: 'active' };
+    // A restore the backend was asked for and failed leaves the cluster in `error`; one that never
+    // reached the backend leaves it as it was.
     case 'restore-backup':
-      return { cluster: 'error', poolState: null };
+      return {
+        cluster: params.restoreRequested ? 'error' : (params.clusterStateBefore ?? 'active'),
+        poolState: null,
+      };
     case 'take-backup':
     case 'update-backup-schedule':
       return { cluster: null, poolState: null };

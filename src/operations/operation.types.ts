@@ -53,6 +53,8 @@ export interface OperationParams {
   restoreKubernetesVersion?: boolean;
   /** Set once the restore was asked for, so a retry does not ask again. */
   restoreRequested?: boolean;
+  /** The cluster's state when the restore was asked for: what it goes back to if the backend never got it. */
+  clusterStateBefore?: 'active' | 'updating' | 'error';
   /** A schedule change: the new schedule. */
   backupSchedule?: { intervalHours: number; retention: number };
 }
