@@ -10,12 +10,15 @@ export interface SeedRequest {
   labels: Record<string, string>;
   namePrefix: string;
   nodeTemplateId?: string;
+  /** Completed recurring (local) etcd backups per cluster. */
+  backupsPerCluster: number;
 }
 
 export interface SeedResult {
   clusterIds: string[];
   nodePools: number;
   nodes: number;
+  backups: number;
 }
 
 const MAX_CLUSTERS = 100_000;
@@ -43,6 +46,7 @@ export function parseSeedRequest(body: Record<string, unknown>): SeedRequest {
     labels: stringMap(body.labels),
     namePrefix,
     nodeTemplateId: body.nodeTemplateId as string | undefined,
+    backupsPerCluster: count('backupsPerCluster', 0, 0),
   };
 }
 
@@ -55,7 +59,7 @@ export function seed(world: World, request: SeedRequest): SeedResult {
   if (!world.nodeTemplates.table.has(templateId)) {
     throw new ApiError(400, 'BadRequest', `node template ${templateId} not found`);
   }
-  const result: SeedResult = { clusterIds: [], nodePools: 0, nodes: 0 };
+  const result: SeedResult = { clusterIds: [], nodePools: 0, nodes: 0, backups: 0 };
   let index = 1;
   for (let i = 0; i < request.clusters; i++) {
     while (world.clusters.nameTaken(`${request.namePrefix}${index}`)) index++;
@@ -72,6 +76,10 @@ export function seed(world: World, request: SeedRequest): SeedResult {
       world.nodePools.createActive(cluster, templateId, `${name}-pool${p + 1}-`, request.nodesPerPool, roles);
       result.nodePools++;
       result.nodes += request.nodesPerPool;
+    }
+    for (let b = 0; b < request.backupsPerCluster; b++) {
+      world.etcdBackups.createCompleted(cluster);
+      result.backups++;
     }
   }
   return result;

@@ -63,6 +63,22 @@ export class EtcdBackupType extends ResourceType {
     return backup;
   }
 
+  /** A recurring local backup that already completed, for `/__sim/seed` (no timer, no S3). */
+  createCompleted(cluster: SimObject): SimObject {
+    const name = generateName(`${cluster.id}-rl-`, (candidate) => this.table.has(`${cluster.id}:${candidate}`));
+    const backup = this.world.newObject('etcdBackup', `${cluster.id}:${name}`, name, {
+      clusterId: cluster.id,
+      filename: `${name}_${k8sTime().replace(/:/g, '-')}.zip`,
+      manual: false,
+      backupConfig: clone(this.world.clusters.backupConfigOf(cluster)) ?? null,
+    });
+    backup.hidden.kubernetesVersion = this.world.clusters.kubernetesVersionOf(cluster);
+    setCondition(backup.conditions, 'Created', 'True');
+    setCondition(backup.conditions, 'Completed', 'True');
+    this.table.add(backup);
+    return backup;
+  }
+
   override reconcile(backup: SimObject): void {
     if (!this.isLive(backup) || conditionStatus(backup.conditions, 'Completed') !== 'Unknown') return;
     this.world.scheduler.ensure(`${backup.id}#complete`, this.world.timings.etcdBackupMs, () => {

@@ -323,6 +323,7 @@ describe('clusters API', () => {
       assert.deepEqual(
         operation.steps.map((s: { name: string }) => s.name),
         [
+          'ensure-bucket',
           'create-cluster',
           'await-roles',
           'create-node-pool:control',
@@ -769,7 +770,7 @@ describe('clusters API', () => {
       assert.equal(deleted.body.type, 'delete-cluster');
       assert.deepEqual(
         deleted.body.steps.map((s: { name: string }) => s.name),
-        ['delete-cluster', 'await-cluster-deleted'],
+        ['delete-cluster', 'await-cluster-deleted', 'remove-bucket'],
       );
       assert.equal((await paddock.request('GET', '/v1/projects/web/clusters/dup')).body.state, 'deleting');
       assert.equal((await paddock.waitForOperation(deleted.body.id)).state, 'succeeded');

@@ -41,6 +41,7 @@ describe('POST /v1/projects/{project}/clusters:plan', () => {
     assert.equal(planned.body.clusters, 1);
     assert.equal(planned.body.nodes, 3);
     assert.deepEqual(planned.body.steps, [
+      'ensure-bucket',
       'create-cluster',
       'await-roles',
       'create-node-pool:control',

@@ -25,6 +25,7 @@ export interface SeedOptions {
   labels?: Record<string, string>;
   namePrefix?: string;
   nodeTemplateId?: string;
+  backupsPerCluster?: number;
 }
 
 export interface ConditionInjection {
