@@ -40,7 +40,9 @@ export class EtcdBackups1764700300000 implements MigrationInterface {
         CONSTRAINT cluster_backups_kind_check CHECK (kind IN ('recurring', 'manual')),
         CONSTRAINT cluster_backups_state_check CHECK (state IN ('activating', 'active', 'failed'))
       )`);
-    await q.query(`CREATE INDEX cluster_backups_cluster_idx ON cluster_backups (cluster_id, created_at DESC)`);
+    await q.query(
+      `CREATE INDEX cluster_backups_cluster_idx ON cluster_backups (cluster_id, created_at DESC)`,
+    );
     await q.query(`CREATE INDEX cluster_backups_sync_idx ON cluster_backups (backend_id, synced_at)`);
   }
 

@@ -28,9 +28,11 @@ export async function s3Preflight(
   }
   const config = s3ConfigIn(parsed);
   if (!config) return null;
-  // An update may leave the secret out: Rancher keeps the one it moved into a secret (§3.1).
+  // A PUT merges into the stored spec (§2.9), and may leave the secret out: Rancher keeps the
+  // one it moved into a secret (§3.1). What is checked is the target the cluster would have.
   const existing = update ? world.clusters.table.get(decodeURIComponent(update[1])) : undefined;
-  const target = s3TargetOf(config, existing?.hidden.s3SecretKey as string | undefined);
+  const stored = existing ? world.clusters.s3Target(existing) : undefined;
+  const target = s3TargetOf({ ...stored, ...config }, existing?.hidden.s3SecretKey as string | undefined);
   if (!target) return null;
   const failure = await validateS3Target(target);
   return failure === null ? null : errorResponse(new ApiError(500, 'ServerError', failure));

@@ -87,7 +87,10 @@ export function s3Reason(error: unknown): string {
         'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
       AccessDenied: 'Access Denied.',
     };
-    return messages[error.name] ?? `${error.name} (HTTP ${error.$metadata?.httpStatusCode ?? '?'})`;
+    const status = error.$metadata?.httpStatusCode;
+    // A HEAD answer has no body to name the error: minio-go reports a 403 as access denied.
+    if (messages[error.name] === undefined && status === 403) return 'Access Denied.';
+    return messages[error.name] ?? `${error.name} (HTTP ${status ?? '?'})`;
   }
   const err = error as { code?: string; message?: string };
   return err.code ? `dial tcp: ${err.code}` : (err.message ?? String(error));
@@ -144,5 +147,7 @@ export async function downloadSnapshot(target: S3Target, file: string): Promise<
 }
 
 export async function deleteSnapshot(target: S3Target, file: string): Promise<void> {
-  await clientFor(target).send(new DeleteObjectCommand({ Bucket: target.bucket, Key: objectKey(target, file) }));
+  await clientFor(target).send(
+    new DeleteObjectCommand({ Bucket: target.bucket, Key: objectKey(target, file) }),
+  );
 }

@@ -196,7 +196,8 @@ async function handle(
       upgrade: !('res' in connection),
     };
     // A cluster's S3 bucket is checked before the store writes anything, over the network.
-    const refused = authenticated && isV3(path) ? await s3Preflight(world, method, path, target.searchParams, body) : null;
+    const refused =
+      authenticated && isV3(path) ? await s3Preflight(world, method, path, target.searchParams, body) : null;
     response = refused ?? route(world, request, authenticated, ctx);
   }
 

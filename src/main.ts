@@ -17,7 +17,11 @@ async function main(): Promise<void> {
   let config = loadConfig();
   // Outside production, backups without an S3 endpoint go to an embedded store (like the
   // simulators, for `npm start` alone); loadConfig refuses this case in production.
-  if (config.env !== 'production' && process.env.PADDOCK_BACKUPS !== 'off' && !process.env.PADDOCK_S3_ENDPOINT) {
+  if (
+    config.env !== 'production' &&
+    process.env.PADDOCK_BACKUPS !== 'off' &&
+    !process.env.PADDOCK_S3_ENDPOINT
+  ) {
     const s3 = await startEmbeddedS3({ port: 9600 }).catch(() => startEmbeddedS3());
     closeLast.push(() => s3.close());
     process.env.PADDOCK_S3_ENDPOINT = s3.endpoint;

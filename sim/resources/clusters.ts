@@ -508,20 +508,27 @@ export class ClusterType extends ResourceType {
   private runRestore(cluster: SimObject, backup: SimObject): void {
     const backupId = backup.id;
     // A second restore request replaces a pending one (the key carries the backup).
-    this.world.scheduler.ensure(`${cluster.id}#restore:${backupId}`, this.world.timings.clusterUpdateMs, () => {
-      if (!this.isLive(cluster) || cluster.hidden.restoreFrom !== backupId) return;
-      void this.world.etcdBackups.readBack(backup, cluster).then((failure) => {
+    this.world.scheduler.ensure(
+      `${cluster.id}#restore:${backupId}`,
+      this.world.timings.clusterUpdateMs,
+      () => {
         if (!this.isLive(cluster) || cluster.hidden.restoreFrom !== backupId) return;
-        delete cluster.hidden.restoreFrom;
-        if (failure !== null) {
-          setCondition(cluster.conditions, 'Updated', 'False', failure, 'Error');
-          return;
-        }
-        (cluster.fields.rancherKubernetesEngineConfig as Rke).restore = { restore: false, snapshotName: '' };
-        setCondition(cluster.conditions, 'Updated', 'True');
-        this.markConnected(cluster);
-      });
-    });
+        void this.world.etcdBackups.readBack(backup, cluster).then((failure) => {
+          if (!this.isLive(cluster) || cluster.hidden.restoreFrom !== backupId) return;
+          delete cluster.hidden.restoreFrom;
+          if (failure !== null) {
+            setCondition(cluster.conditions, 'Updated', 'False', failure, 'Error');
+            return;
+          }
+          (cluster.fields.rancherKubernetesEngineConfig as Rke).restore = {
+            restore: false,
+            snapshotName: '',
+          };
+          setCondition(cluster.conditions, 'Updated', 'True');
+          this.markConnected(cluster);
+        });
+      },
+    );
   }
 
   private rotateCertificates(cluster: SimObject, body: Record<string, unknown>): SimResponse {

@@ -50,7 +50,10 @@ export class EtcdBackupType extends ResourceType {
     });
     backup.hidden.file = file;
     // rke-tools uploads with the keys the cluster has now; the secret never shows in the object.
-    if (s3Usable) backup.hidden.s3 = s3TargetOf(s3, cluster.hidden.s3SecretKey as string | undefined);
+    // Without keys a real node would use its IAM role; a simulator has none, so such a backup
+    // completes without an upload (and Rancher does not check such a bucket either).
+    const target = s3Usable ? s3TargetOf(s3, cluster.hidden.s3SecretKey as string | undefined) : null;
+    if (target && target.accessKey !== '' && target.secretKey !== '') backup.hidden.s3 = target;
     backup.hidden.kubernetesVersion = this.world.clusters.kubernetesVersionOf(cluster);
     // The cluster as it was at backup time, for `restoreRkeConfig: "all"` (§6).
     backup.hidden.clusterObject = gzipSync(
@@ -65,7 +68,9 @@ export class EtcdBackupType extends ResourceType {
 
   /** A recurring local backup that already completed, for `/__sim/seed` (no timer, no S3). */
   createCompleted(cluster: SimObject): SimObject {
-    const name = generateName(`${cluster.id}-rl-`, (candidate) => this.table.has(`${cluster.id}:${candidate}`));
+    const name = generateName(`${cluster.id}-rl-`, (candidate) =>
+      this.table.has(`${cluster.id}:${candidate}`),
+    );
     const backup = this.world.newObject('etcdBackup', `${cluster.id}:${name}`, name, {
       clusterId: cluster.id,
       filename: `${name}_${k8sTime().replace(/:/g, '-')}.zip`,
@@ -145,12 +150,17 @@ export class EtcdBackupType extends ResourceType {
   armRecurring(cluster: SimObject): void {
     const config = this.world.clusters.backupConfigOf(cluster);
     if (!config || config.enabled === false) return;
-    const hours = typeof config.intervalHours === 'number' && config.intervalHours > 0 ? config.intervalHours : 12;
-    this.world.scheduler.ensure(`${cluster.id}#recurring-backup`, hours * this.world.timings.backupHourMs, () => {
-      if (!this.world.clusters.isLive(cluster)) return;
-      if (isTrue(cluster.conditions, 'Ready')) this.createFor(cluster, false);
-      this.armRecurring(cluster);
-    });
+    const hours =
+      typeof config.intervalHours === 'number' && config.intervalHours > 0 ? config.intervalHours : 12;
+    this.world.scheduler.ensure(
+      `${cluster.id}#recurring-backup`,
+      hours * this.world.timings.backupHourMs,
+      () => {
+        if (!this.world.clusters.isLive(cluster)) return;
+        if (isTrue(cluster.conditions, 'Ready')) this.createFor(cluster, false);
+        this.armRecurring(cluster);
+      },
+    );
   }
 
   /**
@@ -166,7 +176,10 @@ export class EtcdBackupType extends ResourceType {
     );
     const keys = current && current.accessKey !== '' ? current : target;
     try {
-      await downloadSnapshot({ ...target, accessKey: keys.accessKey, secretKey: keys.secretKey }, backup.hidden.file as string);
+      await downloadSnapshot(
+        { ...target, accessKey: keys.accessKey, secretKey: keys.secretKey },
+        backup.hidden.file as string,
+      );
       return null;
     } catch (error) {
       return `[etcd] Failed to restore etcd snapshot: failed to download etcd snapshot ${backup.hidden.file as string} from s3: ${s3Reason(error)}`;

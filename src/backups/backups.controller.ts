@@ -1,5 +1,11 @@
 import { Body, Controller, Get, HttpCode, Param, Patch, Post, Res } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBearerAuth, ApiDefaultResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiAcceptedResponse,
+  ApiBearerAuth,
+  ApiDefaultResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { Response } from 'express';
 import { OperationDto } from '../clusters/operation.dto';
 import { ProblemDto } from '../common/problem.dto';
@@ -40,7 +46,10 @@ export class BackupsController {
 
   @Post('backups')
   @HttpCode(202)
-  @ApiOperation({ operationId: 'createBackup', summary: 'Take a backup now; the operation succeeds when it is active' })
+  @ApiOperation({
+    operationId: 'createBackup',
+    summary: 'Take a backup now; the operation succeeds when it is active',
+  })
   @ApiAcceptedResponse({ type: OperationDto })
   async create(
     @Param('project') project: string,
@@ -63,7 +72,12 @@ export class BackupsController {
     @Body() body: RestoreBackupDto,
     @Res({ passthrough: true }) res: Response,
   ): Promise<OperationDto> {
-    const operation = await this.backups.restore(project, cluster, backup, body.restoreKubernetesVersion ?? false);
+    const operation = await this.backups.restore(
+      project,
+      cluster,
+      backup,
+      body.restoreKubernetesVersion ?? false,
+    );
     located(res, operation);
     return operation;
   }

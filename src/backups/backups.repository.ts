@@ -158,15 +158,40 @@ export class BackupsRepository {
     return result[1];
   }
 
-  /** The newest good backup of each cluster that has backups on, for the age gauge. */
-  async newestGoodBackups(): Promise<Array<{ project: string; cluster: string; newestAt: Date | null }>> {
-    const rows: Array<{ project: string; cluster: string; newest_at: Date | null }> = await this.uow.manager.query(
-      `SELECT p.name AS project, c.name AS cluster,
+  /** Each live cluster with backups and its schedule. */
+  async schedules(): Promise<Array<{ project: string; cluster: string; intervalHours: number }>> {
+    const rows: Array<{ project: string; cluster: string; interval_hours: number }> =
+      await this.uow.manager.query(
+        `SELECT p.name AS project, c.name AS cluster, s.interval_hours
+       FROM cluster_backup_settings s JOIN clusters c ON c.id = s.cluster_id JOIN projects p ON p.id = c.project_id
+       WHERE c.state IN ('active', 'updating', 'error')`,
+      );
+    return rows.map((r) => ({ project: r.project, cluster: r.cluster, intervalHours: r.interval_hours }));
+  }
+
+  /** Each live cluster with backups: its newest `active` backup, its age and its schedule (for the gauges). */
+  async newestGoodBackups(): Promise<
+    Array<{ project: string; cluster: string; newestAt: Date | null; createdAt: Date; intervalHours: number }>
+  > {
+    const rows: Array<{
+      project: string;
+      cluster: string;
+      newest_at: Date | null;
+      created_at: Date;
+      interval_hours: number;
+    }> = await this.uow.manager.query(
+      `SELECT p.name AS project, c.name AS cluster, c.created_at, s.interval_hours,
          (SELECT max(b.created_at) FROM cluster_backups b WHERE b.cluster_id = c.id AND b.state = 'active') AS newest_at
        FROM cluster_backup_settings s JOIN clusters c ON c.id = s.cluster_id JOIN projects p ON p.id = c.project_id
        WHERE c.state IN ('active', 'updating', 'error')`,
     );
-    return rows.map((r) => ({ project: r.project, cluster: r.cluster, newestAt: r.newest_at }));
+    return rows.map((r) => ({
+      project: r.project,
+      cluster: r.cluster,
+      newestAt: r.newest_at,
+      createdAt: r.created_at,
+      intervalHours: r.interval_hours,
+    }));
   }
 }
 

@@ -73,17 +73,30 @@ export class BackupsService {
     return this.record(projectName, clusterName, 'restore-backup', async (cluster) => {
       const backup = await this.requireBackup(cluster, backupName);
       if (backup.state !== 'active') {
-        throw conflict('BACKUP_NOT_ACTIVE', `backup '${backupName}' is ${backup.state}; only an active backup can be restored`, {
-          state: backup.state,
-        });
+        throw conflict(
+          'BACKUP_NOT_ACTIVE',
+          `backup '${backupName}' is ${backup.state}; only an active backup can be restored`,
+          {
+            state: backup.state,
+          },
+        );
       }
       await this.clusters.setState(cluster.id, 'updating');
       const before = cluster.state === 'error' || cluster.state === 'updating' ? cluster.state : 'active';
-      return { backupId: backup.rancherId, backupName: backup.name, restoreKubernetesVersion, clusterStateBefore: before };
+      return {
+        backupId: backup.rancherId,
+        backupName: backup.name,
+        restoreKubernetesVersion,
+        clusterStateBefore: before,
+      };
     });
   }
 
-  updateSchedule(projectName: string, clusterName: string, schedule: BackupScheduleDto): Promise<OperationDto> {
+  updateSchedule(
+    projectName: string,
+    clusterName: string,
+    schedule: BackupScheduleDto,
+  ): Promise<OperationDto> {
     return this.record(projectName, clusterName, 'update-backup-schedule', async (cluster) => {
       await this.requireBackups(cluster);
       return { backupSchedule: { intervalHours: schedule.intervalHours, retention: schedule.retention } };
@@ -101,7 +114,9 @@ export class BackupsService {
     await this.uow.run(async () => {
       const cluster = await this.lookup.requireLiveCluster(project, clusterName);
       if (!cluster.rancherId || cluster.state === 'provisioning') {
-        throw conflict('CLUSTER_NOT_READY', `cluster '${clusterName}' is still being created`, { clusterId: cluster.id });
+        throw conflict('CLUSTER_NOT_READY', `cluster '${clusterName}' is still being created`, {
+          clusterId: cluster.id,
+        });
       }
       // A second operation while one runs is refused (409) by the operations' unique index,
       // and this whole transaction, the state change with it, rolls back.

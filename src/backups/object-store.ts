@@ -75,7 +75,9 @@ export class ObjectStore {
 
   async bucketExists(bucket: string): Promise<boolean> {
     try {
-      await this.call('HeadBucket', bucket, () => this.client.send(new HeadBucketCommand({ Bucket: bucket })));
+      await this.call('HeadBucket', bucket, () =>
+        this.client.send(new HeadBucketCommand({ Bucket: bucket })),
+      );
       return true;
     } catch (error) {
       if (isObjectStoreError(error) && error.kind === 'not-found') return false;
@@ -130,7 +132,9 @@ export class ObjectStore {
       );
     }
     try {
-      await this.call('DeleteBucket', bucket, () => this.client.send(new DeleteBucketCommand({ Bucket: bucket })));
+      await this.call('DeleteBucket', bucket, () =>
+        this.client.send(new DeleteBucketCommand({ Bucket: bucket })),
+      );
     } catch (error) {
       if (!(isObjectStoreError(error) && error.kind === 'not-found')) throw error;
     }
@@ -159,7 +163,11 @@ export function toObjectStoreError(operation: string, error: unknown): ObjectSto
       return new ObjectStoreError('not-found', operation, message);
     if (code === 'BucketAlreadyOwnedByYou' || code === 'BucketAlreadyExists' || status === 409)
       return new ObjectStoreError('conflict', operation, message);
-    if (status === 401 || status === 403 || /AccessDenied|InvalidAccessKeyId|SignatureDoesNotMatch/.test(code))
+    if (
+      status === 401 ||
+      status === 403 ||
+      /AccessDenied|InvalidAccessKeyId|SignatureDoesNotMatch/.test(code)
+    )
       return new ObjectStoreError('denied', operation, `${message}: the configured S3 keys are refused`);
     if (status >= 500 || status === 429 || code === 'SlowDown')
       return new ObjectStoreError('unavailable', operation, message);

@@ -23,7 +23,13 @@ import { ScaleNodePoolStep } from './steps/scale-node-pool.step';
 export const CLUSTER_OPERATIONS = {
   'create-cluster': {
     // The bucket comes first: the backend refuses a cluster whose backups point at no bucket.
-    forward: [EnsureBucketStep, CreateClusterStep, AwaitRolesStep, perPool(CreateNodePoolStep), AwaitActiveStep],
+    forward: [
+      EnsureBucketStep,
+      CreateClusterStep,
+      AwaitRolesStep,
+      perPool(CreateNodePoolStep),
+      AwaitActiveStep,
+    ],
     // ...and goes last, once no cluster is left to write into it.
     compensation: [DeleteClusterStep, AwaitClusterDeletedStep, RemoveBucketStep],
     deadline: true,

@@ -145,7 +145,8 @@ export class StatusSyncService {
     // cycle's time, so the ones no page named (rotated, or gone with their cluster) are dropped
     // without holding every id in memory.
     const cycleAt = new Date();
-    for await (const page of prefetched(driver.backupPages())) await this.backups.upsertPage(backendId, page, cycleAt);
+    for await (const page of prefetched(driver.backupPages()))
+      await this.backups.upsertPage(backendId, page, cycleAt);
     await this.backups.deleteNotSyncedSince(backendId, cycleAt);
     return diff.report(backendName);
   }

@@ -267,7 +267,8 @@ export class EnvironmentVariables {
   @IsOptional()
   @IsString()
   @Matches(/^[a-z0-9][a-z0-9-]{1,24}[a-z0-9]$/, {
-    message: 'PADDOCK_BACKUP_BUCKET_PREFIX must be 3-26 characters of a-z, 0-9 and -, not starting or ending with -',
+    message:
+      'PADDOCK_BACKUP_BUCKET_PREFIX must be 3-26 characters of a-z, 0-9 and -, not starting or ending with -',
   })
   PADDOCK_BACKUP_BUCKET_PREFIX?: string;
 

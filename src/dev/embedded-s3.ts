@@ -27,8 +27,9 @@ export interface EmbeddedS3Options {
 
 /**
  * Development and tests only: an S3-compatible store (s3rver) in this process, with its data in
- * a temporary folder. It checks request signatures, so only the keys given here are accepted:
- * the simulator's uploads with wrong keys fail as they would against real S3.
+ * a temporary folder. It accepts only the access key id given here (another one is refused with
+ * `InvalidAccessKeyId`, as real S3 does), but it does not verify SigV4 signatures, so a wrong
+ * secret with the right key id goes through: the real S3 of docker-compose.yml checks both.
  */
 export async function startEmbeddedS3(options: EmbeddedS3Options = {}): Promise<EmbeddedS3> {
   const { default: S3rver } = (await import('s3rver')) as unknown as { default: typeof import('s3rver') };

@@ -18,7 +18,8 @@ describe('etcd backups under faults', () => {
   let paddock: TestPaddock;
 
   const clusterPath = (name: string) => `/v1/projects/${PROJECT}/clusters/${name}`;
-  const create = (name: string) => paddock.request('POST', `/v1/projects/${PROJECT}/clusters`, clusterBody(name));
+  const create = (name: string) =>
+    paddock.request('POST', `/v1/projects/${PROJECT}/clusters`, clusterBody(name));
   const bucketOf = async (name: string): Promise<string> => {
     const { rows } = await paddock.db.query(
       `SELECT s.bucket FROM cluster_backup_settings s JOIN clusters c ON c.id = s.cluster_id
@@ -29,9 +30,12 @@ describe('etcd backups under faults', () => {
   };
   /** Clusters on the backend whose display name carries Paddock's name for `name`. */
   const remoteClusters = async (name: string) =>
-    ((await sim.rancher('GET', '/v3/clusters?limit=1000')).body.data as Array<{ name: string; state: string }>).filter(
-      (c) => c.name.includes(name),
-    );
+    (
+      (await sim.rancher('GET', '/v3/clusters?limit=1000')).body.data as Array<{
+        name: string;
+        state: string;
+      }>
+    ).filter((c) => c.name.includes(name));
 
   async function createActive(name: string) {
     const created = await create(name);
@@ -49,7 +53,10 @@ describe('etcd backups under faults', () => {
   before(async () => {
     s3 = await startTestS3();
     sim = await startTestSimulator({ nodeTemplates: [{ name: 'm1.large' }], timings: { etcdBackupMs: 50 } });
-    paddock = await startPaddock({ keepDatabase: true, env: { ...s3.env, PADDOCK_OPERATION_DEADLINE_MS: '6000' } });
+    paddock = await startPaddock({
+      keepDatabase: true,
+      env: { ...s3.env, PADDOCK_OPERATION_DEADLINE_MS: '6000' },
+    });
     assert.equal((await paddock.registerBackend('bf-sim', sim)).status, 201);
     assert.equal((await paddock.request('POST', '/v1/admin/projects', { name: PROJECT })).status, 201);
   });
@@ -108,15 +115,24 @@ describe('etcd backups under faults', () => {
       assert.equal(op.steps.find((s: { name: string }) => s.name === 'create-cluster').state, 'pending');
       assert.equal((await remoteClusters('s3down')).length, 0);
       assert.equal(await s3.bucketExists(await bucketOf('s3down')), false);
-      assert.equal((await sim.calls()).filter((c) => c.method === 'POST' && c.path === '/v3/clusters').length, 0);
+      assert.equal(
+        (await sim.calls()).filter((c) => c.method === 'POST' && c.path === '/v3/clusters').length,
+        0,
+      );
     } finally {
       if (stopped) await s3.start();
     }
   });
 
   for (const [what, fault] of [
-    ['the backend refuses the cluster', { method: 'POST', path: '^/v3/clusters$', status: 422, code: 'InvalidFormat' }],
-    ['the backend refuses the node pool', { method: 'POST', path: '^/v3/nodepools$', status: 422, code: 'InvalidFormat' }],
+    [
+      'the backend refuses the cluster',
+      { method: 'POST', path: '^/v3/clusters$', status: 422, code: 'InvalidFormat' },
+    ],
+    [
+      'the backend refuses the node pool',
+      { method: 'POST', path: '^/v3/nodepools$', status: 422, code: 'InvalidFormat' },
+    ],
   ] as const) {
     it(`${what}: compensation removes the cluster, then its bucket`, async () => {
       const name = what.includes('pool') ? 'poolrefused' : 'refused';
@@ -135,7 +151,10 @@ describe('etcd backups under faults', () => {
       } finally {
         await sim.faults.clear();
       }
-      await waitFor('no cluster left on the backend', async () => (await remoteClusters(name)).length === 0 || undefined);
+      await waitFor(
+        'no cluster left on the backend',
+        async () => (await remoteClusters(name)).length === 0 || undefined,
+      );
       assert.equal(await s3.bucketExists(await bucketOf(name)), false, 'no orphan bucket');
     });
   }
@@ -159,13 +178,19 @@ describe('etcd backups under faults', () => {
   it('a backup whose answer is lost is taken again; both land and the operation succeeds', async () => {
     const rancherId = (await paddock.db.query(`SELECT rancher_id FROM clusters WHERE name = 'flaky'`)).rows[0]
       .rancher_id as string;
-    await sim.faults.add({ method: 'POST', path: `^/v3/clusters/${rancherId}$`, dropResponse: true, times: 1 });
+    await sim.faults.add({
+      method: 'POST',
+      path: `^/v3/clusters/${rancherId}$`,
+      dropResponse: true,
+      times: 1,
+    });
     const op = await run(`${clusterPath('flaky')}/backups`);
     await sim.faults.clear();
     assert.equal(op.state, 'succeeded', JSON.stringify(op));
     // The lost one exists too: not idempotent on the backend, documented on TakeBackupStep.
-    await waitFor('both snapshots in the bucket', async () =>
-      (await s3.objects(await bucketOf('flaky'))).length === 3 || undefined,
+    await waitFor(
+      'both snapshots in the bucket',
+      async () => (await s3.objects(await bucketOf('flaky'))).length === 3 || undefined,
     );
   });
 
@@ -185,7 +210,12 @@ describe('etcd backups under faults', () => {
     const rancherId = (await paddock.db.query(`SELECT rancher_id FROM clusters WHERE name = 'flaky'`)).rows[0]
       .rancher_id as string;
     const backup = (await paddock.request('GET', `${clusterPath('flaky')}/backups`)).body.items[0];
-    await sim.faults.add({ method: 'POST', path: `^/v3/clusters/${rancherId}$`, status: 422, code: 'InvalidFormat' });
+    await sim.faults.add({
+      method: 'POST',
+      path: `^/v3/clusters/${rancherId}$`,
+      status: 422,
+      code: 'InvalidFormat',
+    });
     const op = await run(`${clusterPath('flaky')}/backups/${backup.name}/restore`, {});
     await sim.faults.clear();
     assert.equal(op.state, 'failed');

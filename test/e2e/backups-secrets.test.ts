@@ -21,7 +21,9 @@ describe('S3 keys never leak', () => {
 
   async function call(method: string, path: string, body?: unknown) {
     const response = await paddock.request(method, path, body);
-    answers.push(`${method} ${path} → ${response.status} ${[...response.headers.entries()].join(';')} ${JSON.stringify(response.body)}`);
+    answers.push(
+      `${method} ${path} → ${response.status} ${[...response.headers.entries()].join(';')} ${JSON.stringify(response.body)}`,
+    );
     return response;
   }
 
@@ -87,7 +89,9 @@ describe('S3 keys never leak', () => {
     const leaks = [
       ...answers.flatMap((a) => found('answer', a)),
       ...found('logs', paddock.output()),
-      ...(await dumpRedis(paddock.redis, paddock.config.queuePrefix)).flatMap((e) => found(`redis ${e.key}`, e.value)),
+      ...(await dumpRedis(paddock.redis, paddock.config.queuePrefix)).flatMap((e) =>
+        found(`redis ${e.key}`, e.value),
+      ),
       ...(await dumpDatabase(paddock)).flatMap((r) => found(`postgres ${r.table}`, r.row)),
     ];
     assert.deepEqual(leaks, []);

@@ -28,7 +28,14 @@ class SyncOnlyModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: SyncOnlyModule,
-      imports: [ConfigModule.forRoot(config), LoggingModule, MetricsModule, DatabaseModule, QueueModule, ClustersCoreModule],
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggingModule,
+        MetricsModule,
+        DatabaseModule,
+        QueueModule,
+        ClustersCoreModule,
+      ],
       providers: [StatusSyncRepository, StatusSyncService],
     };
   }
@@ -91,9 +98,10 @@ describe('status sync: backups at 10,000 clusters', () => {
     );
     assert.equal(backupCalls.length, pages, `one call per page of ${PAGE}: ${pages}`);
     assert.ok(calls.every((c) => c.method === 'GET'));
-    const { rows } = await paddock.db.query(`SELECT count(*)::int AS n FROM cluster_backups WHERE backend_id = $1`, [
-      backendId,
-    ]);
+    const { rows } = await paddock.db.query(
+      `SELECT count(*)::int AS n FROM cluster_backups WHERE backend_id = $1`,
+      [backendId],
+    );
     assert.equal(rows[0].n, CLUSTERS * BACKUPS_PER_CLUSTER, 'every backup mirrored, none dropped');
   });
 });

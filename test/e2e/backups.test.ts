@@ -69,10 +69,10 @@ describe('etcd backups to S3', () => {
 
   it('create makes the bucket before the cluster and sets the cluster backupConfig to it', async () => {
     const op = await createActive('alpha');
-    assert.deepEqual(
-      op.steps.map((s: { name: string }) => s.name).slice(0, 2),
-      ['ensure-bucket', 'create-cluster'],
-    );
+    assert.deepEqual(op.steps.map((s: { name: string }) => s.name).slice(0, 2), [
+      'ensure-bucket',
+      'create-cluster',
+    ]);
     const bucket = await bucketOf('alpha');
     assert.match(bucket, new RegExp(`^${s3.env.PADDOCK_BACKUP_BUCKET_PREFIX}-[0-9a-f-]{36}$`));
     assert.equal(await s3.bucketExists(bucket), true);
@@ -98,12 +98,31 @@ describe('etcd backups to S3', () => {
     const [backup] = list.items;
     assert.equal(backup.kind, 'manual');
     assert.equal(backup.state, 'active');
-    assert.match(backup.name, /^c-[a-z0-9]{5}-ms-[a-z0-9]{5}$/, 'Rancher names a manual S3 backup <cluster>-ms-<random>');
+    assert.match(
+      backup.name,
+      /^c-[a-z0-9]{5}-ms-[a-z0-9]{5}$/,
+      'Rancher names a manual S3 backup <cluster>-ms-<random>',
+    );
     assert.match(backup.kubernetesVersion, /^v\d+\.\d+\.\d+$/);
     const objects = await s3.objects(list.bucket);
     assert.equal(objects.length, 1);
-    assert.match(objects[0].key, new RegExp(`^${backup.name}_\\d{4}-\\d\\d-\\d\\dT\\d\\d-\\d\\d-\\d\\dZ\\.zip$`));
+    assert.match(
+      objects[0].key,
+      new RegExp(`^${backup.name}_\\d{4}-\\d\\d-\\d\\dT\\d\\d-\\d\\d-\\d\\dZ\\.zip$`),
+    );
     assert.ok(objects[0].size > 0);
+
+    // The age of the newest good backup, and the schedule it is compared with, as gauges.
+    const metrics = await fetch(`${paddock.url}/metrics`).then((r) => r.text());
+    const age = new RegExp(
+      `paddock_backup_newest_age_seconds\\{project="${PROJECT}",cluster="alpha"\\} ([\\d.e+-]+)`,
+    ).exec(metrics);
+    assert.ok(age, 'the age gauge of alpha');
+    assert.ok(Number(age[1]) < 24 * 3600, 'younger than one interval: the backup just taken');
+    assert.match(
+      metrics,
+      new RegExp(`paddock_backup_interval_seconds\\{project="${PROJECT}",cluster="alpha"\\} 86400`),
+    );
   });
 
   it('recurring backups follow the schedule, are listed as recurring, and rotate by retention', async () => {
@@ -133,7 +152,11 @@ describe('etcd backups to S3', () => {
 
   it('restore in one call: the cluster reads updating, then active, and the operation succeeds', async () => {
     const [backup] = (await listed('alpha')).items;
-    const started = await paddock.request('POST', `${clusterPath('alpha')}/backups/${backup.name}/restore`, {});
+    const started = await paddock.request(
+      'POST',
+      `${clusterPath('alpha')}/backups/${backup.name}/restore`,
+      {},
+    );
     assert.equal(started.status, 202, JSON.stringify(started.body));
     assert.equal(started.body.type, 'restore-backup');
     assert.equal((await paddock.request('GET', clusterPath('alpha'))).body.state, 'updating');
@@ -179,7 +202,11 @@ describe('etcd backups to S3', () => {
     const theirs = (await listed('rota')).items[0];
     const other = await paddock.request('POST', `${clusterPath('alpha')}/backups/${theirs.name}/restore`, {});
     assert.equal(other.status, 404);
-    const unknown = await paddock.request('POST', `${clusterPath('alpha')}/backups/c-zzzzz-ms-zzzzz/restore`, {});
+    const unknown = await paddock.request(
+      'POST',
+      `${clusterPath('alpha')}/backups/c-zzzzz-ms-zzzzz/restore`,
+      {},
+    );
     assert.equal(unknown.status, 404);
     const bad = await paddock.request('POST', `${clusterPath('alpha')}/backups/${theirs.name}/restore`, {
       restoreKubernetesVersion: 'yes',
@@ -209,26 +236,44 @@ describe('etcd backups to S3', () => {
     const op = await takeBackup('broken');
     assert.equal(op.state, 'failed');
     assert.equal(op.error.code, 'BACKUP_FAILED');
-    assert.match(op.error.message, /failed to upload etcd snapshot file to s3: The specified bucket does not exist/);
+    assert.match(
+      op.error.message,
+      /failed to upload etcd snapshot file to s3: The specified bucket does not exist/,
+    );
     const failed = await waitFor('the failed backup listed', async () =>
       (await listed('broken')).items.find((b: { state: string }) => b.state === 'failed'),
     );
-    const restore = await paddock.request('POST', `${clusterPath('broken')}/backups/${failed.name}/restore`, {});
+    const restore = await paddock.request(
+      'POST',
+      `${clusterPath('broken')}/backups/${failed.name}/restore`,
+      {},
+    );
     assert.equal(restore.status, 409);
     assert.equal(restore.body.code, 'BACKUP_NOT_ACTIVE');
   });
 
   it('PATCH changes the schedule on the backend; out-of-bounds schedules are 400 on create and PATCH', async () => {
-    for (const backup of [{ intervalHours: 0, retention: 3 }, { intervalHours: 2, retention: 101 }, { intervalHours: 1.5, retention: 2 }]) {
-      const create = await paddock.request('POST', `/v1/projects/${PROJECT}/clusters`, clusterBody('never', { backup }));
+    for (const backup of [
+      { intervalHours: 0, retention: 3 },
+      { intervalHours: 2, retention: 101 },
+      { intervalHours: 1.5, retention: 2 },
+    ]) {
+      const create = await paddock.request(
+        'POST',
+        `/v1/projects/${PROJECT}/clusters`,
+        clusterBody('never', { backup }),
+      );
       assert.equal(create.status, 400, JSON.stringify(backup));
       const patch = await paddock.request('PATCH', clusterPath('alpha'), { backup });
       assert.equal(patch.status, 400, JSON.stringify(backup));
     }
-    const started = await paddock.request('PATCH', clusterPath('alpha'), { backup: { intervalHours: 6, retention: 4 } });
+    const started = await paddock.request('PATCH', clusterPath('alpha'), {
+      backup: { intervalHours: 6, retention: 4 },
+    });
     assert.equal(started.status, 202, JSON.stringify(started.body));
     assert.equal((await paddock.waitForOperation(started.body.id)).state, 'succeeded');
-    const backupConfig = (await rancherCluster('alpha')).rancherKubernetesEngineConfig.services.etcd.backupConfig;
+    const backupConfig = (await rancherCluster('alpha')).rancherKubernetesEngineConfig.services.etcd
+      .backupConfig;
     assert.equal(backupConfig.intervalHours, 6);
     assert.equal(backupConfig.retention, 4);
     assert.equal(backupConfig.s3BackupConfig.bucketName, await bucketOf('alpha'));

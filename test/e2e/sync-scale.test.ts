@@ -143,7 +143,8 @@ describe('status sync: one cycle at 1,000 clusters', () => {
     assert.ok(
       calls.every(
         (c) =>
-          c.method === 'GET' && ['/v3/clusters', '/v3/nodepools', '/v3/nodes', '/v3/etcdbackups'].includes(c.path),
+          c.method === 'GET' &&
+          ['/v3/clusters', '/v3/nodepools', '/v3/nodes', '/v3/etcdbackups'].includes(c.path),
       ),
     );
     const { rows } = await paddock.db.query(

@@ -3,6 +3,7 @@
  * its own for asserting on buckets and objects through the real S3 API.
  */
 import {
+  CreateBucketCommand,
   DeleteObjectCommand,
   HeadBucketCommand,
   ListBucketsCommand,
@@ -21,6 +22,7 @@ export interface TestS3 extends EmbeddedS3 {
   /** Keys and sizes of a bucket's objects. */
   objects(bucket: string): Promise<Array<{ key: string; size: number }>>;
   deleteObject(bucket: string, key: string): Promise<void>;
+  ensureBucket(bucket: string): Promise<void>;
 }
 
 export async function startTestS3(): Promise<TestS3> {
@@ -53,7 +55,8 @@ export async function startTestS3(): Promise<TestS3> {
         await client.send(new HeadBucketCommand({ Bucket: bucket }));
         return true;
       } catch (error) {
-        if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return false;
+        if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404)
+          return false;
         throw error;
       }
     },
@@ -67,6 +70,9 @@ export async function startTestS3(): Promise<TestS3> {
     },
     async deleteObject(bucket, key) {
       await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+    },
+    async ensureBucket(bucket) {
+      await client.send(new CreateBucketCommand({ Bucket: bucket }));
     },
     async close() {
       client.destroy();

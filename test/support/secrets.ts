@@ -41,4 +41,3 @@ export async function dumpDatabase(paddock: TestPaddock): Promise<Array<{ table:
   }
   return out;
 }
-

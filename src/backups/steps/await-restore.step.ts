@@ -1,5 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import { DONE, OperationStep, poll, StepContext, StepError, StepResult } from '../../operations/operation-step';
+import {
+  DONE,
+  OperationStep,
+  poll,
+  StepContext,
+  StepError,
+  StepResult,
+} from '../../operations/operation-step';
 
 /**
  * Done when the backend reports the cluster active again with the restore finished. A failure
@@ -11,7 +18,8 @@ export class AwaitRestoreStep implements OperationStep {
   static readonly key = 'await-restore';
 
   async run({ cluster, driver }: StepContext): Promise<StepResult> {
-    if (!cluster.rancherId) throw new StepError('CLUSTER_NOT_CREATED', 'the cluster is not on the backend', false);
+    if (!cluster.rancherId)
+      throw new StepError('CLUSTER_NOT_CREATED', 'the cluster is not on the backend', false);
     const progress = await driver.restoreProgress(cluster.rancherId);
     switch (progress.phase) {
       case 'done':
@@ -21,7 +29,11 @@ export class AwaitRestoreStep implements OperationStep {
       case 'failed':
         throw new StepError('RESTORE_FAILED', progress.message, false);
       case 'gone':
-        throw new StepError('CLUSTER_VANISHED', `cluster ${cluster.rancherName} disappeared from the backend`, false);
+        throw new StepError(
+          'CLUSTER_VANISHED',
+          `cluster ${cluster.rancherName} disappeared from the backend`,
+          false,
+        );
     }
   }
 }

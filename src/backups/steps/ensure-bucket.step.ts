@@ -21,7 +21,11 @@ export class EnsureBucketStep implements OperationStep {
     const settings = await this.backups.settingsOf(cluster.id);
     if (!settings) return DONE;
     if (!this.storage.store)
-      throw new StepError('BACKUPS_NOT_CONFIGURED', 'the cluster has backups but no S3 store is configured', true);
+      throw new StepError(
+        'BACKUPS_NOT_CONFIGURED',
+        'the cluster has backups but no S3 store is configured',
+        true,
+      );
     await this.backups.markBucketIntent(cluster.id);
     await this.storage.store.ensureBucket(settings.bucket);
     return DONE;

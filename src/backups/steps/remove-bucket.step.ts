@@ -27,7 +27,11 @@ export class RemoveBucketStep implements OperationStep {
     const undoingCreate = operation.type === 'create-cluster';
     if (!undoingCreate && this.config.backups?.bucketOnDelete !== 'delete') return DONE;
     if (!this.storage.store)
-      throw new StepError('BACKUPS_NOT_CONFIGURED', `bucket ${settings.bucket} needs an S3 store to be removed`, true);
+      throw new StepError(
+        'BACKUPS_NOT_CONFIGURED',
+        `bucket ${settings.bucket} needs an S3 store to be removed`,
+        true,
+      );
     await this.storage.store.removeBucket(settings.bucket);
     await this.backups.markBucketRemoved(cluster.id);
     return DONE;

@@ -14,7 +14,11 @@ export class StartRestoreStep implements OperationStep {
     const backupId = operation.params.backupId;
     if (!backupId || !cluster.rancherId)
       throw new StepError('BACKUP_MISSING', 'the restore names no backup on the backend', false);
-    await driver.restoreBackup(cluster.rancherId, backupId, operation.params.restoreKubernetesVersion === true);
+    await driver.restoreBackup(
+      cluster.rancherId,
+      backupId,
+      operation.params.restoreKubernetesVersion === true,
+    );
     await this.operations.mergeParams(operation.id, { restoreRequested: true });
     return DONE;
   }

@@ -343,7 +343,7 @@ export function toRemoteBackup(b: V3EtcdBackup): RemoteBackup {
     name: b.name ?? b.id.slice(b.id.indexOf(':') + 1),
     createdAt: b.created ?? null,
     state,
-    message: state === 'failed' ? (b.transitioningMessage || completed?.message || '') : '',
+    message: state === 'failed' ? b.transitioningMessage || completed?.message || '' : '',
     manual: b.manual === true,
     kubernetesVersion: plainKubernetesVersion(b.status?.kubernetesVersion),
     size: null,
