@@ -16,13 +16,15 @@ async function main(): Promise<void> {
   const closeLast: Array<() => Promise<unknown>> = [];
   let config = loadConfig();
   // Outside production, backups without an S3 endpoint go to an embedded store (like the
-  // simulators, for `npm start` alone); loadConfig refuses this case in production.
+  // simulators, for `npm start` alone); loadConfig refuses this case in production. Only a process
+  // that is both API and worker starts one: a worker elsewhere could not reach it.
   if (
     config.env !== 'production' &&
+    config.role === 'all' &&
     process.env.PADDOCK_BACKUPS !== 'off' &&
     !process.env.PADDOCK_S3_ENDPOINT
   ) {
-    const s3 = await startEmbeddedS3({ port: 9600 }).catch(() => startEmbeddedS3());
+    const s3 = await startEmbeddedS3({ port: 9600 });
     closeLast.push(() => s3.close());
     process.env.PADDOCK_S3_ENDPOINT = s3.endpoint;
     process.env.PADDOCK_S3_REGION = s3.region;

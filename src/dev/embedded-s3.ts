@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -18,6 +19,7 @@ export interface EmbeddedS3 {
 }
 
 export interface EmbeddedS3Options {
+  /** Preferred port; a free one when it is taken (default: a free one). */
   port?: number;
   accessKeyId?: string;
   secretAccessKey?: string;
@@ -40,7 +42,8 @@ export async function startEmbeddedS3(options: EmbeddedS3Options = {}): Promise<
   account.DUMMY_ACCOUNT.createKeyPair(accessKeyId, secretAccessKey);
   const ownDirectory = options.directory === undefined;
   const directory = options.directory ?? (await mkdtemp(join(tmpdir(), 'paddock-s3-')));
-  let port = options.port ?? 0;
+  // s3rver reports a taken port as an unhandled 'error' event, so the port is tried first.
+  let port = options.port && (await portIsFree(options.port)) ? options.port : 0;
   let server: InstanceType<typeof S3rver> | null = null;
   const start = async () => {
     if (server) return;
@@ -67,4 +70,12 @@ export async function startEmbeddedS3(options: EmbeddedS3Options = {}): Promise<
       if (ownDirectory) await rm(directory, { recursive: true, force: true });
     },
   };
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+  });
 }

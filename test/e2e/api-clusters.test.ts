@@ -331,10 +331,10 @@ describe('clusters API', () => {
           'await-active',
         ],
       );
-      // Nothing past the first step can have started yet: it needs Rancher's answers first.
+      // Nothing past the Rancher create can have started yet: it needs Rancher's answers first.
       assert.deepEqual(
         operation.steps
-          .slice(2)
+          .slice(3)
           .map((s: Record<string, unknown>) => [s.state, s.attempts, s.startedAt, s.finishedAt, s.lastError]),
         Array.from({ length: 3 }, () => ['pending', 0, null, null, null]),
       );

@@ -72,7 +72,7 @@ describe('POST /v1/projects/{project}/clusters:plan', () => {
       headers,
     );
     assert.equal(planned.status, 200, JSON.stringify(planned.body));
-    assert.equal(planned.body.steps.length, 5);
+    assert.equal(planned.body.steps.length, 6);
     const again = await paddock.request(
       'POST',
       '/v1/projects/plans/clusters:plan',
