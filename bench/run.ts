@@ -9,12 +9,14 @@
  *   4. sync      one sync cycle at 1,000 / 5,000 / 10,000 clusters                    scenarios/sync.ts
  *   5. memory    RSS of API and worker at 10,000 clusters                             scenarios/memory.ts
  *   6. kube      Kubernetes API proxy: list 1,000 / watch 1,000 events / 200 watches  scenarios/kube-proxy.ts
+ *   7. metrics   /metrics size and scrape time at 10,000 clusters and 50,000 nodes    scenarios/metrics.ts
  *
  * BENCH_ONLY=reads,sync runs a subset (results are then written to latest-partial.*, so a partial
  * run never overwrites the full table). Knobs: BENCH_DURATION_S (8), BENCH_CREATE_CLIENTS,
  * BENCH_READ_CLIENTS, BENCH_FANOUT_CREATES / _WORKERS / _CLIENTS / _TIMEOUT_S, BENCH_SYNC_SIZES,
  * BENCH_SYNC_CYCLES, BENCH_CPU_PROF=<dir> (API of the create scenario under --cpu-prof),
- * BENCH_KUBE_OBJECTS / _LIST_ROUNDS / _WATCH_ROUNDS / _WATCHES.
+ * BENCH_KUBE_OBJECTS / _LIST_ROUNDS / _WATCH_ROUNDS / _WATCHES, BENCH_METRICS_CLUSTERS /
+ * _NODES_PER_CLUSTER / _SCRAPES.
  */
 import 'reflect-metadata';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -25,11 +27,12 @@ import { fanoutScenario } from './scenarios/fanout';
 import { kubeProxyScenario } from './scenarios/kube-proxy';
 import { Fleet, startFleet } from './scenarios/fleet';
 import { memoryScenario } from './scenarios/memory';
+import { metricsScenario } from './scenarios/metrics';
 import { readsScenario } from './scenarios/reads';
 import { syncScenario } from './scenarios/sync';
 import { DURATION_S, ScenarioResult, cleanupAll } from './support';
 
-const ALL = ['create', 'reads', 'fanout', 'sync', 'memory', 'kube'] as const;
+const ALL = ['create', 'reads', 'fanout', 'sync', 'memory', 'kube', 'metrics'] as const;
 type Name = (typeof ALL)[number];
 const FLEET_SIZE = 10_000;
 
@@ -65,6 +68,7 @@ async function main(): Promise<void> {
   if (names.includes('create')) await run(createScenario);
   if (names.includes('fanout')) await run(fanoutScenario);
   if (names.includes('kube')) await run(kubeProxyScenario);
+  if (names.includes('metrics')) await run(metricsScenario);
   if (names.includes('reads') || names.includes('sync') || names.includes('memory')) {
     const fleet: Fleet = await startFleet();
     try {

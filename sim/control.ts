@@ -40,6 +40,8 @@ export function handleControl(
         return json(200, { calls: [] });
       case 'POST /__sim/conditions':
         return setObjectCondition(world, parseJsonObject(rawBody), ctx);
+      case 'POST /__sim/component-statuses':
+        return setComponentStatus(world, parseJsonObject(rawBody), ctx);
       case 'POST /__sim/seed':
         return json(201, seed(world, parseSeedRequest(parseJsonObject(rawBody))));
     }
@@ -86,4 +88,25 @@ function setObjectCondition(world: World, body: Record<string, unknown>, ctx: Re
   );
   type.reconcile(object);
   return json(200, renderResource(type, object, ctx));
+}
+
+/**
+ * Reports one control-plane component's health on a cluster (`componentStatuses`, §3.2):
+ * `{"clusterId", "name": "etcd-0", "status": "True"|"False"|"Unknown", "message"?, "error"?}`.
+ */
+function setComponentStatus(world: World, body: Record<string, unknown>, ctx: RequestContext): SimResponse {
+  if (typeof body.clusterId !== 'string') throw new ApiError(400, 'BadRequest', 'clusterId must be a string');
+  if (typeof body.name !== 'string' || !/^[a-z0-9][a-z0-9.-]{0,62}$/.test(body.name)) {
+    throw new ApiError(400, 'BadRequest', 'name must be a component name such as etcd-0 or scheduler');
+  }
+  if (!STATUSES.includes(String(body.status))) {
+    throw new ApiError(400, 'BadRequest', 'status must be "True", "False" or "Unknown"');
+  }
+  const clusters = world.clusters;
+  const cluster = clusters.find(body.clusterId);
+  clusters.setComponentStatus(cluster, body.name, body.status as ConditionStatus, {
+    message: typeof body.message === 'string' ? body.message : undefined,
+    error: typeof body.error === 'string' ? body.error : undefined,
+  });
+  return json(200, renderResource(clusters, cluster, ctx));
 }

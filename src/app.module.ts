@@ -20,6 +20,7 @@ import { HttpMetricsInterceptor } from './metrics/http-metrics.interceptor';
 import { MetricsHttpModule, MetricsModule } from './metrics/metrics.module';
 import { ProjectsModule } from './projects/projects.module';
 import { QueueModule } from './queue/queue.module';
+import { QueueDashboardModule } from './queue/queue-dashboard.module';
 import { QuotaApiModule, QuotaWorkerModule } from './quota/quota.module';
 import { RancherBackendsModule } from './rancher-backends/rancher-backends.module';
 import { RancherBackendsWorkerModule } from './rancher-backends/rancher-backends-worker.module';
@@ -49,6 +50,7 @@ export class ApiModule {
         BackupsModule,
         KubeAccessModule,
         HealthModule,
+        QueueDashboardModule,
       ],
       providers: [
         IdempotencyKeysRepository,

@@ -4,7 +4,6 @@
  * set) and disappears when Rancher deletes it.
  */
 import { isPlainObject } from '../http';
-import { conditionStatus } from '../state';
 import type { SimObject } from '../store';
 import type { World } from '../world';
 import type { KubeObject } from './store';
@@ -27,6 +26,9 @@ export function clusterNodes(world: World, cluster: SimObject, resourceVersion: 
   );
 }
 
+/** The conditions a kubelet (and, for NetworkUnavailable, the CNI) sets on its Node. */
+const KUBELET_CONDITIONS = ['NetworkUnavailable', 'MemoryPressure', 'DiskPressure', 'PIDPressure', 'Ready'];
+
 export function isNodeReady(node: KubeObject): boolean {
   const conditions = (node.status as { conditions: Array<{ type: string; status: string }> }).conditions;
   return conditions.some((c) => c.type === 'Ready' && c.status === 'True');
@@ -43,7 +45,6 @@ function nodeObject(node: SimObject, resourceVersion: string): KubeObject {
   for (const [field, role] of ROLE_LABELS) {
     if (node.fields[field] === true) labels[`node-role.kubernetes.io/${role}`] = 'true';
   }
-  const ready = node.conditions.find((c) => c.type === 'Ready');
   const info = isPlainObject(node.fields.info) ? node.fields.info : {};
   const os = isPlainObject(info.os) ? info.os : {};
   const kubernetes = isPlainObject(info.kubernetes) ? info.kubernetes : {};
@@ -69,16 +70,21 @@ function nodeObject(node: SimObject, resourceVersion: string): KubeObject {
     status: {
       capacity: node.fields.capacity,
       allocatable: node.fields.allocatable,
-      conditions: [
-        {
-          type: 'Ready',
-          status: conditionStatus(node.conditions, 'Ready') ?? 'Unknown',
-          reason: ready?.reason ?? 'NodeStatusUnknown',
-          message: ready?.message ?? 'Kubelet stopped posting node status.',
-          lastHeartbeatTime: ready?.lastUpdateTime ?? node.created,
-          lastTransitionTime: ready?.lastTransitionTime ?? node.created,
-        },
-      ],
+      // The kubelet's conditions, in the order the kubelet reports them, as the sim node has them.
+      conditions: KUBELET_CONDITIONS.flatMap((type) => {
+        const c = node.conditions.find((x) => x.type === type);
+        if (type !== 'Ready' && !c) return [];
+        return [
+          {
+            type,
+            status: c?.status ?? 'Unknown',
+            reason: c?.reason ?? 'NodeStatusUnknown',
+            message: c?.message ?? 'Kubelet stopped posting node status.',
+            lastHeartbeatTime: c?.lastUpdateTime ?? node.created,
+            lastTransitionTime: c?.lastTransitionTime ?? node.created,
+          },
+        ];
+      }),
       addresses: [
         { type: 'InternalIP', address: node.fields.ipAddress },
         { type: 'Hostname', address: name },

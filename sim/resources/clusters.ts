@@ -398,7 +398,9 @@ export class ClusterType extends ResourceType {
     out.nodeCount = nodes.length;
     out.linuxWorkerCount = linuxWorkers;
     out.windowsWorkerCount = 0;
-    out.componentStatuses = [];
+    // Empty as on every Kubernetes >= 1.22 (§3.2), unless a test reported components through
+    // `/__sim/component-statuses` (what an older cluster's health syncer would fill in).
+    out.componentStatuses = clone(this.componentStatusesOf(object));
     Object.assign(out, resourceSums(ready));
     return out;
   }
@@ -561,10 +563,41 @@ export class ClusterType extends ResourceType {
     return backupConfig(cluster.fields.rancherKubernetesEngineConfig as Rke | undefined);
   }
 
+  /** `{name, conditions: [{type: "Healthy", status, message?, error?}]}` per component, sorted by name. */
+  componentStatusesOf(cluster: SimObject): ComponentStatus[] {
+    return (cluster.hidden.componentStatuses as ComponentStatus[] | undefined) ?? [];
+  }
+
+  /** Records one component's health, as Rancher's health syncer does for clusters below 1.22. */
+  setComponentStatus(
+    cluster: SimObject,
+    name: string,
+    status: 'True' | 'False' | 'Unknown',
+    text: { message?: string; error?: string },
+  ): void {
+    const condition: ComponentStatus['conditions'][number] = { type: 'Healthy', status };
+    if (text.message) condition.message = text.message;
+    if (text.error) condition.error = text.error;
+    const others = this.componentStatusesOf(cluster).filter((c) => c.name !== name);
+    cluster.hidden.componentStatuses = [...others, { name, conditions: [condition] }].sort((a, b) =>
+      a.name.localeCompare(b.name),
+    );
+  }
+
   kubernetesVersionOf(cluster: SimObject): string {
     const rke = cluster.fields.rancherKubernetesEngineConfig;
     return isPlainObject(rke) && typeof rke.kubernetesVersion === 'string' ? rke.kubernetesVersion : '';
   }
+}
+
+export interface ComponentStatus {
+  name: string;
+  conditions: Array<{
+    type: 'Healthy';
+    status: 'True' | 'False' | 'Unknown';
+    message?: string;
+    error?: string;
+  }>;
 }
 
 /**

@@ -158,6 +158,36 @@ export class NodeType extends ResourceType {
   private markRegistered(node: SimObject): void {
     const hostname = node.fields.requestedHostname as string;
     setCondition(node.conditions, 'Registered', 'True');
+    // Rancher merges the Kubernetes node's conditions into the v3 node's (§4.3): the CNI's
+    // NetworkUnavailable (canal's calico sets it), then the kubelet's, with the kubelet's reasons.
+    setCondition(
+      node.conditions,
+      'NetworkUnavailable',
+      'False',
+      'Calico is running on this node',
+      'CalicoIsUp',
+    );
+    setCondition(
+      node.conditions,
+      'MemoryPressure',
+      'False',
+      'kubelet has sufficient memory available',
+      'KubeletHasSufficientMemory',
+    );
+    setCondition(
+      node.conditions,
+      'DiskPressure',
+      'False',
+      'kubelet has no disk pressure',
+      'KubeletHasNoDiskPressure',
+    );
+    setCondition(
+      node.conditions,
+      'PIDPressure',
+      'False',
+      'kubelet has sufficient PID available',
+      'KubeletHasSufficientPID',
+    );
     setCondition(node.conditions, 'Ready', 'True', 'kubelet is posting ready status', 'KubeletReady');
     node.fields.nodeName = hostname;
     node.fields.capacity = { ...CAPACITY };

@@ -28,9 +28,6 @@ import {
   POOL_STATES,
 } from './cluster.types';
 
-// The status sync still imports these from here.
-export type { ClusterState, NodeRole };
-
 /** Upper bound on one pool; a bigger pool is almost certainly a typo, and Rancher would choke on it. */
 export const MAX_POOL_QUANTITY = 500;
 export const MAX_POOLS_PER_CLUSTER = 20;
@@ -109,7 +106,10 @@ export class ListClustersQuery extends PageQuery {
 }
 
 export class ConditionDto {
-  /** `Ready`, `Provisioned`, `Updated`, `BackendReachable`, `InSync`, ... */
+  /**
+   * `Ready`, `Provisioned`, `Updated`, `BackendReachable`, `InSync`, ...; on clusters,
+   * `ComponentHealthy/<component>` for each control-plane component the backend reports.
+   */
   type: string;
   @ApiProperty({ enum: ['True', 'False', 'Unknown'] })
   status: 'True' | 'False' | 'Unknown';
@@ -195,6 +195,12 @@ export class NodeDto {
   message: string;
   @ApiProperty({ type: String, nullable: true })
   ipAddress: string | null;
+  /**
+   * As last synced: the backend's lifecycle conditions and the kubelet's (`Ready`,
+   * `MemoryPressure`, `DiskPressure`, `PIDPressure`, `NetworkUnavailable`).
+   */
+  @ApiProperty({ type: [ConditionDto] })
+  conditions: ConditionDto[];
   @ApiProperty({ format: 'date-time' })
   updatedAt: string;
 }

@@ -1,6 +1,13 @@
 import type { NewOperation, OperationRecord } from '../operations/operation.types';
 import type { ClusterDto, NodeDto, NodePoolDto } from './cluster.dto';
-import type { ClusterRecord, NewCluster, NewNodePool, NodePoolRecord, NodeRecord } from './cluster.types';
+import type {
+  ClusterRecord,
+  Condition,
+  NewCluster,
+  NewNodePool,
+  NodePoolRecord,
+  NodeRecord,
+} from './cluster.types';
 import type { ClusterAcceptedDto, OperationDto } from './operation.dto';
 import { withoutRancherIdentity } from '../rancher-backends/rancher-identifiers';
 
@@ -28,6 +35,14 @@ const USER_MESSAGES: Record<string, string> = {
 const errorText = (code: string | null, message: string, audience: Audience) =>
   audience === 'admin' ? message : ((code && USER_MESSAGES[code]) ?? withoutRancherIdentity(message));
 
+/** Condition messages come from the backend; they are shown to everyone without Rancher's ids. */
+const toConditionDtos = (conditions: Condition[]): Condition[] =>
+  conditions.map((condition) =>
+    condition.message === undefined
+      ? condition
+      : { ...condition, message: withoutRancherIdentity(condition.message) },
+  );
+
 export const toNodePoolDto = (p: NodePoolRecord): NodePoolDto => ({
   id: p.id,
   name: p.name,
@@ -49,12 +64,7 @@ export const toClusterDto = (c: ClusterRecord, pools: NodePoolRecord[]): Cluster
   region: c.region,
   labels: c.labels,
   nodePools: pools.filter((p) => p.clusterId === c.id).map(toNodePoolDto),
-  // Condition messages come from the backend; they are shown to everyone without Rancher's ids.
-  conditions: c.conditions.map((condition) =>
-    condition.message === undefined
-      ? condition
-      : { ...condition, message: withoutRancherIdentity(condition.message) },
-  ),
+  conditions: toConditionDtos(c.conditions),
   nodeCount: c.nodeCount,
   statusUpdatedAt: iso(c.statusUpdatedAt),
   activeOperationId: c.activeOperationId,
@@ -71,6 +81,7 @@ export const toNodeDto = (n: NodeRecord): NodeDto => ({
   transitioning: n.transitioning,
   message: withoutRancherIdentity(n.message),
   ipAddress: n.ipAddress,
+  conditions: toConditionDtos(n.conditions),
   updatedAt: n.updatedAt.toISOString(),
 });
 

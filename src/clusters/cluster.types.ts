@@ -77,6 +77,8 @@ export interface NodeRecord {
   message: string;
   roles: NodeRole[];
   ipAddress: string | null;
+  /** As the backend reports them: lifecycle conditions and the kubelet's. */
+  conditions: Condition[];
   updatedAt: Date;
 }
 

@@ -13,9 +13,6 @@ import type {
   NodeRole,
 } from './cluster.types';
 
-// The status sync still imports `Condition` from here.
-export type { Condition };
-
 /** A `clusters` row as the repository selects it (with its project's name and operation in flight). */
 interface ClusterRow {
   id: string;
@@ -68,6 +65,7 @@ interface NodeRow {
   message: string;
   roles: NodeRole[];
   ip_address: string | null;
+  conditions: Condition[];
   updated_at: Date;
 }
 
@@ -120,6 +118,7 @@ const toNode = (r: NodeRow): NodeRecord => ({
   message: r.message,
   roles: r.roles,
   ipAddress: r.ip_address,
+  conditions: r.conditions,
   updatedAt: r.updated_at,
 });
 

@@ -52,6 +52,7 @@ const remoteNode = (id: string, pool: string | null, state = 'active'): RemoteNo
   hostname: id,
   ipAddress: null,
   roles: { etcd: false, controlPlane: false, worker: true },
+  provisioning: state !== 'active',
 });
 const cluster = (over: Partial<SyncCluster> = {}): SyncCluster => ({
   id: CLUSTER,
@@ -210,5 +211,51 @@ describe('status sync diff', () => {
     assert.equal(restingState(cluster(), remote({ transitioning: 'error' })), 'error');
     assert.equal(restingState(cluster(), remote({ state: 'unavailable' })), 'error');
     assert.equal(restingState(cluster(), remote({ state: 'provisioning' })), 'active');
+  });
+});
+
+describe('SyncDiff: conditions', () => {
+  it('mirrors node conditions with their unhealthy names and whether the node is provisioning', () => {
+    const diff = new SyncDiff(NOW);
+    const node = {
+      ...remoteNode('c-1:m-1', 'c-1:np-1'),
+      conditions: [
+        { type: 'Ready', status: 'False' as const, reason: 'KubeletNotReady', lastUpdateTime: NOW },
+        { type: 'MemoryPressure', status: 'False' as const, lastTransitionTime: NOW },
+      ],
+    };
+    const [row] = diff.nodes([node], new Map([['c-1', CLUSTER]]), new Map([['c-1:np-1', POOL]]));
+    assert.deepEqual(row.conditions, [
+      { type: 'Ready', status: 'False', reason: 'KubeletNotReady' },
+      { type: 'MemoryPressure', status: 'False', lastTransitionTime: NOW },
+    ]);
+    assert.deepEqual(row.unhealthyConditions, ['Ready']);
+    assert.equal(row.provisioning, false);
+  });
+
+  it('keeps every backend cluster condition after the fixed three, and names the unhealthy ones', () => {
+    const diff = new SyncDiff(NOW);
+    const remote = remoteCluster('c-1', {
+      conditions: [
+        { type: 'Ready', status: 'True' },
+        { type: 'Connected', status: 'True' },
+        { type: 'ComponentHealthy/scheduler', status: 'False', message: 'connection refused' },
+        { type: 'InSync', status: 'False' },
+      ],
+    });
+    const [update] = diff.clusters([remote], [cluster()]);
+    assert.deepEqual(
+      update.conditions.map((c) => `${c.type}=${c.status}`),
+      [
+        'Provisioned=Unknown',
+        'Updated=Unknown',
+        'Ready=True',
+        'Connected=True',
+        'ComponentHealthy/scheduler=False',
+        'BackendReachable=True',
+        'InSync=True',
+      ],
+    );
+    assert.deepEqual(update.unhealthyConditions, ['ComponentHealthy/scheduler', 'Provisioned', 'Updated']);
   });
 });

@@ -8,10 +8,12 @@
 import {
   PADDOCK_LABELS,
   RemoteCluster,
+  RemoteCondition,
   RemoteNode,
   RemoteNodePool,
 } from '../rancher-backends/backend-driver';
 import type { ClusterState, Condition, NodeRole } from './cluster.types';
+import { unhealthyConditions } from './condition-health';
 
 /** A live cluster of the backend, as the sync needs it. */
 export interface SyncCluster {
@@ -40,6 +42,8 @@ export interface ClusterStatusUpdate {
   remoteTransitioning: string | null;
   remoteMessage: string | null;
   conditions: Condition[];
+  /** Names of the conditions that are not healthy (see condition-health.ts), for the gauges. */
+  unhealthyConditions: string[];
   nodeCount: number;
 }
 
@@ -59,6 +63,9 @@ export interface NodeMirror {
   message: string;
   roles: NodeRole[];
   ipAddress: string | null;
+  conditions: Condition[];
+  unhealthyConditions: string[];
+  provisioning: boolean;
 }
 
 /** What one cycle found, stored on the backend row and shown to admins. */
@@ -75,8 +82,26 @@ export interface DriftReport {
   unknownPools: string[];
 }
 
-/** Rancher conditions worth showing users, in our words (the rest is Rancher's business). */
+/**
+ * Cluster conditions always shown, first and in this order (Unknown until the backend reports
+ * them); every other condition the backend reports follows, in its order.
+ */
 const MIRRORED_CONDITIONS = ['Provisioned', 'Updated', 'Ready'];
+
+/**
+ * A backend's condition as Paddock stores it: the backend's transition time is kept, its update
+ * time is not (it moves on every heartbeat, and would rewrite an unchanged row every cycle).
+ */
+function mirroredCondition(c: RemoteCondition): Condition {
+  const out: Condition = { type: c.type, status: c.status };
+  if (c.reason) out.reason = c.reason;
+  if (c.message) out.message = c.message;
+  if (c.lastTransitionTime) out.lastTransitionTime = c.lastTransitionTime;
+  return out;
+}
+
+/** Conditions Paddock itself sets; a backend condition of the same name would be ambiguous. */
+const PADDOCK_CONDITIONS = new Set(['BackendReachable', 'InSync']);
 
 const ROLE_NAMES: Array<[keyof RemoteNode['roles'], NodeRole]> = [
   ['etcd', 'etcd'],
@@ -172,6 +197,9 @@ export class SyncDiff {
         message: node.message,
         roles: ROLE_NAMES.filter(([flag]) => node.roles[flag]).map(([, role]) => role),
         ipAddress: node.ipAddress,
+        conditions: node.conditions.map(mirroredCondition),
+        unhealthyConditions: unhealthyConditions(node.conditions),
+        provisioning: node.provisioning,
       });
     }
     this.mirroredNodes += rows.length;
@@ -293,6 +321,16 @@ export class SyncDiff {
           message: c?.message || undefined,
         });
       }),
+      ...(remote?.conditions ?? [])
+        .filter((c) => !MIRRORED_CONDITIONS.includes(c.type) && !PADDOCK_CONDITIONS.has(c.type))
+        .map((c) =>
+          transition({
+            type: c.type,
+            status: c.status,
+            reason: c.reason || undefined,
+            message: c.message || undefined,
+          }),
+        ),
       transition({ type: 'BackendReachable', status: 'True' }),
       transition(
         missing
@@ -315,6 +353,7 @@ export class SyncDiff {
       remoteTransitioning: remote?.transitioning ?? null,
       remoteMessage: remote?.message ?? null,
       conditions,
+      unhealthyConditions: unhealthyConditions(conditions),
       nodeCount: this.nodesByCluster.get(rancherId) ?? 0,
     };
   }

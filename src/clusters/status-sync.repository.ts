@@ -131,10 +131,11 @@ export class StatusSyncRepository {
       // state is only replaced when it is still what the sync read, or the operation's result is lost.
       `UPDATE clusters c SET state = CASE WHEN c.state = v.previous_state THEN v.state ELSE c.state END, remote_state = v.remote_state, remote_transitioning = v.remote_transitioning,
          remote_message = v.remote_message, conditions = v.conditions::jsonb, node_count = v.node_count,
+         unhealthy_conditions = string_to_array(v.unhealthy, ','),
          status_updated_at = now(),
          updated_at = CASE WHEN c.state = v.previous_state AND c.state IS DISTINCT FROM v.state THEN now() ELSE c.updated_at END
-       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[])
-         AS v(id, state, remote_state, remote_transitioning, remote_message, conditions, node_count, previous_state)
+       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[], $9::text[])
+         AS v(id, state, remote_state, remote_transitioning, remote_message, conditions, node_count, previous_state, unhealthy)
        WHERE c.id = v.id AND c.state NOT IN ('deleted', 'failed')`,
       [
         updates.map((u) => u.id),
@@ -145,6 +146,7 @@ export class StatusSyncRepository {
         updates.map((u) => JSON.stringify(u.conditions)),
         updates.map((u) => u.nodeCount),
         updates.map((u) => u.previousState),
+        updates.map((u) => u.unhealthyConditions.join(',')),
       ],
     );
   }
@@ -159,19 +161,32 @@ export class StatusSyncRepository {
     );
   }
 
-  /** Inserts or refreshes a page of mirrored nodes (rows that did not change are not rewritten). */
+  /**
+   * Inserts or refreshes a page of mirrored nodes (rows that did not change are not rewritten).
+   * `provisioning_since` is set when a node is first seen provisioning and kept until it is not.
+   */
   async upsertNodes(nodes: NodeMirror[]): Promise<void> {
     if (nodes.length === 0) return;
     await this.uow.manager.query(
-      `INSERT INTO nodes (cluster_id, node_pool_id, rancher_id, hostname, state, transitioning, message, roles, ip_address)
-       SELECT cluster_id, node_pool_id, rancher_id, hostname, state, transitioning, message, string_to_array(roles, ','), ip_address
-       FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
-         AS v(cluster_id, node_pool_id, rancher_id, hostname, state, transitioning, message, roles, ip_address)
+      `INSERT INTO nodes (cluster_id, node_pool_id, rancher_id, hostname, state, transitioning, message, roles, ip_address,
+         conditions, unhealthy_conditions, provisioning_since)
+       SELECT cluster_id, node_pool_id, rancher_id, hostname, state, transitioning, message, string_to_array(roles, ','), ip_address,
+         conditions::jsonb, string_to_array(unhealthy, ','), CASE WHEN provisioning THEN now() END
+       FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+                   $10::text[], $11::text[], $12::boolean[])
+         AS v(cluster_id, node_pool_id, rancher_id, hostname, state, transitioning, message, roles, ip_address,
+              conditions, unhealthy, provisioning)
        ON CONFLICT (rancher_id) DO UPDATE SET node_pool_id = excluded.node_pool_id, hostname = excluded.hostname,
          state = excluded.state, transitioning = excluded.transitioning, message = excluded.message,
-         roles = excluded.roles, ip_address = excluded.ip_address, updated_at = now()
-       WHERE (nodes.state, nodes.transitioning, nodes.message, nodes.hostname, nodes.ip_address, nodes.node_pool_id)
-         IS DISTINCT FROM (excluded.state, excluded.transitioning, excluded.message, excluded.hostname, excluded.ip_address, excluded.node_pool_id)`,
+         roles = excluded.roles, ip_address = excluded.ip_address, conditions = excluded.conditions,
+         unhealthy_conditions = excluded.unhealthy_conditions,
+         provisioning_since = CASE WHEN excluded.provisioning_since IS NULL THEN NULL
+                                   ELSE coalesce(nodes.provisioning_since, excluded.provisioning_since) END,
+         updated_at = now()
+       WHERE (nodes.state, nodes.transitioning, nodes.message, nodes.hostname, nodes.ip_address, nodes.node_pool_id,
+              nodes.conditions, nodes.provisioning_since IS NULL)
+         IS DISTINCT FROM (excluded.state, excluded.transitioning, excluded.message, excluded.hostname, excluded.ip_address,
+              excluded.node_pool_id, excluded.conditions, excluded.provisioning_since IS NULL)`,
       [
         nodes.map((n) => n.clusterId),
         nodes.map((n) => n.nodePoolId),
@@ -182,6 +197,9 @@ export class StatusSyncRepository {
         nodes.map((n) => n.message),
         nodes.map((n) => n.roles.join(',')),
         nodes.map((n) => n.ipAddress),
+        nodes.map((n) => JSON.stringify(n.conditions)),
+        nodes.map((n) => n.unhealthyConditions.join(',')),
+        nodes.map((n) => n.provisioning),
       ],
     );
   }

@@ -67,26 +67,57 @@ const API_OPERATION_METADATA = 'swagger/apiOperation';
 const isAdminPath = (path: string) => path === '/v1/admin' || path.startsWith('/v1/admin/');
 
 /**
+ * Checks a credential: the bootstrap SRE token (constant-time compare) or an API token, looked up
+ * by its SHA-256 digest in one indexed query (no cache, so a revocation or an expiry takes effect
+ * on the very next request, on every replica). Used by the guard and by routes outside Nest's
+ * controllers (the queue dashboard).
+ */
+@Injectable()
+export class Authenticator {
+  private readonly adminDigest: Buffer;
+
+  constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
+    private readonly tokens: TokensRepository,
+  ) {
+    this.adminDigest = digest(config.adminToken);
+  }
+
+  /** The caller behind `secret`, and whether it is a member of `project`; throws a 401 problem. */
+  async verify(secret: string, project: string | null): Promise<Principal & { memberOfTarget?: boolean }> {
+    if (timingSafeEqual(digest(secret), this.adminDigest)) return BOOTSTRAP_ADMIN;
+    // Only our own token format is looked up; anything else cannot be a token we issued.
+    if (!/^pdk_[A-Za-z0-9_-]{20,100}$/.test(secret)) throw unauthenticated('the token is not valid');
+    const token = await this.tokens.lookup(tokenHash(secret), project);
+    if (!token) throw unauthenticated('the token is not valid');
+    if (token.revokedAt) throw unauthenticated('the token has been revoked');
+    if (token.expiresAt && token.expiresAt.getTime() <= Date.now())
+      throw unauthenticated('the token has expired');
+    return {
+      subject: token.subject,
+      role: token.role,
+      credentialId: `token:${token.id}`,
+      projectId: token.projectId,
+      projectName: token.projectName,
+      memberOfTarget: token.memberOfTarget,
+    };
+  }
+}
+
+/**
  * The one global guard, for every route not marked `@Public()`:
- * 1. authenticates the bearer token — the bootstrap SRE token (constant-time compare) or an API
- *    token, looked up by its SHA-256 digest in one indexed query per request (no cache, so a
- *    revocation or an expiry takes effect on the very next request, on every replica);
+ * 1. authenticates the bearer token (`Authenticator`);
  * 2. authorizes — `/v1/admin/*` is for admins only (403); a `{project}` the caller cannot see is
  *    a 404, exactly like a project that does not exist;
  * 3. counts the request against the token's and the project's rate limits (admins are exempt).
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
-  private readonly adminDigest: Buffer;
-
   constructor(
     private readonly reflector: Reflector,
-    @Inject(APP_CONFIG) config: AppConfig,
-    private readonly tokens: TokensRepository,
+    private readonly authenticator: Authenticator,
     private readonly limiter: RateLimiter,
-  ) {
-    this.adminDigest = digest(config.adminToken);
-  }
+  ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const isPublic = this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, [
@@ -103,7 +134,9 @@ export class AuthGuard implements CanActivate {
       project,
     };
 
-    const { memberOfTarget, ...principal } = await this.authenticate(request, project);
+    const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
+    if (!match) throw unauthenticated('a bearer token is required');
+    const { memberOfTarget, ...principal } = await this.authenticator.verify(match[1], project);
     request.principal = principal;
     const denial = this.authorize(request, principal, memberOfTarget === true, project);
     if (principal.role !== 'admin') {
@@ -126,31 +159,6 @@ export class AuthGuard implements CanActivate {
     }
     if (denial) throw denial;
     return true;
-  }
-
-  private async authenticate(
-    request: AuthenticatedRequest,
-    project: string | null,
-  ): Promise<Principal & { memberOfTarget?: boolean }> {
-    const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
-    if (!match) throw unauthenticated('a bearer token is required');
-    const secret = match[1];
-    if (timingSafeEqual(digest(secret), this.adminDigest)) return BOOTSTRAP_ADMIN;
-    // Only our own token format is looked up; anything else cannot be a token we issued.
-    if (!/^pdk_[A-Za-z0-9_-]{20,100}$/.test(secret)) throw unauthenticated('the token is not valid');
-    const token = await this.tokens.lookup(tokenHash(secret), project);
-    if (!token) throw unauthenticated('the token is not valid');
-    if (token.revokedAt) throw unauthenticated('the token has been revoked');
-    if (token.expiresAt && token.expiresAt.getTime() <= Date.now())
-      throw unauthenticated('the token has expired');
-    return {
-      subject: token.subject,
-      role: token.role,
-      credentialId: `token:${token.id}`,
-      projectId: token.projectId,
-      projectName: token.projectName,
-      memberOfTarget: token.memberOfTarget,
-    };
   }
 
   /** The error to answer with, or null when the caller may go on. */

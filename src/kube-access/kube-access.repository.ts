@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Role } from '../common/auth.guard';
-import type { ClusterState } from '../clusters/cluster.dto';
+import type { ClusterState } from '../clusters/cluster.types';
 import { UnitOfWork } from '../database/unit-of-work';
 
 /** A cluster as the Kubernetes API proxy needs it: who owns it and where its backend is. */

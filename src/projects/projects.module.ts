@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { Authenticator } from '../common/auth.guard';
 import { RateLimiter } from '../common/rate-limiter';
 import { QuotaModule } from '../quota/quota.module';
 import { AccessService } from './access.service';
@@ -26,7 +27,8 @@ import { TokensService } from './tokens.service';
     TokensService,
     AccessService,
     RateLimiter,
+    Authenticator,
   ],
-  exports: [ProjectsService, AccessService, TokensRepository, RateLimiter],
+  exports: [ProjectsService, AccessService, TokensRepository, RateLimiter, Authenticator],
 })
 export class ProjectsModule {}

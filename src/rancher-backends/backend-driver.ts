@@ -32,13 +32,23 @@ export const PADDOCK_LABELS = {
 
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
 
+/**
+ * One condition of a cluster or node, in Kubernetes' shape. Drivers return every condition their
+ * backend reports; kind-specific health signals that are not conditions on the wire (RKE1's
+ * `componentStatuses`) are folded in as conditions of type `ComponentHealthy/<component>`.
+ */
 export interface RemoteCondition {
   type: string;
   status: ConditionStatus;
   reason?: string;
   message?: string;
   lastUpdateTime?: string;
+  /** When the status last changed, as the backend reports it. */
+  lastTransitionTime?: string;
 }
+
+/** The condition type a component status becomes (`ComponentHealthy/etcd-0`). */
+export const componentConditionType = (component: string) => `ComponentHealthy/${component}`;
 
 /** Rancher's summary of an object: its state name and whether it is moving or stuck. */
 export interface RemoteStatus {
@@ -49,6 +59,10 @@ export interface RemoteStatus {
   conditions: RemoteCondition[];
 }
 
+/**
+ * A cluster as its backend lists it. `conditions` holds the cluster's own conditions and, where the
+ * backend kind reports component health separately, one `ComponentHealthy/<component>` each.
+ */
 export interface RemoteCluster extends RemoteStatus {
   /** Rancher's id (`c-abcde`). */
   id: string;
@@ -78,6 +92,11 @@ export interface RemoteNodePool extends RemoteStatus {
   labels: Record<string, string>;
 }
 
+/**
+ * A node (machine) as its backend lists it. `conditions` holds the backend's lifecycle conditions
+ * and the kubelet's (`Ready`, `MemoryPressure`, `DiskPressure`, `PIDPressure`,
+ * `NetworkUnavailable`), as reported.
+ */
 export interface RemoteNode extends RemoteStatus {
   /** Rancher's id (`c-abcde:m-4hxzq`). */
   id: string;
@@ -86,6 +105,11 @@ export interface RemoteNode extends RemoteStatus {
   hostname: string;
   ipAddress: string | null;
   roles: NodeRoles;
+  /**
+   * True until the machine exists and has registered with Kubernetes (including a machine whose
+   * provisioning failed and is being retried): what `paddock_node_provisioning_seconds` measures.
+   */
+  provisioning: boolean;
 }
 
 export interface ClusterCreateSpec {

@@ -6,6 +6,17 @@
  * exactly until that token has been refilled, so N calls at rate R with burst B take at least
  * (N - B) / R seconds and no timer polling is needed.
  */
+/** Time as the bucket sees it; tests pass a manual clock to check the waits exactly. */
+export interface BucketClock {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+const REAL_CLOCK: BucketClock = {
+  now: () => performance.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+
 export class TokenBucket {
   private tokens: number;
   private last: number;
@@ -17,9 +28,10 @@ export class TokenBucket {
   constructor(
     private readonly ratePerSecond: number,
     private readonly burst: number,
+    private readonly clock: BucketClock = REAL_CLOCK,
   ) {
     this.tokens = Math.max(1, burst);
-    this.last = performance.now();
+    this.last = clock.now();
   }
 
   get unlimited(): boolean {
@@ -28,7 +40,7 @@ export class TokenBucket {
 
   acquire(): Promise<void> {
     if (this.unlimited) return Promise.resolve();
-    const now = performance.now();
+    const now = this.clock.now();
     this.tokens = Math.min(
       Math.max(1, this.burst),
       this.tokens + ((now - this.last) / 1000) * this.ratePerSecond,
@@ -37,6 +49,6 @@ export class TokenBucket {
     this.tokens -= 1;
     if (this.tokens >= 0) return Promise.resolve();
     const waitMs = Math.ceil((-this.tokens / this.ratePerSecond) * 1000);
-    return new Promise((resolve) => setTimeout(resolve, waitMs));
+    return this.clock.sleep(waitMs);
   }
 }

@@ -418,6 +418,7 @@ describe('clusters API', () => {
       assert.deepEqual(byPool('workers')[0].roles, ['worker']);
       for (const node of nodes.items) {
         assert.deepEqual(Object.keys(node).sort(), [
+          'conditions',
           'hostname',
           'id',
           'ipAddress',
@@ -429,6 +430,11 @@ describe('clusters API', () => {
           'updatedAt',
         ]);
         assert.match(node.id, UUID);
+        assert.equal(
+          node.conditions.find((c: { type: string }) => c.type === 'Ready')?.status,
+          'True',
+          'the kubelet conditions as synced',
+        );
       }
       // Nodes paginate too.
       const page1 = await paddock.request('GET', '/v1/projects/web/clusters/shape/nodes?limit=2');

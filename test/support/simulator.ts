@@ -34,6 +34,14 @@ export interface ConditionInjection {
   condition: { type: string; status: 'True' | 'False' | 'Unknown'; message?: string; reason?: string };
 }
 
+export interface ComponentStatusReport {
+  clusterId: string;
+  name: string;
+  status: 'True' | 'False' | 'Unknown';
+  message?: string;
+  error?: string;
+}
+
 export interface TestSimulator extends RunningSimulator {
   faults: {
     add(fault: FaultSpec): Promise<Fault>;
@@ -45,6 +53,8 @@ export interface TestSimulator extends RunningSimulator {
   clearCalls(): Promise<void>;
   /** Sets a condition on an object, e.g. `Provisioned=False` to fake a provisioning error. */
   setCondition(injection: ConditionInjection): Promise<any>;
+  /** Reports a control-plane component's health on a cluster (RKE1 `componentStatuses`). */
+  setComponentStatus(report: ComponentStatusReport): Promise<any>;
   /** Instantly creates active clusters with pools and nodes (simulator-only extension). */
   seed(options: SeedOptions): Promise<SeedResult>;
   /** An authenticated request to the simulator; `path` starts with `/` (e.g. `/v3/clusters`). */
@@ -98,6 +108,7 @@ export async function startTestSimulator(options: SimulatorOptions = {}): Promis
       await control('DELETE', '/__sim/calls');
     },
     setCondition: (injection) => control('POST', '/__sim/conditions', injection),
+    setComponentStatus: (report) => control('POST', '/__sim/component-statuses', report),
     seed: (options) => control<SeedResult>('POST', '/__sim/seed', options),
     rancher: request,
   };

@@ -7,19 +7,20 @@
  * never trust a field to be there.
  */
 
-import type {
-  BackupState,
-  ClusterBackupSpec,
-  ClusterCreateSpec,
-  ConditionStatus,
-  RemoteBackup,
-  NodeRoles,
-  NodeTemplateRef,
-  RemoteCluster,
-  RemoteCondition,
-  RemoteNode,
-  RemoteNodePool,
-  RemoteStatus,
+import {
+  componentConditionType,
+  type BackupState,
+  type ClusterBackupSpec,
+  type ClusterCreateSpec,
+  type ConditionStatus,
+  type NodeRoles,
+  type NodeTemplateRef,
+  type RemoteBackup,
+  type RemoteCluster,
+  type RemoteCondition,
+  type RemoteNode,
+  type RemoteNodePool,
+  type RemoteStatus,
 } from '../backend-driver';
 
 // ---------------------------------------------------------------- generic envelopes (§2.1, §2.2, §2.6)
@@ -102,8 +103,15 @@ export interface V3BackupConfig {
   };
 }
 
+/** One entry of a cluster's `componentStatuses` (§3.2): Kubernetes' deprecated ComponentStatus. */
+export interface V3ComponentStatus {
+  name?: string;
+  conditions?: Array<{ type?: string; status?: string; message?: string; error?: string }> | null;
+}
+
 export interface V3Cluster extends V3Resource {
   driver?: string;
+  componentStatuses?: V3ComponentStatus[] | null;
   nodeCount?: number;
   rancherKubernetesEngineConfig?: V3RkeConfig | null;
   version?: { gitVersion?: string } | null;
@@ -207,8 +215,13 @@ function toConditions(resource: V3Resource): RemoteCondition[] {
       if (c.reason) condition.reason = c.reason;
       if (c.message) condition.message = c.message;
       if (c.lastUpdateTime) condition.lastUpdateTime = c.lastUpdateTime;
+      if (c.lastTransitionTime) condition.lastTransitionTime = c.lastTransitionTime;
       return condition;
     });
+}
+
+function isTrueIn(resource: V3Resource, type: string): boolean {
+  return (resource.conditions ?? []).some((c) => c?.type === type && c.status === 'True');
 }
 
 function toStatus(resource: V3Resource): RemoteStatus {
@@ -247,8 +260,30 @@ export function clusterIdOf(scopedId: string): string {
   return colon === -1 ? scopedId : scopedId.slice(0, colon);
 }
 
+/**
+ * RKE1 reports control-plane health as `componentStatuses` (filled only for Kubernetes < 1.22,
+ * §3.2); each becomes a `ComponentHealthy/<name>` condition so that callers see one list.
+ */
+function componentConditions(c: V3Cluster): RemoteCondition[] {
+  return (c.componentStatuses ?? [])
+    .filter(
+      (cs): cs is V3ComponentStatus & { name: string } => typeof cs?.name === 'string' && cs.name !== '',
+    )
+    .map((cs) => {
+      const healthy = (cs.conditions ?? []).find((x) => x?.type === 'Healthy');
+      const condition: RemoteCondition = {
+        type: componentConditionType(cs.name),
+        status: toConditionStatus(healthy?.status),
+      };
+      const message = healthy?.error || healthy?.message;
+      if (message) condition.message = message;
+      return condition;
+    });
+}
+
 export function toRemoteCluster(c: V3Cluster): RemoteCluster {
   const status = toStatus(c);
+  status.conditions.push(...componentConditions(c));
   return {
     ...status,
     id: c.id,
@@ -286,6 +321,7 @@ export function toRemoteNode(n: V3Node): RemoteNode {
     hostname: n.hostname || n.requestedHostname || n.nodeName || n.name || '',
     ipAddress: n.ipAddress || null,
     roles: toRoles(n),
+    provisioning: !isTrueIn(n, 'Provisioned') || !isTrueIn(n, 'Registered'),
   };
 }
 

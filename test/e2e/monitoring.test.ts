@@ -1,0 +1,298 @@
+/**
+ * Cluster and node health, end to end: a condition set in the simulator (through its control
+ * API, as a failing kubelet or control plane would set it) is mirrored into Postgres by the status
+ * sync, shown by the node list and the cluster read, and exported on `/metrics` — and leaves again
+ * when it recovers or the object is deleted. Provisioning gauges and the operation metrics too.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startPaddock, TestPaddock, waitFor } from '../support/paddock';
+import { alertExpressions, dashboardQueries, metricFamilies } from '../support/deploy';
+import { addBackend, CaseBackend, closeCheckingInvariants, createOn } from '../support/reliability';
+
+const PROJECT = 'health';
+
+interface MetricSample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** The exposition text as samples (label values here never hold quotes or commas). */
+function parseMetrics(text: string): MetricSample[] {
+  const samples: MetricSample[] = [];
+  for (const line of text.split('\n')) {
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match) continue;
+    const labels: Record<string, string> = {};
+    for (const pair of (match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="([^"]*)"/g))
+      labels[pair[1]] = pair[2];
+    samples.push({ name: match[1], labels, value: Number(match[3]) });
+  }
+  return samples;
+}
+
+describe('monitoring: conditions mirrored, shown and exported', { concurrency: true }, () => {
+  let paddock: TestPaddock;
+  let backend: CaseBackend;
+  let slow: CaseBackend;
+
+  before(async () => {
+    // A create that cannot finish is compensated after the deadline: long enough for the
+    // provisioning case to watch its gauge grow, short enough to watch its series leave.
+    paddock = await startPaddock({ env: { PADDOCK_OPERATION_DEADLINE_MS: '15000' } });
+    assert.equal((await paddock.request('POST', '/v1/admin/projects', { name: PROJECT })).status, 201);
+    backend = await addBackend(paddock, 'm-fast');
+    // Nodes on this backend never finish provisioning within the test.
+    slow = await addBackend(paddock, 'm-slow', { timings: { nodeProvisionMs: 10 * 60_000 } });
+  });
+
+  after(() => closeCheckingInvariants(paddock, [backend, slow]));
+
+  const metrics = async () => parseMetrics((await paddock.request('GET', '/metrics')).body as string);
+  const series = async (name: string, labels: Record<string, string>) =>
+    (await metrics()).filter(
+      (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
+    );
+  /** Completed sync cycles of a backend, read from `/metrics` like everything else here. */
+  const syncRuns = async (name: string) =>
+    (await series('paddock_sync_runs_total', { backend: name, outcome: 'ok' }))[0]?.value ?? 0;
+  /**
+   * Waits until two more sync cycles of the backend have completed: at least one of them started
+   * after the caller's change and listed it (counted in cycles, not in seconds).
+   */
+  const twoSyncCycles = async (name: string) => {
+    const start = await syncRuns(name);
+    await waitFor(`two sync cycles of ${name}`, async () => (await syncRuns(name)) >= start + 2);
+  };
+
+  async function activeCluster(name: string) {
+    const { cluster, operation } = await createOn(paddock, PROJECT, backend, name);
+    assert.equal((await paddock.waitForOperation(operation.id)).state, 'succeeded');
+    const row = await paddock.db.query(`SELECT rancher_id FROM clusters WHERE id = $1`, [cluster.id]);
+    const nodes = await paddock.db.query(
+      `SELECT rancher_id, hostname FROM nodes WHERE cluster_id = $1 ORDER BY hostname`,
+      [cluster.id],
+    );
+    return {
+      id: cluster.id,
+      rancherId: row.rows[0].rancher_id as string,
+      nodes: nodes.rows as Array<{ rancher_id: string; hostname: string }>,
+    };
+  }
+
+  const nodeList = async (cluster: string) => {
+    const response = await paddock.request('GET', `/v1/projects/${PROJECT}/clusters/${cluster}/nodes`);
+    assert.equal(response.status, 200);
+    return response.body.items as Array<{
+      hostname: string;
+      conditions: Array<{ type: string; status: string; reason?: string }>;
+    }>;
+  };
+  const clusterRead = async (cluster: string) => {
+    const response = await paddock.request('GET', `/v1/projects/${PROJECT}/clusters/${cluster}`);
+    assert.equal(response.status, 200);
+    return response.body as { conditions: Array<{ type: string; status: string; message?: string }> };
+  };
+
+  it('a healthy cluster: every node lists the kubelet conditions, and no health series exist', async () => {
+    await activeCluster('m-healthy');
+    const nodes = await waitFor('kubelet conditions mirrored', async () => {
+      const items = await nodeList('m-healthy');
+      return items.length === 3 && items.every((n) => n.conditions.some((c) => c.type === 'PIDPressure'))
+        ? items
+        : undefined;
+    });
+    for (const node of nodes) {
+      const status = Object.fromEntries(node.conditions.map((c) => [c.type, c.status]));
+      assert.deepEqual(
+        [
+          status.Ready,
+          status.MemoryPressure,
+          status.DiskPressure,
+          status.PIDPressure,
+          status.NetworkUnavailable,
+        ],
+        ['True', 'False', 'False', 'False', 'False'],
+        node.hostname,
+      );
+      assert.equal(status.Registered, 'True', "Rancher's own node conditions are kept too");
+    }
+    assert.deepEqual(await series('paddock_node_condition_not_true', { cluster: 'm-healthy' }), []);
+    assert.deepEqual(await series('paddock_cluster_condition_not_true', { cluster: 'm-healthy' }), []);
+  });
+
+  it("a node's Ready=False reaches Postgres, the node list and /metrics within two sync cycles, and leaves when it recovers", async () => {
+    const cluster = await activeCluster('m-notready');
+    const node = cluster.nodes[0];
+    await backend.sim.setCondition({
+      type: 'node',
+      id: node.rancher_id,
+      condition: {
+        type: 'Ready',
+        status: 'False',
+        reason: 'KubeletNotReady',
+        message: 'PLEG is not healthy',
+      },
+    });
+    await twoSyncCycles('m-fast');
+    const labels = { project: PROJECT, cluster: 'm-notready', node: node.hostname, condition: 'Ready' };
+    const [sample] = await series('paddock_node_condition_not_true', labels);
+    assert.equal(sample?.value, 1, 'in /metrics within two sync cycles of the change');
+
+    const row = await paddock.db.query(
+      `SELECT conditions, unhealthy_conditions FROM nodes WHERE rancher_id = $1`,
+      [node.rancher_id],
+    );
+    assert.deepEqual(row.rows[0].unhealthy_conditions, ['Ready']);
+    const ready = row.rows[0].conditions.find((c: { type: string }) => c.type === 'Ready');
+    assert.deepEqual(
+      [ready.status, ready.reason, ready.message],
+      ['False', 'KubeletNotReady', 'PLEG is not healthy'],
+    );
+    const listed = (await nodeList('m-notready')).find((n) => n.hostname === node.hostname)!;
+    assert.equal(listed.conditions.find((c) => c.type === 'Ready')?.status, 'False');
+    // The other nodes stay quiet: a series is one unhealthy condition of one node.
+    assert.equal((await series('paddock_node_condition_not_true', { cluster: 'm-notready' })).length, 1);
+
+    await backend.sim.setCondition({
+      type: 'node',
+      id: node.rancher_id,
+      condition: { type: 'Ready', status: 'True', reason: 'KubeletReady' },
+    });
+    await twoSyncCycles('m-fast');
+    assert.deepEqual(
+      await series('paddock_node_condition_not_true', labels),
+      [],
+      'gone within two sync cycles',
+    );
+    assert.equal(
+      (await nodeList('m-notready'))
+        .find((n) => n.hostname === node.hostname)!
+        .conditions.find((c) => c.type === 'Ready')?.status,
+      'True',
+    );
+  });
+
+  it('memory pressure is exported as NoMemoryPressure not true; a deleted cluster leaves no series', async () => {
+    const cluster = await activeCluster('m-pressure');
+    const node = cluster.nodes[1];
+    await backend.sim.setCondition({
+      type: 'node',
+      id: node.rancher_id,
+      condition: { type: 'MemoryPressure', status: 'True', reason: 'KubeletHasInsufficientMemory' },
+    });
+    await waitFor('NoMemoryPressure series', async () =>
+      (
+        await series('paddock_node_condition_not_true', {
+          cluster: 'm-pressure',
+          node: node.hostname,
+          condition: 'NoMemoryPressure',
+        })
+      ).length === 1
+        ? true
+        : undefined,
+    );
+    const deleted = await paddock.request('DELETE', `/v1/projects/${PROJECT}/clusters/m-pressure`);
+    assert.equal(deleted.status, 202);
+    assert.equal((await paddock.waitForOperation(deleted.body.id)).state, 'succeeded');
+    assert.deepEqual(await series('paddock_node_condition_not_true', { cluster: 'm-pressure' }), []);
+    assert.deepEqual(await series('paddock_cluster_condition_not_true', { cluster: 'm-pressure' }), []);
+  });
+
+  it('an unhealthy RKE1 component status becomes a cluster condition, in the read and /metrics', async () => {
+    const cluster = await activeCluster('m-component');
+    await backend.sim.setComponentStatus({
+      clusterId: cluster.rancherId,
+      name: 'scheduler',
+      status: 'False',
+      error: 'Get "http://127.0.0.1:10251/healthz": dial tcp 127.0.0.1:10251: connect: connection refused',
+    });
+    await backend.sim.setComponentStatus({ clusterId: cluster.rancherId, name: 'etcd-0', status: 'True' });
+    const labels = { project: PROJECT, cluster: 'm-component', condition: 'ComponentHealthy/scheduler' };
+    await waitFor('component series', async () =>
+      (await series('paddock_cluster_condition_not_true', labels)).length === 1 ? true : undefined,
+    );
+    const conditions = (await clusterRead('m-component')).conditions;
+    const scheduler = conditions.find((c) => c.type === 'ComponentHealthy/scheduler');
+    assert.equal(scheduler?.status, 'False');
+    assert.match(scheduler?.message ?? '', /connection refused/);
+    assert.equal(conditions.find((c) => c.type === 'ComponentHealthy/etcd-0')?.status, 'True');
+    assert.deepEqual(
+      (await series('paddock_cluster_condition_not_true', { cluster: 'm-component' })).map(
+        (s) => s.labels.condition,
+      ),
+      ['ComponentHealthy/scheduler'],
+    );
+  });
+
+  it('a cluster stuck provisioning has a growing gauge, its nodes too; both leave when it is given up', async () => {
+    const { operation } = await createOn(paddock, PROJECT, slow, 'm-stuck');
+    const clusterGauge = async () =>
+      (await series('paddock_cluster_provisioning_seconds', { project: PROJECT, cluster: 'm-stuck' }))[0]
+        ?.value;
+    const first = await waitFor('provisioning gauge', clusterGauge);
+    await waitFor('provisioning gauge grows', async () => ((await clusterGauge()) ?? 0) > first);
+    const nodes = await waitFor('node provisioning gauges', async () => {
+      const found = await series('paddock_node_provisioning_seconds', { cluster: 'm-stuck' });
+      return found.length === 3 ? found : undefined;
+    });
+    assert.deepEqual(
+      nodes.map((s) => s.labels.node).sort(),
+      (await nodeList('m-stuck')).map((n) => n.hostname).sort(),
+      'labelled with the hostnames users see, never a Rancher id',
+    );
+    const [inFlight] = await series('paddock_operations_in_flight', { type: 'create-cluster' });
+    assert.ok(inFlight.value >= 1, 'the stuck create is in flight');
+
+    // The deadline compensates the create: the cluster is deleted and its series go with it.
+    assert.equal((await paddock.waitForOperation(operation.id, 60_000)).state, 'failed');
+    assert.deepEqual(await series('paddock_cluster_provisioning_seconds', { cluster: 'm-stuck' }), []);
+    assert.deepEqual(await series('paddock_node_provisioning_seconds', { cluster: 'm-stuck' }), []);
+    const failed = await series('paddock_operation_duration_seconds_count', {
+      type: 'create-cluster',
+      outcome: 'failed',
+    });
+    assert.equal(failed[0]?.value, 1);
+  });
+
+  it('finished operations are counted in the duration histogram, whose buckets are cumulative', async () => {
+    await activeCluster('m-histogram');
+    const succeededCreates = async () =>
+      (
+        await paddock.db.query(
+          `SELECT count(*)::int AS n FROM operations WHERE type = 'create-cluster' AND state = 'succeeded'`,
+        )
+      ).rows[0].n as number;
+    // Other cases finish creates meanwhile: the scrape must fall between two counts of the table.
+    const before = await succeededCreates();
+    const scrape = await metrics();
+    const after = await succeededCreates();
+    const pick = (name: string) =>
+      scrape
+        .filter(
+          (s) => s.name === name && s.labels.type === 'create-cluster' && s.labels.outcome === 'succeeded',
+        )
+        .map((s) => s.value);
+    const buckets = pick('paddock_operation_duration_seconds_bucket');
+    const [count] = pick('paddock_operation_duration_seconds_count');
+    assert.ok(count >= before && count <= after, `${before} <= ${count} <= ${after}`);
+    assert.equal(buckets.length, 13, '12 bounds and +Inf');
+    assert.equal(buckets.at(-1), count, 'the +Inf bucket holds every observation');
+    assert.deepEqual(
+      [...buckets].sort((a, b) => a - b),
+      buckets,
+      'cumulative',
+    );
+    assert.ok(pick('paddock_operation_duration_seconds_sum')[0] > 0);
+  });
+
+  it('every metric the alert rules and the dashboard query is one /metrics exports', async () => {
+    await activeCluster('m-families');
+    const text = (await paddock.request('GET', '/metrics')).body as string;
+    const exported = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]));
+    for (const family of metricFamilies([...alertExpressions(), ...dashboardQueries()])) {
+      assert.ok(exported.has(family), `${family} is exported`);
+    }
+  });
+});
