@@ -168,10 +168,7 @@ export interface RemoteBackup {
 
 /** Where a restore stands, as the backend reports it on the cluster. */
 export type RestoreProgress =
-  | { phase: 'running' }
-  | { phase: 'done' }
-  | { phase: 'failed'; message: string }
-  | { phase: 'gone' };
+  { phase: 'running' } | { phase: 'done' } | { phase: 'failed'; message: string } | { phase: 'gone' };
 
 export interface NodePoolCreateSpec {
   clusterId: string;
