@@ -1,6 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsBoolean, IsInt, Max, Min, ValidateNested } from 'class-validator';
+import { IsBoolean, IsInt, Max, Min } from 'class-validator';
 import { IsOmittable } from '../common/validation';
 import { BACKUP_BOUNDS } from '../config/app-config';
 
@@ -17,13 +16,6 @@ export class BackupScheduleDto {
   @Min(BACKUP_BOUNDS.retention.min)
   @Max(BACKUP_BOUNDS.retention.max)
   retention: number;
-}
-
-export class UpdateClusterDto {
-  /** A new backup schedule for the cluster. */
-  @ValidateNested()
-  @Type(() => BackupScheduleDto)
-  backup: BackupScheduleDto;
 }
 
 export class RestoreBackupDto {

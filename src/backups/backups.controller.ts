@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Patch, Post, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Put, Res } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBearerAuth,
@@ -9,7 +9,7 @@ import {
 import type { Response } from 'express';
 import { OperationDto } from '../clusters/operation.dto';
 import { ProblemDto } from '../common/problem.dto';
-import { BackupListDto, RestoreBackupDto, UpdateClusterDto } from './backup.dto';
+import { BackupListDto, BackupScheduleDto, RestoreBackupDto } from './backup.dto';
 import { BackupsService } from './backups.service';
 
 const located = (res: Response, operation: OperationDto) => {
@@ -23,17 +23,19 @@ const located = (res: Response, operation: OperationDto) => {
 export class BackupsController {
   constructor(private readonly backups: BackupsService) {}
 
-  @Patch()
+  // Its own route rather than a field of `PATCH …/clusters/{cluster}`: that one answers at once
+  // (expiry), this one is an operation on the backend (202).
+  @Put('backups/schedule')
   @HttpCode(202)
-  @ApiOperation({ operationId: 'updateCluster', summary: "Change a cluster's backup schedule" })
+  @ApiOperation({ operationId: 'setBackupSchedule', summary: "Change a cluster's backup schedule" })
   @ApiAcceptedResponse({ type: OperationDto })
   async update(
     @Param('project') project: string,
     @Param('cluster') cluster: string,
-    @Body() body: UpdateClusterDto,
+    @Body() body: BackupScheduleDto,
     @Res({ passthrough: true }) res: Response,
   ): Promise<OperationDto> {
-    const operation = await this.backups.updateSchedule(project, cluster, body.backup);
+    const operation = await this.backups.updateSchedule(project, cluster, body);
     located(res, operation);
     return operation;
   }

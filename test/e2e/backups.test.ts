@@ -252,7 +252,7 @@ describe('etcd backups to S3', () => {
     assert.equal(restore.body.code, 'BACKUP_NOT_ACTIVE');
   });
 
-  it('PATCH changes the schedule on the backend; out-of-bounds schedules are 400 on create and PATCH', async () => {
+  it('PUT …/backups/schedule changes the schedule on the backend; out-of-bounds schedules are 400 on create and PUT', async () => {
     for (const backup of [
       { intervalHours: 0, retention: 3 },
       { intervalHours: 2, retention: 101 },
@@ -264,11 +264,12 @@ describe('etcd backups to S3', () => {
         clusterBody('never', { backup }),
       );
       assert.equal(create.status, 400, JSON.stringify(backup));
-      const patch = await paddock.request('PATCH', clusterPath('alpha'), { backup });
+      const patch = await paddock.request('PUT', `${clusterPath('alpha')}/backups/schedule`, backup);
       assert.equal(patch.status, 400, JSON.stringify(backup));
     }
-    const started = await paddock.request('PATCH', clusterPath('alpha'), {
-      backup: { intervalHours: 6, retention: 4 },
+    const started = await paddock.request('PUT', `${clusterPath('alpha')}/backups/schedule`, {
+      intervalHours: 6,
+      retention: 4,
     });
     assert.equal(started.status, 202, JSON.stringify(started.body));
     assert.equal((await paddock.waitForOperation(started.body.id)).state, 'succeeded');
