@@ -63,7 +63,7 @@ export class ConditionMirrors1764700200000 implements MigrationInterface {
     await q.query(`
       CREATE TRIGGER operations_duration_record
       AFTER UPDATE OF state ON operations
-      FOR EACH ROW WHEN (OLD.state IN ('pending', 'running') AND NEW.state IN ('succeeded', 'failed'))
+      FOR EACH ROW WHEN (OLD.state IN ('pending', 'running') AND NEW.state IN ('succeeded', 'failed', 'cancelled'))
       EXECUTE FUNCTION paddock_record_operation_duration()`);
   }
 

@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { withProblemResponses } from './common/api-problems';
 
 /** The API's OpenAPI document, built from the controllers and DTOs (the Swagger CLI plugin fills the schemas). */
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
@@ -10,11 +11,21 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
         'Errors are RFC 9457 problem details with a stable `code`. Mutating calls accept an `Idempotency-Key` header.',
     )
     .setVersion('1')
+    .setLicense('Proprietary: for the platform team and its users', 'https://paddock.dev/license')
+    // Relative: the document is served by the Paddock it describes, wherever that is.
+    .addServer('/', 'The Paddock that serves this document')
     .addBearerAuth()
     .build();
   const document = SwaggerModule.createDocument(app, config, {
     operationIdFactory: (_controller, method) => method,
   });
+  for (const [path, methods] of Object.entries(document.paths)) {
+    for (const method of ['get', 'put', 'post', 'delete', 'patch'] as const) {
+      const operation = methods[method];
+      if (operation)
+        withProblemResponses(method, path, operation as Parameters<typeof withProblemResponses>[2]);
+    }
+  }
   return sortKeys(document) as OpenAPIObject;
 }
 

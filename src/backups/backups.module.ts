@@ -2,7 +2,6 @@ import { Module } from '@nestjs/common';
 import { ClusterLookup } from '../clusters/cluster-lookup.service';
 import { ClusterReads } from '../clusters/cluster-reads.service';
 import { ClustersCoreModule } from '../clusters/clusters-core.module';
-import { OperationRecorder } from '../operations/operation-recorder.service';
 import { BackupMetrics } from './backup-metrics.service';
 import { BackupsController } from './backups.controller';
 import { BackupsService } from './backups.service';
@@ -11,6 +10,6 @@ import { BackupsService } from './backups.service';
 @Module({
   imports: [ClustersCoreModule],
   controllers: [BackupsController],
-  providers: [BackupsService, BackupMetrics, ClusterLookup, ClusterReads, OperationRecorder],
+  providers: [BackupsService, BackupMetrics, ClusterLookup, ClusterReads],
 })
 export class BackupsModule {}

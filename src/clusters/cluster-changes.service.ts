@@ -6,7 +6,9 @@ import { OperationRecorder } from '../operations/operation-recorder.service';
 import { QuotaService } from '../quota/quota.service';
 import { BackendsRepository } from '../rancher-backends/backends.repository';
 import { PlacementService } from '../rancher-backends/placement.service';
-import { NodePoolSpecDto } from './cluster.dto';
+import { ClusterDto, NodePoolSpecDto, UpdateClusterDto } from './cluster.dto';
+import { ClusterDeletion } from './cluster-deletion.service';
+import { checkExpiry } from './cluster-lifetime';
 import { sortedRoles, type ClusterRecord } from './cluster.types';
 import { checkPools } from './cluster-requests';
 import { ClusterLookup } from './cluster-lookup.service';
@@ -15,7 +17,7 @@ import { ClustersRepository } from './clusters.repository';
 import { OperationDto } from './operation.dto';
 
 /**
- * Changes to an existing cluster: delete it, add, scale or remove a pool. Each records its
+ * Changes to an existing cluster: delete it, set its expiry, add, scale or remove a pool. Each records its
  * operation in one transaction with the state change; growth reserves quota and backend
  * capacity as the transaction's last statements, quota before backend (the order every
  * transaction takes those rows in).
@@ -31,6 +33,7 @@ export class ClusterChanges {
     private readonly placement: PlacementService,
     private readonly backends: BackendsRepository,
     private readonly quota: QuotaService,
+    private readonly deletion: ClusterDeletion,
   ) {}
 
   async deleteCluster(projectName: string, clusterName: string): Promise<OperationDto> {
@@ -38,17 +41,26 @@ export class ClusterChanges {
     const operationId = randomUUID();
     await this.uow.run(async () => {
       const cluster = await this.lookup.requireLiveCluster(project, clusterName);
-      await this.recorder.recordInTransaction({
-        id: operationId,
-        type: 'delete-cluster',
-        projectId: project.id,
-        clusterId: cluster.id,
-        nodePoolId: null,
-        pools: [],
-      });
-      await this.clusters.setState(cluster.id, 'deleting');
+      await this.deletion.recordInTransaction(cluster, operationId);
     });
     return this.reads.operation(operationId);
+  }
+
+  /** Sets or clears the cluster's expiry, within the project's maximum lifetime; no operation. */
+  async updateCluster(projectName: string, clusterName: string, body: UpdateClusterDto): Promise<ClusterDto> {
+    const project = await this.lookup.requireProject(projectName);
+    await this.uow.run(async () => {
+      const cluster = await this.lookup.requireLiveCluster(project, clusterName);
+      const expiresAt = body.expiresAt === null ? null : new Date(body.expiresAt);
+      checkExpiry(
+        expiresAt,
+        cluster.createdAt,
+        await this.quota.maxClusterLifetimeOf(project.id),
+        new Date(),
+      );
+      await this.clusters.setExpiry(cluster.id, expiresAt);
+    });
+    return this.reads.get(projectName, clusterName);
   }
 
   async addNodePool(projectName: string, clusterName: string, body: NodePoolSpecDto): Promise<OperationDto> {

@@ -17,6 +17,7 @@ import { sortedRoles } from './cluster.types';
 import { ClusterLookup } from './cluster-lookup.service';
 import { hostnamePrefixFor, rancherNameFor } from './cluster-names';
 import { checkLabels, checkPools } from './cluster-requests';
+import { checkExpiry, expiryOfCreate } from './cluster-lifetime';
 import { ClustersRepository } from './clusters.repository';
 import { ClusterAcceptedDto } from './operation.dto';
 
@@ -139,6 +140,10 @@ export class ClusterCreation {
     inTransaction: <T>(work: () => Promise<T>) => Promise<T>,
   ): Promise<RecordedCreate> {
     const nodes = body.nodePools.reduce((sum, p) => sum + p.quantity, 0);
+    const now = new Date();
+    const maxLifetime = await this.quota.maxClusterLifetimeOf(project.id);
+    const expiresAt = expiryOfCreate(body, maxLifetime, now);
+    checkExpiry(expiresAt, now, maxLifetime, now);
     const ranking = await this.placement.rank({
       region: body.region,
       flavors: [...new Set(body.nodePools.map((p) => p.flavor))],
@@ -156,6 +161,7 @@ export class ClusterCreation {
       kubernetesVersion: body.kubernetesVersion ?? null,
       region: body.region ?? null,
       labels: body.labels ?? {},
+      expiresAt,
     };
     const pools = body.nodePools.map((p) => ({
       id: randomUUID(),

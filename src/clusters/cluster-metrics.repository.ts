@@ -120,4 +120,17 @@ export class ClusterMetricsRepository {
       sumSeconds: Number(r.sum_seconds),
     }));
   }
+
+  /** Per project, live clusters that expire within `seconds` from now (overdue ones included). */
+  async expiringWithin(seconds: number): Promise<Map<string, number>> {
+    const rows: Array<{ project: string; n: number }> = await this.uow.manager.query(
+      `SELECT p.name AS project, count(*)::int AS n
+       FROM clusters c JOIN projects p ON p.id = c.project_id
+       WHERE c.expires_at IS NOT NULL AND c.state NOT IN ('deleted', 'failed', 'deleting')
+         AND c.expires_at <= now() + make_interval(secs => $1)
+       GROUP BY p.name`,
+      [seconds],
+    );
+    return new Map(rows.map((r) => [r.project, r.n]));
+  }
 }

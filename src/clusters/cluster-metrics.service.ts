@@ -40,6 +40,16 @@ export class ClusterMetrics {
       },
     });
     gauge(registry, {
+      name: 'paddock_clusters_expiring_soon',
+      help: 'Live clusters per project that expire (and will be deleted) within the next hour.',
+      labelNames: ['project'],
+      async collect() {
+        const counts = await clusters.expiringWithin(3600);
+        this.reset();
+        for (const [project, n] of counts) this.set({ project }, n);
+      },
+    });
+    gauge(registry, {
       name: 'paddock_queue_jobs',
       help: 'Jobs in each queue by state.',
       labelNames: ['queue', 'state'],

@@ -33,16 +33,20 @@ export const CLUSTER_OPERATIONS = {
     // ...and goes last, once no cluster is left to write into it.
     compensation: [DeleteClusterStep, AwaitClusterDeletedStep, RemoveBucketStep],
     deadline: true,
+    cancel: 'compensate',
   },
   'add-node-pool': {
     forward: [perPool(CreateNodePoolStep), AwaitActiveStep],
     compensation: [DeleteNodePoolStep, AwaitNodePoolDeletedStep],
     deadline: true,
+    cancel: 'compensate',
   },
   'scale-node-pool': {
     forward: [perPool(ScaleNodePoolStep), AwaitActiveStep],
     compensation: [RestoreQuantityStep],
     deadline: true,
+    // A scale that is cancelled leaves the pool at what the backend was last asked for.
+    cancel: 'stop',
   },
   'delete-node-pool': {
     forward: [perPool(DeleteNodePoolStep), perPool(AwaitNodePoolDeletedStep)],

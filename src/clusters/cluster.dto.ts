@@ -7,12 +7,14 @@ import {
   IsArray,
   IsIn,
   IsInt,
+  IsISO8601,
   IsObject,
   IsOptional,
   IsString,
   Matches,
   Max,
   Min,
+  ValidateIf,
   ValidateNested,
 } from 'class-validator';
 import { BackupScheduleDto } from '../backups/backup.dto';
@@ -31,6 +33,8 @@ import {
 /** Upper bound on one pool; a bigger pool is almost certainly a typo, and Rancher would choke on it. */
 export const MAX_POOL_QUANTITY = 500;
 export const MAX_POOLS_PER_CLUSTER = 20;
+/** Ten years: a longer life is no expiry at all, and a typo. */
+export const MAX_TTL_SECONDS = 10 * 365 * 24 * 3600;
 
 export class NodePoolSpecDto {
   @IsDnsLabel('Pool name, unique within the cluster', 'workers')
@@ -75,6 +79,24 @@ export class CreateClusterDto {
   @IsObject()
   labels?: Record<string, string>;
 
+  /**
+   * When Paddock deletes the cluster by itself (for CI clusters that must not outlive their job).
+   * Must be in the future and within the project's `maxClusterLifetimeSeconds`; when the project
+   * has such a maximum and neither this nor `ttlSeconds` is given, the cluster expires at it.
+   */
+  @ApiPropertyOptional({ format: 'date-time', example: '2026-12-01T18:00:00Z' })
+  @IsOmittable()
+  @IsISO8601({ strict: true }, { message: 'expiresAt must be an ISO 8601 date-time' })
+  expiresAt?: string;
+
+  /** Shorthand for `expiresAt`: this many seconds from now. */
+  @ApiPropertyOptional({ minimum: 1, maximum: MAX_TTL_SECONDS, example: 14400 })
+  @IsOmittable()
+  @IsInt()
+  @Min(1)
+  @Max(MAX_TTL_SECONDS)
+  ttlSeconds?: number;
+
   @ApiProperty({ type: [NodePoolSpecDto] })
   @IsArray()
   @ArrayMinSize(1)
@@ -88,6 +110,18 @@ export class CreateClusterDto {
   @ValidateNested()
   @Type(() => BackupScheduleDto)
   backup?: BackupScheduleDto;
+}
+
+export class UpdateClusterDto {
+  /**
+   * Extend or shorten the cluster's life (a future date-time), or `null` to clear its expiry.
+   * Bound by the project's `maxClusterLifetimeSeconds`, counted from the cluster's creation.
+   */
+  @ApiProperty({ type: String, nullable: true, format: 'date-time', example: '2026-12-02T06:00:00Z' })
+  // Required, but `null` is a value of its own (clear), so only null skips the date check.
+  @ValidateIf((o: UpdateClusterDto) => o.expiresAt !== null)
+  @IsISO8601({ strict: true }, { message: 'expiresAt must be an ISO 8601 date-time or null' })
+  expiresAt: string | null;
 }
 
 export class ScaleNodePoolDto {
@@ -166,6 +200,9 @@ export class ClusterDto {
   /** The operation currently changing the cluster, if any. */
   @ApiProperty({ type: String, nullable: true, format: 'uuid' })
   activeOperationId: string | null;
+  /** When Paddock deletes the cluster by itself; null: never. */
+  @ApiProperty({ type: String, nullable: true, format: 'date-time' })
+  expiresAt: string | null;
   @ApiProperty({ format: 'date-time' })
   createdAt: string;
   @ApiProperty({ format: 'date-time' })

@@ -68,6 +68,7 @@ export const toClusterDto = (c: ClusterRecord, pools: NodePoolRecord[]): Cluster
   nodeCount: c.nodeCount,
   statusUpdatedAt: iso(c.statusUpdatedAt),
   activeOperationId: c.activeOperationId,
+  expiresAt: iso(c.expiresAt),
   createdAt: c.createdAt.toISOString(),
   updatedAt: c.updatedAt.toISOString(),
 });
@@ -102,9 +103,10 @@ export const toOperationDto = (o: OperationRecord, audience: Audience = 'user'):
     lastError: s.lastError === null ? null : errorText(s.lastErrorCode, s.lastError, audience),
   })),
   error:
-    o.state === 'failed' || o.phase === 'compensating'
+    o.state === 'failed' || o.state === 'cancelled' || o.phase === 'compensating'
       ? { code: o.errorCode ?? 'UNKNOWN', message: errorText(o.errorCode, o.errorMessage ?? '', audience) }
       : null,
+  cancelRequestedAt: iso(o.cancelRequestedAt),
   deadlineAt: o.deadlineAt.toISOString(),
   createdAt: o.createdAt.toISOString(),
   updatedAt: o.updatedAt.toISOString(),
@@ -158,6 +160,8 @@ export function toCreateAcceptedDto(recorded: RecordedCreate): ClusterAcceptedDt
     phase: 'forward',
     errorCode: null,
     errorMessage: null,
+    cancelRequestedAt: null,
+    cancelRequestedBy: null,
     createdAt: at,
     updatedAt: at,
     startedAt: null,

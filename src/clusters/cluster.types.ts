@@ -47,6 +47,8 @@ export interface ClusterRecord {
   nodeCount: number;
   statusUpdatedAt: Date | null;
   activeOperationId: string | null;
+  /** When the expiry sweep deletes the cluster; null: never. */
+  expiresAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -91,6 +93,7 @@ export interface NewCluster {
   kubernetesVersion: string | null;
   region: string | null;
   labels: Record<string, string>;
+  expiresAt: Date | null;
 }
 
 export type NewNodePool = Pick<

@@ -5,16 +5,20 @@ import { OutboxModule } from '../outbox/outbox.module';
 import { ProjectsModule } from '../projects/projects.module';
 import { QuotaModule } from '../quota/quota.module';
 import { RancherBackendsModule } from '../rancher-backends/rancher-backends.module';
+import { OperationRecorder } from '../operations/operation-recorder.service';
+import { ClusterDeletion } from './cluster-deletion.service';
 import { ClustersRepository } from './clusters.repository';
 
-/** What both the API and the worker need: the cluster and operation tables and the outbox. */
+/** What both the API and the worker need: the cluster and operation tables, the outbox, recording operations. */
 @Module({
   imports: [ProjectsModule, QuotaModule, RancherBackendsModule, OutboxModule, BackupsCoreModule],
-  providers: [ClustersRepository, OperationsRepository],
+  providers: [ClustersRepository, OperationsRepository, OperationRecorder, ClusterDeletion],
   exports: [
     BackupsCoreModule,
     ClustersRepository,
     OperationsRepository,
+    OperationRecorder,
+    ClusterDeletion,
     OutboxModule,
     ProjectsModule,
     QuotaModule,

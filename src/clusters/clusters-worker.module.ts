@@ -5,6 +5,8 @@ import { OperationRunner } from '../operations/operation-runner.service';
 import { OperationsProcessor } from '../operations/operations.processor';
 import { StepRegistry } from '../operations/step-registry';
 import { Sweeper } from '../operations/sweeper.service';
+import { AuditRepository } from '../audit/audit.repository';
+import { ClusterExpiry } from './cluster-expiry.service';
 import { CLUSTER_STEP_HANDLERS } from './cluster-operations';
 import { ClustersCoreModule } from './clusters-core.module';
 import { OperationOutcomes } from './operation-outcomes.service';
@@ -14,7 +16,7 @@ import { StatusSyncService } from './status-sync.service';
 
 /**
  * The worker side: the operation runner with every declared step handler, the status sync, and
- * the cluster-wide maintenance (sweeper, outbox catch-up).
+ * the cluster-wide maintenance (sweeper, outbox catch-up, the expiry of clusters).
  */
 @Module({
   imports: [ClustersCoreModule],
@@ -30,6 +32,8 @@ import { StatusSyncService } from './status-sync.service';
     Sweeper,
     IdempotencyKeysRepository,
     MaintenanceProcessor,
+    ClusterExpiry,
+    AuditRepository,
   ],
   exports: [StatusSyncService, Sweeper],
 })

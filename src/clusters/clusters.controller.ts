@@ -17,11 +17,13 @@ import {
   NodeListDto,
   NodePoolSpecDto,
   ScaleNodePoolDto,
+  UpdateClusterDto,
 } from './cluster.dto';
 import { ClusterChanges } from './cluster-changes.service';
 import { ClusterCreation } from './cluster-creation.service';
 import { ClusterReads } from './cluster-reads.service';
 import { ClusterAcceptedDto, OperationDto } from './operation.dto';
+import { ApiProblems } from '../common/api-problems';
 
 const located = <T extends { id: string }>(res: Response, operation: T) => {
   res.setHeader('Location', `/v1/operations/${operation.id}`);
@@ -40,6 +42,11 @@ export class ClustersController {
 
   @Post()
   @HttpCode(202)
+  @ApiProblems({
+    409: ['CLUSTER_EXISTS', 'QUOTA_EXCEEDED'],
+    422: ['REGION_UNKNOWN', 'LIFETIME_EXCEEDED'],
+    503: ['NO_BACKEND_AVAILABLE'],
+  })
   @ApiOperation({
     operationId: 'createCluster',
     summary: 'Create a cluster; answers at once with the operation that builds it',
@@ -70,8 +77,23 @@ export class ClustersController {
     return this.reads.get(project, cluster);
   }
 
+  @Patch(':cluster')
+  @ApiProblems({ 409: ['OPERATION_IN_PROGRESS'], 422: ['LIFETIME_EXCEEDED'] })
+  @ApiOperation({
+    operationId: 'updateCluster',
+    summary: "Set or clear a cluster's expiry (`expiresAt`, null clears it)",
+  })
+  update(
+    @Param('project') project: string,
+    @Param('cluster') cluster: string,
+    @Body() body: UpdateClusterDto,
+  ): Promise<ClusterDto> {
+    return this.changes.updateCluster(project, cluster, body);
+  }
+
   @Delete(':cluster')
   @HttpCode(202)
+  @ApiProblems({ 409: ['OPERATION_IN_PROGRESS'] })
   @ApiOperation({ operationId: 'deleteCluster', summary: 'Delete a cluster' })
   @ApiAcceptedResponse({ type: OperationDto })
   async delete(
@@ -96,6 +118,9 @@ export class ClustersController {
 
   @Post(':cluster/node-pools')
   @HttpCode(202)
+  @ApiProblems({
+    409: ['OPERATION_IN_PROGRESS', 'NODE_POOL_EXISTS', 'QUOTA_EXCEEDED', 'BACKEND_CAPACITY_EXCEEDED'],
+  })
   @ApiOperation({ operationId: 'addNodePool', summary: 'Add a node pool' })
   @ApiAcceptedResponse({ type: OperationDto })
   async addNodePool(
@@ -111,6 +136,7 @@ export class ClustersController {
 
   @Patch(':cluster/node-pools/:pool')
   @HttpCode(202)
+  @ApiProblems({ 409: ['OPERATION_IN_PROGRESS', 'QUOTA_EXCEEDED', 'BACKEND_CAPACITY_EXCEEDED'] })
   @ApiOperation({ operationId: 'scaleNodePool', summary: 'Scale a node pool' })
   @ApiAcceptedResponse({ type: OperationDto })
   async scaleNodePool(
@@ -127,6 +153,7 @@ export class ClustersController {
 
   @Delete(':cluster/node-pools/:pool')
   @HttpCode(202)
+  @ApiProblems({ 409: ['OPERATION_IN_PROGRESS', 'CLUSTER_WOULD_LOSE_ROLE'] })
   @ApiOperation({ operationId: 'deleteNodePool', summary: 'Remove a node pool' })
   @ApiAcceptedResponse({ type: OperationDto })
   async deleteNodePool(

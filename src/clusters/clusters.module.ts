@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { OperationRecorder } from '../operations/operation-recorder.service';
 import { ClusterMetricsRepository } from './cluster-metrics.repository';
 import { ClusterMetrics } from './cluster-metrics.service';
 import { ClusterChanges } from './cluster-changes.service';
@@ -22,7 +21,6 @@ import { OperationsService } from './operations.service';
     ClusterChanges,
     ClusterReads,
     ClusterLookup,
-    OperationRecorder,
     OperationsService,
     OperationWaiters,
     ClusterMetricsRepository,

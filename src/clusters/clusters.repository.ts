@@ -33,6 +33,7 @@ interface ClusterRow {
   node_count: number;
   status_updated_at: Date | null;
   active_operation_id: string | null;
+  expires_at: Date | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -88,6 +89,7 @@ const toCluster = (r: ClusterRow): ClusterRecord => ({
   nodeCount: r.node_count,
   statusUpdatedAt: r.status_updated_at,
   activeOperationId: r.active_operation_id ?? null,
+  expiresAt: r.expires_at,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -167,9 +169,9 @@ export class ClustersRepository {
     try {
       const rows: Array<Pick<ClusterRow, 'created_at'>> = await this.uow.manager.query(
         `WITH cluster AS (
-           INSERT INTO clusters (id, project_id, backend_id, name, rancher_name, kubernetes_version, region, labels, state)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'provisioning') RETURNING id, created_at),
-         pools AS (${insertPoolsSql(9)})
+           INSERT INTO clusters (id, project_id, backend_id, name, rancher_name, kubernetes_version, region, labels, expires_at, state)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'provisioning') RETURNING id, created_at),
+         pools AS (${insertPoolsSql(10)})
          SELECT created_at FROM cluster`,
         [
           c.id,
@@ -180,6 +182,7 @@ export class ClustersRepository {
           c.kubernetesVersion,
           c.region,
           JSON.stringify(c.labels),
+          c.expiresAt,
           ...poolColumns(pools),
         ],
       );
@@ -327,6 +330,33 @@ export class ClustersRepository {
       );
       await this.uow.manager.query(`DELETE FROM nodes WHERE cluster_id = $1`, [clusterId]);
     }
+  }
+
+  async setExpiry(clusterId: string, expiresAt: Date | null): Promise<void> {
+    await this.uow.manager.query(`UPDATE clusters SET expires_at = $2, updated_at = now() WHERE id = $1`, [
+      clusterId,
+      expiresAt,
+    ]);
+  }
+
+  /**
+   * Live clusters past their expiry that no delete has been recorded for yet, oldest expiry
+   * first (served by the partial index on `expires_at`).
+   */
+  async expiredIds(limit: number): Promise<string[]> {
+    const rows: Array<Pick<ClusterRow, 'id'>> = await this.uow.manager.query(
+      `SELECT id FROM clusters
+       WHERE expires_at IS NOT NULL AND expires_at <= now() AND state NOT IN ('deleted', 'failed', 'deleting')
+       ORDER BY expires_at LIMIT $1`,
+      [limit],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /** Locks the cluster's row until the caller's transaction ends, and reads it. */
+  async findByIdForUpdate(id: string): Promise<ClusterRecord | null> {
+    await this.uow.manager.query(`SELECT 1 FROM clusters WHERE id = $1 FOR UPDATE`, [id]);
+    return this.findById(id);
   }
 
   async setPoolState(poolId: string, state: NodePoolState, quantity?: number): Promise<void> {

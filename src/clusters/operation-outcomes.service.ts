@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { Registry } from 'prom-client';
 import { UnitOfWork } from '../database/unit-of-work';
 import { counter } from '../metrics/metrics.module';
-import { compensationSteps } from '../operations/operation-declaration';
+import { compensationSteps, type OperationDeclaration } from '../operations/operation-declaration';
 import type { OperationRecord } from '../operations/operation.types';
 import { OperationsRepository } from '../operations/operations.repository';
 import { QuotaService } from '../quota/quota.service';
@@ -56,25 +56,68 @@ export class OperationOutcomes {
     if (applied) this.finished.inc({ type: op.type, outcome: 'failed' });
   }
 
-  /** Every step of the current phase is done: forward means succeeded, compensation means failed. */
-  async complete(op: OperationRecord): Promise<void> {
+  /**
+   * Every step of the current phase is done: forward means succeeded; compensation means failed,
+   * or cancelled when a cancel was accepted. Returns false, changing nothing, when the operation
+   * was already final or a cancel was accepted while it went forward (the cancel wins).
+   */
+  async complete(op: OperationRecord): Promise<boolean> {
     const succeeded = op.phase === 'forward';
+    return this.settle(
+      op,
+      succeeded ? 'succeeded' : op.cancelRequestedAt ? 'cancelled' : 'failed',
+      succeeded,
+    );
+  }
+
+  /**
+   * Acts on an accepted cancel, at a step boundary. `compensate` turns to the undo steps (the
+   * operation ends `cancelled` once they are done, with what it reserved given back); `stop`
+   * ends it now, keeping what the backend was already asked for: the change counts as made once
+   * the operation's first step (the one that asks the backend) has succeeded, and as never made
+   * before. Quota and capacity follow, as for a success or a failure.
+   */
+  async cancel(op: OperationRecord): Promise<void> {
+    const declaration = CLUSTER_OPERATIONS[op.type] as OperationDeclaration;
+    const by = op.cancelRequestedBy ?? 'unknown';
+    this.logger.log({ operationId: op.id, type: op.type, by }, 'operation cancelled');
+    const undo = compensationSteps(declaration, op.nodePoolId);
+    if (declaration.cancel === 'compensate' && undo.length > 0) {
+      const message = `cancelled by ${by}; undoing what was made`;
+      await this.uow.run(() => this.operations.beginCompensation(op.id, 'CANCELLED', message, undo));
+      return;
+    }
+    const changeMade = op.steps.find((s) => s.phase === 'forward')?.state === 'succeeded';
+    await this.settle(op, 'cancelled', declaration.cancel === 'stop' && changeMade, {
+      code: 'CANCELLED',
+      message: `cancelled by ${by}`,
+    });
+  }
+
+  /** Finishes the operation as `state` and applies its settlement, in one transaction. */
+  private async settle(
+    op: OperationRecord,
+    state: 'succeeded' | 'failed' | 'cancelled',
+    changeKept: boolean,
+    error?: { code: string; message: string },
+  ): Promise<boolean> {
     const applied = await this.uow.run(async () => {
       // Finish first: a runner that gets here a second time changes nothing.
-      if (!(await this.operations.finish(op.id, succeeded ? 'succeeded' : 'failed'))) return false;
+      if (!(await this.operations.finish(op.id, state, error))) return false;
       const pool = op.nodePoolId ? await this.clusters.findPool(op.nodePoolId) : null;
       // Measured before any pool is marked gone: what the cluster counts right now.
       const usage = await this.clusters.usageOf(op.clusterId);
       const settlement = settlementOf({
         operation: op,
-        succeeded,
+        succeeded: changeKept,
         clusterNodes: usage.nodes,
         poolQuantity: pool?.quantity ?? null,
       });
       await this.apply(op, settlement, usage.backendId);
       return true;
     });
-    if (applied) this.finished.inc({ type: op.type, outcome: succeeded ? 'succeeded' : 'failed' });
+    if (applied) this.finished.inc({ type: op.type, outcome: state });
+    return applied;
   }
 
   private async apply(op: OperationRecord, s: Settlement, backendId: string): Promise<void> {

@@ -48,6 +48,9 @@ export class OperationDto {
   steps: OperationStepDto[];
   @ApiProperty({ type: OperationErrorDto, nullable: true })
   error: OperationErrorDto | null;
+  /** When a cancel was accepted (the operation stops at its next step boundary); null if none was. */
+  @ApiProperty({ type: String, nullable: true, format: 'date-time' })
+  cancelRequestedAt: string | null;
   @ApiProperty({ format: 'date-time' })
   deadlineAt: string;
   @ApiProperty({ format: 'date-time' })

@@ -6,6 +6,7 @@ import { KubeconfigCredentials1764600100000 } from '../../migrations/17646001000
 import { AuditOccurrencesOperationNotify1764600200000 } from '../../migrations/1764600200000-AuditOccurrencesOperationNotify';
 import { TypedOperationSteps1764600300000 } from '../../migrations/1764600300000-TypedOperationSteps';
 import { SyncLookupIndexes1764600400000 } from '../../migrations/1764600400000-SyncLookupIndexes';
+import { ClusterExpiryOperationCancel1764700100000 } from '../../migrations/1764700100000-ClusterExpiryOperationCancel';
 import { ConditionMirrors1764700200000 } from '../../migrations/1764700200000-ConditionMirrors';
 import { EtcdBackups1764700300000 } from '../../migrations/1764700300000-EtcdBackups';
 
@@ -18,6 +19,7 @@ export const MIGRATIONS = [
   AuditOccurrencesOperationNotify1764600200000,
   TypedOperationSteps1764600300000,
   SyncLookupIndexes1764600400000,
+  ClusterExpiryOperationCancel1764700100000,
   ConditionMirrors1764700200000,
   EtcdBackups1764700300000,
 ];

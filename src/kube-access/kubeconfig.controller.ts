@@ -12,6 +12,7 @@ import { CurrentPrincipal, type Principal } from '../common/auth.guard';
 import { ProblemDto } from '../common/problem.dto';
 import { KubeconfigQuery } from './kubeconfig.dto';
 import { KubeconfigService } from './kubeconfig.service';
+import { ApiProblems } from '../common/api-problems';
 
 /** pino-http gives every request an id (also sent back as `X-Request-Id`). */
 const requestIdOf = (request: Request & { id?: unknown }) =>
@@ -33,6 +34,7 @@ export class KubeconfigController {
       "Kubeconfig YAML: server is Paddock's Kubernetes API proxy, user a new Paddock credential (`pdk_kc_…`)",
     content: { 'application/yaml': { schema: { type: 'string' } } },
   })
+  @ApiProblems({ 409: ['CLUSTER_NOT_READY'] })
   @ApiOperation({
     operationId: 'getKubeconfig',
     summary: 'A kubeconfig for the cluster, with a new short-lived credential bound to the caller',

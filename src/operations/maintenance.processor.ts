@@ -12,13 +12,15 @@ import {
   QUOTA_RECONCILE_SCHEDULER_ID,
   WORKER_LOCK_OPTIONS,
 } from '../queue/queues';
+import { ClusterExpiry } from '../clusters/cluster-expiry.service';
 import { Sweeper } from './sweeper.service';
 
 /** How often the outbox is relayed regardless of kicks. */
 const RELAY_PERIOD_MS = 1_000;
 
 /**
- * Runs the cluster-wide periodic tasks — the sweep and the outbox relay's catch-up pass — each
+ * Runs the cluster-wide periodic tasks — the sweep, the outbox relay's catch-up pass and the expiry
+ * of clusters — each
  * from one BullMQ job scheduler, so that one worker runs each period, not every worker.
  */
 @Processor(QUEUES.maintenance, { concurrency: 1, ...WORKER_LOCK_OPTIONS })
@@ -32,6 +34,7 @@ export class MaintenanceProcessor extends WorkerHost implements OnModuleInit, On
     @InjectQueue(QUEUES.quotaReconcile) private readonly quotaQueue: Queue,
     private readonly sweeper: Sweeper,
     private readonly relay: OutboxRelay,
+    private readonly expiry: ClusterExpiry,
   ) {
     super();
   }
@@ -59,6 +62,9 @@ export class MaintenanceProcessor extends WorkerHost implements OnModuleInit, On
         return this.sweeper.sweep();
       case JOBS.relayOutbox:
         return this.relay.pass();
+      case JOBS.expireClusters:
+        await this.expiry.expireDue();
+        return;
     }
   }
 
@@ -71,6 +77,13 @@ export class MaintenanceProcessor extends WorkerHost implements OnModuleInit, On
     try {
       await this.ensure(this.queue, MAINTENANCE_SCHEDULERS.sweep, JOBS.sweep, this.config.sweepPeriodMs);
       await this.ensure(this.queue, MAINTENANCE_SCHEDULERS.relayOutbox, JOBS.relayOutbox, RELAY_PERIOD_MS);
+      // Expiry runs on the sweep's period: a cluster is deleted at most one period late.
+      await this.ensure(
+        this.queue,
+        MAINTENANCE_SCHEDULERS.expireClusters,
+        JOBS.expireClusters,
+        this.config.sweepPeriodMs,
+      );
       await this.ensure(
         this.quotaQueue,
         QUOTA_RECONCILE_SCHEDULER_ID,

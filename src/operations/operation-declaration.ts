@@ -22,6 +22,12 @@ export interface OperationDeclaration {
    * they retry transient errors until done.
    */
   deadline: boolean;
+  /**
+   * What a cancel does, at the next step boundary: `compensate` runs the undo steps and ends the
+   * operation `cancelled`; `stop` runs nothing more and keeps what the backend already has (see
+   * OperationOutcomes.stop). Absent: the operation cannot be cancelled (409 NOT_CANCELLABLE).
+   */
+  cancel?: 'compensate' | 'stop';
 }
 
 export interface PoolRef {

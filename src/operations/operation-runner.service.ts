@@ -55,12 +55,19 @@ export class OperationRunner {
     for (;;) {
       const op = await this.operations.findById(operationId);
       if (!op || isFinal(op.state)) return { kind: 'finished' };
+      // A cancel takes effect here, between two steps: the step that was running has finished
+      // (or persisted its progress), so what it made is known and can be undone.
+      if (op.cancelRequestedAt && op.phase === 'forward') {
+        await this.outcomes.cancel(op);
+        continue;
+      }
       const step = op.steps.find(
         (s) => s.phase === op.phase && (s.state === 'pending' || s.state === 'running'),
       );
       if (!step) {
-        await this.outcomes.complete(op);
-        return { kind: 'finished' };
+        // Not applied when a cancel was accepted since `op` was read: the next turn acts on it.
+        if (await this.outcomes.complete(op)) return { kind: 'finished' };
+        continue;
       }
       const compensating = op.phase === 'compensating';
       if (

@@ -12,7 +12,7 @@ export const OPERATION_TYPES = [
 ] as const;
 export type OperationType = (typeof OPERATION_TYPES)[number];
 
-export const OPERATION_STATES = ['pending', 'running', 'succeeded', 'failed'] as const;
+export const OPERATION_STATES = ['pending', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 export type OperationState = (typeof OPERATION_STATES)[number];
 
 export const STEP_STATES = ['pending', 'running', 'succeeded', 'failed'] as const;
@@ -24,7 +24,7 @@ export type StepState = (typeof STEP_STATES)[number];
  */
 export type OperationPhase = 'forward' | 'compensating';
 
-export const isFinal = (state: OperationState) => state === 'succeeded' || state === 'failed';
+export const isFinal = (state: OperationState) => state !== 'pending' && state !== 'running';
 
 export interface StepRecord {
   position: number;
@@ -73,6 +73,9 @@ export interface OperationRecord {
   params: OperationParams;
   errorCode: string | null;
   errorMessage: string | null;
+  /** Set once a cancel was accepted; the runner acts on it at the next step boundary. */
+  cancelRequestedAt: Date | null;
+  cancelRequestedBy: string | null;
   deadlineAt: Date;
   createdAt: Date;
   updatedAt: Date;

@@ -28,6 +28,8 @@ interface OperationRow {
   params: OperationParams;
   error_code: string | null;
   error_message: string | null;
+  cancel_requested_at: Date | null;
+  cancel_requested_by: string | null;
   deadline_at: Date;
   created_at: Date;
   updated_at: Date;
@@ -78,6 +80,8 @@ const toOperation = (r: OperationRow, steps: StepRecord[]): OperationRecord => (
   params: r.params,
   errorCode: r.error_code,
   errorMessage: r.error_message,
+  cancelRequestedAt: r.cancel_requested_at,
+  cancelRequestedBy: r.cancel_requested_by,
   deadlineAt: r.deadline_at,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
@@ -88,7 +92,7 @@ const toOperation = (r: OperationRow, steps: StepRecord[]): OperationRecord => (
 
 const SELECT_OPERATION = `
   SELECT o.id, o.project_id, o.cluster_id, o.node_pool_id, o.type, o.state, o.phase, o.params,
-    o.error_code, o.error_message, o.deadline_at, o.created_at, o.updated_at, o.started_at, o.finished_at,
+    o.error_code, o.error_message, o.cancel_requested_at, o.cancel_requested_by, o.deadline_at, o.created_at, o.updated_at, o.started_at, o.finished_at,
     p.name AS project_name, c.name AS cluster_name, np.name AS node_pool_name
   FROM operations o
   JOIN projects p ON p.id = o.project_id
@@ -234,17 +238,37 @@ export class OperationsRepository {
     );
   }
 
-  /** Marks the operation final; returns false (changing nothing) when it already was. */
+  /**
+   * Marks the operation final; returns false (changing nothing) when it already was, or when it
+   * would succeed but a cancel was accepted meanwhile: an accepted cancel always wins, so the
+   * runner goes on to act on it.
+   */
   async finish(
     id: string,
-    state: 'succeeded' | 'failed',
+    state: 'succeeded' | 'failed' | 'cancelled',
     error?: { code: string; message: string },
   ): Promise<boolean> {
     const [rows]: [unknown[], number] = await this.uow.manager.query(
-      `UPDATE operations SET state = $2, finished_at = now(), updated_at = now(), lease_owner = NULL, lease_expires_at = NULL,
+      `UPDATE operations SET state = $2::text, finished_at = now(), updated_at = now(), lease_owner = NULL, lease_expires_at = NULL,
          error_code = coalesce($3, error_code), error_message = coalesce($4, error_message)
-       WHERE id = $1 AND state IN ('pending', 'running') RETURNING id`,
+       WHERE id = $1 AND state IN ('pending', 'running')
+         AND ($2::text <> 'succeeded' OR cancel_requested_at IS NULL) RETURNING id`,
       [id, state, error?.code ?? null, error?.message ?? null],
+    );
+    return rows.length > 0;
+  }
+
+  /**
+   * Records a cancel request when the operation is still going forward; returns false otherwise
+   * (it is over, or already undoing a failure). Asking twice keeps the first request.
+   */
+  async requestCancel(id: string, by: string): Promise<boolean> {
+    const [rows]: [unknown[], number] = await this.uow.manager.query(
+      `UPDATE operations SET cancel_requested_at = coalesce(cancel_requested_at, now()),
+         cancel_requested_by = coalesce(cancel_requested_by, $2), updated_at = now()
+       WHERE id = $1 AND state IN ('pending', 'running')
+         AND (phase = 'forward' OR cancel_requested_at IS NOT NULL) RETURNING id`,
+      [id, by],
     );
     return rows.length > 0;
   }

@@ -10,6 +10,7 @@ import { PageQuery } from '../common/cursor';
 import { ProblemDto } from '../common/problem.dto';
 import { AddMemberDto, MemberDto, MemberListDto } from './member.dto';
 import { MembersService } from './members.service';
+import { ApiProblems } from '../common/api-problems';
 
 @ApiTags('admin')
 @ApiBearerAuth()
@@ -20,6 +21,7 @@ export class AdminMembersController {
 
   @Post()
   @HttpCode(201)
+  @ApiProblems({ 409: ['MEMBER_EXISTS'] })
   @ApiOperation({ operationId: 'addProjectMember', summary: 'Make a subject a member of the project' })
   add(@Param('project') project: string, @Body() body: AddMemberDto): Promise<MemberDto> {
     return this.members.add(project, body.subject);

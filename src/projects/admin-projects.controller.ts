@@ -4,6 +4,7 @@ import { ProblemDto } from '../common/problem.dto';
 import { PageQuery } from '../common/cursor';
 import { CreateProjectDto, ProjectDto, ProjectListDto } from './project.dto';
 import { ProjectsService } from './projects.service';
+import { ApiProblems } from '../common/api-problems';
 
 @ApiTags('admin')
 @ApiBearerAuth()
@@ -14,6 +15,7 @@ export class AdminProjectsController {
 
   @Post()
   @HttpCode(201)
+  @ApiProblems({ 409: ['PROJECT_EXISTS'] })
   @ApiOperation({ operationId: 'createProject', summary: 'Create a project' })
   create(@Body() body: CreateProjectDto): Promise<ProjectDto> {
     return this.projects.create(body.name);

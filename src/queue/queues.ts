@@ -20,14 +20,16 @@ export const JOBS = {
   sweep: 'sweep',
   relayOutbox: 'relay-outbox',
   reconcileQuotas: 'reconcile-quotas',
+  expireClusters: 'expire-clusters',
 } as const;
 
-export type MaintenanceJobName = typeof JOBS.sweep | typeof JOBS.relayOutbox;
+export type MaintenanceJobName = typeof JOBS.sweep | typeof JOBS.relayOutbox | typeof JOBS.expireClusters;
 
 /** Scheduler ids of the maintenance queue: one scheduler per periodic task, whatever the number of workers. */
 export const MAINTENANCE_SCHEDULERS = {
   sweep: 'sweep',
   relayOutbox: 'relay-outbox',
+  expireClusters: 'expire-clusters',
 } as const;
 
 export interface RunOperationJob {

@@ -1,5 +1,6 @@
-import { ApiProperty } from '@nestjs/swagger';
-import { IsInt, Max, Min } from 'class-validator';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsInt, IsOptional, Max, Min } from 'class-validator';
+import { MAX_TTL_SECONDS } from '../clusters/cluster.dto';
 
 export class QuotaResourceDto {
   /** The most this project may hold. */
@@ -25,6 +26,9 @@ export class QuotaDto {
   /** Σ requested quantity over the live node pools of live clusters. */
   @ApiProperty({ type: QuotaResourceDto })
   nodes: QuotaResourceDto;
+  /** The longest a cluster of this project may live, in seconds; null: no maximum. */
+  @ApiProperty({ type: Number, nullable: true, example: 86400 })
+  maxClusterLifetimeSeconds: number | null;
   @ApiProperty({ format: 'date-time' })
   updatedAt: string;
 }
@@ -48,6 +52,18 @@ export class SetQuotaDto {
   @Min(0)
   @Max(1_000_000_000)
   nodes: number;
+
+  /**
+   * The longest a cluster of the project may live, in seconds (a create or PATCH past it is a
+   * 422; a create without an expiry gets this one). Omitted or null: no maximum. Existing
+   * clusters keep their expiry.
+   */
+  @ApiPropertyOptional({ type: Number, nullable: true, minimum: 60, example: 86400 })
+  @IsOptional()
+  @IsInt()
+  @Min(60)
+  @Max(MAX_TTL_SECONDS)
+  maxClusterLifetimeSeconds?: number | null;
 }
 
 export class QuotaRepairDto {

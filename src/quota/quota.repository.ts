@@ -15,6 +15,8 @@ export interface QuotaRecord {
   projectName: string;
   clusters: QuotaCounters;
   nodes: QuotaCounters;
+  /** The longest a cluster of the project may live (seconds); null: no maximum. */
+  maxClusterLifetimeSeconds: number | null;
   updatedAt: Date;
 }
 
@@ -44,6 +46,7 @@ const toQuota = (r: any): QuotaRecord => ({
   projectName: r.project_name,
   clusters: { limit: r.clusters_limit, used: r.clusters_used, reserved: r.clusters_reserved },
   nodes: { limit: r.nodes_limit, used: r.nodes_used, reserved: r.nodes_reserved },
+  maxClusterLifetimeSeconds: r.max_cluster_lifetime_seconds ?? null,
   updatedAt: r.updated_at,
 });
 const toTruth = (r: any): QuotaTruth => ({
@@ -162,20 +165,33 @@ export class QuotaRepository {
     return rows.length > 0 ? toQuota(rows[0]) : null;
   }
 
+  /** The project's maximum cluster lifetime in seconds; null when it has none. */
+  async maxClusterLifetimeOf(projectId: string): Promise<number | null> {
+    const rows: Array<{ max_cluster_lifetime_seconds: number | null }> = await this.uow.manager.query(
+      `SELECT max_cluster_lifetime_seconds FROM project_quotas WHERE project_id = $1`,
+      [projectId],
+    );
+    return rows[0]?.max_cluster_lifetime_seconds ?? null;
+  }
+
   async findByProjectName(name: string): Promise<QuotaRecord | null> {
     const rows: unknown[] = await this.uow.manager.query(`${SELECT_QUOTA} WHERE p.name = $1`, [name]);
     return rows.length > 0 ? toQuota(rows[0]) : null;
   }
 
-  /** Sets both limits (creating the row if needed); null when the project does not exist. */
-  async setLimits(projectName: string, limits: QuotaAmount): Promise<string | null> {
+  /** Sets every limit (creating the row if needed); null when the project does not exist. */
+  async setLimits(
+    projectName: string,
+    limits: QuotaAmount & { maxClusterLifetimeSeconds: number | null },
+  ): Promise<string | null> {
     const rows: Array<{ project_id: string }> = await this.uow.manager.query(
-      `INSERT INTO project_quotas (project_id, clusters_limit, nodes_limit)
-       SELECT id, $2, $3 FROM projects WHERE name = $1
+      `INSERT INTO project_quotas (project_id, clusters_limit, nodes_limit, max_cluster_lifetime_seconds)
+       SELECT id, $2, $3, $4 FROM projects WHERE name = $1
        ON CONFLICT (project_id) DO UPDATE
-         SET clusters_limit = EXCLUDED.clusters_limit, nodes_limit = EXCLUDED.nodes_limit, updated_at = now()
+         SET clusters_limit = EXCLUDED.clusters_limit, nodes_limit = EXCLUDED.nodes_limit,
+           max_cluster_lifetime_seconds = EXCLUDED.max_cluster_lifetime_seconds, updated_at = now()
        RETURNING project_id`,
-      [projectName, limits.clusters, limits.nodes],
+      [projectName, limits.clusters, limits.nodes, limits.maxClusterLifetimeSeconds],
     );
     return rows[0]?.project_id ?? null;
   }

@@ -16,6 +16,7 @@ export const toQuotaDto = (q: QuotaRecord): QuotaDto => ({
   project: q.projectName,
   clusters: resource(q.clusters),
   nodes: resource(q.nodes),
+  maxClusterLifetimeSeconds: q.maxClusterLifetimeSeconds,
   updatedAt: q.updatedAt.toISOString(),
 });
 
@@ -98,14 +99,23 @@ export class QuotaService {
     await this.quotas.adjust(projectId, { clustersUsed: -amount.clusters, nodesUsed: -amount.nodes });
   }
 
+  /** The project's maximum cluster lifetime in seconds; null when it has none. */
+  maxClusterLifetimeOf(projectId: string): Promise<number | null> {
+    return this.quotas.maxClusterLifetimeOf(projectId);
+  }
+
   async get(projectName: string): Promise<QuotaDto> {
     const quota = await this.quotas.findByProjectName(projectName);
     if (!quota) throw notFound('project', projectName);
     return toQuotaDto(quota);
   }
 
-  async setLimits(projectName: string, limits: QuotaAmount): Promise<QuotaDto> {
-    if (!(await this.quotas.setLimits(projectName, limits))) throw notFound('project', projectName);
+  async setLimits(
+    projectName: string,
+    limits: QuotaAmount & { maxClusterLifetimeSeconds?: number | null },
+  ): Promise<QuotaDto> {
+    const all = { ...limits, maxClusterLifetimeSeconds: limits.maxClusterLifetimeSeconds ?? null };
+    if (!(await this.quotas.setLimits(projectName, all))) throw notFound('project', projectName);
     return this.get(projectName);
   }
 

@@ -4,6 +4,7 @@ import { ProblemDto } from '../common/problem.dto';
 import { PageQuery } from '../common/cursor';
 import { BackendDto, BackendListDto, FlavorDto, RegisterBackendDto, UpdateBackendDto } from './backend.dto';
 import { BackendsService } from './backends.service';
+import { ApiProblems } from '../common/api-problems';
 
 @ApiTags('admin')
 @ApiBearerAuth()
@@ -15,6 +16,7 @@ export class AdminBackendsController {
 
   @Post()
   @HttpCode(201)
+  @ApiProblems({ 409: ['BACKEND_EXISTS'], 422: ['BACKEND_VERIFICATION_FAILED'] })
   @ApiOperation({
     operationId: 'registerBackend',
     summary: 'Register a Rancher backend (verified before it is saved)',
@@ -46,6 +48,7 @@ export class AdminBackendsController {
 
   @Delete(':backend')
   @HttpCode(204)
+  @ApiProblems({ 409: ['BACKEND_IN_USE'] })
   @ApiOperation({ operationId: 'deleteBackend', summary: 'Remove a backend that has no live clusters' })
   remove(@Param('backend') name: string): Promise<void> {
     return this.backends.remove(name);

@@ -16,6 +16,7 @@ const CLUSTER_KEYS = [
   'activeOperationId',
   'conditions',
   'createdAt',
+  'expiresAt',
   'id',
   'kubernetesVersion',
   'labels',
@@ -40,6 +41,7 @@ const POOL_KEYS = [
   'state',
 ];
 const OPERATION_KEYS = [
+  'cancelRequestedAt',
   'clusterId',
   'cluster',
   'createdAt',

@@ -1,15 +1,45 @@
 /**
  * The committed `openapi.json` is what the code describes and what the running API serves, and
- * every route of the v1 contract carries a stable operationId (clients are generated from them).
+ * every route of the v1 contract carries a stable operationId (clients are generated from them);
+ * the committed typed client is what openapi-typescript makes of it; and a real OpenAPI linter
+ * (Redocly, recommended rules) finds nothing in it.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { OPENAPI_PATH, renderOpenApi } from '../../scripts/generate-openapi';
 import { ClusterAcceptedDto } from '../../src/clusters/operation.dto';
 import { startPaddock, TestPaddock } from '../support/paddock';
 
-type Document = { paths: Record<string, Record<string, { operationId?: string; security?: unknown[] }>> };
+type Document = {
+  paths: Record<
+    string,
+    Record<string, { operationId?: string; security?: unknown[]; responses: Record<string, unknown> }>
+  >;
+};
+
+const ROOT = join(__dirname, '..', '..', '..');
+const CLIENT_SCHEMA = join(ROOT, 'cli', 'api', 'schema.d.ts');
+
+/** Runs a tool from node_modules; resolves with its exit code and output, never throws. */
+function tool(script: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [join(ROOT, 'node_modules', script), ...args],
+      {
+        cwd: ROOT,
+        timeout: 120_000,
+        env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' },
+      },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
+    );
+  });
+}
 
 /** design.md's table, the part this issue builds, with the operationId each route must keep. */
 const CONTRACT: Array<[string, string, string]> = [
@@ -23,6 +53,8 @@ const CONTRACT: Array<[string, string, string]> = [
   ['delete', '/v1/projects/{project}/clusters/{cluster}/node-pools/{pool}', 'deleteNodePool'],
   ['get', '/v1/projects/{project}/clusters/{cluster}/nodes', 'listNodes'],
   ['get', '/v1/operations/{operation}', 'getOperation'],
+  ['post', '/v1/operations/{operation}/cancel', 'cancelOperation'],
+  ['patch', '/v1/projects/{project}/clusters/{cluster}', 'updateCluster'],
   ['post', '/v1/admin/backends', 'registerBackend'],
   ['get', '/v1/admin/backends', 'listBackends'],
   ['get', '/v1/admin/backends/{backend}', 'getBackend'],
@@ -90,6 +122,49 @@ describe('OpenAPI document', () => {
       for (const [method, op] of Object.entries(methods)) {
         assert.deepEqual(op.security, [{ bearer: [] }], `${method.toUpperCase()} ${path}`);
       }
+    }
+  });
+
+  it('gives every operation a 4xx problem-details response and declares its security, public routes included', () => {
+    const document = JSON.parse(committed) as Document;
+    for (const [path, methods] of Object.entries(document.paths)) {
+      for (const [method, op] of Object.entries(methods)) {
+        assert.ok(Array.isArray(op.security), `${method.toUpperCase()} ${path} declares its security`);
+        assert.ok(
+          Object.keys(op.responses).some((status) => /^4\d\d$/.test(status)),
+          `${method.toUpperCase()} ${path} documents a 4xx`,
+        );
+      }
+    }
+  });
+
+  it('passes `redocly lint` with the recommended rules: no error, no warning', async () => {
+    const lint = await tool('@redocly/cli/bin/cli.js', ['lint', 'openapi.json', '--format=json']);
+    const report = JSON.parse(lint.stdout) as {
+      totals: { errors: number; warnings: number };
+      problems: unknown[];
+    };
+    assert.deepEqual(
+      report.totals,
+      { ...report.totals, errors: 0, warnings: 0 },
+      JSON.stringify(report.problems, null, 2),
+    );
+    assert.equal(lint.code, 0, lint.stderr);
+  });
+
+  it('has the typed client that openapi-typescript generates from it committed (run `npm run client`)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'paddock-client-'));
+    try {
+      const out = join(dir, 'schema.d.ts');
+      const generated = await tool('openapi-typescript/bin/cli.js', ['openapi.json', '--output', out]);
+      assert.equal(generated.code, 0, generated.stderr);
+      assert.equal(
+        readFileSync(CLIENT_SCHEMA, 'utf8'),
+        readFileSync(out, 'utf8'),
+        'cli/api/schema.d.ts is out of date: run `npm run client`',
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parse } from 'yaml';
+import type { Schemas } from '../../cli/api/client';
 import { clusterBody, type TestPaddock } from './paddock';
 
 export const KUBECTL = process.env.KUBECTL ?? '/usr/bin/kubectl';
@@ -24,13 +25,19 @@ export async function createActiveCluster(
   project: string,
   name: string,
 ): Promise<{ id: string; name: string }> {
-  const created = await paddock.request('POST', `/v1/projects/${project}/clusters`, clusterBody(name));
-  if (created.status !== 202)
-    throw new Error(`create ${name} → ${created.status} ${JSON.stringify(created.body)}`);
-  const operation = await paddock.waitForOperation(created.body.operation.id, 60_000);
+  const {
+    data: created,
+    error,
+    response,
+  } = await paddock.client().POST('/v1/projects/{project}/clusters', {
+    params: { path: { project } },
+    body: clusterBody(name) as Schemas['CreateClusterDto'],
+  });
+  if (!created) throw new Error(`create ${name} → ${response.status} ${JSON.stringify(error)}`);
+  const operation = await paddock.waitForOperation(created.operation.id, 60_000);
   if (operation.state !== 'succeeded')
     throw new Error(`create ${name} ${operation.state}: ${JSON.stringify(operation.error)}`);
-  return { id: created.body.cluster.id, name };
+  return { id: created.cluster.id, name };
 }
 
 export function parseKubeconfig(text: string): ParsedKubeconfig {

@@ -12,6 +12,7 @@ import Redis from 'ioredis';
 import { Client } from 'pg';
 import { createApi, prepareDatabase, startWorker } from '../../src/bootstrap';
 import { AppConfig, loadConfig } from '../../src/config/app-config';
+import { createPaddockClient, type PaddockClient, type Schemas } from '../../cli/api/client';
 import { type TestSimulator, waitFor as pollUntil } from './simulator';
 
 export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789abcdefghij';
@@ -66,9 +67,14 @@ export interface TestPaddock {
   /** Everything the child processes wrote so far (with `captureOutput`; empty otherwise). */
   output(): string;
   children: ChildProcess[];
+  /** The typed client (generated from openapi.json), as the admin or with `token`. */
+  client(token?: string): PaddockClient;
   /** Registers a simulator as a backend with flavors for each of its node templates. */
   registerBackend(name: string, sim: TestSimulator, extra?: Record<string, unknown>): Promise<ApiResponse>;
-  /** Polls an operation until it is final (or fails the test after `timeoutMs`). */
+  /**
+   * Long-polls an operation until it is final (or fails the test after `timeoutMs`). Typed
+   * loosely: its many callers read the answer's fields without the null checks the type asks.
+   */
   waitForOperation(id: string, timeoutMs?: number): Promise<any>;
   close(): Promise<void>;
 }
@@ -142,6 +148,9 @@ export async function startPaddock(options: PaddockOptions = {}): Promise<TestPa
     workers.push(await startWorker({ ...config, role: 'worker' }));
   if (options.workers === 'child') spawnWorker();
 
+  // No automatic Idempotency-Key: tests that exercise keys send their own, and count them.
+  const client = (token = TEST_ADMIN_TOKEN) => createPaddockClient({ url, token, idempotencyKey: false });
+
   async function request<T>(
     method: string,
     path: string,
@@ -174,26 +183,31 @@ export async function startPaddock(options: PaddockOptions = {}): Promise<TestPa
     spawnWorker,
     output: () => captured.join(''),
     children,
-    registerBackend: (name, sim, extra = {}) =>
-      request('POST', '/v1/admin/backends', {
-        name,
-        url: sim.url,
-        token: sim.token,
-        kind: 'rke1',
-        capacity: { maxClusters: 1000, maxNodes: 100000 },
-        flavors: Object.fromEntries(sim.nodeTemplates.map((t) => [t.name, { nodeTemplateId: t.id }])),
-        ...extra,
-      }),
+    client,
+    async registerBackend(name, sim, extra = {}) {
+      const { data, error, response } = await client().POST('/v1/admin/backends', {
+        body: {
+          name,
+          url: sim.url,
+          token: sim.token,
+          kind: 'rke1',
+          capacity: { maxClusters: 1000, maxNodes: 100000 },
+          flavors: Object.fromEntries(sim.nodeTemplates.map((t) => [t.name, { nodeTemplateId: t.id }])),
+          ...extra,
+        } as Schemas['RegisterBackendDto'],
+      });
+      return { status: response.status, body: data ?? error, headers: response.headers };
+    },
     async waitForOperation(id, timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const response = await request<any>('GET', `/v1/operations/${id}?waitSeconds=5`);
-        if (response.status !== 200) throw new Error(`GET operation ${id} → ${response.status}`);
-        if (response.body.state === 'succeeded' || response.body.state === 'failed') return response.body;
+        const { data, response } = await client().GET('/v1/operations/{operation}', {
+          params: { path: { operation: id }, query: { waitSeconds: 5 } },
+        });
+        if (!data) throw new Error(`GET operation ${id} → ${response.status}`);
+        if (data.state !== 'pending' && data.state !== 'running') return data;
         if (Date.now() > deadline)
-          throw new Error(
-            `operation ${id} still ${response.body.state}: ${JSON.stringify(response.body.steps)}`,
-          );
+          throw new Error(`operation ${id} still ${data.state}: ${JSON.stringify(data.steps)}`);
       }
     },
     async close() {
