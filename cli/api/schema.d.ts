@@ -6402,7 +6402,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Refused in the current state; nothing was changed. Codes: `IDEMPOTENCY_KEY_BUSY`. */
+            /** @description Refused in the current state; nothing was changed. Codes: `IDEMPOTENCY_KEY_BUSY`, `OPERATION_IN_PROGRESS`, `CLUSTER_NOT_READY`, `BACKUPS_NOT_CONFIGURED`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6419,7 +6419,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "IDEMPOTENCY_KEY_BUSY";
+                        code?: "IDEMPOTENCY_KEY_BUSY" | "OPERATION_IN_PROGRESS" | "CLUSTER_NOT_READY" | "BACKUPS_NOT_CONFIGURED";
                     };
                 };
             };
@@ -6605,7 +6605,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Refused in the current state; nothing was changed. Codes: `IDEMPOTENCY_KEY_BUSY`. */
+            /** @description Refused in the current state; nothing was changed. Codes: `IDEMPOTENCY_KEY_BUSY`, `OPERATION_IN_PROGRESS`, `CLUSTER_NOT_READY`, `BACKUPS_NOT_CONFIGURED`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6622,7 +6622,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "IDEMPOTENCY_KEY_BUSY";
+                        code?: "IDEMPOTENCY_KEY_BUSY" | "OPERATION_IN_PROGRESS" | "CLUSTER_NOT_READY" | "BACKUPS_NOT_CONFIGURED";
                     };
                 };
             };
@@ -6851,7 +6851,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Refused in the current state; nothing was changed. Codes: `IDEMPOTENCY_KEY_BUSY`. */
+            /** @description Refused in the current state; nothing was changed. Codes: `IDEMPOTENCY_KEY_BUSY`, `OPERATION_IN_PROGRESS`, `CLUSTER_NOT_READY`, `BACKUP_NOT_ACTIVE`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6868,7 +6868,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "IDEMPOTENCY_KEY_BUSY";
+                        code?: "IDEMPOTENCY_KEY_BUSY" | "OPERATION_IN_PROGRESS" | "CLUSTER_NOT_READY" | "BACKUP_NOT_ACTIVE";
                     };
                 };
             };

@@ -8,6 +8,7 @@ import {
 } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { OperationDto } from '../clusters/operation.dto';
+import { ApiProblems } from '../common/api-problems';
 import { ProblemDto } from '../common/problem.dto';
 import { BackupListDto, BackupScheduleDto, RestoreBackupDto } from './backup.dto';
 import { BackupsService } from './backups.service';
@@ -27,6 +28,7 @@ export class BackupsController {
   // (expiry), this one is an operation on the backend (202).
   @Put('backups/schedule')
   @HttpCode(202)
+  @ApiProblems({ 409: ['OPERATION_IN_PROGRESS', 'CLUSTER_NOT_READY', 'BACKUPS_NOT_CONFIGURED'] })
   @ApiOperation({ operationId: 'setBackupSchedule', summary: "Change a cluster's backup schedule" })
   @ApiAcceptedResponse({ type: OperationDto })
   async update(
@@ -48,6 +50,7 @@ export class BackupsController {
 
   @Post('backups')
   @HttpCode(202)
+  @ApiProblems({ 409: ['OPERATION_IN_PROGRESS', 'CLUSTER_NOT_READY', 'BACKUPS_NOT_CONFIGURED'] })
   @ApiOperation({
     operationId: 'createBackup',
     summary: 'Take a backup now; the operation succeeds when it is active',
@@ -65,6 +68,7 @@ export class BackupsController {
 
   @Post('backups/:backup/restore')
   @HttpCode(202)
+  @ApiProblems({ 409: ['OPERATION_IN_PROGRESS', 'CLUSTER_NOT_READY', 'BACKUP_NOT_ACTIVE'] })
   @ApiOperation({ operationId: 'restoreBackup', summary: 'Restore the cluster from one of its backups' })
   @ApiAcceptedResponse({ type: OperationDto })
   async restore(
