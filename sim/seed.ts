@@ -16,6 +16,8 @@ export interface SeedRequest {
   /** For `rke2`/`k3s`: the version (default the first listed release) and the machine-config driver. */
   kubernetesVersion?: string;
   driver: string;
+  /** Completed recurring (local) etcd backups per cluster. */
+  backupsPerCluster: number;
 }
 
 export interface SeedResult {
@@ -25,6 +27,7 @@ export interface SeedResult {
   provisioningClusterIds?: string[];
   nodePools: number;
   nodes: number;
+  backups: number;
 }
 
 const MAX_CLUSTERS = 100_000;
@@ -61,6 +64,9 @@ export function parseSeedRequest(world: World, body: Record<string, unknown>): S
   if (kind !== 'rke1' && !world.steve.schemaFor(`rke-machine-config.cattle.io.${driver}config`)) {
     throw new ApiError(400, 'BadRequest', `no machine-config type for driver ${driver}`);
   }
+  if (kind !== 'rke1' && body.backupsPerCluster !== undefined && body.backupsPerCluster !== 0) {
+    throw new ApiError(400, 'BadRequest', 'backupsPerCluster seeds RKE1 etcd backups only');
+  }
   return {
     kind,
     driver,
@@ -71,6 +77,7 @@ export function parseSeedRequest(world: World, body: Record<string, unknown>): S
     labels: stringMap(body.labels),
     namePrefix,
     nodeTemplateId: body.nodeTemplateId as string | undefined,
+    backupsPerCluster: count('backupsPerCluster', 0, 0),
   };
 }
 
@@ -84,7 +91,7 @@ export function seed(world: World, request: SeedRequest): SeedResult {
   if (!world.nodeTemplates.table.has(templateId)) {
     throw new ApiError(400, 'BadRequest', `node template ${templateId} not found`);
   }
-  const result: SeedResult = { clusterIds: [], nodePools: 0, nodes: 0 };
+  const result: SeedResult = { clusterIds: [], nodePools: 0, nodes: 0, backups: 0 };
   let index = 1;
   for (let i = 0; i < request.clusters; i++) {
     while (world.clusters.nameTaken(`${request.namePrefix}${index}`)) index++;
@@ -96,6 +103,10 @@ export function seed(world: World, request: SeedRequest): SeedResult {
       world.nodePools.createActive(cluster, templateId, `${name}-pool${p + 1}-`, request.nodesPerPool, roles);
       result.nodePools++;
       result.nodes += request.nodesPerPool;
+    }
+    for (let b = 0; b < request.backupsPerCluster; b++) {
+      world.etcdBackups.createCompleted(cluster);
+      result.backups++;
     }
   }
   return result;
@@ -111,7 +122,7 @@ function seedTemplateId(world: World): string {
 function seedProvisioning(world: World, request: SeedRequest): SeedResult {
   const releases = request.kind === 'k3s' ? world.k3sVersions : world.rke2Versions;
   const version = request.kubernetesVersion ?? releases[0];
-  const result: SeedResult = { clusterIds: [], provisioningClusterIds: [], nodePools: 0, nodes: 0 };
+  const result: SeedResult = { clusterIds: [], provisioningClusterIds: [], nodePools: 0, nodes: 0, backups: 0 };
   const taken = (name: string) =>
     world.local.get('provisioning.cattle.io.cluster', 'fleet-default', name) !== undefined ||
     world.clusters.nameTaken(name);

@@ -20,6 +20,8 @@ import { handleClusterProxy } from './kube/proxy';
 import { handleV3 } from './router';
 import { handleSteve } from './steve/api';
 import { DEFAULT_K3S_VERSIONS, DEFAULT_RKE2_VERSIONS, releaseObject, servesRke1 } from './version';
+import { closeS3Clients } from './s3';
+import { s3Preflight } from './s3-preflight';
 import { resolveTimings, type SimulatorTimings, type TimingProfile } from './timings';
 import { World } from './world';
 
@@ -143,6 +145,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     nodeTemplates,
     close: async () => {
       world.close();
+      closeS3Clients();
       for (const socket of upgraded) socket.destroy();
       await Promise.all(
         servers.map(
@@ -211,7 +214,10 @@ async function handle(
       headers: req.headers,
       upgrade: !('res' in connection),
     };
-    response = route(world, request, authenticated, ctx);
+    // A cluster's S3 bucket is checked before the store writes anything, over the network.
+    const refused =
+      authenticated && isV3(path) ? await s3Preflight(world, method, path, target.searchParams, body) : null;
+    response = refused ?? route(world, request, authenticated, ctx);
   }
 
   const dropped = fault?.dropResponse === true;

@@ -29,6 +29,8 @@ export interface SimulatorTimings {
   tokenFillMs: number;
   /** Etcd backup `activating` → `active` (§6). */
   etcdBackupMs: number;
+  /** One hour of a backup schedule: recurring backups come every `intervalHours` of these (§6). */
+  backupHourMs: number;
   /** `removing` → gone for pools, templates, tokens and backups. */
   objectDeleteMs: number;
   /**
@@ -54,6 +56,7 @@ const FAST: SimulatorTimings = {
   clusterDeleteMs: 300,
   tokenFillMs: 100,
   etcdBackupMs: 200,
+  backupHourMs: 1_000,
   objectDeleteMs: 100,
   kubeStreamMaxMs: 1_800_000,
 };
@@ -73,6 +76,7 @@ const REALISTIC: SimulatorTimings = {
   clusterDeleteMs: 15_000,
   tokenFillMs: 2_000,
   etcdBackupMs: 5_000,
+  backupHourMs: 60_000,
   objectDeleteMs: 2_000,
   kubeStreamMaxMs: 1_800_000,
 };

@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { AuditModule } from './audit/audit.module';
+import { BackupsModule } from './backups/backups.module';
 import { AuthGuard } from './common/auth.guard';
 import { IdempotencyKeysRepository } from './common/idempotency-keys.repository';
 import { IdempotencyInterceptor } from './common/idempotency.interceptor';
@@ -46,6 +47,7 @@ export class ApiModule {
         AuditModule,
         RancherBackendsModule,
         ClustersModule,
+        BackupsModule,
         KubeAccessModule,
         HealthModule,
         QueueDashboardModule,

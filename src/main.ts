@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { INestApplication, INestApplicationContext } from '@nestjs/common';
 import { loadConfig } from './config/app-config';
 import { prepareDatabase, startApi, startWorker } from './bootstrap';
+import { startEmbeddedS3 } from './dev/embedded-s3';
 import { startSimulatedBackends } from './dev/simulated-backends';
 
 /**
@@ -10,11 +11,31 @@ import { startSimulatedBackends } from './dev/simulated-backends';
  * registered, so `npm start` alone shows a cluster go from provisioning to active.
  */
 async function main(): Promise<void> {
-  const config = loadConfig();
+  const closers: Array<() => Promise<unknown>> = [];
+  // Stores the others write to close after them.
+  const closeLast: Array<() => Promise<unknown>> = [];
+  let config = loadConfig();
+  // Outside production, backups without an S3 endpoint go to an embedded store (like the
+  // simulators, for `npm start` alone); loadConfig refuses this case in production. Only a process
+  // that is both API and worker starts one: a worker elsewhere could not reach it.
+  if (
+    config.env !== 'production' &&
+    config.role === 'all' &&
+    process.env.PADDOCK_BACKUPS !== 'off' &&
+    !process.env.PADDOCK_S3_ENDPOINT
+  ) {
+    const s3 = await startEmbeddedS3({ port: 9600 });
+    closeLast.push(() => s3.close());
+    process.env.PADDOCK_S3_ENDPOINT = s3.endpoint;
+    process.env.PADDOCK_S3_REGION = s3.region;
+    process.env.PADDOCK_S3_ACCESS_KEY_ID = s3.accessKeyId;
+    process.env.PADDOCK_S3_SECRET_ACCESS_KEY = s3.secretAccessKey;
+    config = loadConfig();
+    console.log(`embedded S3 store at ${s3.endpoint} (data in ${s3.directory})`);
+  }
   const applied = await prepareDatabase(config);
   if (applied.length > 0) console.log(`applied migrations: ${applied.join(', ')}`);
 
-  const closers: Array<() => Promise<unknown>> = [];
   let api: INestApplication | undefined;
   let worker: INestApplicationContext | undefined;
   if (config.role !== 'worker') {
@@ -43,7 +64,7 @@ async function main(): Promise<void> {
     stopping = true;
     console.log(`${signal}: shutting down`);
     void (async () => {
-      for (const close of closers) await close().catch((e: unknown) => console.error(e));
+      for (const close of [...closers, ...closeLast]) await close().catch((e: unknown) => console.error(e));
       process.exit(0);
     })();
   };

@@ -288,15 +288,20 @@ export class ClusterType extends ResourceType {
         if (conditionStatus(conditions, 'Updated') !== 'False') setCondition(conditions, 'Updated', 'True');
         setCondition(conditions, 'Connected', 'True');
         this.markConnected(cluster);
+        this.world.etcdBackups.armRecurring(cluster);
         this.reconcile(cluster);
       });
       return;
     }
-    if (conditionStatus(conditions, 'Updated') === 'Unknown' && isTrue(conditions, 'Waiting')) {
+    // A restore finishes on its own timer, once the snapshot was read back (see `restore`).
+    const restoring = cluster.hidden.restoreFrom !== undefined;
+    if (conditionStatus(conditions, 'Updated') === 'Unknown' && isTrue(conditions, 'Waiting') && !restoring) {
       scheduler.ensure(`${cluster.id}#update`, timings.clusterUpdateMs, () => {
         if (!this.isLive(cluster) || conditionStatus(conditions, 'Updated') !== 'Unknown') return;
+        if (cluster.hidden.restoreFrom !== undefined) return;
         setCondition(conditions, 'Updated', 'True');
         this.markConnected(cluster);
+        this.world.etcdBackups.armRecurring(cluster);
       });
     }
   }
@@ -543,8 +548,41 @@ export class ClusterType extends ResourceType {
     rke.restore = { restore: true, snapshotName: backupId };
     const backupVersion = this.world.etcdBackups.kubernetesVersionOf(backup);
     if (restoreRkeConfig !== '' && backupVersion) rke.kubernetesVersion = backupVersion;
-    this.startUpdate(cluster);
+    cluster.hidden.restoreFrom = backupId;
+    setCondition(cluster.conditions, 'Updated', 'Unknown');
+    this.runRestore(cluster, backup);
     return json(201, { message: 'restoring etcdbackup for the cluster' });
+  }
+
+  /**
+   * The provisioner's restore run: after `clusterUpdateMs` the snapshot is read back from S3. A
+   * snapshot that is gone (or keys that are refused) leaves `Updated=False` with the reason, as
+   * RKE's failed run does; success clears the spec's restore request and the cluster is active.
+   */
+  private runRestore(cluster: SimObject, backup: SimObject): void {
+    const backupId = backup.id;
+    // A second restore request replaces a pending one (the key carries the backup).
+    this.world.scheduler.ensure(
+      `${cluster.id}#restore:${backupId}`,
+      this.world.timings.clusterUpdateMs,
+      () => {
+        if (!this.isLive(cluster) || cluster.hidden.restoreFrom !== backupId) return;
+        void this.world.etcdBackups.readBack(backup, cluster).then((failure) => {
+          if (!this.isLive(cluster) || cluster.hidden.restoreFrom !== backupId) return;
+          delete cluster.hidden.restoreFrom;
+          if (failure !== null) {
+            setCondition(cluster.conditions, 'Updated', 'False', failure, 'Error');
+            return;
+          }
+          (cluster.fields.rancherKubernetesEngineConfig as Rke).restore = {
+            restore: false,
+            snapshotName: '',
+          };
+          setCondition(cluster.conditions, 'Updated', 'True');
+          this.markConnected(cluster);
+        });
+      },
+    );
   }
 
   private rotateCertificates(cluster: SimObject, body: Record<string, unknown>): SimResponse {

@@ -2,7 +2,8 @@ import { gzipSync } from 'node:zlib';
 import { generateName } from '../ids';
 import { invalidReference } from '../http';
 import { clone, mergeProtectedMap } from '../merge';
-import { conditionStatus, setCondition, type Summary } from '../state';
+import { deleteSnapshot, downloadSnapshot, s3Reason, s3TargetOf, uploadSnapshot, type S3Target } from '../s3';
+import { conditionStatus, isTrue, setCondition, type Summary } from '../state';
 import type { SimObject } from '../store';
 import type { World } from '../world';
 import { k8sName, k8sTime, requireString, ResourceType, type RequestContext } from './resource-type';
@@ -47,6 +48,12 @@ export class EtcdBackupType extends ResourceType {
       manual,
       backupConfig: backupConfig ?? null,
     });
+    backup.hidden.file = file;
+    // rke-tools uploads with the keys the cluster has now; the secret never shows in the object.
+    // Without keys a real node would use its IAM role; a simulator has none, so such a backup
+    // completes without an upload (and Rancher does not check such a bucket either).
+    const target = s3Usable ? s3TargetOf(s3, cluster.hidden.s3SecretKey as string | undefined) : null;
+    if (target && target.accessKey !== '' && target.secretKey !== '') backup.hidden.s3 = target;
     backup.hidden.kubernetesVersion = this.world.clusters.kubernetesVersionOf(cluster);
     // The cluster as it was at backup time, for `restoreRkeConfig: "all"` (§6).
     backup.hidden.clusterObject = gzipSync(
@@ -59,22 +66,124 @@ export class EtcdBackupType extends ResourceType {
     return backup;
   }
 
+  /** A recurring local backup that already completed, for `/__sim/seed` (no timer, no S3). */
+  createCompleted(cluster: SimObject): SimObject {
+    const name = generateName(`${cluster.id}-rl-`, (candidate) =>
+      this.table.has(`${cluster.id}:${candidate}`),
+    );
+    const backup = this.world.newObject('etcdBackup', `${cluster.id}:${name}`, name, {
+      clusterId: cluster.id,
+      filename: `${name}_${k8sTime().replace(/:/g, '-')}.zip`,
+      manual: false,
+      backupConfig: clone(this.world.clusters.backupConfigOf(cluster)) ?? null,
+    });
+    backup.hidden.kubernetesVersion = this.world.clusters.kubernetesVersionOf(cluster);
+    setCondition(backup.conditions, 'Created', 'True');
+    setCondition(backup.conditions, 'Completed', 'True');
+    this.table.add(backup);
+    return backup;
+  }
+
   override reconcile(backup: SimObject): void {
     if (!this.isLive(backup) || conditionStatus(backup.conditions, 'Completed') !== 'Unknown') return;
     this.world.scheduler.ensure(`${backup.id}#complete`, this.world.timings.etcdBackupMs, () => {
       if (!this.isLive(backup) || conditionStatus(backup.conditions, 'Completed') !== 'Unknown') return;
       if (backup.fields.backupConfig === null) {
-        setCondition(
-          backup.conditions,
-          'Completed',
-          'False',
-          "cluster doesn't have a backup config",
-          'Error',
-        );
-      } else {
-        setCondition(backup.conditions, 'Completed', 'True');
+        this.complete(backup, "cluster doesn't have a backup config");
+        return;
       }
+      const target = backup.hidden.s3 as S3Target | undefined;
+      if (!target) {
+        this.complete(backup, null);
+        return;
+      }
+      uploadSnapshot(target, backup.hidden.file as string, {
+        name: backup.name,
+        clusterState: String(backup.hidden.clusterObject),
+      }).then(
+        () => this.complete(backup, null),
+        (error: unknown) =>
+          this.complete(backup, `failed to upload etcd snapshot file to s3: ${s3Reason(error)}`),
+      );
     });
+  }
+
+  /** `Completed` True or False; a recurring backup then rotates the cluster's older ones (§6). */
+  private complete(backup: SimObject, failure: string | null): void {
+    if (!this.isLive(backup)) return;
+    if (failure === null) setCondition(backup.conditions, 'Completed', 'True');
+    else setCondition(backup.conditions, 'Completed', 'False', failure, 'Error');
+    if (backup.fields.manual !== true) this.rotate(backup.fields.clusterId as string);
+  }
+
+  /**
+   * Retention: successful recurring backups beyond `retention` are deleted, newest kept, and
+   * failed recurring ones too; manual backups stay. A rotated S3 snapshot leaves the bucket.
+   */
+  private rotate(clusterId: string): void {
+    const cluster = this.world.clusters.table.get(clusterId);
+    if (!cluster) return;
+    const config = this.world.clusters.backupConfigOf(cluster);
+    const retention = typeof config?.retention === 'number' && config.retention > 0 ? config.retention : 6;
+    const recurring = this.table
+      .where('clusterId', clusterId)
+      .filter((b) => this.isLive(b) && b.fields.manual !== true)
+      .sort((a, b) => b.createdTS - a.createdTS || (b.id < a.id ? -1 : 1));
+    let kept = 0;
+    for (const backup of recurring) {
+      const completed = conditionStatus(backup.conditions, 'Completed');
+      if (completed === 'Unknown') continue;
+      if (completed === 'True' && kept < retention) {
+        kept++;
+        continue;
+      }
+      const target = backup.hidden.s3 as S3Target | undefined;
+      if (target) deleteSnapshot(target, backup.hidden.file as string).catch(() => undefined);
+      this.remove(backup);
+    }
+  }
+
+  /**
+   * Recurring backups: every `intervalHours` (`backupHourMs` to the simulated hour) while the
+   * cluster is Ready and its backup config is enabled (§6).
+   */
+  armRecurring(cluster: SimObject): void {
+    const config = this.world.clusters.backupConfigOf(cluster);
+    if (!config || config.enabled === false) return;
+    const hours =
+      typeof config.intervalHours === 'number' && config.intervalHours > 0 ? config.intervalHours : 12;
+    this.world.scheduler.ensure(
+      `${cluster.id}#recurring-backup`,
+      hours * this.world.timings.backupHourMs,
+      () => {
+        if (!this.world.clusters.isLive(cluster)) return;
+        if (isTrue(cluster.conditions, 'Ready')) this.createFor(cluster, false);
+        this.armRecurring(cluster);
+      },
+    );
+  }
+
+  /**
+   * What a restore does with the snapshot: read it back from S3 with the keys the cluster has now.
+   * Null when it can be restored; otherwise the failure as the cluster reports it.
+   */
+  async readBack(backup: SimObject, cluster: SimObject): Promise<string | null> {
+    const target = backup.hidden.s3 as S3Target | undefined;
+    if (!target) return null;
+    const current = s3TargetOf(
+      this.world.clusters.s3Target(cluster) ?? {},
+      cluster.hidden.s3SecretKey as string | undefined,
+    );
+    const keys = current && current.accessKey !== '' ? current : target;
+    try {
+      await downloadSnapshot(
+        { ...target, accessKey: keys.accessKey, secretKey: keys.secretKey },
+        backup.hidden.file as string,
+      );
+      return null;
+    } catch (error) {
+      return `[etcd] Failed to restore etcd snapshot: failed to download etcd snapshot ${backup.hidden.file as string} from s3: ${s3Reason(error)}`;
+    }
   }
 
   /** `activating` while running, `failed` on Completed=False (formatter override, §6). */

@@ -1,6 +1,9 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Principal } from '../common/auth.guard';
+import { BackupStorage } from '../backups/backup-storage.service';
+import { KINDS_WITH_BACKUPS } from '../backups/backup.types';
+import { BackupsRepository } from '../backups/backups.repository';
 import { badRequest, conflict, ProblemError } from '../common/problem';
 import { UnitOfWork } from '../database/unit-of-work';
 import { OperationRecorder } from '../operations/operation-recorder.service';
@@ -36,6 +39,8 @@ export class ClusterCreation {
     private readonly backends: BackendsRepository,
     private readonly drivers: BackendDriversService,
     private readonly quota: QuotaService,
+    private readonly backupStorage: BackupStorage,
+    private readonly backups: BackupsRepository,
   ) {}
 
   async create(projectName: string, body: CreateClusterDto): Promise<ClusterAcceptedDto> {
@@ -168,6 +173,16 @@ export class ClusterCreation {
     });
     const [first] = ranking.placements;
     if (!first) throw noBackendAvailable(ranking);
+    if (body.backup && !KINDS_WITH_BACKUPS.has(first.kind)) {
+      throw new ProblemError(
+        HttpStatus.UNPROCESSABLE_ENTITY,
+        'BACKUPS_NOT_AVAILABLE',
+        `the cluster would be placed on an ${first.kind} backend, whose etcd backups Paddock does not drive yet; ` +
+          'omit backup, or choose a region with rke1 backends',
+        { kind: first.kind },
+        [{ field: 'backup', message: `not available on ${first.kind} backends` }],
+      );
+    }
     const clusterId = randomUUID();
     const cluster = {
       id: clusterId,
@@ -197,6 +212,14 @@ export class ClusterCreation {
           'CLUSTER_EXISTS',
           `project '${project.name}' already has a cluster named '${body.name}'`,
         );
+      // Every cluster gets its own bucket and a schedule, when backups are on and its backend's
+      // kind is one whose backups Paddock drives.
+      const bucket = this.backupStorage.bucketFor(clusterId);
+      const defaults = this.backupStorage.settings?.defaults;
+      if (bucket && defaults && KINDS_WITH_BACKUPS.has(first.kind)) {
+        const schedule = body.backup ?? defaults;
+        await this.backups.insertSettings(clusterId, bucket, schedule.intervalHours, schedule.retention);
+      }
       const operation = await this.recorder.recordInTransaction({
         id: randomUUID(),
         type: 'create-cluster',

@@ -1,3 +1,6 @@
+import { BACKUP_OPERATIONS } from '../backups/backup-operations';
+import { EnsureBucketStep } from '../backups/steps/ensure-bucket.step';
+import { RemoveBucketStep } from '../backups/steps/remove-bucket.step';
 import type { OperationDeclaration } from '../operations/operation-declaration';
 import { handlersOf, perPool } from '../operations/operation-declaration';
 import type { OperationType } from '../operations/operation.types';
@@ -32,8 +35,16 @@ import { ScaleNodePoolStep } from './steps/scale-node-pool.step';
  */
 export const CLUSTER_OPERATIONS = {
   'create-cluster': {
-    forward: [CreateClusterStep, AwaitRolesStep, perPool(CreateNodePoolStep), AwaitActiveStep],
-    compensation: [DeleteClusterStep, AwaitClusterDeletedStep],
+    // The bucket comes first: the backend refuses a cluster whose backups point at no bucket.
+    forward: [
+      EnsureBucketStep,
+      CreateClusterStep,
+      AwaitRolesStep,
+      perPool(CreateNodePoolStep),
+      AwaitActiveStep,
+    ],
+    // ...and goes last, once no cluster is left to write into it.
+    compensation: [DeleteClusterStep, AwaitClusterDeletedStep, RemoveBucketStep],
     deadline: true,
     cancel: 'compensate',
   },
@@ -56,10 +67,11 @@ export const CLUSTER_OPERATIONS = {
     deadline: false,
   },
   'delete-cluster': {
-    forward: [DeleteClusterStep, AwaitClusterDeletedStep],
+    forward: [DeleteClusterStep, AwaitClusterDeletedStep, RemoveBucketStep],
     compensation: [],
     deadline: false,
   },
+  ...BACKUP_OPERATIONS,
 } as const satisfies Record<OperationType, OperationDeclaration>;
 
 /**
@@ -100,6 +112,8 @@ export const RKE2_CLUSTER_OPERATIONS = {
     compensation: [],
     deadline: false,
   },
+  // Declared for completeness; never recorded on rke2 (KINDS_WITH_BACKUPS in src/backups).
+  ...BACKUP_OPERATIONS,
 } as const satisfies Record<OperationType, OperationDeclaration>;
 
 const OPERATIONS_BY_KIND: Record<BackendKind, Record<OperationType, OperationDeclaration>> = {

@@ -17,6 +17,7 @@ import {
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
+import { BackupScheduleDto } from '../backups/backup.dto';
 import { IsDnsLabel } from '../common/dns-label';
 import { IsOmittable } from '../common/validation';
 import { PageQuery } from '../common/cursor';
@@ -105,6 +106,12 @@ export class CreateClusterDto {
   @ValidateNested({ each: true })
   @Type(() => NodePoolSpecDto)
   nodePools: NodePoolSpecDto[];
+
+  /** Recurring etcd backups to the cluster's own bucket; the configured defaults when absent. */
+  @IsOmittable()
+  @ValidateNested()
+  @Type(() => BackupScheduleDto)
+  backup?: BackupScheduleDto;
 }
 
 export class UpdateClusterDto {

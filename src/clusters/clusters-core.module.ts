@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { BackupsCoreModule } from '../backups/backups-core.module';
 import { OperationsRepository } from '../operations/operations.repository';
 import { OutboxModule } from '../outbox/outbox.module';
 import { ProjectsModule } from '../projects/projects.module';
@@ -10,9 +11,10 @@ import { ClustersRepository } from './clusters.repository';
 
 /** What both the API and the worker need: the cluster and operation tables, the outbox, recording operations. */
 @Module({
-  imports: [ProjectsModule, QuotaModule, RancherBackendsModule, OutboxModule],
+  imports: [ProjectsModule, QuotaModule, RancherBackendsModule, OutboxModule, BackupsCoreModule],
   providers: [ClustersRepository, OperationsRepository, OperationRecorder, ClusterDeletion],
   exports: [
+    BackupsCoreModule,
     ClustersRepository,
     OperationsRepository,
     OperationRecorder,

@@ -49,9 +49,9 @@ export class OperationOutcomes {
     }
     const applied = await this.uow.run(async () => {
       if (!(await this.operations.finish(op.id, 'failed', { code, message }))) return false;
-      const after = failureWithoutUndo(op.type);
+      const after = failureWithoutUndo(op.type, op.params);
       if (after?.poolState && op.nodePoolId) await this.clusters.setPoolState(op.nodePoolId, after.poolState);
-      if (after) await this.clusters.setState(op.clusterId, after.cluster);
+      if (after?.cluster) await this.clusters.setState(op.clusterId, after.cluster);
       return true;
     });
     if (applied) this.finished.inc({ type: op.type, outcome: 'failed' });
@@ -127,7 +127,7 @@ export class OperationOutcomes {
   private async apply(op: OperationRecord, s: Settlement, backendId: string): Promise<void> {
     if (s.pool && op.nodePoolId)
       await this.clusters.setPoolState(op.nodePoolId, s.pool.state, s.pool.quantity);
-    await this.clusters.setState(op.clusterId, s.cluster);
+    if (s.cluster) await this.clusters.setState(op.clusterId, s.cluster);
     if (s.poolsActive) {
       for (const p of await this.clusters.poolsOf([op.clusterId]))
         await this.clusters.setPoolState(p.id, 'active');

@@ -13,7 +13,8 @@ export interface Amount {
  * back when it failed (`cancel`); shrinks and deletes free their share of usage once done (`free`).
  */
 export interface Settlement {
-  cluster: ClusterState;
+  /** The cluster's new state; null leaves it as it is. */
+  cluster: ClusterState | null;
   /** Every live pool of the cluster becomes active (a create that succeeded). */
   poolsActive: boolean;
   /** The operation's own pool. */
@@ -91,6 +92,13 @@ export function settlementOf({
         backendRelease: amount,
       };
     }
+    // Backups change neither quota nor capacity. A failed restore leaves the cluster in `error`:
+    // the backend holds it in a failed update until another restore (or a fix) succeeds.
+    case 'restore-backup':
+      return { ...base, cluster: succeeded ? 'active' : 'error' };
+    case 'take-backup':
+    case 'update-backup-schedule':
+      return { ...base, cluster: null };
   }
 }
 
@@ -101,12 +109,23 @@ export function settlementOf({
  */
 export function failureWithoutUndo(
   type: OperationRecord['type'],
-): { cluster: ClusterState; poolState: NodePoolState | null } | null {
+  params: OperationRecord['params'] = {},
+): { cluster: ClusterState | null; poolState: NodePoolState | null } | null {
   switch (type) {
     case 'delete-cluster':
       return { cluster: 'error', poolState: null };
     case 'delete-node-pool':
       return { cluster: 'active', poolState: 'active' };
+    // A restore the backend was asked for and failed leaves the cluster in `error`; one that never
+    // reached the backend leaves it as it was.
+    case 'restore-backup':
+      return {
+        cluster: params.restoreRequested ? 'error' : (params.clusterStateBefore ?? 'active'),
+        poolState: null,
+      };
+    case 'take-backup':
+    case 'update-backup-schedule':
+      return { cluster: null, poolState: null };
     case 'create-cluster':
     case 'add-node-pool':
     case 'scale-node-pool':

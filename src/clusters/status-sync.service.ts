@@ -1,5 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Registry } from 'prom-client';
+import { KINDS_WITH_BACKUPS } from '../backups/backup.types';
+import { BackupsRepository } from '../backups/backups.repository';
 import { UnitOfWork } from '../database/unit-of-work';
 import { counter, gauge, histogram } from '../metrics/metrics.module';
 import { BackendDriver, PADDOCK_LABELS } from '../rancher-backends/backend-driver';
@@ -14,7 +16,7 @@ export interface SyncReport extends DriftReport {
 }
 
 /**
- * Mirrors one backend into Postgres: three paged lists (nodes, pools, clusters), each page
+ * Mirrors one backend into Postgres: four paged lists (nodes, pools, clusters, backups), each page
  * written away with set-based statements before the next is used. Users' reads are served from what this writes; drift it finds
  * becomes a condition, a metric and a line in the backend's sync report.
  */
@@ -32,6 +34,7 @@ export class StatusSyncService {
     private readonly backends: BackendsRepository,
     private readonly drivers: BackendDriversService,
     private readonly repository: StatusSyncRepository,
+    private readonly backups: BackupsRepository,
     registry: Registry,
   ) {
     this.drift = gauge(registry, {
@@ -138,6 +141,16 @@ export class StatusSyncService {
     }
     const missingClusters = await this.repository.clustersNotIn(backendId, [...diff.seenClusterIds]);
     await this.repository.updateClusters(diff.missingClusterUpdates(missingClusters));
+
+    // Backups last, one call per page whatever the number of clusters; each row carries the
+    // cycle's time, so the ones no page named (rotated, or gone with their cluster) are dropped
+    // without holding every id in memory.
+    if (KINDS_WITH_BACKUPS.has(driver.kind)) {
+      const cycleAt = new Date();
+      for await (const page of prefetched(driver.backupPages()))
+        await this.backups.upsertPage(backendId, page, cycleAt);
+      await this.backups.deleteNotSyncedSince(backendId, cycleAt);
+    }
     return diff.report(backendName);
   }
 }

@@ -6,6 +6,12 @@ import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, validateSync } fr
 const toInt = ({ value }: { value: unknown }) =>
   value === undefined || value === '' ? undefined : Number(value);
 
+/** What a cluster's backup schedule may be (RKE1 `intervalHours`, `retention`). */
+export const BACKUP_BOUNDS = {
+  intervalHours: { min: 1, max: 24 * 7 },
+  retention: { min: 1, max: 100 },
+} as const;
+
 /**
  * The environment, validated once at boot. Nothing else in the code reads `process.env`.
  * Defaults are for local development; `NODE_ENV=production` refuses to start without secrets.
@@ -221,6 +227,88 @@ export class EnvironmentVariables {
   @IsInt()
   @Min(1)
   PADDOCK_KUBE_PROXY_MAX_DURATION_SECONDS?: number;
+
+  /** etcd backups to S3 for every cluster (on by default; production then needs the S3 settings). */
+  @IsOptional()
+  @IsIn(['on', 'off'])
+  PADDOCK_BACKUPS?: 'on' | 'off';
+
+  @IsOptional()
+  @IsString()
+  @Matches(/^https?:\/\/[^\s/?#]+\/?$/, {
+    message: 'PADDOCK_S3_ENDPOINT must be an http(s) URL of a host (and port), without a path',
+  })
+  PADDOCK_S3_ENDPOINT?: string;
+
+  @IsOptional()
+  @IsString()
+  @Matches(/^[a-z0-9-]{1,40}$/, { message: 'PADDOCK_S3_REGION must be a region name such as us-east-1' })
+  PADDOCK_S3_REGION?: string;
+
+  @IsOptional()
+  @IsString()
+  @Matches(/^\S{3,128}$/, { message: 'PADDOCK_S3_ACCESS_KEY_ID must be 3-128 characters without spaces' })
+  PADDOCK_S3_ACCESS_KEY_ID?: string;
+
+  @IsOptional()
+  @IsString()
+  @Matches(/^\S{3,256}$/, {
+    message: 'PADDOCK_S3_SECRET_ACCESS_KEY must be 3-256 characters without spaces',
+  })
+  PADDOCK_S3_SECRET_ACCESS_KEY?: string;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  PADDOCK_S3_TIMEOUT_MS?: number;
+
+  /** Bucket names are `<prefix>-<cluster id>`: the prefix leaves room for the 36-character id. */
+  @IsOptional()
+  @IsString()
+  @Matches(/^[a-z0-9][a-z0-9-]{1,24}[a-z0-9]$/, {
+    message:
+      'PADDOCK_BACKUP_BUCKET_PREFIX must be 3-26 characters of a-z, 0-9 and -, not starting or ending with -',
+  })
+  PADDOCK_BACKUP_BUCKET_PREFIX?: string;
+
+  @IsOptional()
+  @IsIn(['keep', 'delete'])
+  PADDOCK_BACKUP_BUCKET_ON_DELETE?: 'keep' | 'delete';
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(BACKUP_BOUNDS.intervalHours.min)
+  @Max(BACKUP_BOUNDS.intervalHours.max)
+  PADDOCK_BACKUP_INTERVAL_HOURS?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(BACKUP_BOUNDS.retention.min)
+  @Max(BACKUP_BOUNDS.retention.max)
+  PADDOCK_BACKUP_RETENTION?: number;
+}
+
+/** The S3 API backups go to. The keys are secrets: never log them or put them in an answer. */
+export interface S3Settings {
+  /** `http(s)://host[:port]`, addressed path-style (`<endpoint>/<bucket>/<key>`). */
+  endpoint: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** Bound on each S3 call (connect and answer). */
+  timeoutMs: number;
+}
+
+export interface BackupSettings {
+  s3: S3Settings;
+  bucketPrefix: string;
+  /** What a cluster delete does with the cluster's bucket once the cluster is gone. */
+  bucketOnDelete: 'keep' | 'delete';
+  /** The schedule a cluster gets when its create does not name one. */
+  defaults: { intervalHours: number; retention: number };
 }
 
 export interface AppConfig {
@@ -283,7 +371,18 @@ export interface AppConfig {
   anonymousPerMinute: number;
   /** Concurrent `waitSeconds` long-polls per token (429 past it) and per API process (503). */
   longPoll: { maxPerToken: number; maxPerProcess: number };
+  /**
+   * etcd backups, or null when they are off (`PADDOCK_BACKUPS=off`, or outside production with
+   * no S3 endpoint: `npm start` then starts an embedded store and sets one).
+   */
+  backups: BackupSettings | null;
 }
+
+const S3_SETTINGS = [
+  'PADDOCK_S3_ENDPOINT',
+  'PADDOCK_S3_ACCESS_KEY_ID',
+  'PADDOCK_S3_SECRET_ACCESS_KEY',
+] as const;
 
 /** A fixed development key: backend tokens in a dev database are not secret enough to matter. */
 const DEVELOPMENT_ENCRYPTION_KEY = Buffer.alloc(32, 'paddock-development-key');
@@ -309,6 +408,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     ].filter((name) => !source[name]);
     if (missing.length > 0) {
       throw new ConfigError(`NODE_ENV=production requires ${missing.join(', ')}`);
+    }
+    const missingS3 = S3_SETTINGS.filter((name) => !source[name]);
+    if (env.PADDOCK_BACKUPS !== 'off' && missingS3.length > 0) {
+      throw new ConfigError(
+        `NODE_ENV=production with backups on (PADDOCK_BACKUPS) requires ${missingS3.join(', ')}`,
+      );
     }
   }
   const adminToken = env.PADDOCK_ADMIN_TOKEN ?? `pdk_admin_${randomBytes(24).toString('base64url')}`;
@@ -364,6 +469,31 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     longPoll: {
       maxPerToken: env.PADDOCK_LONG_POLL_MAX_PER_TOKEN ?? 100,
       maxPerProcess: env.PADDOCK_LONG_POLL_MAX_PER_PROCESS ?? 2_000,
+    },
+    backups: backupSettings(env),
+  };
+}
+
+function backupSettings(env: EnvironmentVariables): BackupSettings | null {
+  if (env.PADDOCK_BACKUPS === 'off' || !env.PADDOCK_S3_ENDPOINT) return null;
+  if (!env.PADDOCK_S3_ACCESS_KEY_ID || !env.PADDOCK_S3_SECRET_ACCESS_KEY) {
+    throw new ConfigError(
+      'PADDOCK_S3_ENDPOINT needs PADDOCK_S3_ACCESS_KEY_ID and PADDOCK_S3_SECRET_ACCESS_KEY',
+    );
+  }
+  return {
+    s3: {
+      endpoint: env.PADDOCK_S3_ENDPOINT.replace(/\/+$/, ''),
+      region: env.PADDOCK_S3_REGION ?? 'us-east-1',
+      accessKeyId: env.PADDOCK_S3_ACCESS_KEY_ID,
+      secretAccessKey: env.PADDOCK_S3_SECRET_ACCESS_KEY,
+      timeoutMs: env.PADDOCK_S3_TIMEOUT_MS ?? 10_000,
+    },
+    bucketPrefix: env.PADDOCK_BACKUP_BUCKET_PREFIX ?? 'paddock-etcd',
+    bucketOnDelete: env.PADDOCK_BACKUP_BUCKET_ON_DELETE ?? 'keep',
+    defaults: {
+      intervalHours: env.PADDOCK_BACKUP_INTERVAL_HOURS ?? 12,
+      retention: env.PADDOCK_BACKUP_RETENTION ?? 6,
     },
   };
 }

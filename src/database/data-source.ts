@@ -9,6 +9,7 @@ import { SyncLookupIndexes1764600400000 } from '../../migrations/1764600400000-S
 import { Rke2Backends1764700000000 } from '../../migrations/1764700000000-Rke2Backends';
 import { ClusterExpiryOperationCancel1764700100000 } from '../../migrations/1764700100000-ClusterExpiryOperationCancel';
 import { ConditionMirrors1764700200000 } from '../../migrations/1764700200000-ConditionMirrors';
+import { EtcdBackups1764700300000 } from '../../migrations/1764700300000-EtcdBackups';
 
 /** Every migration, in order. Migrations are reviewed SQL; `synchronize` is never on. */
 export const MIGRATIONS = [
@@ -22,6 +23,7 @@ export const MIGRATIONS = [
   Rke2Backends1764700000000,
   ClusterExpiryOperationCancel1764700100000,
   ConditionMirrors1764700200000,
+  EtcdBackups1764700300000,
 ];
 
 export function createDataSource(databaseUrl: string, poolSize = 20): DataSource {

@@ -12,6 +12,7 @@ const pools = [
 describe('operation declarations', () => {
   it('expands a create into one create-node-pool step per pool, between the roles and active waits', () => {
     assert.deepEqual(forwardSteps(CLUSTER_OPERATIONS['create-cluster'], pools), [
+      { key: 'ensure-bucket', label: 'ensure-bucket', nodePoolId: null },
       { key: 'create-cluster', label: 'create-cluster', nodePoolId: null },
       { key: 'await-roles', label: 'await-roles', nodePoolId: null },
       { key: 'create-node-pool', label: 'create-node-pool:control', nodePoolId: pools[0].id },
@@ -49,26 +50,33 @@ describe('operation declarations', () => {
       { key: 'delete-node-pool', label: 'compensate:delete-node-pool', nodePoolId: pool.id },
       { key: 'await-node-pool-deleted', label: 'compensate:await-node-pool-deleted', nodePoolId: pool.id },
     ]);
-    assert.deepEqual(
-      compensationSteps(CLUSTER_OPERATIONS['create-cluster'], null).map((s) => s.key),
-      ['delete-cluster', 'await-cluster-deleted'],
-    );
   });
 
-  it('declares every operation type; only deletes run without a deadline and without an undo', () => {
+  it('declares every operation type; only deletes run without a deadline; deletes and backups have no undo', () => {
+    const backups = ['take-backup', 'restore-backup', 'update-backup-schedule'];
     for (const type of OPERATION_TYPES) {
       const declaration = CLUSTER_OPERATIONS[type];
       assert.ok(declaration.forward.length > 0, type);
       const isDelete = type === 'delete-cluster' || type === 'delete-node-pool';
       assert.equal(declaration.deadline, !isDelete, type);
-      assert.equal(declaration.compensation.length === 0, isDelete, type);
+      assert.equal(declaration.compensation.length === 0, isDelete || backups.includes(type), type);
     }
+  });
+
+  it('makes the bucket before the cluster and removes it last when a create is undone', () => {
+    const create = CLUSTER_OPERATIONS['create-cluster'];
+    assert.equal(forwardSteps(create, pools)[0].key, 'ensure-bucket');
+    assert.deepEqual(
+      compensationSteps(create, null).map((s) => s.key),
+      ['delete-cluster', 'await-cluster-deleted', 'remove-bucket'],
+    );
   });
 
   it('gives every handler a distinct key', () => {
     const keys = CLUSTER_STEP_HANDLERS.map((h) => h.key);
     assert.equal(new Set(keys).size, keys.length);
-    // Ten for rke1, two more that only rke2 declares (create-machine-config, delete-machine-configs).
-    assert.equal(CLUSTER_STEP_HANDLERS.length, 12);
+    // Ten for rke1's create, scale and delete, two only rke2 declares (create-machine-config,
+    // delete-machine-configs), seven for buckets, backups and restores.
+    assert.equal(CLUSTER_STEP_HANDLERS.length, 19);
   });
 });

@@ -1,6 +1,7 @@
 import type { Type } from '@nestjs/common';
 import type { ClusterRecord, NodePoolRecord } from '../clusters/cluster.types';
 import type { BackendDriver } from '../rancher-backends/backend-driver';
+import { isObjectStoreError } from '../backups/object-store';
 import { isBackendError } from '../rancher-backends/backend.errors';
 import type { OperationRecord, StepRecord } from './operation.types';
 
@@ -76,6 +77,13 @@ export function toStepError(error: unknown): StepError {
       `${error.method} ${error.path}: ${error.kind}${error.status ? ` (HTTP ${error.status})` : ''}: ${error.message}`,
       error.retryable,
       error.retryAfterSeconds !== undefined ? error.retryAfterSeconds * 1000 : undefined,
+    );
+  }
+  if (isObjectStoreError(error)) {
+    return new StepError(
+      error.retryable ? 'BACKUP_STORAGE_UNAVAILABLE' : 'BACKUP_STORAGE_REFUSED',
+      error.message,
+      error.retryable,
     );
   }
   throw error;

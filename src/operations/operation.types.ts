@@ -6,6 +6,9 @@ export const OPERATION_TYPES = [
   'add-node-pool',
   'scale-node-pool',
   'delete-node-pool',
+  'take-backup',
+  'restore-backup',
+  'update-backup-schedule',
 ] as const;
 export type OperationType = (typeof OPERATION_TYPES)[number];
 
@@ -43,6 +46,17 @@ export interface OperationParams {
   /** Scale: the quantity asked for and the one to restore if the scale fails. */
   quantity?: number;
   previousQuantity?: number;
+  /** Backups: the backend's id of the backup taken or restored, and its name. */
+  backupId?: string;
+  backupName?: string;
+  /** Restore: whether the cluster goes back to the backup's Kubernetes version too. */
+  restoreKubernetesVersion?: boolean;
+  /** Set once the restore was asked for, so a retry does not ask again. */
+  restoreRequested?: boolean;
+  /** The cluster's state when the restore was asked for: what it goes back to if the backend never got it. */
+  clusterStateBefore?: 'active' | 'updating' | 'error';
+  /** A schedule change: the new schedule. */
+  backupSchedule?: { intervalHours: number; retention: number };
 }
 
 export interface OperationRecord {

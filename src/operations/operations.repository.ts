@@ -209,6 +209,14 @@ export class OperationsRepository {
     );
   }
 
+  /** Adds what a step learnt (a backup's id) to the operation's params, for the steps after it. */
+  async mergeParams(id: string, params: OperationParams): Promise<void> {
+    await this.uow.manager.query(
+      `UPDATE operations SET params = params || $2::jsonb, updated_at = now() WHERE id = $1`,
+      [id, JSON.stringify(params)],
+    );
+  }
+
   async startStep(id: string, position: number): Promise<void> {
     await this.updateStep(
       id,

@@ -16,6 +16,9 @@ import type {
   BackendDriver,
   BackendDriverSettings,
   BackendProbe,
+  ClusterBackupSpec,
+  RemoteBackup,
+  RestoreProgress,
   ClusterCreateSpec,
   NodePoolCreateSpec,
   NodeTemplateRef,
@@ -28,7 +31,12 @@ import { BackendError, isBackendError } from './backend.errors';
 import { backendVersionOf } from './kubernetes-versions';
 import { RancherClient, fillRoute } from './rancher-client';
 import {
+  K8sEtcdBackup,
   V3Cluster,
+  V3EtcdBackup,
+  k8sBackupToRemote,
+  toBackupConfig,
+  toRemoteBackup,
   V3Node,
   V3NodePool,
   V3NodeTemplate,
@@ -51,6 +59,8 @@ const ROUTES = {
   nodePools: '/v3/nodepools',
   nodePool: '/v3/nodepools/:id',
   nodes: '/v3/nodes',
+  etcdBackups: '/v3/etcdbackups',
+  etcdBackup: '/v3/etcdbackups/:id',
 } as const;
 
 export class Rke1Driver implements BackendDriver {
@@ -253,7 +263,93 @@ export class Rke1Driver implements BackendDriver {
     for await (const page of this.client.pages<V3Node>(ROUTES.nodes)) yield page.map(toRemoteNode);
   }
 
+  // ------------------------------------------------------------------ etcd backups (§3.6, §6)
+
+  async setBackupSchedule(clusterId: string, backup: ClusterBackupSpec): Promise<void> {
+    // The store refuses a PUT without `name` (§3.4), so the cluster is read first. A merge PUT of
+    // the backup config alone (§2.9) leaves the rest of the RKE config as it is, and sending it
+    // twice leaves the same result.
+    const cluster = await this.getOrNull<V3Cluster>(ROUTES.cluster, clusterId);
+    if (!cluster) throw this.gone('PUT', fillRoute(ROUTES.cluster, { id: clusterId }));
+    await this.client.request({
+      method: 'PUT',
+      route: ROUTES.cluster,
+      params: { id: clusterId },
+      body: {
+        name: cluster.name,
+        rancherKubernetesEngineConfig: { services: { etcd: { backupConfig: toBackupConfig(backup) } } },
+      },
+      idempotent: true,
+    });
+  }
+
+  async takeBackup(clusterId: string): Promise<RemoteBackup> {
+    // The action answers with the raw k8s EtcdBackup, not a v3 envelope (§3.6).
+    const res = await this.client.request<K8sEtcdBackup>({
+      method: 'POST',
+      route: ROUTES.cluster,
+      params: { id: clusterId },
+      query: { action: 'backupEtcd' },
+    });
+    const backup = k8sBackupToRemote(res.data ?? {});
+    if (!backup.name)
+      throw this.client.unexpected(
+        { method: 'POST', path: fillRoute(ROUTES.cluster, { id: clusterId }) },
+        'backupEtcd answered without a backup name',
+        res.status,
+      );
+    return backup;
+  }
+
+  async getBackup(id: string): Promise<RemoteBackup | null> {
+    const backup = await this.getOrNull<V3EtcdBackup>(ROUTES.etcdBackup, id);
+    return backup ? toRemoteBackup(backup) : null;
+  }
+
+  async *backupPages(): AsyncGenerator<RemoteBackup[]> {
+    for await (const page of this.client.pages<V3EtcdBackup>(ROUTES.etcdBackups))
+      yield page.map(toRemoteBackup);
+  }
+
+  async restoreBackup(clusterId: string, backupId: string, restoreKubernetesVersion: boolean): Promise<void> {
+    // The action only sets `rancherKubernetesEngineConfig.restore` on the cluster: a second call
+    // sets the same value, so a retry is harmless.
+    await this.client.request({
+      method: 'POST',
+      route: ROUTES.cluster,
+      params: { id: clusterId },
+      query: { action: 'restoreFromEtcdBackup' },
+      body: { etcdBackupId: backupId, restoreRkeConfig: restoreKubernetesVersion ? 'kubernetesVersion' : '' },
+      idempotent: true,
+    });
+  }
+
+  async restoreProgress(clusterId: string): Promise<RestoreProgress> {
+    const cluster = await this.getOrNull<V3Cluster>(ROUTES.cluster, clusterId, { forbiddenMeansGone: true });
+    if (!cluster) return { phase: 'gone' };
+    const remote = toRemoteCluster(cluster);
+    // RKE retries a failed run with backoff; the failure shows as `transitioning: error` with
+    // `Updated=False` and the run's message (§3.3 step 5), which a missing snapshot never leaves.
+    const updated = remote.conditions.find((c) => c.type === 'Updated');
+    if (remote.transitioning === 'error' || updated?.status === 'False')
+      return { phase: 'failed', message: remote.message || updated?.message || 'the restore failed' };
+    const pending = cluster.rancherKubernetesEngineConfig?.restore?.restore === true;
+    return !pending && remote.state === 'active' ? { phase: 'done' } : { phase: 'running' };
+  }
+
   // ------------------------------------------------------------------ helpers
+
+  private gone(method: BackendError['method'], path: string): BackendError {
+    return new BackendError({
+      kind: 'not-found',
+      retryable: false,
+      backend: this.client.backend,
+      method,
+      path,
+      status: 404,
+      detail: 'the cluster is not on the backend',
+    });
+  }
 
   private async getOrNull<T>(
     route: string,

@@ -67,6 +67,7 @@ describe('Prometheus alert rules', () => {
       PaddockQuotaNearlyExhausted: ['project', 'resource'],
       PaddockOperationsStuck: ['type'],
       PaddockOperationsFailing: ['type'],
+      PaddockBackupMissing: ['project', 'cluster'],
     };
     assert.deepEqual([...byName.keys()].sort(), Object.keys(promised).sort());
     for (const [name, labels] of Object.entries(promised)) {

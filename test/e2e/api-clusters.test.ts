@@ -325,6 +325,7 @@ describe('clusters API', () => {
       assert.deepEqual(
         operation.steps.map((s: { name: string }) => s.name),
         [
+          'ensure-bucket',
           'create-cluster',
           'await-roles',
           'create-node-pool:control',
@@ -332,10 +333,10 @@ describe('clusters API', () => {
           'await-active',
         ],
       );
-      // Nothing past the first step can have started yet: it needs Rancher's answers first.
+      // Nothing past the Rancher create can have started yet: it needs Rancher's answers first.
       assert.deepEqual(
         operation.steps
-          .slice(2)
+          .slice(3)
           .map((s: Record<string, unknown>) => [s.state, s.attempts, s.startedAt, s.finishedAt, s.lastError]),
         Array.from({ length: 3 }, () => ['pending', 0, null, null, null]),
       );
@@ -777,7 +778,7 @@ describe('clusters API', () => {
       assert.equal(deleted.body.type, 'delete-cluster');
       assert.deepEqual(
         deleted.body.steps.map((s: { name: string }) => s.name),
-        ['delete-cluster', 'await-cluster-deleted'],
+        ['delete-cluster', 'await-cluster-deleted', 'remove-bucket'],
       );
       assert.equal((await paddock.request('GET', '/v1/projects/web/clusters/dup')).body.state, 'deleting');
       assert.equal((await paddock.waitForOperation(deleted.body.id)).state, 'succeeded');

@@ -41,6 +41,7 @@ describe('POST /v1/projects/{project}/clusters:plan', () => {
     assert.equal(planned.body.clusters, 1);
     assert.equal(planned.body.nodes, 3);
     assert.deepEqual(planned.body.steps, [
+      'ensure-bucket',
       'create-cluster',
       'await-roles',
       'create-node-pool:control',
@@ -71,7 +72,7 @@ describe('POST /v1/projects/{project}/clusters:plan', () => {
       headers,
     );
     assert.equal(planned.status, 200, JSON.stringify(planned.body));
-    assert.equal(planned.body.steps.length, 5);
+    assert.equal(planned.body.steps.length, 6);
     const again = await paddock.request(
       'POST',
       '/v1/projects/plans/clusters:plan',

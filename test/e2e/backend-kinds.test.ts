@@ -44,7 +44,9 @@ const KINDS: Record<Kind, KindProfile> = {
     scaleWrites: [/^PUT \/v3\/nodepools\/[^/]+$/],
     addPoolWrites: [/^POST \/v3\/nodepools$/],
     removePoolWrites: [/^DELETE \/v3\/nodepools\/[^/]+$/],
+    // `ensure-bucket` makes the backup bucket first; without S3 settings it writes nothing.
     createSteps: (pools) => [
+      'ensure-bucket',
       'create-cluster',
       'await-roles',
       ...pools.map((p) => `create-node-pool:${p}`),

@@ -10,10 +10,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import type Redis from 'ioredis';
 import { Client } from 'pg';
 import { TokenCipher } from '../../src/rancher-backends/token-cipher';
 import { clusterBody, startPaddock, TestPaddock, waitFor } from '../support/paddock';
+import { dumpDatabase, dumpRedis } from '../support/secrets';
 import { startTestSimulator, TestSimulator } from '../support/simulator';
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
@@ -35,46 +35,6 @@ const NEEDLES = [
   encodeURIComponent(SECRET),
 ];
 const leaks = (text: string) => NEEDLES.filter((n) => text.includes(n));
-
-/** Every key under `prefix` with its value, whatever the type (BullMQ job data included). */
-async function dumpRedis(
-  redis: Redis,
-  prefix: string,
-): Promise<Array<{ key: string; type: string; value: string }>> {
-  const out: Array<{ key: string; type: string; value: string }> = [];
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    for (const key of keys) {
-      const type = await redis.type(key);
-      let value: unknown;
-      if (type === 'string') value = await redis.get(key);
-      else if (type === 'hash') value = await redis.hgetall(key);
-      else if (type === 'list') value = await redis.lrange(key, 0, -1);
-      else if (type === 'set') value = await redis.smembers(key);
-      else if (type === 'zset') value = await redis.zrange(key, 0, -1, 'WITHSCORES');
-      else if (type === 'stream') value = await redis.xrange(key, '-', '+');
-      else value = null; // expired between SCAN and TYPE
-      out.push({ key, type, value: JSON.stringify(value) });
-    }
-  } while (cursor !== '0');
-  return out;
-}
-
-async function dumpDatabase(paddock: TestPaddock): Promise<Array<{ table: string; row: string }>> {
-  const { rows: tables } = await paddock.db.query<{ table_name: string }>(
-    `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'`,
-  );
-  const out: Array<{ table: string; row: string }> = [];
-  for (const { table_name } of tables) {
-    const { rows } = await paddock.db.query<{ j: string }>(
-      `SELECT row_to_json(t)::text AS j FROM "${table_name}" t`,
-    );
-    for (const r of rows) out.push({ table: table_name, row: r.j });
-  }
-  return out;
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -403,6 +363,8 @@ describe('backends: the token is a secret', { timeout: 150_000 }, () => {
           NODE_ENV: 'production',
           PADDOCK_ENCRYPTION_KEY: b64(KEY_A),
           PADDOCK_PUBLIC_URL: 'https://paddock.example.test',
+          // Production with backups on would also need the S3 settings; this test is about URLs.
+          PADDOCK_BACKUPS: 'off',
         },
       });
       try {

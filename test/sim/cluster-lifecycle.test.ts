@@ -9,6 +9,7 @@ import {
   waitForState,
   type TestSimulator,
 } from '../support/simulator';
+import { startTestS3 } from '../support/s3';
 import { createActiveCluster, createCluster, createPool, listNodes, QUICK, TEMPLATE } from './fixtures';
 
 /** Records every distinct state `path` passes through until it reaches `final`. */
@@ -257,12 +258,15 @@ describe('cluster lifecycle', () => {
     assert.equal(viaKubeconfigToken.status, 200);
   });
 
-  it('never echoes the S3 secret key', async () => {
+  it('never echoes the S3 secret key, and checks the bucket with the keys on create and update', async () => {
+    const store = await startTestS3();
+    after(() => store.close());
+    await store.ensureBucket('b-s3-secret');
     const s3 = {
-      accessKey: 'AKIA1',
-      secretKey: 'sup3r-s3cret',
-      bucketName: 'b',
-      endpoint: 's3.example.com',
+      accessKey: store.accessKeyId,
+      secretKey: store.secretAccessKey,
+      bucketName: 'b-s3-secret',
+      endpoint: store.endpoint,
       folder: 'f',
     };
     const created = await sim.rancher('POST', '/v3/clusters', {
@@ -271,24 +275,36 @@ describe('cluster lifecycle', () => {
         services: { etcd: { backupConfig: { enabled: true, s3BackupConfig: s3 } } },
       },
     });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
     const echoed = created.body.rancherKubernetesEngineConfig.services.etcd.backupConfig.s3BackupConfig;
     assert.equal(echoed.secretKey, '');
-    assert.equal(echoed.accessKey, 'AKIA1');
+    assert.equal(echoed.accessKey, store.accessKeyId);
     assert.equal(
       created.body.clusterSecrets.s3CredentialSecret,
       `cattle-global-data:cluster-s3backup-${created.body.id}`,
     );
     const read = await sim.rancher('GET', `/v3/clusters/${created.body.id}`);
-    assert.ok(!JSON.stringify(read.body).includes('sup3r-s3cret'));
+    assert.ok(!JSON.stringify(read.body).includes(store.secretAccessKey));
     const list = await sim.rancher('GET', '/v3/clusters?name=s3-secret');
-    assert.ok(!JSON.stringify(list.body).includes('sup3r-s3cret'));
-    const updated = await sim.rancher('PUT', `/v3/clusters/${created.body.id}`, {
-      name: 's3-secret',
-      rancherKubernetesEngineConfig: {
-        services: { etcd: { backupConfig: { s3BackupConfig: { secretKey: 'n3w' } } } },
-      },
-    });
-    assert.ok(!JSON.stringify(updated.body).includes('n3w'));
+    assert.ok(!JSON.stringify(list.body).includes(store.secretAccessKey));
+    const put = (s3BackupConfig: Record<string, string>) =>
+      sim.rancher('PUT', `/v3/clusters/${created.body.id}`, {
+        name: 's3-secret',
+        rancherKubernetesEngineConfig: { services: { etcd: { backupConfig: { s3BackupConfig } } } },
+      });
+    const updated = await put({ secretKey: store.secretAccessKey });
+    assert.equal(updated.status, 200);
+    assert.ok(!JSON.stringify(updated.body).includes(store.secretAccessKey));
+    const refused = await put({ accessKey: 'not-a-key-of-this-store' });
+    assert.equal(refused.status, 500);
+    // A HEAD answer carries no error body: the key id's refusal reads as access denied.
+    assert.equal(refused.body.message, 'Unable to validate S3 backup target configuration: Access Denied.');
+    const missing = await put({ bucketName: 'no-such-bucket' });
+    assert.equal(missing.status, 500);
+    assert.equal(
+      missing.body.message,
+      'Unable to validate S3 backup target configuration: bucket [no-such-bucket] not found',
+    );
   });
 
   it('exports YAML with the cluster spec and its pools', async () => {

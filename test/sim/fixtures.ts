@@ -17,6 +17,8 @@ export const QUICK: SimulatorTimings = {
   clusterDeleteMs: 80,
   tokenFillMs: 40,
   etcdBackupMs: 60,
+  // Recurring backups only where a test asks for them (12 simulated hours is 12 minutes here).
+  backupHourMs: 60_000,
   objectDeleteMs: 40,
   kubeStreamMaxMs: 60_000,
 };

@@ -30,6 +30,7 @@ export interface SeedOptions {
   kubernetesVersion?: string;
   /** Machine-config driver of seeded v2 pools; default `openstack`. */
   driver?: string;
+  backupsPerCluster?: number;
 }
 
 export interface ConditionInjection {

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { BackupStorage } from '../../backups/backup-storage.service';
 import { PADDOCK_LABELS } from '../../rancher-backends/backend-driver';
 import { isBackendError } from '../../rancher-backends/backend.errors';
 import { DONE, OperationStep, StepContext, StepError, StepResult } from '../../operations/operation-step';
@@ -10,7 +11,10 @@ import { findOwnCluster, poolSpecOf } from './backend-objects';
 export class CreateClusterStep implements OperationStep {
   static readonly key = 'create-cluster';
 
-  constructor(private readonly clusters: ClustersRepository) {}
+  constructor(
+    private readonly clusters: ClustersRepository,
+    private readonly backups: BackupStorage,
+  ) {}
 
   async run({ cluster, driver }: StepContext): Promise<StepResult> {
     // The pools go along for a kind that makes them with the cluster (rke2); rke1 ignores them.
@@ -38,6 +42,7 @@ export class CreateClusterStep implements OperationStep {
           [PADDOCK_LABELS.projectId]: cluster.projectId,
         },
         nodePools: (await this.clusters.poolsOf([cluster.id])).map((pool) => poolSpecOf(cluster, pool)),
+        backup: await this.backups.specFor(cluster.id),
       });
     } catch (error) {
       // An earlier attempt that timed out can land after this attempt's look-up: the name is then

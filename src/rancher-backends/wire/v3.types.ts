@@ -9,9 +9,13 @@
 
 import {
   componentConditionType,
+  type BackupState,
+  type ClusterBackupSpec,
+  type ClusterCreateSpec,
   type ConditionStatus,
   type NodeRoles,
   type NodeTemplateRef,
+  type RemoteBackup,
   type RemoteCluster,
   type RemoteCondition,
   type RemoteNode,
@@ -77,6 +81,26 @@ export interface V3Setting extends V3Resource {
 export interface V3RkeConfig {
   kubernetesVersion?: string;
   network?: { plugin?: string };
+  /** Set by `restoreFromEtcdBackup`; the provisioner clears `restore` once the restore is done (§3.6). */
+  restore?: { restore?: boolean; snapshotName?: string } | null;
+}
+
+/** `services.etcd.backupConfig` (§3.1). */
+export interface V3BackupConfig {
+  enabled: boolean;
+  intervalHours: number;
+  retention: number;
+  safeTimestamp: boolean;
+  timeout: number;
+  s3BackupConfig: {
+    accessKey: string;
+    secretKey: string;
+    bucketName: string;
+    endpoint: string;
+    region: string;
+    folder: string;
+    customCa: string;
+  };
 }
 
 /** One entry of a cluster's `componentStatuses` (§3.2): Kubernetes' deprecated ComponentStatus. */
@@ -101,7 +125,24 @@ export interface V3ClusterCreate {
   rancherKubernetesEngineConfig: {
     kubernetesVersion?: string;
     network: { plugin: 'canal' };
+    services?: { etcd: { backupConfig: V3BackupConfig } };
   };
+}
+
+// ---------------------------------------------------------------- etcd backups (§6)
+
+export interface V3EtcdBackup extends V3Resource {
+  clusterId?: string;
+  filename?: string;
+  manual?: boolean;
+  status?: { conditions?: V3Condition[] | null; kubernetesVersion?: string } | null;
+}
+
+/** The raw k8s object `backupEtcd` answers with instead of a v3 envelope (§3.6). */
+export interface K8sEtcdBackup {
+  metadata?: { name?: string; namespace?: string; creationTimestamp?: string };
+  spec?: { clusterId?: string; filename?: string; manual?: boolean };
+  status?: { conditions?: V3Condition[] | null; kubernetesVersion?: string } | null;
 }
 
 // ---------------------------------------------------------------- node templates, pools, nodes (§4)
@@ -289,14 +330,75 @@ export function toNodeTemplateRef(t: V3NodeTemplate): NodeTemplateRef {
   return { id: t.id, name: t.name ?? '', driver: t.driver ?? '' };
 }
 
-export function toClusterCreate(spec: {
-  name: string;
-  kubernetesVersion?: string;
-  labels: Record<string, string>;
-}): V3ClusterCreate {
+export function toClusterCreate(spec: ClusterCreateSpec): V3ClusterCreate {
   const rke: V3ClusterCreate['rancherKubernetesEngineConfig'] = { network: { plugin: 'canal' } };
   if (spec.kubernetesVersion) rke.kubernetesVersion = spec.kubernetesVersion;
+  if (spec.backup) rke.services = { etcd: { backupConfig: toBackupConfig(spec.backup) } };
   return { type: 'cluster', name: spec.name, labels: { ...spec.labels }, rancherKubernetesEngineConfig: rke };
+}
+
+/**
+ * Recurring backups to the cluster's bucket. Rancher checks the bucket exists when keys are
+ * given (a missing one is a 500, rancher-212.md §5.5), so the bucket is made first. The endpoint
+ * keeps its scheme: an `http://` one is how rke-tools is told to speak plain HTTP.
+ */
+export function toBackupConfig(backup: ClusterBackupSpec): V3BackupConfig {
+  return {
+    enabled: true,
+    intervalHours: backup.schedule.intervalHours,
+    retention: backup.schedule.retention,
+    safeTimestamp: true,
+    timeout: 300,
+    s3BackupConfig: {
+      accessKey: backup.target.accessKey,
+      secretKey: backup.target.secretKey,
+      bucketName: backup.target.bucket,
+      endpoint: backup.target.endpoint,
+      region: backup.target.region,
+      folder: '',
+      customCa: '',
+    },
+  };
+}
+
+/** `activating` / `active` / `failed` from the formatter's state, or from `Completed` when absent (§6). */
+function toBackupState(state: string | undefined, conditions: RemoteCondition[]): BackupState {
+  if (state === 'active' || state === 'activating' || state === 'failed') return state;
+  const completed = conditions.find((c) => c.type === 'Completed');
+  if (completed?.status === 'True') return 'active';
+  if (completed?.status === 'False') return 'failed';
+  return 'activating';
+}
+
+export function toRemoteBackup(b: V3EtcdBackup): RemoteBackup {
+  const conditions = toConditions(b);
+  const state = toBackupState(b.state, conditions);
+  const completed = conditions.find((c) => c.type === 'Completed');
+  return {
+    id: b.id,
+    clusterId: b.clusterId ?? clusterIdOf(b.id),
+    name: b.name ?? b.id.slice(b.id.indexOf(':') + 1),
+    createdAt: b.created ?? null,
+    state,
+    message: state === 'failed' ? b.transitioningMessage || completed?.message || '' : '',
+    manual: b.manual === true,
+    kubernetesVersion: plainKubernetesVersion(b.status?.kubernetesVersion),
+    size: null,
+  };
+}
+
+export function k8sBackupToRemote(b: K8sEtcdBackup): RemoteBackup {
+  const clusterId = b.spec?.clusterId ?? b.metadata?.namespace ?? '';
+  const name = b.metadata?.name ?? '';
+  return toRemoteBackup({
+    id: `${clusterId}:${name}`,
+    name,
+    clusterId,
+    created: b.metadata?.creationTimestamp,
+    manual: b.spec?.manual,
+    filename: b.spec?.filename,
+    status: b.status,
+  });
 }
 
 export function toNodePoolCreate(spec: {

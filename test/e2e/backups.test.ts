@@ -1,0 +1,334 @@
+/**
+ * etcd backups end to end: Paddock (real Postgres, Redis, workers) against the simulator over
+ * HTTP, and the simulator and Paddock both against the real S3 API of the embedded store.
+ * Create makes the cluster's bucket first and points the cluster's recurring backups at it; a
+ * backup lands as a zip in the bucket; recurring ones rotate by retention; a restore reads the
+ * snapshot back, and fails with RESTORE_FAILED when the object is gone.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { clusterBody, startPaddock, TestPaddock, waitFor } from '../support/paddock';
+import { startTestS3, TestS3 } from '../support/s3';
+import { startTestSimulator, TestSimulator } from '../support/simulator';
+
+const PROJECT = 'bk';
+
+describe('etcd backups to S3', () => {
+  let s3: TestS3;
+  let sim: TestSimulator;
+  let sim212: TestSimulator;
+  let paddock: TestPaddock;
+
+  const clusterPath = (name: string) => `/v1/projects/${PROJECT}/clusters/${name}`;
+  const rancherCluster = async (name: string) => {
+    const { rows } = await paddock.db.query(`SELECT rancher_id FROM clusters WHERE name = $1`, [name]);
+    return (await sim.rancher('GET', `/v3/clusters/${rows[0].rancher_id}`)).body;
+  };
+  const bucketOf = async (name: string): Promise<string> =>
+    (await paddock.request('GET', `${clusterPath(name)}/backups`)).body.bucket;
+
+  async function createActive(name: string, backup?: { intervalHours: number; retention: number }) {
+    const created = await paddock.request(
+      'POST',
+      `/v1/projects/${PROJECT}/clusters`,
+      clusterBody(name, backup ? { backup } : {}),
+    );
+    assert.equal(created.status, 202, JSON.stringify(created.body));
+    const op = await paddock.waitForOperation(created.body.operation.id);
+    assert.equal(op.state, 'succeeded', JSON.stringify(op));
+    return op;
+  }
+
+  async function takeBackup(name: string) {
+    const started = await paddock.request('POST', `${clusterPath(name)}/backups`);
+    assert.equal(started.status, 202, JSON.stringify(started.body));
+    assert.equal(started.headers.get('location'), `/v1/operations/${started.body.id}`);
+    return paddock.waitForOperation(started.body.id);
+  }
+
+  const listed = async (name: string) => (await paddock.request('GET', `${clusterPath(name)}/backups`)).body;
+
+  before(async () => {
+    s3 = await startTestS3();
+    // Recurring backups every simulated hour of 600 ms; snapshots take 50 ms.
+    sim = await startTestSimulator({
+      nodeTemplates: [{ name: 'm1.large' }],
+      timings: { backupHourMs: 600, etcdBackupMs: 50 },
+    });
+    paddock = await startPaddock({
+      env: { ...s3.env, PADDOCK_BACKUP_INTERVAL_HOURS: '24', PADDOCK_BACKUP_RETENTION: '3' },
+    });
+    assert.equal((await paddock.registerBackend('bk-sim', sim)).status, 201);
+    assert.equal((await paddock.request('POST', '/v1/admin/projects', { name: PROJECT })).status, 201);
+  });
+
+  after(async () => {
+    await paddock?.close();
+    await sim?.close();
+    await sim212?.close();
+    await s3?.close();
+  });
+
+  it('create makes the bucket before the cluster and sets the cluster backupConfig to it', async () => {
+    const op = await createActive('alpha');
+    assert.deepEqual(op.steps.map((s: { name: string }) => s.name).slice(0, 2), [
+      'ensure-bucket',
+      'create-cluster',
+    ]);
+    const bucket = await bucketOf('alpha');
+    assert.match(bucket, new RegExp(`^${s3.env.PADDOCK_BACKUP_BUCKET_PREFIX}-[0-9a-f-]{36}$`));
+    assert.equal(await s3.bucketExists(bucket), true);
+
+    const remote = await rancherCluster('alpha');
+    const backupConfig = remote.rancherKubernetesEngineConfig.services.etcd.backupConfig;
+    assert.equal(backupConfig.enabled, true);
+    assert.equal(backupConfig.intervalHours, 24, 'the configured default');
+    assert.equal(backupConfig.retention, 3);
+    assert.equal(backupConfig.s3BackupConfig.bucketName, bucket);
+    assert.equal(backupConfig.s3BackupConfig.endpoint, s3.endpoint);
+    assert.equal(backupConfig.s3BackupConfig.accessKey, s3.accessKeyId);
+    assert.equal(backupConfig.s3BackupConfig.secretKey, '', 'Rancher moves the secret out of the spec');
+    assert.deepEqual((await listed('alpha')).schedule, { intervalHours: 24, retention: 3 });
+  });
+
+  it('a backup now lands as a zip in the bucket and is listed as manual and active', async () => {
+    const op = await takeBackup('alpha');
+    assert.equal(op.state, 'succeeded', JSON.stringify(op));
+    assert.equal(op.type, 'take-backup');
+    const list = await listed('alpha');
+    assert.equal(list.items.length, 1);
+    const [backup] = list.items;
+    assert.equal(backup.kind, 'manual');
+    assert.equal(backup.state, 'active');
+    assert.match(
+      backup.name,
+      /^c-[a-z0-9]{5}-ms-[a-z0-9]{5}$/,
+      'Rancher names a manual S3 backup <cluster>-ms-<random>',
+    );
+    assert.match(backup.kubernetesVersion, /^v\d+\.\d+\.\d+$/);
+    const objects = await s3.objects(list.bucket);
+    assert.equal(objects.length, 1);
+    assert.match(
+      objects[0].key,
+      new RegExp(`^${backup.name}_\\d{4}-\\d\\d-\\d\\dT\\d\\d-\\d\\d-\\d\\dZ\\.zip$`),
+    );
+    assert.ok(objects[0].size > 0);
+
+    // The age of the newest good backup, and the schedule it is compared with, as gauges.
+    const metrics = await fetch(`${paddock.url}/metrics`).then((r) => r.text());
+    const age = new RegExp(
+      `paddock_backup_newest_age_seconds\\{project="${PROJECT}",cluster="alpha"\\} ([\\d.e+-]+)`,
+    ).exec(metrics);
+    assert.ok(age, 'the age gauge of alpha');
+    assert.ok(Number(age[1]) < 24 * 3600, 'younger than one interval: the backup just taken');
+    assert.match(
+      metrics,
+      new RegExp(`paddock_backup_interval_seconds\\{project="${PROJECT}",cluster="alpha"\\} 86400`),
+    );
+  });
+
+  it('recurring backups follow the schedule, are listed as recurring, and rotate by retention', async () => {
+    await createActive('rota', { intervalHours: 1, retention: 2 });
+    const bucket = await bucketOf('rota');
+    const rancherId = (await paddock.db.query(`SELECT rancher_id FROM clusters WHERE name = 'rota'`)).rows[0]
+      .rancher_id as string;
+    // Every recurring backup the backend ever showed: more than `retention` of them must be taken.
+    const seen = new Set<string>();
+    await waitFor('four recurring backups taken', async () => {
+      const page = (await sim.rancher('GET', `/v3/etcdbackups?clusterId=${rancherId}&limit=1000`)).body.data;
+      for (const b of page as Array<{ id: string; manual: boolean }>) if (!b.manual) seen.add(b.id);
+      return seen.size >= 4 || undefined;
+    });
+    const kept = await waitFor('retention applied in the list and in the bucket', async () => {
+      const recurring = (await listed('rota')).items.filter((b: { kind: string }) => b.kind === 'recurring');
+      const objects = await s3.objects(bucket);
+      const active = recurring.filter((b: { state: string }) => b.state === 'active');
+      if (recurring.length !== 2 || active.length !== 2 || objects.length !== 2) return undefined;
+      const names = active.map((b: { name: string }) => b.name).sort();
+      const keys = objects.map((o) => o.key.replace(/_.*$/, '')).sort();
+      return JSON.stringify(names) === JSON.stringify(keys) ? names : undefined;
+    });
+    for (const name of kept) assert.match(name, /^c-[a-z0-9]{5}-rs-[a-z0-9]{5}$/);
+    assert.ok(seen.size > kept.length, `${seen.size} taken, ${kept.length} kept`);
+  });
+
+  it('restore in one call: the cluster reads updating, then active, and the operation succeeds', async () => {
+    const [backup] = (await listed('alpha')).items;
+    const started = await paddock.request(
+      'POST',
+      `${clusterPath('alpha')}/backups/${backup.name}/restore`,
+      {},
+    );
+    assert.equal(started.status, 202, JSON.stringify(started.body));
+    assert.equal(started.body.type, 'restore-backup');
+    assert.equal((await paddock.request('GET', clusterPath('alpha'))).body.state, 'updating');
+    const second = await paddock.request('POST', `${clusterPath('alpha')}/backups`);
+    assert.equal(second.status, 409, 'refused while the restore runs');
+    assert.equal(second.body.code, 'OPERATION_IN_PROGRESS');
+    const op = await paddock.waitForOperation(started.body.id);
+    assert.equal(op.state, 'succeeded', JSON.stringify(op));
+    assert.equal((await paddock.request('GET', clusterPath('alpha'))).body.state, 'active');
+    const remote = await rancherCluster('alpha');
+    assert.equal(remote.state, 'active');
+    assert.equal(remote.rancherKubernetesEngineConfig.restore.restore, false);
+  });
+
+  it('a restore whose snapshot object was deleted from S3 fails with RESTORE_FAILED and the backend message', async () => {
+    const op = await takeBackup('alpha');
+    assert.equal(op.state, 'succeeded');
+    const list = await listed('alpha');
+    const newest = list.items.find((b: { kind: string }) => b.kind === 'manual');
+    const object = (await s3.objects(list.bucket)).find((o) => o.key.startsWith(`${newest.name}_`));
+    assert.ok(object, 'the snapshot is in the bucket');
+    await s3.deleteObject(list.bucket, object.key);
+
+    const started = await paddock.request('POST', `${clusterPath('alpha')}/backups/${newest.name}/restore`, {
+      restoreKubernetesVersion: false,
+    });
+    assert.equal(started.status, 202);
+    const failed = await paddock.waitForOperation(started.body.id);
+    assert.equal(failed.state, 'failed');
+    assert.equal(failed.error.code, 'RESTORE_FAILED');
+    assert.match(failed.error.message, /Failed to restore etcd snapshot.*The specified key does not exist/);
+    assert.equal((await paddock.request('GET', clusterPath('alpha'))).body.state, 'error');
+
+    // Another restore, from a snapshot that is there, brings the cluster back.
+    const good = list.items.find((b: { name: string }) => b.name !== newest.name);
+    const again = await paddock.request('POST', `${clusterPath('alpha')}/backups/${good.name}/restore`, {});
+    assert.equal(again.status, 202);
+    assert.equal((await paddock.waitForOperation(again.body.id)).state, 'succeeded');
+    assert.equal((await paddock.request('GET', clusterPath('alpha'))).body.state, 'active');
+  });
+
+  it('restore refuses a backup of another cluster (404), an unknown one (404) and bad input (400)', async () => {
+    const theirs = (await listed('rota')).items[0];
+    const other = await paddock.request('POST', `${clusterPath('alpha')}/backups/${theirs.name}/restore`, {});
+    assert.equal(other.status, 404);
+    const unknown = await paddock.request(
+      'POST',
+      `${clusterPath('alpha')}/backups/c-zzzzz-ms-zzzzz/restore`,
+      {},
+    );
+    assert.equal(unknown.status, 404);
+    const bad = await paddock.request('POST', `${clusterPath('alpha')}/backups/${theirs.name}/restore`, {
+      restoreKubernetesVersion: 'yes',
+    });
+    assert.equal(bad.status, 400);
+    const { rows } = await paddock.db.query(
+      `SELECT count(*)::int AS n FROM operations WHERE type = 'restore-backup' AND state IN ('pending', 'running')`,
+    );
+    assert.equal(rows[0].n, 0, 'nothing recorded');
+  });
+
+  it('a failed backup fails its operation with the backend message, and cannot be restored (409)', async () => {
+    await createActive('broken');
+    const bucket = await bucketOf('broken');
+    // The bucket disappears behind Paddock's back: the upload fails as rke-tools' would.
+    for (const o of await s3.objects(bucket)) await s3.deleteObject(bucket, o.key);
+    const { DeleteBucketCommand, S3Client } = await import('@aws-sdk/client-s3');
+    const raw = new S3Client({
+      endpoint: s3.endpoint,
+      region: s3.region,
+      forcePathStyle: true,
+      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+    });
+    await raw.send(new DeleteBucketCommand({ Bucket: bucket }));
+    raw.destroy();
+
+    const op = await takeBackup('broken');
+    assert.equal(op.state, 'failed');
+    assert.equal(op.error.code, 'BACKUP_FAILED');
+    assert.match(
+      op.error.message,
+      /failed to upload etcd snapshot file to s3: The specified bucket does not exist/,
+    );
+    const failed = await waitFor('the failed backup listed', async () =>
+      (await listed('broken')).items.find((b: { state: string }) => b.state === 'failed'),
+    );
+    const restore = await paddock.request(
+      'POST',
+      `${clusterPath('broken')}/backups/${failed.name}/restore`,
+      {},
+    );
+    assert.equal(restore.status, 409);
+    assert.equal(restore.body.code, 'BACKUP_NOT_ACTIVE');
+  });
+
+  it('PUT …/backups/schedule changes the schedule on the backend; out-of-bounds schedules are 400 on create and PUT', async () => {
+    for (const backup of [
+      { intervalHours: 0, retention: 3 },
+      { intervalHours: 2, retention: 101 },
+      { intervalHours: 1.5, retention: 2 },
+    ]) {
+      const create = await paddock.request(
+        'POST',
+        `/v1/projects/${PROJECT}/clusters`,
+        clusterBody('never', { backup }),
+      );
+      assert.equal(create.status, 400, JSON.stringify(backup));
+      const patch = await paddock.request('PUT', `${clusterPath('alpha')}/backups/schedule`, backup);
+      assert.equal(patch.status, 400, JSON.stringify(backup));
+    }
+    const started = await paddock.request('PUT', `${clusterPath('alpha')}/backups/schedule`, {
+      intervalHours: 6,
+      retention: 4,
+    });
+    assert.equal(started.status, 202, JSON.stringify(started.body));
+    assert.equal((await paddock.waitForOperation(started.body.id)).state, 'succeeded');
+    const backupConfig = (await rancherCluster('alpha')).rancherKubernetesEngineConfig.services.etcd
+      .backupConfig;
+    assert.equal(backupConfig.intervalHours, 6);
+    assert.equal(backupConfig.retention, 4);
+    assert.equal(backupConfig.s3BackupConfig.bucketName, await bucketOf('alpha'));
+    assert.deepEqual((await listed('alpha')).schedule, { intervalHours: 6, retention: 4 });
+  });
+
+  it('delete keeps the bucket and its snapshots by default', async () => {
+    const bucket = await bucketOf('rota');
+    const deleted = await paddock.request('DELETE', clusterPath('rota'));
+    assert.equal(deleted.status, 202);
+    assert.equal((await paddock.waitForOperation(deleted.body.id)).state, 'succeeded');
+    assert.equal(await s3.bucketExists(bucket), true);
+  });
+
+  // Last: once an rke2 backend is registered, creates without a region may land on it.
+  it('on an rke2 backend: no bucket, backup routes answer 409, an explicit schedule is a 422', async () => {
+    // A Rancher 2.12 registered as rke2, in a region of its own.
+    sim212 = await startTestSimulator({ version: 'v2.12.3' });
+    assert.equal((await paddock.registerBackend('bk-rke2', sim212, { region: 'v2' })).status, 201);
+    const bucketsBefore = (await s3.buckets()).length;
+    const refused = await paddock.request(
+      'POST',
+      `/v1/projects/${PROJECT}/clusters`,
+      clusterBody('v2-refused', { region: 'v2', backup: { intervalHours: 6, retention: 2 } }),
+    );
+    assert.equal(refused.status, 422, JSON.stringify(refused.body));
+    assert.equal(refused.body.code, 'BACKUPS_NOT_AVAILABLE');
+    assert.equal((await paddock.db.query(`SELECT 1 FROM clusters WHERE name = 'v2-refused'`)).rowCount, 0);
+
+    const created = await paddock.request(
+      'POST',
+      `/v1/projects/${PROJECT}/clusters`,
+      clusterBody('v2', { region: 'v2' }),
+    );
+    assert.equal(created.status, 202, JSON.stringify(created.body));
+    const op = await paddock.waitForOperation(created.body.operation.id);
+    assert.equal(op.state, 'succeeded', JSON.stringify(op));
+    assert.deepEqual(await listed('v2'), { bucket: null, schedule: null, items: [] });
+    assert.equal((await s3.buckets()).length, bucketsBefore, 'no bucket for an rke2 cluster');
+    const backup = await paddock.request('POST', `${clusterPath('v2')}/backups`);
+    assert.equal(backup.status, 409, JSON.stringify(backup.body));
+    assert.equal(backup.body.code, 'BACKUPS_NOT_CONFIGURED');
+    assert.match(backup.body.detail, /rke2/);
+    const schedule = await paddock.request('PUT', `${clusterPath('v2')}/backups/schedule`, {
+      intervalHours: 6,
+      retention: 2,
+    });
+    assert.equal(schedule.status, 409, JSON.stringify(schedule.body));
+    const recorded = await paddock.db.query(
+      `SELECT 1 FROM operations o JOIN clusters c ON c.id = o.cluster_id
+        WHERE c.name = 'v2' AND o.type IN ('take-backup', 'update-backup-schedule')`,
+    );
+    assert.equal(recorded.rowCount, 0, 'nothing recorded for the refused routes');
+  });
+});
