@@ -4,7 +4,7 @@ import { ResourceType } from './resource-type';
 
 /**
  * Read-only settings a client probes: `server-version` (terraform's version check, §1.5),
- * `k8s-version` (the default kubernetesVersion, §3.1) and `server-url`.
+ * `k8s-version` (the default kubernetesVersion, §3.1), `k8s-versions-current` and `server-url`.
  */
 export class SettingType extends ResourceType {
   constructor(world: World) {
@@ -33,6 +33,8 @@ export class SettingType extends ResourceType {
     const values: Record<string, string> = {
       // Nothing writes the RKE1 default from 2.12 on (rancher-212.md §1.6).
       'k8s-version': servesRke1(world.rancher) ? world.defaultKubernetesVersion : '',
+      // The RKE1 versions on offer, a comma list the KDM sync writes up to 2.11 (§1.6).
+      'k8s-versions-current': servesRke1(world.rancher) ? world.kubernetesVersions.join(',') : '',
       'server-url': world.serverUrl,
       'kubeconfig-generate-token': 'true',
       'rke2-default-version': world.rke2Versions[0] ?? '',

@@ -210,8 +210,7 @@ describe('the cluster lifecycle on both backend kinds (rke1 on Rancher 2.9, rke2
     const response = await paddock.request(
       'POST',
       '/v1/projects/kinds/clusters',
-      // A minor needs the backends' lists to resolve (a full version passes on a backend that lists
-      // none, such as a simulated 2.9 without `k8s-versions-current`, and Rancher judges it).
+      // Both backends list their versions (rke1 `k8s-versions-current`, rke2 the release list).
       clusterBody('old-version', { kubernetesVersion: 'v1.9' }),
     );
     assert.equal(response.status, 422, JSON.stringify(response.body));

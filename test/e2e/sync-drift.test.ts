@@ -58,8 +58,15 @@ describe('status sync: drift and unreachable backends', { concurrency: true }, (
       return condition(c, 'InSync')?.reason === 'MissingOnBackend' && c.state === 'error' ? c : undefined;
     });
     assert.equal(condition(cluster, 'InSync').status, 'False');
-    assert.deepEqual((await syncReport('d-missing')).missingClusters, [id]);
-    assert.equal(await metric('d-missing', 'missing-cluster'), 1);
+    // The condition is written mid-cycle, the backend's report when the cycle ends.
+    await waitFor(
+      'the report names the missing cluster',
+      async () => JSON.stringify((await syncReport('d-missing')).missingClusters) === JSON.stringify([id]),
+    );
+    await waitFor(
+      'the missing-cluster gauge',
+      async () => (await metric('d-missing', 'missing-cluster')) === 1,
+    );
   });
 
   it('a pool scaled behind Paddock’s back → InSync=False NodePoolDrift, observedQuantity', async () => {
@@ -83,8 +90,11 @@ describe('status sync: drift and unreachable backends', { concurrency: true }, (
     const workers = cluster.nodePools.find((p: any) => p.name === 'workers');
     assert.equal(workers.quantity, 2);
     assert.equal(workers.observedQuantity, 4);
-    assert.deepEqual((await syncReport('d-scaled')).scaledPools, [pool.id]);
-    assert.equal(await metric('d-scaled', 'scaled-pool'), 1);
+    await waitFor(
+      'the report names the scaled pool',
+      async () => JSON.stringify((await syncReport('d-scaled')).scaledPools) === JSON.stringify([pool.id]),
+    );
+    await waitFor('the scaled-pool gauge', async () => (await metric('d-scaled', 'scaled-pool')) === 1);
   });
 
   it('a cluster labelled as ours with no record → unknownClusters and the unknown-cluster metric', async () => {
@@ -149,6 +159,7 @@ describe('status sync: drift and unreachable backends', { concurrency: true }, (
       '/v3/clusters',
       '/v3/nodepools',
       '/v3/nodes',
+      '/v3/etcdbackups',
       '/ping',
       '/v3/settings/server-version',
       '/v3/settings/k8s-versions-current',

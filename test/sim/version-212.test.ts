@@ -37,6 +37,8 @@ describe('a v2.12 simulator', () => {
     assert.equal(steve.body.type, 'management.cattle.io.setting');
     assert.equal(steve.body.value, 'v2.12.3');
     assert.equal((await sim.rancher('GET', '/v3/settings/k8s-version')).body.value, '');
+    // Nothing writes the RKE1 version settings from 2.12 on (rancher-212.md §1.6).
+    assert.equal((await sim.rancher('GET', '/v3/settings/k8s-versions-current')).body.value, '');
     assert.equal(
       (await sim.rancher('GET', '/v3/settings/rke2-default-version')).body.value,
       'v1.31.9+rke2r1',
@@ -170,6 +172,12 @@ describe('a v2.9 simulator', () => {
     assert.equal(v2.id, 'fleet-default/new-style');
     const release = await fetch(`${sim.url}/v1-rke2-release/releases`);
     assert.equal(((await release.json()) as any).data[0].maxChannelServerVersion, 'v2.9.99');
+  });
+
+  it('lists its RKE1 versions in k8s-versions-current, the default first in k8s-version', async () => {
+    const current = (await sim.rancher('GET', '/v3/settings/k8s-versions-current')).body.value;
+    assert.equal(current, 'v1.31.9-rancher1-1,v1.30.14-rancher1-1,v1.32.5-rancher1-1');
+    assert.equal((await sim.rancher('GET', '/v3/settings/k8s-version')).body.value, 'v1.31.9-rancher1-1');
   });
 });
 
