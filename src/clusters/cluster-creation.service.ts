@@ -227,6 +227,7 @@ export class ClusterCreation {
         clusterId,
         nodePoolId: null,
         pools,
+        backendKind: first.kind,
       });
       await this.quota.reserve(project.id, { clusters: 1, nodes });
       // Only backends of the first one's kind and version: the operation's steps and the cluster's

@@ -6,6 +6,7 @@ import { UnitOfWork } from '../database/unit-of-work';
 import { OutboxRelay } from '../outbox/outbox-relay.service';
 import { OutboxRepository } from '../outbox/outbox.repository';
 import { forwardSteps, PoolRef } from './operation-declaration';
+import type { BackendKind } from '../rancher-backends/backend-driver';
 import type { NewOperation, OperationParams, OperationType } from './operation.types';
 import { OperationsRepository } from './operations.repository';
 
@@ -19,6 +20,8 @@ export interface OperationRequest {
   /** The pools the steps are about: the new cluster's, or the one pool changed. */
   pools: readonly PoolRef[];
   params?: OperationParams;
+  /** The kind of the cluster's backend, when the caller knows it (a create has just placed it). */
+  backendKind?: BackendKind;
 }
 
 /**
@@ -41,7 +44,7 @@ export class OperationRecorder {
    */
   async recordInTransaction(request: OperationRequest): Promise<NewOperation> {
     // The steps depend on the kind of the cluster's backend (see cluster-operations.ts).
-    const kind = await this.operations.backendKindOf(request.clusterId);
+    const kind = request.backendKind ?? (await this.operations.backendKindOf(request.clusterId));
     const operation: NewOperation = {
       id: request.id,
       projectId: request.projectId,

@@ -9,8 +9,11 @@ import { Client } from 'pg';
 import { clusterBody, startPaddock, TestPaddock, waitFor } from '../support/paddock';
 import { startTestSimulator, TestSimulator } from '../support/simulator';
 
-/** An upper bound to catch a regression, not the target: the figure is printed. */
-const MAX_STATEMENTS_PER_CREATE = 14;
+/**
+ * An upper bound to catch a regression, not the target: the figure is printed. 14 until creates
+ * learned the project's maximum cluster lifetime, which is read before placement (one statement).
+ */
+const MAX_STATEMENTS_PER_CREATE = 15;
 
 describe('statements per create', () => {
   let paddock: TestPaddock;

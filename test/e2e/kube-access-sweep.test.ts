@@ -119,6 +119,8 @@ describe('kube access: no Rancher URL, token or id in any non-admin answer', () 
       cluster: 'sweep-a',
       pool: 'workers',
       operation: failedOperationId,
+      // No backups here (no S3 store): the backup routes answer their refusals.
+      backup: 'no-such-backup',
     };
     const routes = Object.entries(spec.paths)
       .filter(([path]) => path.startsWith('/v1/') && !path.startsWith('/v1/admin'))

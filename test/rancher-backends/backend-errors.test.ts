@@ -230,6 +230,8 @@ describe('wire mapping', () => {
       removing: false,
       nodeCount: 3,
       kubernetesVersion: 'v1.30.14',
+      // An RKE1 cluster is its own management cluster.
+      managementId: 'c-abcde',
     });
     assert.equal(toRemoteCluster({ id: 'c-x', state: 'removing' }).removing, true);
     assert.equal(toRemoteCluster({ id: 'c-x' }).kubernetesVersion, null);
