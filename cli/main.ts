@@ -6,6 +6,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { accessCommands } from './commands/access';
+import { backupsCommand } from './commands/backups';
 import { clustersCommand } from './commands/clusters';
 import { operationsCommand } from './commands/operations';
 import { CliError, EXIT } from './exit-codes';
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
     .exitOverride();
   program.addCommand(clustersCommand());
   program.addCommand(operationsCommand());
+  program.addCommand(backupsCommand());
   for (const command of accessCommands()) program.addCommand(command);
   // Every subcommand exits through the same handler as the program.
   const override = (command: Command) => {

@@ -15,6 +15,7 @@ import { parse } from 'yaml';
 import { issueToken, startPaddock, TEST_ADMIN_TOKEN, TestPaddock } from '../support/paddock';
 import { kubectl, scratch } from '../support/kube';
 import { startTestSimulator, TestSimulator } from '../support/simulator';
+import { startTestS3, TestS3 } from '../support/s3';
 import { startTlsFront, TlsFront } from '../support/tls-front';
 
 const CLI = join(__dirname, '..', '..', 'cli', 'main.js');
@@ -36,6 +37,7 @@ nodePools:
 describe('the paddock CLI, run as a CI job runs it', () => {
   let sim: TestSimulator;
   let paddock: TestPaddock;
+  let s3: TestS3;
   let front: TlsFront;
   let files: ReturnType<typeof scratch>;
   let ci: string;
@@ -65,9 +67,11 @@ describe('the paddock CLI, run as a CI job runs it', () => {
 
   before(async () => {
     front = await startTlsFront();
-    sim = await startTestSimulator({ nodeTemplates: [{ name: 'm1.large' }] });
+    s3 = await startTestS3();
+    sim = await startTestSimulator({ nodeTemplates: [{ name: 'm1.large' }], timings: { etcdBackupMs: 50 } });
     paddock = await startPaddock({
       env: {
+        ...s3.env,
         PADDOCK_PUBLIC_URL: front.url,
         PADDOCK_PUBLIC_CA_FILE: front.certPath,
         PADDOCK_RANCHER_TIMEOUT_MS: '5000',
@@ -85,6 +89,7 @@ describe('the paddock CLI, run as a CI job runs it', () => {
   after(async () => {
     await paddock?.close();
     await sim?.close();
+    await s3?.close();
     await front?.close();
     files?.cleanup();
   });
@@ -265,16 +270,48 @@ describe('the paddock CLI, run as a CI job runs it', () => {
     }
   });
 
+  it('backups create --wait lands a backup in the bucket, list shows it, restore --wait restores from it', async () => {
+    const created = await paddockCli([
+      'clusters',
+      'create',
+      '-f',
+      spec,
+      '--name',
+      'cli-bk',
+      '--wait',
+      '-o',
+      'json',
+    ]);
+    assert.equal(created.code, 0, created.stderr);
+    const taken = await paddockCli(['backups', 'create', 'cli-bk', '--wait', '-o', 'json']);
+    assert.equal(taken.code, 0, taken.stderr);
+    assert.equal(JSON.parse(taken.stdout).state, 'succeeded');
+    const listed = await paddockCli(['backups', 'list', 'cli-bk', '-o', 'json']);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stderr, /bucket \S+; every \d+h, \d+ kept/);
+    const items: Array<{ name: string; kind: string; state: string }> = JSON.parse(listed.stdout);
+    const manual = items.find((b) => b.kind === 'manual');
+    assert.ok(manual, listed.stdout);
+    assert.equal(manual.state, 'active');
+    const restored = await paddockCli(['backups', 'restore', 'cli-bk', manual.name, '--wait', '-o', 'json']);
+    assert.equal(restored.code, 0, restored.stderr);
+    assert.equal(JSON.parse(restored.stdout).type, 'restore-backup');
+    const unknown = await paddockCli(['backups', 'restore', 'cli-bk', 'no-such-backup']);
+    assert.equal(unknown.code, 2, unknown.stderr);
+    assert.match(unknown.stderr, /NOT_FOUND/);
+  });
+
   it('--help describes every command and exits 0', async () => {
     const help = await paddockCli(['--help']);
     assert.equal(help.code, 0);
-    for (const command of ['clusters', 'ops', 'kubeconfig', 'quota', 'pools'])
+    for (const command of ['clusters', 'ops', 'kubeconfig', 'quota', 'pools', 'backups'])
       assert.match(help.stdout, new RegExp(command));
     assert.match(help.stdout, /Exit codes: 0 done, 1 the operation failed, 2 bad usage/);
     for (const sub of [
       ['clusters', 'create'],
       ['ops', 'cancel'],
       ['pools', 'scale'],
+      ['backups', 'restore'],
     ]) {
       const page = await paddockCli([...sub, '--help']);
       assert.equal(page.code, 0);
