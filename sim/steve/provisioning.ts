@@ -45,6 +45,7 @@ import {
   type Spec,
 } from './objects';
 import { admissionDenied, type SteveSchema } from './schema';
+import { readBackV2Snapshot, uploadV2Snapshot, v2S3Target } from './snapshot-s3';
 
 const WEBHOOK = 'rancher.cattle.io.clusters.provisioning.cattle.io';
 const NAME_MESSAGE =
@@ -835,16 +836,31 @@ export class ProvisioningController {
           );
         }
         if (s3)
-          this.writeSnapshot(
+          void this.writeS3Snapshot(
             latest,
             etcd[0],
             `etcd-snapshot-${etcd[0].metadata.name}-${timestamp}`,
-            's3',
             metadata,
             s3,
           );
       },
     );
+  }
+
+  /** The S3 copy: uploaded into the bucket first; the object records whether that worked. */
+  private async writeS3Snapshot(
+    cluster: KubeObject,
+    machine: KubeObject,
+    snapshotName: string,
+    metadata: string,
+    s3: Record<string, unknown>,
+  ): Promise<void> {
+    const target = v2S3Target(this.world, s3);
+    const outcome = 'error' in target ? target : await uploadV2Snapshot(target, snapshotName, metadata);
+    const { namespace = '', name } = cluster.metadata;
+    const latest = this.world.local.get(CLUSTER, namespace, name);
+    if (!latest || latest.metadata.deletionTimestamp) return;
+    this.writeSnapshot(latest, machine, snapshotName, 's3', metadata, s3, outcome);
   }
 
   private writeSnapshot(
@@ -854,9 +870,14 @@ export class ProvisioningController {
     storage: 'local' | 's3',
     metadata: string,
     s3?: Record<string, unknown>,
+    upload?: { size: number } | { error: string },
   ): void {
     const distro = this.distroOfCluster(cluster.metadata.namespace ?? '', cluster.metadata.name);
     const object = snapshotObject({ cluster, machine, snapshotName, storage, metadata, distro, s3 });
+    const file = object.snapshotFile as Record<string, unknown>;
+    if (upload && 'error' in upload)
+      Object.assign(file, { status: 'failed', message: upload.error, size: 0 });
+    else if (upload) file.size = upload.size;
     this.world.local.write('ADDED', SNAPSHOT, object);
   }
 
@@ -870,8 +891,26 @@ export class ProvisioningController {
     if (!runtime) return;
     runtime.restorePhase = 0;
     const restore = restoreOf(specOf(cluster))!;
+    let readBack = false;
     const step = () => {
       const phase = RESTORE_PHASES[runtime.restorePhase ?? 0];
+      if (phase === 'Restore' && !readBack) {
+        // The etcd restore on the init node downloads an S3 snapshot first; a missing object or
+        // wrong keys stop the restore there.
+        readBack = true;
+        const source = this.s3SourceOf(namespace, name, restore.name);
+        if (source) {
+          void (async () => {
+            const failure =
+              'error' in source.target
+                ? source.target.error
+                : await readBackV2Snapshot(source.target, source.file);
+            if (failure === null) step();
+            else this.failRestore(namespace, name, restore, failure);
+          })();
+          return;
+        }
+      }
       const controlPlane = this.world.local.get(CONTROL_PLANE, namespace, name);
       if (controlPlane) {
         const next = clone(controlPlane);
@@ -906,6 +945,46 @@ export class ProvisioningController {
       );
     };
     step();
+  }
+
+  /** Where an S3 snapshot lives, with the keys the cluster's credential holds now. */
+  private s3SourceOf(namespace: string, cluster: string, snapshot: string) {
+    const object = this.world.local.get(SNAPSHOT, namespace, snapshot);
+    const file = isPlainObject(object?.snapshotFile) ? object.snapshotFile : undefined;
+    if (!file || !isPlainObject(file.s3)) return undefined;
+    const current = this.world.local.get(CLUSTER, namespace, cluster);
+    const rke =
+      current && isPlainObject(specOf(current).rkeConfig) ? (specOf(current).rkeConfig as Spec) : {};
+    const etcd = isPlainObject(rke.etcd) ? rke.etcd : {};
+    const s3 = isPlainObject(etcd.s3) ? etcd.s3 : {};
+    return {
+      file: String(file.name ?? ''),
+      target: v2S3Target(this.world, { ...file.s3, cloudCredentialName: s3.cloudCredentialName }),
+    };
+  }
+
+  /** The restore stops: the control plane reads `Failed` and the cluster carries the reason. */
+  private failRestore(
+    namespace: string,
+    name: string,
+    restore: { name: string; generation: number; restoreRKEConfig: string },
+    message: string,
+  ): void {
+    const runtime = this.runtimes.get(`${namespace}/${name}`);
+    if (runtime) runtime.restorePhase = undefined;
+    const controlPlane = this.world.local.get(CONTROL_PLANE, namespace, name);
+    if (controlPlane) {
+      const next = clone(controlPlane);
+      const status = next.status as Record<string, unknown>;
+      status.etcdSnapshotRestorePhase = 'Failed';
+      status.etcdSnapshotRestore = clone(restore);
+      this.world.local.write('MODIFIED', CONTROL_PLANE, next);
+    }
+    this.writeStatus(namespace, name, (_s, c) => {
+      setCondition(c, 'Ready', 'False', message, 'Error');
+      setCondition(c, 'Updated', 'False', message, 'Error');
+    });
+    this.syncTwin(namespace, name);
   }
 
   private finishRestore(

@@ -2,13 +2,12 @@
 import type { BackendKind } from '../rancher-backends/backend-driver';
 
 /**
- * The backend kinds whose etcd backups Paddock drives. RKE2 keeps its snapshots as
- * `rke.cattle.io.etcdsnapshots` behind a cloud credential and generation counters on the
- * provisioning cluster (rancher-212.md §5), which the rke2 driver does not speak yet: clusters on
- * rke2 backends get no bucket and no schedule, their backup routes answer 409, and the sync does
- * not list their snapshots.
+ * The backend kinds whose etcd backups Paddock drives: both. RKE1 writes to S3 from the cluster's
+ * `backupConfig`; RKE2 through a cloud credential and generation counters on the provisioning
+ * cluster (rancher-212.md §5). A kind missing here would get no bucket or schedule, 409 on its
+ * backup routes, 422 for an explicit `backup` on create, and no snapshots synced.
  */
-export const KINDS_WITH_BACKUPS: ReadonlySet<BackendKind> = new Set<BackendKind>(['rke1']);
+export const KINDS_WITH_BACKUPS: ReadonlySet<BackendKind> = new Set<BackendKind>(['rke1', 'rke2']);
 
 export interface BackupSettingsRecord {
   clusterId: string;

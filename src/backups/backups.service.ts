@@ -138,8 +138,7 @@ export class BackupsService {
     if (!settings)
       throw conflict(
         'BACKUPS_NOT_CONFIGURED',
-        `cluster '${cluster.name}' has no backups: it was created while backups were off, or on an ` +
-          'rke2 backend, whose etcd snapshots Paddock does not drive yet',
+        `cluster '${cluster.name}' has no backups: it was created while backups were off`,
       );
     return settings;
   }

@@ -177,8 +177,8 @@ export class ClusterCreation {
       throw new ProblemError(
         HttpStatus.UNPROCESSABLE_ENTITY,
         'BACKUPS_NOT_AVAILABLE',
-        `the cluster would be placed on an ${first.kind} backend, whose etcd backups Paddock does not drive yet; ` +
-          'omit backup, or choose a region with rke1 backends',
+        `the cluster would be placed on an ${first.kind} backend, whose etcd backups Paddock does not drive; ` +
+          'omit backup, or choose another region',
         { kind: first.kind },
         [{ field: 'backup', message: `not available on ${first.kind} backends` }],
       );

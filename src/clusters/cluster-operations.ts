@@ -81,13 +81,16 @@ export const CLUSTER_OPERATIONS = {
  */
 export const RKE2_CLUSTER_OPERATIONS = {
   'create-cluster': {
+    // RKE2 checks the bucket only when it uploads a snapshot; made first all the same, so the
+    // first recurring snapshot never finds it missing.
     forward: [
+      EnsureBucketStep,
       perPool(CreateMachineConfigStep),
       CreateClusterStep,
       perPool(CreateNodePoolStep),
       AwaitActiveStep,
     ],
-    compensation: [DeleteClusterStep, AwaitClusterDeletedStep, DeleteMachineConfigsStep],
+    compensation: [DeleteClusterStep, AwaitClusterDeletedStep, DeleteMachineConfigsStep, RemoveBucketStep],
     deadline: true,
     cancel: 'compensate',
   },
@@ -108,11 +111,12 @@ export const RKE2_CLUSTER_OPERATIONS = {
     deadline: false,
   },
   'delete-cluster': {
-    forward: [DeleteClusterStep, AwaitClusterDeletedStep, DeleteMachineConfigsStep],
+    // The machine configs and the cluster's S3 credential go once the cluster is gone (Rancher
+    // refuses to delete a credential a cluster still names), the bucket last.
+    forward: [DeleteClusterStep, AwaitClusterDeletedStep, DeleteMachineConfigsStep, RemoveBucketStep],
     compensation: [],
     deadline: false,
   },
-  // Declared for completeness; never recorded on rke2 (KINDS_WITH_BACKUPS in src/backups).
   ...BACKUP_OPERATIONS,
 } as const satisfies Record<OperationType, OperationDeclaration>;
 

@@ -20,6 +20,7 @@ import type {
   BackendDriver,
   BackendDriverSettings,
   BackendProbe,
+  ClusterBackupSpec,
   ClusterCreateSpec,
   FlavorTemplate,
   NodePoolCreateSpec,
@@ -37,7 +38,12 @@ import { backendVersionOf } from './kubernetes-versions';
 import { RancherClient } from './rancher-client';
 import {
   CapiMachine,
+  EtcdSnapshot,
   FLEET_NAMESPACE,
+  RkeControlPlane,
+  SNAPSHOT_CLUSTER_LABEL,
+  isS3Snapshot,
+  toRemoteSnapshot,
   MachinePool,
   ProvisioningCluster,
   SteveObject,
@@ -51,7 +57,7 @@ import {
   toRemoteNode,
   toRemoteNodePools,
 } from './wire/v1.types';
-import type { V3Setting } from './wire/v3.types';
+import type { V3Resource, V3Setting } from './wire/v3.types';
 
 const ROUTES = {
   ping: '/ping',
@@ -66,6 +72,11 @@ const ROUTES = {
   clustersIn: '/v1/provisioning.cattle.io.clusters/:namespace',
   cluster: '/v1/provisioning.cattle.io.clusters/:namespace/:name',
   machinesIn: '/v1/cluster.x-k8s.io.machines/:namespace',
+  snapshotsIn: '/v1/rke.cattle.io.etcdsnapshots/:namespace',
+  snapshot: '/v1/rke.cattle.io.etcdsnapshots/:namespace/:name',
+  controlPlane: '/v1/rke.cattle.io.rkecontrolplanes/:namespace/:name',
+  cloudCredentials: '/v3/cloudcredentials',
+  cloudCredential: '/v3/cloudcredentials/:id',
 } as const;
 
 /** A cluster update that keeps losing to other writers gives up after this many reads. */
@@ -215,6 +226,8 @@ export class Rke2Driver implements BackendDriver {
   }
 
   async releaseNodePools(owner: { clusterId: string; poolId?: string }): Promise<void> {
+    // The whole cluster is gone: its S3 credential goes with its machine configs.
+    if (!owner.poolId) await this.releaseBackupCredential(owner.clusterId);
     for (const kind of this.templateKinds()) {
       const configs = owner.poolId
         ? await this.machineConfigsOf(kind, PADDOCK_LABELS.poolId, owner.poolId)
@@ -267,7 +280,21 @@ export class Rke2Driver implements BackendDriver {
         ...(this.settings.cloudCredential
           ? { cloudCredentialSecretName: this.settings.cloudCredential }
           : {}),
-        rkeConfig: { machinePools },
+        rkeConfig: {
+          machinePools,
+          // The bucket is Paddock's own (made before the cluster): RKE2 only checks it at snapshot time.
+          ...(spec.backup
+            ? {
+                etcd: toEtcdConfig(
+                  spec.backup,
+                  await this.ensureBackupCredential(
+                    spec.labels[PADDOCK_LABELS.clusterId] ?? spec.name,
+                    spec.backup,
+                  ),
+                ),
+              }
+            : {}),
+        },
       },
     };
     const res = await this.client.request<ProvisioningCluster>({
@@ -371,32 +398,233 @@ export class Rke2Driver implements BackendDriver {
 
   // ------------------------------------------------------------------ helpers
 
-  // ---------------------------------------------------------------- etcd backups
-  // Not driven on rke2 yet (KINDS_WITH_BACKUPS in src/backups): Paddock records no backup settings
-  // for an rke2 cluster and refuses its backup routes, so none of these is ever called.
+  // ---------------------------------------------------------------- etcd backups (rancher-212.md §5)
+  // Snapshots go to S3 through a cloud credential the driver makes once per cluster (the keys live
+  // only there: never in the cluster object, a log or an answer) and `rkeConfig.etcd.s3` naming it.
+  // Only the S3 copies are reported as backups: the local ones die with their node.
 
-  setBackupSchedule(): Promise<void> {
-    return Promise.reject(backupsUnsupported());
+  async setBackupSchedule(clusterId: string, backup: ClusterBackupSpec): Promise<void> {
+    const current = await this.readCluster(clusterId);
+    if (!current) throw this.gone('PUT', clusterId);
+    const credential = await this.ensureBackupCredential(this.paddockIdOf(current, clusterId), backup);
+    const etcd = toEtcdConfig(backup, credential);
+    const updated = await this.updateCluster(clusterId, (c) => {
+      const rke = c.spec!.rkeConfig!;
+      if (JSON.stringify(rke.etcd) === JSON.stringify({ ...(rke.etcd as object), ...etcd })) return false;
+      rke.etcd = { ...(rke.etcd as object), ...etcd };
+      return true;
+    });
+    if (!updated) throw this.gone('PUT', clusterId);
   }
 
-  takeBackup(): Promise<RemoteBackup> {
-    return Promise.reject(backupsUnsupported());
+  /**
+   * Raises `etcdSnapshotCreate.generation`. The answer names no snapshot, so what is returned is a
+   * marker (`activating`) that `getBackup` resolves: the first S3 snapshot of the cluster newer
+   * than the newest one there was before the raise. A recurring snapshot landing in that window is
+   * taken for it; it is a real backup in the bucket either way.
+   */
+  async takeBackup(clusterId: string): Promise<RemoteBackup> {
+    const ref = this.clusterRef(clusterId);
+    const before = (await this.s3SnapshotsOf(ref.name)).map(toRemoteSnapshot);
+    const newest = before.reduce<string>(
+      (max, b) => ((b.createdAt ?? '') > max ? (b.createdAt ?? '') : max),
+      '',
+    );
+    const atNewest = before.filter((b) => (b.createdAt ?? '') === newest).map((b) => b.name);
+    let generation = 0;
+    const updated = await this.updateCluster(clusterId, (c) => {
+      const rke = c.spec!.rkeConfig!;
+      const create = (rke.etcdSnapshotCreate ?? {}) as { generation?: number };
+      generation = (typeof create.generation === 'number' ? create.generation : 0) + 1;
+      rke.etcdSnapshotCreate = { ...create, generation };
+      return true;
+    });
+    if (!updated) throw this.gone('PUT', clusterId);
+    const marker = [PENDING_SNAPSHOT, clusterId, String(generation), newest, ...atNewest].join('|');
+    return {
+      id: marker,
+      clusterId,
+      name: `${ref.name} snapshot generation ${generation}`,
+      createdAt: null,
+      state: 'activating',
+      message: '',
+      manual: true,
+      kubernetesVersion: null,
+      size: null,
+    };
   }
 
-  getBackup(): Promise<RemoteBackup | null> {
-    return Promise.reject(backupsUnsupported());
+  async getBackup(id: string): Promise<RemoteBackup | null> {
+    if (id.startsWith(`${PENDING_SNAPSHOT}|`)) return this.resolvePending(id);
+    const ref = splitClusterId(id);
+    if (!ref) return null;
+    try {
+      const res = await this.client.request<EtcdSnapshot>({
+        method: 'GET',
+        route: ROUTES.snapshot,
+        params: ref,
+      });
+      return toRemoteSnapshot(this.object(res.data, 'GET', id));
+    } catch (error) {
+      if (isBackendError(error) && error.kind === 'not-found') return null;
+      throw error;
+    }
   }
 
   async *backupPages(): AsyncGenerator<RemoteBackup[]> {
-    throw backupsUnsupported();
+    for await (const page of this.client.stevePages<EtcdSnapshot>(
+      ROUTES.snapshotsIn,
+      {},
+      { namespace: FLEET_NAMESPACE },
+    ))
+      yield page.filter(isS3Snapshot).map(toRemoteSnapshot);
   }
 
-  restoreBackup(): Promise<void> {
-    return Promise.reject(backupsUnsupported());
+  /**
+   * Sets `etcdSnapshotRestore` with the next generation. A request already pending (same snapshot
+   * and mode, not yet taken up by the control plane) is not sent again, so a retry restores once.
+   */
+  async restoreBackup(clusterId: string, backupId: string, restoreKubernetesVersion: boolean): Promise<void> {
+    const snapshot = splitClusterId(backupId)?.name;
+    if (!snapshot) throw this.client.unexpected({ method: 'PUT', path: backupId }, 'not an etcd snapshot id');
+    const mode = restoreKubernetesVersion ? 'kubernetesVersion' : 'none';
+    const taken = (await this.readControlPlane(clusterId))?.status?.etcdSnapshotRestore?.generation ?? 0;
+    const updated = await this.updateCluster(clusterId, (c) => {
+      const rke = c.spec!.rkeConfig!;
+      const current = (rke.etcdSnapshotRestore ?? {}) as {
+        name?: string;
+        generation?: number;
+        restoreRKEConfig?: string;
+      };
+      const generation = current.generation ?? 0;
+      if (current.name === snapshot && current.restoreRKEConfig === mode && generation > taken) return false;
+      rke.etcdSnapshotRestore = { name: snapshot, generation: generation + 1, restoreRKEConfig: mode };
+      return true;
+    });
+    if (!updated) throw this.gone('PUT', clusterId);
   }
 
-  restoreProgress(): Promise<RestoreProgress> {
-    return Promise.reject(backupsUnsupported());
+  async restoreProgress(clusterId: string): Promise<RestoreProgress> {
+    const cluster = await this.readCluster(clusterId);
+    if (!cluster) return { phase: 'gone' };
+    const wanted = (cluster.spec?.rkeConfig?.etcdSnapshotRestore ?? {}) as { generation?: number };
+    const status = (await this.readControlPlane(clusterId))?.status;
+    // Until the control plane records this generation, the phase it shows is an older restore's.
+    if ((status?.etcdSnapshotRestore?.generation ?? 0) !== (wanted.generation ?? 0))
+      return { phase: 'running' };
+    const remote = toRemoteCluster(cluster);
+    if (status?.etcdSnapshotRestorePhase === 'Failed') {
+      const ready = remote.conditions.find((c) => c.type === 'Ready' && c.status === 'False');
+      return { phase: 'failed', message: ready?.message || remote.message || 'the etcd restore failed' };
+    }
+    return status?.etcdSnapshotRestorePhase === 'Finished' && remote.state === 'active'
+      ? { phase: 'done' }
+      : { phase: 'running' };
+  }
+
+  /** The cluster's S3 credential, looked up by name before it is made; its id for `cloudCredentialName`. */
+  private async ensureBackupCredential(paddockId: string, backup: ClusterBackupSpec): Promise<string> {
+    const name = credentialNameOf(paddockId);
+    const found = await this.findBackupCredential(name);
+    if (found) return found;
+    const res = await this.client.request<V3Resource>({
+      method: 'POST',
+      route: ROUTES.cloudCredentials,
+      body: {
+        type: 'cloudCredential',
+        name,
+        labels: { [PADDOCK_LABELS.managed]: 'true', [PADDOCK_LABELS.clusterId]: paddockId },
+        s3credentialConfig: {
+          accessKey: backup.target.accessKey,
+          secretKey: backup.target.secretKey,
+          defaultRegion: backup.target.region,
+          defaultEndpoint: backup.target.endpoint,
+          defaultBucket: backup.target.bucket,
+        },
+      },
+    });
+    if (typeof res.data?.id !== 'string')
+      throw this.client.unexpected(
+        { method: 'POST', path: ROUTES.cloudCredentials },
+        'expected a credential id',
+      );
+    return res.data.id;
+  }
+
+  private async findBackupCredential(name: string): Promise<string | null> {
+    // Norman ignores unknown filters (rancher-api.md §2.4): the name is checked again here.
+    const items = await this.client.listAll<V3Resource & { name?: string }>(ROUTES.cloudCredentials, {
+      name,
+    });
+    return items.find((c) => c.name === name && c.id)?.id ?? null;
+  }
+
+  /** Removes the cluster's S3 credential (Rancher refuses while a cluster still names it). */
+  private async releaseBackupCredential(paddockId: string): Promise<void> {
+    const id = await this.findBackupCredential(credentialNameOf(paddockId));
+    if (id) await this.deleteQuietly(ROUTES.cloudCredential, { id });
+  }
+
+  private paddockIdOf(cluster: ProvisioningCluster, clusterId: string): string {
+    const id = cluster.metadata?.labels?.[PADDOCK_LABELS.clusterId];
+    if (!id)
+      throw this.client.unexpected({ method: 'GET', path: clusterId }, 'the cluster has no Paddock label');
+    return id;
+  }
+
+  private async s3SnapshotsOf(cluster: string): Promise<EtcdSnapshot[]> {
+    const items = await this.client.listAllSteve<EtcdSnapshot>(
+      ROUTES.snapshotsIn,
+      { labelSelector: `${SNAPSHOT_CLUSTER_LABEL}=${cluster}` },
+      { namespace: FLEET_NAMESPACE },
+    );
+    return items.filter(
+      (s) =>
+        (s.spec?.clusterName ?? s.metadata?.labels?.[SNAPSHOT_CLUSTER_LABEL]) === cluster &&
+        isS3Snapshot(s) &&
+        !s.metadata?.deletionTimestamp,
+    );
+  }
+
+  /** A `takeBackup` marker: the snapshot made for it once it exists, else the marker again. */
+  private async resolvePending(marker: string): Promise<RemoteBackup | null> {
+    const [, clusterId, generation, newest, ...atNewest] = marker.split('|');
+    const ref = splitClusterId(clusterId);
+    if (!ref || !(await this.readCluster(clusterId))) return null;
+    const made = (await this.s3SnapshotsOf(ref.name))
+      .map(toRemoteSnapshot)
+      .filter((b) => {
+        const at = b.createdAt ?? '';
+        return at > newest || (at === newest && !atNewest.includes(b.name));
+      })
+      .sort((a, b) => (a.createdAt ?? '').localeCompare(b.createdAt ?? '') || a.name.localeCompare(b.name));
+    if (made[0]) return { ...made[0], manual: true };
+    return {
+      id: marker,
+      clusterId,
+      name: `${ref.name} snapshot generation ${generation}`,
+      createdAt: null,
+      state: 'activating',
+      message: '',
+      manual: true,
+      kubernetesVersion: null,
+      size: null,
+    };
+  }
+
+  private async readControlPlane(clusterId: string): Promise<RkeControlPlane | null> {
+    const ref = this.clusterRef(clusterId);
+    try {
+      const res = await this.client.request<RkeControlPlane>({
+        method: 'GET',
+        route: ROUTES.controlPlane,
+        params: ref,
+      });
+      return res.data ?? null;
+    } catch (error) {
+      if (isBackendError(error) && error.kind === 'not-found') return null;
+      throw error;
+    }
   }
 
   private templateOf(flavor: string): MachineConfigTemplate | null {
@@ -597,5 +825,27 @@ export class Rke2Driver implements BackendDriver {
   }
 }
 
-const backupsUnsupported = () =>
-  new Error('etcd backups are not driven on rke2 backends (see KINDS_WITH_BACKUPS in src/backups)');
+/** Marks a `takeBackup` answer that names no snapshot yet (see `takeBackup`). */
+const PENDING_SNAPSHOT = 'pending-snapshot';
+
+/** One credential per cluster, found again by this name. */
+const credentialNameOf = (paddockId: string) => `paddock-etcd-${paddockId}`;
+
+/**
+ * `rkeConfig.etcd` for a schedule. Cron has no "every N hours" past a day: intervals of a day or
+ * more become every round(N/24) days at midnight.
+ */
+export function toEtcdConfig(backup: ClusterBackupSpec, credential: string): Record<string, unknown> {
+  const hours = backup.schedule.intervalHours;
+  const cron = hours < 24 ? `0 */${hours} * * *` : `0 0 */${Math.round(hours / 24)} * *`;
+  return {
+    snapshotScheduleCron: cron,
+    snapshotRetention: backup.schedule.retention,
+    s3: {
+      bucket: backup.target.bucket,
+      endpoint: backup.target.endpoint,
+      region: backup.target.region,
+      cloudCredentialName: credential,
+    },
+  };
+}

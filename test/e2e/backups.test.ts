@@ -292,43 +292,116 @@ describe('etcd backups to S3', () => {
   });
 
   // Last: once an rke2 backend is registered, creates without a region may land on it.
-  it('on an rke2 backend: no bucket, backup routes answer 409, an explicit schedule is a 422', async () => {
-    // A Rancher 2.12 registered as rke2, in a region of its own.
-    sim212 = await startTestSimulator({ version: 'v2.12.3' });
-    assert.equal((await paddock.registerBackend('bk-rke2', sim212, { region: 'v2' })).status, 201);
-    const bucketsBefore = (await s3.buckets()).length;
-    const refused = await paddock.request(
-      'POST',
-      `/v1/projects/${PROJECT}/clusters`,
-      clusterBody('v2-refused', { region: 'v2', backup: { intervalHours: 6, retention: 2 } }),
-    );
-    assert.equal(refused.status, 422, JSON.stringify(refused.body));
-    assert.equal(refused.body.code, 'BACKUPS_NOT_AVAILABLE');
-    assert.equal((await paddock.db.query(`SELECT 1 FROM clusters WHERE name = 'v2-refused'`)).rowCount, 0);
+  describe('on an rke2 backend (provisioning v2 snapshots through a cloud credential)', () => {
+    const v2Cluster = async (name: string) => {
+      const { rows } = await paddock.db.query(`SELECT rancher_id FROM clusters WHERE name = $1`, [name]);
+      return (await sim212.rancher('GET', `/v1/provisioning.cattle.io.clusters/${rows[0].rancher_id}`)).body;
+    };
+    /** The object key of a listed snapshot, as its `snapshotFile` names it. */
+    const fileOf = async (backup: string) =>
+      (await sim212.rancher('GET', `/v1/rke.cattle.io.etcdsnapshots/fleet-default/${backup}`)).body
+        .snapshotFile.name as string;
+    let bucket: string;
 
-    const created = await paddock.request(
-      'POST',
-      `/v1/projects/${PROJECT}/clusters`,
-      clusterBody('v2', { region: 'v2' }),
-    );
-    assert.equal(created.status, 202, JSON.stringify(created.body));
-    const op = await paddock.waitForOperation(created.body.operation.id);
-    assert.equal(op.state, 'succeeded', JSON.stringify(op));
-    assert.deepEqual(await listed('v2'), { bucket: null, schedule: null, items: [] });
-    assert.equal((await s3.buckets()).length, bucketsBefore, 'no bucket for an rke2 cluster');
-    const backup = await paddock.request('POST', `${clusterPath('v2')}/backups`);
-    assert.equal(backup.status, 409, JSON.stringify(backup.body));
-    assert.equal(backup.body.code, 'BACKUPS_NOT_CONFIGURED');
-    assert.match(backup.body.detail, /rke2/);
-    const schedule = await paddock.request('PUT', `${clusterPath('v2')}/backups/schedule`, {
-      intervalHours: 6,
-      retention: 2,
+    before(async () => {
+      // A Rancher 2.12 registered as rke2, in a region of its own; snapshots take 50 ms.
+      sim212 = await startTestSimulator({ version: 'v2.12.3', timings: { etcdBackupMs: 50 } });
+      assert.equal((await paddock.registerBackend('bk-rke2', sim212, { region: 'v2' })).status, 201);
     });
-    assert.equal(schedule.status, 409, JSON.stringify(schedule.body));
-    const recorded = await paddock.db.query(
-      `SELECT 1 FROM operations o JOIN clusters c ON c.id = o.cluster_id
-        WHERE c.name = 'v2' AND o.type IN ('take-backup', 'update-backup-schedule')`,
-    );
-    assert.equal(recorded.rowCount, 0, 'nothing recorded for the refused routes');
+
+    it('create makes the bucket first and points rkeConfig.etcd at it through a credential holding the keys', async () => {
+      const created = await paddock.request(
+        'POST',
+        `/v1/projects/${PROJECT}/clusters`,
+        clusterBody('v2', { region: 'v2', backup: { intervalHours: 6, retention: 2 } }),
+      );
+      assert.equal(created.status, 202, JSON.stringify(created.body));
+      const op = await paddock.waitForOperation(created.body.operation.id);
+      assert.equal(op.state, 'succeeded', JSON.stringify(op));
+      assert.equal(op.steps[0].name, 'ensure-bucket');
+      bucket = await bucketOf('v2');
+      assert.equal(await s3.bucketExists(bucket), true);
+      assert.deepEqual((await listed('v2')).schedule, { intervalHours: 6, retention: 2 });
+
+      const etcd = (await v2Cluster('v2')).spec.rkeConfig.etcd;
+      assert.equal(etcd.snapshotScheduleCron, '0 */6 * * *');
+      assert.equal(etcd.snapshotRetention, 2);
+      assert.equal(etcd.s3.bucket, bucket);
+      assert.equal(etcd.s3.endpoint, s3.endpoint);
+      assert.match(etcd.s3.cloudCredentialName, /^cattle-global-data:cc-[a-z0-9]{5}$/);
+      const credential = (await sim212.rancher('GET', `/v3/cloudcredentials/${etcd.s3.cloudCredentialName}`))
+        .body;
+      assert.equal(credential.s3credentialConfig.accessKey, s3.accessKeyId);
+      assert.ok(!JSON.stringify(etcd).includes(s3.secretAccessKey), 'no key in the cluster object');
+      assert.ok(!JSON.stringify(op).includes(s3.secretAccessKey), 'no key in the operation');
+    });
+
+    it('a backup now lands as an object in the bucket and is listed active', async () => {
+      const op = await takeBackup('v2');
+      assert.equal(op.state, 'succeeded', JSON.stringify(op));
+      const list = await listed('v2');
+      assert.equal(list.items.length, 1, JSON.stringify(list));
+      const [backup] = list.items;
+      assert.equal(backup.state, 'active');
+      assert.match(backup.name, /-s3$/, 'the S3 copy, named as Rancher names it');
+      assert.match(backup.kubernetesVersion, /^v\d+\.\d+\.\d+/);
+      const objects = await s3.objects(bucket);
+      assert.equal(objects.length, 1);
+      assert.equal(objects[0].key, await fileOf(backup.name));
+      assert.ok(objects[0].size > 0);
+    });
+
+    it('restore in one call succeeds once the control plane reports Finished', async () => {
+      const [backup] = (await listed('v2')).items;
+      const started = await paddock.request(
+        'POST',
+        `${clusterPath('v2')}/backups/${backup.name}/restore`,
+        {},
+      );
+      assert.equal(started.status, 202, JSON.stringify(started.body));
+      const op = await paddock.waitForOperation(started.body.id);
+      assert.equal(op.state, 'succeeded', JSON.stringify(op));
+      const restore = (await v2Cluster('v2')).spec.rkeConfig.etcdSnapshotRestore;
+      assert.equal(restore.name, backup.name);
+      assert.equal(restore.generation, 1);
+      const { rows } = await paddock.db.query(`SELECT rancher_id FROM clusters WHERE name = 'v2'`);
+      const controlPlane = (
+        await sim212.rancher('GET', `/v1/rke.cattle.io.rkecontrolplanes/${rows[0].rancher_id}`)
+      ).body;
+      assert.equal(controlPlane.status.etcdSnapshotRestorePhase, 'Finished');
+    });
+
+    it('a restore whose object was deleted from the bucket fails with RESTORE_FAILED', async () => {
+      const [first] = (await listed('v2')).items;
+      assert.equal((await takeBackup('v2')).state, 'succeeded');
+      const list = await listed('v2');
+      assert.equal(list.items.length, 2, JSON.stringify(list));
+      const target = list.items.find((b: { name: string }) => b.name !== first.name);
+      const key = await fileOf(target.name);
+      assert.ok(
+        (await s3.objects(bucket)).some((o) => o.key === key),
+        'the snapshot is in the bucket',
+      );
+      await s3.deleteObject(bucket, key);
+      const started = await paddock.request(
+        'POST',
+        `${clusterPath('v2')}/backups/${target.name}/restore`,
+        {},
+      );
+      assert.equal(started.status, 202, JSON.stringify(started.body));
+      const failed = await paddock.waitForOperation(started.body.id);
+      assert.equal(failed.state, 'failed', JSON.stringify(failed));
+      assert.equal(failed.error.code, 'RESTORE_FAILED');
+      assert.match(failed.error.message, /The specified key does not exist/);
+    });
+
+    it("delete removes the cluster's credential once the cluster is gone, and keeps the bucket", async () => {
+      const credential = (await v2Cluster('v2')).spec.rkeConfig.etcd.s3.cloudCredentialName;
+      const deleted = await paddock.request('DELETE', clusterPath('v2'));
+      assert.equal(deleted.status, 202);
+      assert.equal((await paddock.waitForOperation(deleted.body.id)).state, 'succeeded');
+      assert.equal((await sim212.rancher('GET', `/v3/cloudcredentials/${credential}`)).status, 404);
+      assert.equal(await s3.bucketExists(bucket), true);
+    });
   });
 });
