@@ -343,7 +343,14 @@ describe('etcd backups to S3', () => {
       assert.equal(list.items.length, 1, JSON.stringify(list));
       const [backup] = list.items;
       assert.equal(backup.state, 'active');
-      assert.match(backup.name, /-s3$/, 'the S3 copy, named as Rancher names it');
+      const snapshot = (
+        await sim212.rancher('GET', `/v1/rke.cattle.io.etcdsnapshots/fleet-default/${backup.name}`)
+      ).body;
+      assert.equal(
+        snapshot.metadata.annotations['etcdsnapshot.rke.io/storage'],
+        's3',
+        'only the S3 copy is listed',
+      );
       assert.match(backup.kubernetesVersion, /^v\d+\.\d+\.\d+/);
       const objects = await s3.objects(bucket);
       assert.equal(objects.length, 1);
