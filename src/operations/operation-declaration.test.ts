@@ -25,6 +25,7 @@ describe('operation declarations', () => {
     assert.deepEqual(
       forwardSteps(declarationOf('rke2', 'create-cluster'), pools).map((s) => s.label),
       [
+        'ensure-bucket',
         'create-machine-config:control',
         'create-machine-config:workers',
         'create-cluster',
@@ -35,7 +36,7 @@ describe('operation declarations', () => {
     );
     assert.deepEqual(
       compensationSteps(declarationOf('rke2', 'create-cluster'), null).map((s) => s.key),
-      ['delete-cluster', 'await-cluster-deleted', 'delete-machine-configs'],
+      ['delete-cluster', 'await-cluster-deleted', 'delete-machine-configs', 'remove-bucket'],
     );
     assert.equal(declarationOf('rke1', 'create-cluster'), CLUSTER_OPERATIONS['create-cluster']);
   });

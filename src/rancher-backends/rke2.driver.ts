@@ -481,14 +481,17 @@ export class Rke2Driver implements BackendDriver {
   }
 
   /**
-   * Sets `etcdSnapshotRestore` with the next generation. A request already pending (same snapshot
-   * and mode, not yet taken up by the control plane) is not sent again, so a retry restores once.
+   * Sets `etcdSnapshotRestore` with the next generation. The same request (snapshot and mode) still
+   * pending or under way is not sent again, so a retry restores once; once that restore finished
+   * or failed, the same request is a new restore.
    */
   async restoreBackup(clusterId: string, backupId: string, restoreKubernetesVersion: boolean): Promise<void> {
     const snapshot = splitClusterId(backupId)?.name;
     if (!snapshot) throw this.client.unexpected({ method: 'PUT', path: backupId }, 'not an etcd snapshot id');
     const mode = restoreKubernetesVersion ? 'kubernetesVersion' : 'none';
-    const taken = (await this.readControlPlane(clusterId))?.status?.etcdSnapshotRestore?.generation ?? 0;
+    const status = (await this.readControlPlane(clusterId))?.status;
+    const taken = status?.etcdSnapshotRestore?.generation ?? 0;
+    const settled = ['Finished', 'Failed'].includes(status?.etcdSnapshotRestorePhase ?? '');
     const updated = await this.updateCluster(clusterId, (c) => {
       const rke = c.spec!.rkeConfig!;
       const current = (rke.etcdSnapshotRestore ?? {}) as {
@@ -497,7 +500,8 @@ export class Rke2Driver implements BackendDriver {
         restoreRKEConfig?: string;
       };
       const generation = current.generation ?? 0;
-      if (current.name === snapshot && current.restoreRKEConfig === mode && generation > taken) return false;
+      if (current.name === snapshot && current.restoreRKEConfig === mode && (generation > taken || !settled))
+        return false;
       rke.etcdSnapshotRestore = { name: snapshot, generation: generation + 1, restoreRKEConfig: mode };
       return true;
     });

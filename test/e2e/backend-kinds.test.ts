@@ -69,7 +69,9 @@ const KINDS: Record<Kind, KindProfile> = {
       /^PUT \/v1\/provisioning\.cattle\.io\.clusters\/fleet-default\/[^/]+$/,
       /^DELETE \/v1\/rke-machine-config\.cattle\.io\.openstackconfigs\/fleet-default\/[^/]+$/,
     ],
+    // As on rke1, the bucket comes first; without S3 settings it writes nothing.
     createSteps: (pools) => [
+      'ensure-bucket',
       ...pools.map((p) => `create-machine-config:${p}`),
       'create-cluster',
       ...pools.map((p) => `create-node-pool:${p}`),

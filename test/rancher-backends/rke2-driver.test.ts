@@ -12,8 +12,10 @@ import { PADDOCK_LABELS } from '../../src/rancher-backends/backend-driver';
 import type {
   BackendDriver,
   BackendDriverSettings,
+  ClusterBackupSpec,
   NodePoolCreateSpec,
 } from '../../src/rancher-backends/backend-driver';
+import { startTestS3, TestS3 } from '../support/s3';
 import { TestSimulator, all, callsOf, rejection, startTestSimulator, waitFor } from '../support/simulator';
 
 const CLUSTER_ID = '0b7f3a52-8a43-4c61-9d4e-2f1a55e0c001';
@@ -51,11 +53,29 @@ function pool(name: keyof typeof POOLS, quantity: number, worker: boolean): Node
 
 describe('rke2 driver against a simulated Rancher 2.12', () => {
   let sim: TestSimulator;
+  let s3: TestS3;
   let driver: BackendDriver & { close(): void };
   const clusterId = 'fleet-default/drv-a';
+  const BUCKET = 'drv-a-backups';
+  const backupSpec = (intervalHours: number, retention: number): ClusterBackupSpec => ({
+    schedule: { intervalHours, retention },
+    target: {
+      endpoint: s3.endpoint,
+      region: s3.region,
+      bucket: BUCKET,
+      accessKey: s3.accessKeyId,
+      secretKey: s3.secretAccessKey,
+    },
+  });
 
   before(async () => {
-    sim = await startTestSimulator({ version: 'v2.12.3', nodeTemplates: [{ name: 'm1.large' }] });
+    s3 = await startTestS3();
+    await s3.ensureBucket(BUCKET);
+    sim = await startTestSimulator({
+      version: 'v2.12.3',
+      nodeTemplates: [{ name: 'm1.large' }],
+      timings: { etcdBackupMs: 50 },
+    });
     const probeDriver = createBackendDriver(
       'rke2',
       { name: 'sim', url: sim.url, token: sim.token },
@@ -74,6 +94,7 @@ describe('rke2 driver against a simulated Rancher 2.12', () => {
   after(async () => {
     driver?.close();
     await sim?.close();
+    await s3?.close();
   });
 
   test('probe reports the version and the RKE2/K3s releases; versions resolve to the rke2 spelling', async () => {
@@ -175,6 +196,104 @@ describe('rke2 driver against a simulated Rancher 2.12', () => {
     assert.equal(callsOf(await sim.calls(), 'PUT', /./).length, 0);
   });
 
+  test('backup schedule: one S3 credential per cluster (looked up before made), rkeConfig.etcd names it; a stale-version 409 is redone', async () => {
+    await sim.clearCalls();
+    await sim.faults.add({
+      method: 'PUT',
+      path: '^/v1/provisioning\\.cattle\\.io\\.clusters/',
+      delayMs: 400,
+      times: 1,
+    });
+    const setting = driver.setBackupSchedule(clusterId, backupSpec(6, 3));
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    await sim.rancher(
+      'PATCH',
+      `/v1/provisioning.cattle.io.clusters/${clusterId}`,
+      { metadata: { annotations: { 'example.com/touched': 'again' } } },
+      { 'content-type': 'application/merge-patch+json' },
+    );
+    await setting;
+    await driver.setBackupSchedule(clusterId, backupSpec(6, 3)); // a retried step: nothing new
+    const calls = await sim.calls();
+    assert.equal(callsOf(calls, 'POST', /^\/v3\/cloudcredentials$/).length, 1);
+    assert.deepEqual(
+      callsOf(calls, 'PUT', /^\/v1\/provisioning\.cattle\.io\.clusters\//).map((c) => c.status),
+      [409, 200],
+    );
+    const etcd = (await sim.rancher('GET', `/v1/provisioning.cattle.io.clusters/${clusterId}`)).body.spec
+      .rkeConfig.etcd;
+    assert.equal(etcd.snapshotScheduleCron, '0 */6 * * *');
+    assert.equal(etcd.snapshotRetention, 3);
+    assert.deepEqual(
+      { bucket: etcd.s3.bucket, endpoint: etcd.s3.endpoint, region: etcd.s3.region },
+      { bucket: BUCKET, endpoint: s3.endpoint, region: s3.region },
+    );
+    const credential = await sim.rancher('GET', `/v3/cloudcredentials/${etcd.s3.cloudCredentialName}`);
+    assert.equal(credential.status, 200);
+    assert.equal(credential.body.s3credentialConfig.accessKey, s3.accessKeyId);
+    assert.equal(credential.body.s3credentialConfig.secretKey, undefined, 'never shown back');
+    // Two days become every second day at midnight: cron has no "every 48 hours".
+    await driver.setBackupSchedule(clusterId, backupSpec(48, 3));
+    const daily = (await sim.rancher('GET', `/v1/provisioning.cattle.io.clusters/${clusterId}`)).body.spec
+      .rkeConfig.etcd;
+    assert.equal(daily.snapshotScheduleCron, '0 0 */2 * *');
+  });
+
+  test('takeBackup raises the generation and answers a marker; getBackup resolves it to the S3 snapshot in the bucket', async () => {
+    const marker = await driver.takeBackup(clusterId);
+    assert.equal(marker.state, 'activating');
+    const spec = (await sim.rancher('GET', `/v1/provisioning.cattle.io.clusters/${clusterId}`)).body.spec;
+    assert.equal(spec.rkeConfig.etcdSnapshotCreate.generation, 1);
+    const backup = await waitFor(
+      async () => {
+        const b = await driver.getBackup(marker.id);
+        return b?.state === 'active' ? b : undefined;
+      },
+      { what: 'the snapshot of generation 1', timeoutMs: 10_000 },
+    );
+    assert.equal(backup.clusterId, clusterId);
+    assert.equal(backup.id, `fleet-default/${backup.name}`);
+    assert.equal(backup.manual, true);
+    assert.match(backup.kubernetesVersion ?? '', /^v1\.\d+/);
+    assert.deepEqual(await driver.getBackup(backup.id), { ...backup, manual: false });
+    const objects = await s3.objects(BUCKET);
+    assert.equal(objects.length, 1);
+    assert.equal(backup.size, objects[0].size);
+    // The sync's list: the S3 copy only (the local ones per etcd node are not backups in the bucket).
+    const listed = (await all(driver.backupPages())).filter((b) => b.clusterId === clusterId);
+    assert.deepEqual(
+      listed.map((b) => b.id),
+      [backup.id],
+    );
+    // A second backup resolves to the new snapshot, not the first.
+    const second = await driver.takeBackup(clusterId);
+    const next = await waitFor(
+      async () => {
+        const b = await driver.getBackup(second.id);
+        return b?.state === 'active' ? b : undefined;
+      },
+      { what: 'the snapshot of generation 2', timeoutMs: 10_000 },
+    );
+    assert.notEqual(next.id, backup.id);
+  });
+
+  test('restore: one etcdSnapshotRestore update (a retry is not resent), progress done once Finished', async () => {
+    const [backup] = (await all(driver.backupPages())).filter((b) => b.clusterId === clusterId);
+    await sim.clearCalls();
+    await driver.restoreBackup(clusterId, backup.id, false);
+    await driver.restoreBackup(clusterId, backup.id, false);
+    const puts = callsOf(await sim.calls(), 'PUT', /^\/v1\/provisioning\.cattle\.io\.clusters\//);
+    assert.equal(puts.length, 1, 'the pending restore is not sent twice');
+    const restore = (await sim.rancher('GET', `/v1/provisioning.cattle.io.clusters/${clusterId}`)).body.spec
+      .rkeConfig.etcdSnapshotRestore;
+    assert.deepEqual(restore, { name: backup.name, generation: 1, restoreRKEConfig: 'none' });
+    await waitFor(
+      async () => ((await driver.restoreProgress(clusterId)).phase === 'done' ? true : undefined),
+      { what: 'restore done', timeoutMs: 20_000 },
+    );
+    assert.deepEqual(await driver.restoreProgress('fleet-default/nope'), { phase: 'gone' });
+  });
+
   test('add and remove a pool: one update each; removing its machine config leaves nothing labelled with it', async () => {
     const extraId = '0b7f3a52-8a43-4c61-9d4e-2f1a55e0c0a3';
     const extra: NodePoolCreateSpec = {
@@ -231,6 +350,12 @@ describe('rke2 driver against a simulated Rancher 2.12', () => {
       },
     );
     await driver.releaseNodePools({ clusterId: CLUSTER_ID });
+    const credentials = (await sim.rancher('GET', '/v3/cloudcredentials')).body.data;
+    assert.deepEqual(
+      credentials.filter((c: any) => c.name === `paddock-etcd-${CLUSTER_ID}`),
+      [],
+      'the S3 credential goes with the cluster',
+    );
     const configs = await sim.rancher('GET', '/v1/rke-machine-config.cattle.io.openstackconfigs');
     assert.deepEqual(
       configs.body.data
