@@ -1,6 +1,6 @@
 /**
- * The S3 keys stay with Paddock and the backend: after creates, backups, a restore, a failed
- * restore and a refused S3 call, neither key is in any HTTP answer, any log line of the API or
+ * The S3 keys stay with Paddock and the backend: after creates, backups, a restore and a failed
+ * restore on each backend kind (rke2 keeps them in a cloud credential), and a refused S3 call, neither key is in any HTTP answer, any log line of the API or
  * the worker (child processes at LOG_LEVEL=debug), any Redis key or value of the run (job data
  * included), or any Postgres row (audit and operations included).
  */
@@ -16,6 +16,7 @@ const PROJECT = 'bs';
 describe('S3 keys never leak', () => {
   let s3: TestS3;
   let sim: TestSimulator;
+  let sim212: TestSimulator;
   let paddock: TestPaddock;
   const answers: string[] = [];
 
@@ -36,43 +37,59 @@ describe('S3 keys never leak', () => {
       captureOutput: true,
       env: { ...s3.env, LOG_LEVEL: 'debug', PADDOCK_OPERATION_DEADLINE_MS: '20000' },
     });
-    assert.equal((await paddock.registerBackend('bs-sim', sim)).status, 201);
+    assert.equal((await paddock.registerBackend('bs-sim', sim, { region: 'r1' })).status, 201);
+    // An rke2 backend too: its keys go into a cloud credential on the backend.
+    sim212 = await startTestSimulator({ version: 'v2.12.3', timings: { etcdBackupMs: 50 } });
+    assert.equal((await paddock.registerBackend('bs-rke2', sim212, { region: 'r2' })).status, 201);
     assert.equal((await call('POST', '/v1/admin/projects', { name: PROJECT })).status, 201);
   });
 
   after(async () => {
     await paddock?.close();
     await sim?.close();
+    await sim212?.close();
     await s3?.close();
   });
 
-  it('a full run of backups and restores leaves the keys nowhere', async () => {
-    const created = await call('POST', `/v1/projects/${PROJECT}/clusters`, clusterBody('keys'));
-    assert.equal(created.status, 202);
-    const op = await paddock.waitForOperation(created.body.operation.id);
-    assert.equal(op.state, 'succeeded', JSON.stringify(op.steps));
-    const cluster = `/v1/projects/${PROJECT}/clusters/keys`;
+  for (const [kind, region] of [
+    ['rke1', 'r1'],
+    ['rke2', 'r2'],
+  ] as const) {
+    it(`${kind}: a backup, a restore and a failed restore`, async () => {
+      const name = `keys-${kind}`;
+      const created = await call('POST', `/v1/projects/${PROJECT}/clusters`, clusterBody(name, { region }));
+      assert.equal(created.status, 202, JSON.stringify(created.body));
+      const op = await paddock.waitForOperation(created.body.operation.id);
+      assert.equal(op.state, 'succeeded', JSON.stringify(op.steps));
+      const cluster = `/v1/projects/${PROJECT}/clusters/${name}`;
 
-    const backup = await call('POST', `${cluster}/backups`);
-    assert.equal((await paddock.waitForOperation(backup.body.id)).state, 'succeeded');
-    const list = await waitFor('the backup listed', async () => {
-      const answer = await call('GET', `${cluster}/backups`);
-      return answer.body.items.length > 0 ? answer.body : undefined;
+      const backup = await call('POST', `${cluster}/backups`);
+      assert.equal((await paddock.waitForOperation(backup.body.id)).state, 'succeeded');
+      const list = await waitFor('the backup listed', async () => {
+        const answer = await call('GET', `${cluster}/backups`);
+        return answer.body.items.length > 0 ? answer.body : undefined;
+      });
+      const restore = await call('POST', `${cluster}/backups/${list.items[0].name}/restore`, {});
+      assert.equal((await paddock.waitForOperation(restore.body.id)).state, 'succeeded');
+
+      // A restore that fails in the backend (its snapshot is gone) and reports an S3 error.
+      for (const o of await s3.objects(list.bucket)) await s3.deleteObject(list.bucket, o.key);
+      const failing = await call('POST', `${cluster}/backups/${list.items[0].name}/restore`, {});
+      const failed = await paddock.waitForOperation(failing.body.id);
+      assert.equal(failed.error.code, 'RESTORE_FAILED');
+      await call('GET', `/v1/operations/${failing.body.id}`);
     });
-    const restore = await call('POST', `${cluster}/backups/${list.items[0].name}/restore`, {});
-    assert.equal((await paddock.waitForOperation(restore.body.id)).state, 'succeeded');
+  }
 
-    // A restore that fails in the backend (its snapshot is gone) and reports an S3 error.
-    for (const o of await s3.objects(list.bucket)) await s3.deleteObject(list.bucket, o.key);
-    const failing = await call('POST', `${cluster}/backups/${list.items[0].name}/restore`, {});
-    const failed = await paddock.waitForOperation(failing.body.id);
-    assert.equal(failed.error.code, 'RESTORE_FAILED');
-    await call('GET', `/v1/operations/${failing.body.id}`);
-
+  it('after both runs and a create while S3 is down, the keys are nowhere', async () => {
     // A create while S3 is down: the store's errors are logged and recorded on the steps.
     await s3.stop();
     try {
-      const down = await call('POST', `/v1/projects/${PROJECT}/clusters`, clusterBody('keys-down'));
+      const down = await call(
+        'POST',
+        `/v1/projects/${PROJECT}/clusters`,
+        clusterBody('keys-down', { region: 'r1' }),
+      );
       await waitFor('the bucket step to have failed at least once', async () => {
         const op = (await call('GET', `/v1/operations/${down.body.operation.id}`)).body;
         return op.steps.some((s: { lastError: string | null }) => s.lastError) || undefined;
