@@ -1,8 +1,9 @@
 /**
  * The S3 keys stay with Paddock and the backend: after creates, backups, a restore and a failed
- * restore on each backend kind (rke2 keeps them in a cloud credential), and a refused S3 call, neither key is in any HTTP answer, any log line of the API or
- * the worker (child processes at LOG_LEVEL=debug), any Redis key or value of the run (job data
- * included), or any Postgres row (audit and operations included).
+ * restore on each backend kind (rke2 keeps them in a cloud credential), and a refused S3 call,
+ * neither key is in any HTTP answer, any log line of the API or the worker (child processes at
+ * LOG_LEVEL=debug), any Redis key or value of the run (job data included), or any Postgres row
+ * (audit and operations included).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
