@@ -47,7 +47,7 @@ import {
   isBackendError,
 } from './backend.errors';
 import { TokenBucket } from './token-bucket';
-import { isCollection } from './wire/v3.types';
+import { isCollection, type V3Setting } from './wire/v3.types';
 
 export const PADDOCK_USER_AGENT = 'paddock/0.1.0';
 
@@ -413,6 +413,27 @@ export class RancherClient {
     const items: T[] = [];
     for await (const page of this.pages<T>(route, query, params)) items.push(...page);
     return items;
+  }
+
+  /**
+   * The server's version, as every backend kind probes it: `/ping` needs no auth, so it only
+   * proves the server is up; the `server-version` setting read proves the token, and its round
+   * trip is the probe's latency.
+   */
+  async serverVersion(): Promise<{ version: string; latencyMs: number }> {
+    const ping = await this.request<string>({ method: 'GET', route: '/ping', responseType: 'text' });
+    if (typeof ping.data !== 'string' || ping.data.trim() !== 'pong') {
+      throw this.unexpected({ method: 'GET', path: '/ping' }, 'GET /ping did not answer "pong"', ping.status);
+    }
+    const route = '/v3/settings/server-version';
+    const started = performance.now();
+    const res = await this.request<V3Setting>({ method: 'GET', route });
+    const latencyMs = Math.round((performance.now() - started) * 10) / 10;
+    const version: unknown = (res.data as V3Setting | null)?.value;
+    if (typeof version !== 'string' || version === '') {
+      throw this.unexpected({ method: 'GET', path: route }, 'server-version has no value', res.status);
+    }
+    return { version, latencyMs };
   }
 
   /** A `BackendError` for an answer whose shape is not what Rancher sends. */

@@ -51,8 +51,6 @@ import {
 } from './wire/v3.types';
 
 const ROUTES = {
-  ping: '/ping',
-  serverVersion: '/v3/settings/server-version',
   nodeTemplate: '/v3/nodetemplates/:id',
   clusters: '/v3/clusters',
   cluster: '/v3/clusters/:id',
@@ -111,31 +109,8 @@ export class Rke1Driver implements BackendDriver {
   }
 
   async probe(): Promise<BackendProbe> {
-    // /ping needs no auth, so it only proves the server is up; the settings read proves the token.
-    const ping = await this.client.request<string>({
-      method: 'GET',
-      route: ROUTES.ping,
-      responseType: 'text',
-    });
-    if (ping.data.trim() !== 'pong') {
-      throw this.client.unexpected(
-        { method: 'GET', path: ROUTES.ping },
-        'GET /ping did not answer "pong"',
-        ping.status,
-      );
-    }
-    const started = performance.now();
-    const res = await this.client.request<V3Setting>({ method: 'GET', route: ROUTES.serverVersion });
-    const latencyMs = Math.round((performance.now() - started) * 10) / 10;
-    const setting = this.resource(res.data, 'GET', ROUTES.serverVersion);
-    if (typeof setting.value !== 'string' || setting.value === '') {
-      throw this.client.unexpected(
-        { method: 'GET', path: ROUTES.serverVersion },
-        'server-version has no value',
-        res.status,
-      );
-    }
-    return { version: setting.value, latencyMs, kubernetesVersions: await this.kubernetesVersions() };
+    const { version, latencyMs } = await this.client.serverVersion();
+    return { version, latencyMs, kubernetesVersions: await this.kubernetesVersions() };
   }
 
   /**

@@ -60,8 +60,6 @@ import {
 import type { V3Resource, V3Setting } from './wire/v3.types';
 
 const ROUTES = {
-  ping: '/ping',
-  serverVersion: '/v3/settings/server-version',
   defaultVersion: '/v3/settings/rke2-default-version',
   rke2Releases: '/v1-rke2-release/releases',
   k3sReleases: '/v1-k3s-release/releases',
@@ -140,29 +138,7 @@ export class Rke2Driver implements BackendDriver {
   }
 
   async probe(): Promise<BackendProbe> {
-    const ping = await this.client.request<string>({
-      method: 'GET',
-      route: ROUTES.ping,
-      responseType: 'text',
-    });
-    if (ping.data.trim() !== 'pong') {
-      throw this.client.unexpected(
-        { method: 'GET', path: ROUTES.ping },
-        'GET /ping did not answer "pong"',
-        ping.status,
-      );
-    }
-    const started = performance.now();
-    const res = await this.client.request<V3Setting>({ method: 'GET', route: ROUTES.serverVersion });
-    const latencyMs = Math.round((performance.now() - started) * 10) / 10;
-    const version = res.data?.value;
-    if (typeof version !== 'string' || version === '') {
-      throw this.client.unexpected(
-        { method: 'GET', path: ROUTES.serverVersion },
-        'server-version has no value',
-        res.status,
-      );
-    }
+    const { version, latencyMs } = await this.client.serverVersion();
     return { version, latencyMs, kubernetesVersions: await this.releases() };
   }
 
@@ -441,17 +417,7 @@ export class Rke2Driver implements BackendDriver {
     });
     if (!updated) throw this.gone('PUT', clusterId);
     const marker = [PENDING_SNAPSHOT, clusterId, String(generation), newest, ...atNewest].join('|');
-    return {
-      id: marker,
-      clusterId,
-      name: `${ref.name} snapshot generation ${generation}`,
-      createdAt: null,
-      state: 'activating',
-      message: '',
-      manual: true,
-      kubernetesVersion: null,
-      size: null,
-    };
+    return pendingSnapshot(marker, clusterId, ref.name, generation);
   }
 
   async getBackup(id: string): Promise<RemoteBackup | null> {
@@ -603,17 +569,7 @@ export class Rke2Driver implements BackendDriver {
       })
       .sort((a, b) => (a.createdAt ?? '').localeCompare(b.createdAt ?? '') || a.name.localeCompare(b.name));
     if (made[0]) return { ...made[0], manual: true };
-    return {
-      id: marker,
-      clusterId,
-      name: `${ref.name} snapshot generation ${generation}`,
-      createdAt: null,
-      state: 'activating',
-      message: '',
-      manual: true,
-      kubernetesVersion: null,
-      size: null,
-    };
+    return pendingSnapshot(marker, clusterId, ref.name, generation);
   }
 
   private async readControlPlane(clusterId: string): Promise<RkeControlPlane | null> {
@@ -831,6 +787,24 @@ export class Rke2Driver implements BackendDriver {
 
 /** Marks a `takeBackup` answer that names no snapshot yet (see `takeBackup`). */
 const PENDING_SNAPSHOT = 'pending-snapshot';
+
+/** The backup a raised `etcdSnapshotCreate.generation` stands for until its snapshot is listed. */
+const pendingSnapshot = (
+  marker: string,
+  clusterId: string,
+  clusterName: string,
+  generation: number | string,
+): RemoteBackup => ({
+  id: marker,
+  clusterId,
+  name: `${clusterName} snapshot generation ${generation}`,
+  createdAt: null,
+  state: 'activating',
+  message: '',
+  manual: true,
+  kubernetesVersion: null,
+  size: null,
+});
 
 /** One credential per cluster, found again by this name. */
 const credentialNameOf = (paddockId: string) => `paddock-etcd-${paddockId}`;
