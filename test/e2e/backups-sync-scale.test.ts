@@ -4,42 +4,15 @@
  * backups are listed one call per page of 1,000, never one call per cluster.
  */
 import assert from 'node:assert/strict';
-import { DynamicModule, INestApplicationContext, Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { after, before, describe, it } from 'node:test';
-import { ClustersCoreModule } from '../../src/clusters/clusters-core.module';
-import { StatusSyncRepository } from '../../src/clusters/status-sync.repository';
-import { StatusSyncService } from '../../src/clusters/status-sync.service';
-import { LoggingModule } from '../../src/common/logging.module';
-import { AppConfig } from '../../src/config/app-config';
-import { ConfigModule } from '../../src/config/config.module';
-import { DatabaseModule } from '../../src/database/database.module';
-import { MetricsModule } from '../../src/metrics/metrics.module';
-import { QueueModule } from '../../src/queue/queue.module';
+import { INestApplicationContext } from '@nestjs/common';
 import { startPaddock, TestPaddock } from '../support/paddock';
 import { startTestSimulator, TestSimulator } from '../support/simulator';
+import { startSyncOnly } from '../support/sync-only';
 
 const CLUSTERS = 10_000;
 const BACKUPS_PER_CLUSTER = 6;
 const PAGE = 1000;
-
-@Module({})
-class SyncOnlyModule {
-  static forRoot(config: AppConfig): DynamicModule {
-    return {
-      module: SyncOnlyModule,
-      imports: [
-        ConfigModule.forRoot(config),
-        LoggingModule,
-        MetricsModule,
-        DatabaseModule,
-        QueueModule,
-        ClustersCoreModule,
-      ],
-      providers: [StatusSyncRepository, StatusSyncService],
-    };
-  }
-}
 
 describe('status sync: backups at 10,000 clusters', () => {
   let paddock: TestPaddock;
@@ -76,12 +49,9 @@ describe('status sync: backups at 10,000 clusters', () => {
       [projectId, backendId, seeded.clusterIds],
     );
 
-    worker = await NestFactory.createApplicationContext(
-      SyncOnlyModule.forRoot({ ...paddock.config, role: 'worker' }),
-      { logger: false },
-    );
-    await worker.init();
-    const sync = worker.get(StatusSyncService);
+    const syncOnly = await startSyncOnly(paddock.config);
+    worker = syncOnly.context;
+    const { sync } = syncOnly;
     await sync.syncBackend(backendId); // warm-up: the first cycle inserts every backup row
     await sim.clearCalls();
     const started = process.hrtime.bigint();

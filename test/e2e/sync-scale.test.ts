@@ -4,47 +4,16 @@
  * The clusters are seeded on the simulator and mirrored as Paddock rows directly in Postgres.
  */
 import assert from 'node:assert/strict';
-import { DynamicModule, INestApplicationContext, Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { after, before, describe, it } from 'node:test';
-import { ClustersCoreModule } from '../../src/clusters/clusters-core.module';
-import { StatusSyncRepository } from '../../src/clusters/status-sync.repository';
-import { StatusSyncService } from '../../src/clusters/status-sync.service';
-import { LoggingModule } from '../../src/common/logging.module';
-import { AppConfig } from '../../src/config/app-config';
-import { ConfigModule } from '../../src/config/config.module';
-import { DatabaseModule } from '../../src/database/database.module';
-import { MetricsModule } from '../../src/metrics/metrics.module';
-import { QueueModule } from '../../src/queue/queue.module';
+import { INestApplicationContext } from '@nestjs/common';
 import { startPaddock, TestPaddock } from '../support/paddock';
 import { startTestSimulator, TestSimulator } from '../support/simulator';
+import { startSyncOnly } from '../support/sync-only';
 
 const CLUSTERS = 1_000;
 const POOLS_PER_CLUSTER = 2;
 const NODES_PER_POOL = 2;
 const PAGE = 1_000;
-
-/**
- * Just the status sync, without the worker's processors: a scheduled cycle (or its jitter sleep,
- * which a shutdown would wait for) cannot get in the way of the one cycle measured here.
- */
-@Module({})
-class SyncOnlyModule {
-  static forRoot(config: AppConfig): DynamicModule {
-    return {
-      module: SyncOnlyModule,
-      imports: [
-        ConfigModule.forRoot(config),
-        LoggingModule,
-        MetricsModule,
-        DatabaseModule,
-        QueueModule,
-        ClustersCoreModule,
-      ],
-      providers: [StatusSyncRepository, StatusSyncService],
-    };
-  }
-}
 
 describe('status sync: one cycle at 1,000 clusters', () => {
   let paddock: TestPaddock;
@@ -106,12 +75,9 @@ describe('status sync: one cycle at 1,000 clusters', () => {
       ],
     );
 
-    worker = await NestFactory.createApplicationContext(
-      SyncOnlyModule.forRoot({ ...paddock.config, role: 'worker' }),
-      { logger: false },
-    );
-    await worker.init();
-    const sync = worker.get(StatusSyncService);
+    const syncOnly = await startSyncOnly(paddock.config);
+    worker = syncOnly.context;
+    const { sync } = syncOnly;
     const backendIdForSync: string = backendId;
     await sync.syncBackend(backendIdForSync); // warm-up: the first cycle also inserts every node row
     await sim.clearCalls();
