@@ -66,114 +66,119 @@ async function tallyCalls(sims: SimChild[]) {
   return byKind;
 }
 
-/** The floor on rke2: P machine configs and one provisioning cluster per create, straight on /v1. */
-async function directFloorRke2(sims: SimChild[]): Promise<{ seconds: number; posts: number }> {
-  const started = performance.now();
-  let next = 0;
-  let posts = 0;
-  const worker = async () => {
-    for (;;) {
-      const i = next++;
-      if (i >= CREATES) return;
-      const sim = sims[i % sims.length];
-      const machinePools = [];
-      for (const [p, pool] of body(i).nodePools.entries()) {
-        const config = await sim.request<{ metadata: { name: string } }>(
-          'POST',
-          '/v1/rke-machine-config.cattle.io.openstackconfigs',
-          {
-            kind: 'OpenstackConfig',
-            metadata: { generateName: `nc-direct-${i}-${p}-`, namespace: 'fleet-default' },
-            flavorName: 'm1.large',
-          },
-        );
-        posts++;
-        machinePools.push({
-          name: pool.name,
-          quantity: pool.quantity,
-          etcdRole: p === 0,
-          controlPlaneRole: p === 0,
-          workerRole: p !== 0,
-          machineConfigRef: { kind: 'OpenstackConfig', name: config.metadata.name },
-        });
-      }
-      await sim.request('POST', '/v1/provisioning.cattle.io.clusters', {
-        metadata: { name: `direct-${i}`, namespace: 'fleet-default', labels: { bench: 'direct' } },
-        spec: { kubernetesVersion: 'v1.31.9+rke2r1', rkeConfig: { machinePools } },
-      });
-      posts++;
-    }
-  };
-  await Promise.all(Array.from({ length: CLIENTS }, worker));
-  const deadline = Date.now() + TIMEOUT_S * 1000;
-  for (;;) {
-    let active = 0;
-    for (const sim of sims) {
-      const list = await sim.request<{
-        data: Array<{ metadata: { labels?: Record<string, string>; state?: { name?: string } } }>;
-      }>('GET', '/v1/provisioning.cattle.io.clusters');
-      active += list.data.filter(
-        (c) => c.metadata.labels?.bench === 'direct' && c.metadata.state?.name === 'active',
-      ).length;
-    }
-    if (active >= CREATES) break;
-    if (Date.now() > deadline)
-      throw new Error(`direct floor: ${active}/${CREATES} active after ${TIMEOUT_S} s`);
-    await sleep(250);
-  }
-  return { seconds: (performance.now() - started) / 1000, posts };
+/** How one kind's floor creates a cluster straight on the simulator, and counts its active ones. */
+interface DirectCreates {
+  /** Creates cluster `i` on `sim`; returns the POSTs it took. */
+  create(sim: SimChild, i: number): Promise<number>;
+  /** How many of the floor's clusters `sim` reports active. */
+  active(sim: SimChild): Promise<number>;
 }
 
-async function directFloor(sims: SimChild[]): Promise<{ seconds: number; posts: number }> {
+/** rke2: P machine configs and one provisioning cluster per create, straight on /v1. */
+const DIRECT_RKE2: DirectCreates = {
+  async create(sim, i) {
+    let posts = 0;
+    const machinePools = [];
+    for (const [p, pool] of body(i).nodePools.entries()) {
+      const config = await sim.request<{ metadata: { name: string } }>(
+        'POST',
+        '/v1/rke-machine-config.cattle.io.openstackconfigs',
+        {
+          kind: 'OpenstackConfig',
+          metadata: { generateName: `nc-direct-${i}-${p}-`, namespace: 'fleet-default' },
+          flavorName: 'm1.large',
+        },
+      );
+      posts++;
+      machinePools.push({
+        name: pool.name,
+        quantity: pool.quantity,
+        etcdRole: p === 0,
+        controlPlaneRole: p === 0,
+        workerRole: p !== 0,
+        machineConfigRef: { kind: 'OpenstackConfig', name: config.metadata.name },
+      });
+    }
+    await sim.request('POST', '/v1/provisioning.cattle.io.clusters', {
+      metadata: { name: `direct-${i}`, namespace: 'fleet-default', labels: { bench: 'direct' } },
+      spec: { kubernetesVersion: 'v1.31.9+rke2r1', rkeConfig: { machinePools } },
+    });
+    posts++;
+    return posts;
+  },
+  async active(sim) {
+    const list = await sim.request<{
+      data: Array<{ metadata: { labels?: Record<string, string>; state?: { name?: string } } }>;
+    }>('GET', '/v1/provisioning.cattle.io.clusters');
+    return list.data.filter(
+      (c) => c.metadata.labels?.bench === 'direct' && c.metadata.state?.name === 'active',
+    ).length;
+  },
+};
+
+/** rke1: one cluster, then one pool per create (retried through the permission window), on /v3. */
+const DIRECT_RKE1: DirectCreates = {
+  async create(sim, i) {
+    let posts = 0;
+    const cluster = await sim.request<{ id: string }>(
+      'POST',
+      '/v3/clusters',
+      toClusterCreate({ name: `direct-${i}`, labels: { bench: 'direct' } }),
+    );
+    posts++;
+    for (const [p, pool] of body(i).nodePools.entries()) {
+      const spec = toNodePoolCreate({
+        clusterId: cluster.id,
+        hostnamePrefix: `direct-${i}-${p}-`,
+        quantity: pool.quantity,
+        roles: { etcd: p === 0, controlPlane: p === 0, worker: p !== 0 },
+        nodeTemplateId: sim.templateId,
+        labels: { bench: 'direct' },
+      });
+      for (;;) {
+        const res = await fetch(`${sim.url}/v3/nodepools`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${sim.token}`, 'content-type': 'application/json' },
+          body: JSON.stringify(spec),
+        });
+        await res.text();
+        posts++;
+        if (res.status === 201) break;
+        if (res.status !== 403) throw new Error(`direct floor: POST /v3/nodepools → ${res.status}`);
+        await sleep(100);
+      }
+    }
+    return posts;
+  },
+  async active(sim) {
+    const list = await sim.request<{ data: Array<{ state: string; labels?: Record<string, string> }> }>(
+      'GET',
+      '/v3/clusters?limit=10000',
+    );
+    return list.data.filter((c) => c.labels?.bench === 'direct' && c.state === 'active').length;
+  },
+};
+
+/** The floor: the same creates sent straight to the simulators by CLIENTS clients, until all are active. */
+async function directFloor(
+  sims: SimChild[],
+  kind: DirectCreates,
+): Promise<{ seconds: number; posts: number }> {
   const started = performance.now();
   let next = 0;
   let posts = 0;
-  const worker = async () => {
-    for (;;) {
-      const i = next++;
-      if (i >= CREATES) return;
-      const sim = sims[i % sims.length];
-      const cluster = await sim.request<{ id: string }>(
-        'POST',
-        '/v3/clusters',
-        toClusterCreate({ name: `direct-${i}`, labels: { bench: 'direct' } }),
-      );
-      posts++;
-      for (const [p, pool] of body(i).nodePools.entries()) {
-        const spec = toNodePoolCreate({
-          clusterId: cluster.id,
-          hostnamePrefix: `direct-${i}-${p}-`,
-          quantity: pool.quantity,
-          roles: { etcd: p === 0, controlPlane: p === 0, worker: p !== 0 },
-          nodeTemplateId: sim.templateId,
-          labels: { bench: 'direct' },
-        });
-        for (;;) {
-          const res = await fetch(`${sim.url}/v3/nodepools`, {
-            method: 'POST',
-            headers: { authorization: `Bearer ${sim.token}`, 'content-type': 'application/json' },
-            body: JSON.stringify(spec),
-          });
-          await res.text();
-          posts++;
-          if (res.status === 201) break;
-          if (res.status !== 403) throw new Error(`direct floor: POST /v3/nodepools → ${res.status}`);
-          await sleep(100);
-        }
-      }
+  const client = async () => {
+    for (let i = next++; i < CREATES; i = next++) {
+      // Awaited first: `posts += await …` would read `posts` before the other clients add theirs.
+      const made = await kind.create(sims[i % sims.length], i);
+      posts += made;
     }
   };
-  await Promise.all(Array.from({ length: CLIENTS }, worker));
+  await Promise.all(Array.from({ length: CLIENTS }, client));
   const deadline = Date.now() + TIMEOUT_S * 1000;
   for (;;) {
     let active = 0;
-    for (const sim of sims) {
-      const list = await sim.request<{ data: Array<{ state: string; labels?: Record<string, string> }> }>(
-        'GET',
-        '/v3/clusters?limit=10000',
-      );
-      active += list.data.filter((c) => c.labels?.bench === 'direct' && c.state === 'active').length;
-    }
+    for (const sim of sims) active += await kind.active(sim);
     if (active >= CREATES) break;
     if (Date.now() > deadline)
       throw new Error(`direct floor: ${active}/${CREATES} active after ${TIMEOUT_S} s`);
@@ -241,7 +246,7 @@ export async function fanoutScenario(backendKind: BackendKind = 'rke1'): Promise
     await api.stop();
 
     for (const sim of sims) await sim.clearCalls();
-    const floor = backendKind === 'rke2' ? await directFloorRke2(sims) : await directFloor(sims);
+    const floor = await directFloor(sims, backendKind === 'rke2' ? DIRECT_RKE2 : DIRECT_RKE1);
 
     const active = states.active ?? 0;
     const clusterPosts = calls[CLUSTER_POST[backendKind]]?.calls ?? 0;
