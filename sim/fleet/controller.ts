@@ -51,6 +51,16 @@ export class FleetController {
     const clusters = this.registration.sync();
     this.helmops.syncBundles();
     for (const bundle of this.world.local.list(BUNDLE)) this.rollout.reconcile(bundle, clusters);
+    // Deployments of a deleted Bundle are garbage: the agents uninstall them.
+    for (const bd of this.world.local.list(BUNDLE_DEPLOYMENT)) {
+      const labels = bd.metadata.labels ?? {};
+      const owner = this.world.local.get(
+        BUNDLE,
+        labels['fleet.cattle.io/bundle-namespace'],
+        labels['fleet.cattle.io/bundle-name'] ?? '',
+      );
+      if (!owner) this.agent.uninstall(bd);
+    }
     const agentReady = new Map(clusters.map((c) => [c.deploymentNamespace, c.agentReady]));
     this.agent.advance((namespace) => agentReady.get(namespace) === true);
     this.helmops.writeStatuses();
