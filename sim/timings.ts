@@ -66,7 +66,7 @@ const FAST: SimulatorTimings = {
   etcdBackupMs: 200,
   backupHourMs: 1_000,
   objectDeleteMs: 100,
-  fleetReconcileMs: 50,
+  fleetReconcileMs: 100,
   fleetApplyMs: 150,
   fleetReadyMs: 100,
   fleetUninstallMs: 150,

@@ -29,6 +29,8 @@ export class FleetController {
   readonly agent: DeploymentAgent;
   private readonly helmops: HelmOpController;
   private readonly rollout: BundleRollout;
+  /** The local store's resourceVersion after the last full pass. */
+  private settledAt = -1;
 
   constructor(private readonly world: World) {
     const chartsUrl = () => `${world.serverUrl}/charts`;
@@ -49,22 +51,31 @@ export class FleetController {
   /** One pass of every controller, in the order their outputs feed each other. */
   reconcile(): void {
     const clusters = this.registration.sync();
-    this.helmops.syncBundles();
-    for (const bundle of this.world.local.list(BUNDLE)) this.rollout.reconcile(bundle, clusters);
-    // Deployments of a deleted Bundle are garbage: the agents uninstall them.
-    for (const bd of this.world.local.list(BUNDLE_DEPLOYMENT)) {
-      const labels = bd.metadata.labels ?? {};
-      const owner = this.world.local.get(
-        BUNDLE,
-        labels['fleet.cattle.io/bundle-namespace'],
-        labels['fleet.cattle.io/bundle-name'] ?? '',
-      );
-      if (!owner) this.agent.uninstall(bd);
-    }
     const agentReady = new Map(clusters.map((c) => [c.deploymentNamespace, c.agentReady]));
     this.agent.advance((namespace) => agentReady.get(namespace) === true);
+    // Every input of the controllers below lives in the local store: no write since the last
+    // pass, nothing to do (the pass would write nothing).
+    if (this.world.local.resourceVersion === this.settledAt) return;
+    this.helmops.syncBundles();
+    // One pass over the bundle deployments, grouped by the bundle that owns them.
+    const byBundle = new Map<string, Map<string, KubeObject>>();
+    for (const bd of this.world.local.list(BUNDLE_DEPLOYMENT)) {
+      const labels = bd.metadata.labels ?? {};
+      const owner = `${labels['fleet.cattle.io/bundle-namespace']}/${labels['fleet.cattle.io/bundle-name']}`;
+      let group = byBundle.get(owner);
+      if (!group) byBundle.set(owner, (group = new Map()));
+      group.set(bd.metadata.namespace ?? '', bd);
+    }
+    for (const bundle of this.world.local.list(BUNDLE)) {
+      const owner = `${bundle.metadata.namespace}/${bundle.metadata.name}`;
+      this.rollout.reconcile(bundle, clusters, byBundle.get(owner) ?? new Map());
+      byBundle.delete(owner);
+    }
+    // Deployments of a deleted Bundle are garbage: the agents uninstall them.
+    for (const group of byBundle.values()) for (const bd of group.values()) this.agent.uninstall(bd);
     this.helmops.writeStatuses();
     this.writeClusterStatuses(clusters);
+    this.settledAt = this.world.local.resourceVersion;
   }
 
   /** Registration only: what a read of `fleet.cattle.io.clusters` needs to be current. */

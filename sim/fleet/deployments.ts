@@ -24,6 +24,20 @@ interface Runtime {
   /** When an uninstall finishes and the object goes. */
   deleteAt?: number;
   broken?: { state: Breakage; message: string; deploymentID: string };
+  /** Its cluster's agent was gone at the last pass. */
+  offline?: boolean;
+}
+
+/** Nothing is due: the agent has nothing to report until the deployment ID changes. */
+function settled(runtime: Runtime | undefined): boolean {
+  return (
+    runtime !== undefined &&
+    runtime.applyAt === undefined &&
+    runtime.readyAt === undefined &&
+    runtime.deleteAt === undefined &&
+    runtime.broken === undefined &&
+    runtime.offline !== true
+  );
 }
 
 export class DeploymentAgent {
@@ -62,7 +76,7 @@ export class DeploymentAgent {
         this.offline(bd);
         continue;
       }
-      this.step(bd, now, false);
+      if (!settled(this.runtimes.get(key(bd)))) this.step(bd, now, false);
     }
     for (const key of this.runtimes.keys()) {
       const [namespace, name] = key.split('/');
@@ -72,6 +86,7 @@ export class DeploymentAgent {
 
   private step(bd: KubeObject, now: number, force: boolean): KubeObject | undefined {
     const runtime = this.runtime(bd);
+    runtime.offline = false;
     if (runtime.deleteAt !== undefined) {
       if (now >= runtime.deleteAt) {
         this.runtimes.delete(key(bd));
@@ -188,6 +203,7 @@ export class DeploymentAgent {
     putCondition(conditions, 'Ready', 'False', 'cluster agent is not connected');
     putCondition(conditions, 'Monitored', 'False', 'cluster agent is not connected');
     const runtime = this.runtime(bd);
+    runtime.offline = true;
     // When the agent comes back it applies whatever is current, then waits for readiness again.
     if (runtime.applyAt !== undefined) runtime.applyAt = Date.now() + this.world.timings.fleetApplyMs;
     if (status.appliedDeploymentID) runtime.readyAt = Date.now() + this.world.timings.fleetReadyMs;

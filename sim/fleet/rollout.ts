@@ -55,38 +55,30 @@ interface Target {
 }
 
 export class BundleRollout {
+  private readonly cache = new Map<
+    string,
+    { specJson: string; perTarget: Array<{ options: Record<string, unknown>; deploymentID: string }> }
+  >();
+
   constructor(
     private readonly world: World,
     private readonly agent: DeploymentAgent,
   ) {}
 
-  reconcile(bundle: KubeObject, clusters: RegisteredCluster[]): void {
+  /** `existing`: this bundle's bundle deployments, by their namespace. */
+  reconcile(bundle: KubeObject, clusters: RegisteredCluster[], existing: Map<string, KubeObject>): void {
     const spec = isPlainObject(bundle.spec) ? bundle.spec : {};
-    const name = bundle.metadata.name;
     const workspace = bundle.metadata.namespace ?? '';
-    const existing = new Map<string, KubeObject>();
-    for (const bd of this.world.local.list(BUNDLE_DEPLOYMENT)) {
-      const labels = bd.metadata.labels ?? {};
-      if (
-        labels['fleet.cattle.io/bundle-name'] === name &&
-        labels['fleet.cattle.io/bundle-namespace'] === workspace
-      )
-        existing.set(bd.metadata.namespace ?? '', bd);
-    }
     const invalid = this.invalidVersion(spec);
     const targets: Target[] = [];
     if (!invalid) {
-      const baseOptions: Record<string, unknown> = {};
-      for (const [key, value] of Object.entries(spec))
-        if (!NOT_OPTIONS.has(key)) baseOptions[key] = clone(value);
       const specTargets = targetsOf(spec);
-      const manifestID = manifestId(spec);
+      const perTarget = this.optionsPerTarget(bundle, spec, specTargets);
       for (const cluster of clusters) {
         if (cluster.namespace !== workspace) continue;
         const index = matchTargetIndex(specTargets, cluster);
         if (index < 0) continue;
-        const options = mergeOptions(baseOptions, specTargets[index]);
-        const deploymentID = `${manifestID}:${hash(options)}`;
+        const { options, deploymentID } = perTarget[index];
         targets.push({ cluster, options, deploymentID, bd: existing.get(cluster.deploymentNamespace) });
       }
     }
@@ -153,6 +145,31 @@ export class BundleRollout {
       newlyCreated,
       partitions: partitionStatus,
     });
+  }
+
+  /**
+   * Each target's merged options and deployment ID (`<manifest ID>:<options hash>`), computed once
+   * per spec: every cluster a target matches shares them.
+   */
+  private optionsPerTarget(
+    bundle: KubeObject,
+    spec: Record<string, unknown>,
+    specTargets: Array<Record<string, unknown>>,
+  ): Array<{ options: Record<string, unknown>; deploymentID: string }> {
+    const key = `${bundle.metadata.namespace}/${bundle.metadata.name}`;
+    const specJson = JSON.stringify(spec);
+    const cached = this.cache.get(key);
+    if (cached?.specJson === specJson) return cached.perTarget;
+    const baseOptions: Record<string, unknown> = {};
+    for (const [name, value] of Object.entries(spec))
+      if (!NOT_OPTIONS.has(name)) baseOptions[name] = clone(value);
+    const manifestID = manifestId(spec);
+    const perTarget = specTargets.map((target) => {
+      const options = mergeOptions(baseOptions, target);
+      return { options, deploymentID: `${manifestID}:${hash(options)}` };
+    });
+    this.cache.set(key, { specJson, perTarget });
+    return perTarget;
   }
 
   /** A bundle deployment with the bundle's new content staged (deployment ID unchanged). */
