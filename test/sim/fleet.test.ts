@@ -244,6 +244,39 @@ function bundle(
   };
 }
 
+describe('Fleet: deleting a HelmOp (v2.12)', () => {
+  let sim: TestSimulator;
+  before(async () => {
+    sim = await startTestSimulator({ version: 'v2.12.3', timings: QUICK });
+    await sim.seed({ clusters: 2, kind: 'rke2', labels: { 'paddock.io/managed': 'true' } });
+  });
+  after(() => sim.close());
+
+  it('removes its Bundle and uninstalls every bundle deployment', async () => {
+    const charts = `${sim.url}/charts`;
+    assert.equal(
+      (await sim.rancher('POST', `/v1/fleet.cattle.io.helmops/${WS}`, helmOp('gone', '', charts))).status,
+      201,
+    );
+    const ready = await waitForSummary(
+      sim,
+      `/v1/fleet.cattle.io.helmops/${WS}/gone`,
+      (s) => s.summary?.ready === 2,
+      'ready on 2',
+    );
+    // `""` resolves to the newest stable version the repository lists.
+    assert.equal(ready.status.version, '4.12.1');
+    assert.equal((await sim.rancher('DELETE', `/v1/fleet.cattle.io.helmops/${WS}/gone`)).status, 204);
+    await waitFor(
+      async () => (await sim.rancher('GET', `/v1/fleet.cattle.io.bundles/${WS}/gone`)).status === 404,
+      {
+        what: 'the Bundle goes',
+      },
+    );
+    await waitFor(async () => (await bundleDeployments(sim, 'gone')).length === 0, { what: 'uninstalled' });
+  });
+});
+
 describe('Fleet on a v2.11 simulator (Bundles with helmOpOptions, RKE1 clusters)', () => {
   let sim: TestSimulator;
   let charts: string;
@@ -392,6 +425,30 @@ describe('Fleet on a v2.11 simulator (Bundles with helmOpOptions, RKE1 clusters)
       (s) => s.summary?.ready === 3,
       'ready again',
     );
+  });
+
+  it('rolls out by partitions, reporting each one', async () => {
+    const current = (await sim.rancher('GET', `/v1/fleet.cattle.io.bundles/${WS}/svc`)).body;
+    current.spec.helm.version = '1.1.0';
+    current.spec.rolloutStrategy = {
+      maxUnavailable: 1,
+      partitions: [{ name: 'canary', maxUnavailable: 1, clusterName: ids[0] }],
+    };
+    assert.equal((await sim.rancher('PUT', `/v1/fleet.cattle.io.bundles/${WS}/svc`, current)).status, 200);
+    const done = await waitForSummary(
+      sim,
+      `/v1/fleet.cattle.io.bundles/${WS}/svc`,
+      (s) => s.summary?.ready === 3 && s.maxUnavailable === 1,
+      'the partitioned rollout',
+    );
+    assert.deepEqual(
+      done.status.partitions.map((p: any) => [p.name, p.count, p.maxUnavailable, p.summary.ready]),
+      [
+        ['canary', 1, 1, 1],
+        ['unpartitioned', 2, 1, 2],
+      ],
+    );
+    for (const bd of await bundleDeployments(sim, 'svc')) assert.equal(bd.spec.options.helm.version, '1.1.0');
   });
 
   it('shows the deployments of a disconnected cluster NotReady until its agent is back', async () => {
