@@ -78,9 +78,9 @@ export class FleetController {
     this.settledAt = this.world.local.resourceVersion;
   }
 
-  /** Registration only: what a read of `fleet.cattle.io.clusters` needs to be current. */
+  /** Registration and cluster statuses: what a read of `fleet.cattle.io.clusters` needs to be current. */
   refreshClusters(): void {
-    this.registration.sync();
+    this.writeClusterStatuses(this.registration.sync());
   }
 
   /** `POST /__sim/fleet/break`: the deployment fails, drifts or stops being ready behind the manager's back. */

@@ -391,12 +391,8 @@ describe('Fleet on a v2.11 simulator (Bundles with helmOpOptions, RKE1 clusters)
   it('reports a deployment broken behind the manager’s back, until a new version redeploys it', async () => {
     const [bd] = await bundleDeployments(sim, 'svc');
     const id = `${bd.metadata.namespace}/${bd.metadata.name}`;
-    const broken = await sim.rancher('POST', '/__sim/fleet/break', {
-      id,
-      state: 'Modified',
-      message: 'replicas changed',
-    });
-    assert.equal(broken.status, 200, JSON.stringify(broken.body));
+    const broken = await sim.breakBundleDeployment({ id, state: 'Modified', message: 'replicas changed' });
+    assert.equal(broken.status.nonModified, false);
     const modified = await waitForSummary(
       sim,
       `/v1/fleet.cattle.io.bundles/${WS}/svc`,
