@@ -11,7 +11,7 @@ import type { Condition } from '../state';
 import type { World } from '../world';
 import { findChart, isFailingVersion } from './charts';
 import { BUNDLE_DEPLOYMENT } from './names';
-import { putCondition } from './summary';
+import { deploymentState, putCondition } from './summary';
 
 /** How a test broke a deployment behind the manager's back (`POST /__sim/fleet/break`). */
 export type Breakage = 'ErrApplied' | 'Modified' | 'NotReady';
@@ -154,7 +154,7 @@ export class DeploymentAgent {
     }
     this.applyBreakage(runtime, status, conditions, bd, spec);
     status.conditions = conditions;
-    status.display = display(status, conditions);
+    status.display = display(bd, status, conditions);
     if (!force && JSON.stringify(status) === before) return bd;
     return this.write({ ...bd, status });
   }
@@ -210,7 +210,7 @@ export class DeploymentAgent {
     if (JSON.stringify([status.ready, conditions.map((c) => [c.type, c.status, c.message])]) === before)
       return;
     status.conditions = conditions;
-    status.display = display(status, conditions);
+    status.display = display(bd, status, conditions);
     this.write({ ...bd, status });
   }
 
@@ -278,8 +278,12 @@ function progressing(bd: KubeObject, spec: Record<string, unknown>): Record<stri
   };
 }
 
-/** `status.display` of a bundle deployment: deployed/monitored as text, and its state. */
-function display(status: Record<string, unknown>, conditions: Condition[]): Record<string, unknown> {
+/** `status.display` of a bundle deployment: deployed/monitored as text, and its state (`GetDeploymentState`). */
+function display(
+  bd: KubeObject,
+  status: Record<string, unknown>,
+  conditions: Condition[],
+): Record<string, unknown> {
   const text = (type: string) => {
     const condition = conditions.find((c) => c.type === type);
     if (!condition) return '';
@@ -288,6 +292,6 @@ function display(status: Record<string, unknown>, conditions: Condition[]): Reco
   return {
     deployed: text('Deployed'),
     monitored: text('Monitored'),
-    state: status.ready === true ? 'Ready' : 'NotReady',
+    state: deploymentState({ ...bd, status }),
   };
 }
