@@ -189,6 +189,8 @@ export interface SimChild extends Child {
   kind: 'rke1' | 'rke2';
   /** The m1.large node template (rke1; empty on rke2, which has none). */
   templateId: string;
+  /** The simulator's OpenStack cloud credential (`cattle-global-data:cc-xxxxx`). */
+  cloudCredential: string;
   /** An authenticated request to the simulator (control API or /v3). */
   request<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
   calls(): Promise<Array<{ method: string; path: string; status: number }>>;
@@ -229,6 +231,12 @@ export async function startSim(extraArgs: string[] = []): Promise<SimChild> {
   const version = extraArgs[extraArgs.indexOf('--version') + 1] ?? '';
   const kind = extraArgs.includes('--version') && /^v2\.(1[2-9]|[2-9]\d)\./.test(version) ? 'rke2' : 'rke1';
   let templateId = '';
+  // The OpenStack credential the simulator made at start (an rke2 registration checks it).
+  const credentials = await request<{ data: Array<{ id: string; name: string }> }>(
+    'GET',
+    '/v3/cloudcredentials',
+  );
+  const cloudCredential = credentials.data.find((c) => c.name === 'openstack')?.id ?? '';
   if (kind === 'rke1') {
     const templates = await request<{ data: Array<{ id: string; name: string }> }>(
       'GET',
@@ -244,6 +252,7 @@ export async function startSim(extraArgs: string[] = []): Promise<SimChild> {
     token: SIM_TOKEN,
     kind,
     templateId,
+    cloudCredential,
     request,
     calls: async () =>
       (
@@ -292,7 +301,7 @@ export function paddockClient(base: string) {
           ? { kind: 'rke1', flavors: { 'm1.large': { nodeTemplateId: sim.templateId } } }
           : {
               kind: 'rke2',
-              cloudCredential: 'cattle-global-data:cc-bench',
+              cloudCredential: sim.cloudCredential,
               flavors: {
                 'm1.large': {
                   machineConfig: { kind: 'OpenstackConfig', fields: { flavorName: 'm1.large' } },
@@ -336,7 +345,29 @@ export interface Measured {
   requests: number;
   non2xx: number;
   errors: number;
+  /**
+   * The non-2xx answers by `<status> <problem code>` (e.g. `503 DATABASE_UNAVAILABLE`), so a
+   * failed request in a table says what it was instead of being a bare count.
+   */
+  failures: Record<string, number>;
 }
+
+/** `<status> <code>` of a non-2xx answer, the code read from its problem-details body if it has one. */
+function failureKey(status: number, body: string | undefined): string {
+  try {
+    const code = (JSON.parse(body ?? '') as { code?: unknown }).code;
+    return typeof code === 'string' ? `${status} ${code}` : `${status}`;
+  } catch {
+    return `${status}`;
+  }
+}
+
+/** `{"503 X": 2}` → `503 X ×2`; empty when there were none. */
+export const describeFailures = (failures: Record<string, number>) =>
+  Object.entries(failures)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, n]) => `${k} ×${n}`)
+    .join(', ');
 
 /** One autocannon run; `path(i)` and `body(i)` vary each request. */
 export async function load(options: {
@@ -350,6 +381,7 @@ export async function load(options: {
   amount?: number;
 }): Promise<Measured> {
   let counter = 0;
+  const failures: Record<string, number> = {};
   const result = await autocannon({
     url: options.url,
     method: options.method ?? 'GET',
@@ -369,6 +401,12 @@ export async function load(options: {
           if (options.body) next.body = JSON.stringify(options.body(i));
           return next;
         },
+        onResponse: (status: number, body: string | undefined) => {
+          if (status < 200 || status >= 300) {
+            const key = failureKey(status, body);
+            failures[key] = (failures[key] ?? 0) + 1;
+          }
+        },
       },
     ],
   });
@@ -379,6 +417,7 @@ export async function load(options: {
     requests: result.requests.total,
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
+    failures,
   };
 }
 

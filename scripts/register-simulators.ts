@@ -33,11 +33,17 @@ async function main(): Promise<void> {
       signal: AbortSignal.timeout(5_000),
     }).then((r) => r.json() as Promise<{ value?: string }>);
     if (!servesRke1(version.value ?? '')) {
+      // The OpenStack credential the simulator made at start; registration checks it exists.
+      const credentials = await fetch(`${url}/v3/cloudcredentials`, {
+        headers,
+        signal: AbortSignal.timeout(5_000),
+      }).then((r) => r.json() as Promise<{ data: Array<{ id: string; name: string }> }>);
       await registerSimulator(apiUrl, adminToken, {
         name,
         kind: 'rke2',
         url,
         token,
+        cloudCredential: credentials.data.find((c) => c.name === 'openstack')?.id,
         flavors: Object.fromEntries(SIMULATED_FLAVORS.map((f) => [f, simulatedMachineConfig(f)])),
       });
       console.log(`registered ${name} (${url}, rke2) with flavors ${SIMULATED_FLAVORS.join(', ')}`);

@@ -117,7 +117,10 @@ async function main(): Promise<void> {
   const templates = sim.nodeTemplates.map((t) => `${t.name}=${t.id}`).join(' ');
   console.log(
     `rancher simulator listening on ${sim.url}${sim.secureUrl ? ` and ${sim.secureUrl}` : ''} (profile ${options.profile ?? 'fast'})` +
-      (templates ? ` node templates: ${templates}` : ''),
+      (templates ? ` node templates: ${templates}` : '') +
+      (sim.cloudCredentials.length
+        ? ` cloud credentials: ${sim.cloudCredentials.map((c) => `${c.driver}=${c.id}`).join(' ')}`
+        : ''),
   );
   const stop = () => {
     sim.close().then(

@@ -67,6 +67,8 @@ export interface RunningSimulator {
   version: string;
   /** The node templates created from `options.nodeTemplates`, with their generated ids (none from v2.12 on). */
   nodeTemplates: Array<{ name: string; driver: string; id: string }>;
+  /** One cloud credential per driver of `options.nodeTemplates` (`cattle-global-data:cc-xxxxx`). */
+  cloudCredentials: Array<{ name: string; driver: string; id: string }>;
   close(): Promise<void>;
 }
 
@@ -136,6 +138,16 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     const template = world.nodeTemplates.create({ name, [`${driver}Config`]: {} }, { baseUrl: url });
     return [{ name, driver, id: template.id }];
   });
+  // The operator who activated a driver also made a credential for it (its machines are created
+  // with one; rke2 backends name it at registration), on every version.
+  const drivers = [...new Set((options.nodeTemplates ?? []).map(({ driver = 'openstack' }) => driver))];
+  const cloudCredentials = drivers.map((driver) => {
+    const credential = world.cloudCredentials.create(
+      { name: driver, [`${driver}credentialConfig`]: {} },
+      { baseUrl: url },
+    );
+    return { name: driver, driver, id: credential.id };
+  });
 
   return {
     url,
@@ -144,6 +156,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     token,
     version: world.version,
     nodeTemplates,
+    cloudCredentials,
     close: async () => {
       world.close();
       closeS3Clients();

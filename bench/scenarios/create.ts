@@ -18,6 +18,7 @@ import {
   startProcess,
   startSim,
   table,
+  describeFailures,
 } from '../support';
 
 const CONCURRENCY = (process.env.BENCH_CREATE_CLIENTS ?? '1,10,50').split(',').map(Number);
@@ -91,7 +92,7 @@ export async function createScenario(): Promise<ScenarioResult> {
         ratio(r.create.p50, r.floor.p50),
         ratio(r.create.p99, r.floor.p99),
         ratio(r.create.rps, r.floor.rps),
-        `${r.create.non2xx + r.floor.non2xx} / ${r.create.errors + r.floor.errors}${r.create.non2xx + r.create.errors > 0 ? ' ✗' : ''}`,
+        `${r.create.non2xx + r.floor.non2xx}${r.create.non2xx > 0 ? ` [${describeFailures(r.create.failures)}]` : ''} / ${r.create.errors + r.floor.errors}${r.create.non2xx + r.create.errors > 0 ? ' ✗' : ''}`,
       ]),
     );
     return {

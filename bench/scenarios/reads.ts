@@ -3,7 +3,16 @@
  * page, from Paddock, from the floor (the same SELECTs with raw `pg` in a bare Nest route), and
  * the same read made straight to a simulator's /v3 (what a user would otherwise call).
  */
-import { ADMIN_TOKEN, DURATION_S, Measured, ScenarioResult, load, ratio, table } from '../support';
+import {
+  ADMIN_TOKEN,
+  DURATION_S,
+  Measured,
+  ScenarioResult,
+  describeFailures,
+  load,
+  ratio,
+  table,
+} from '../support';
 import { Fleet, PROJECTS, clusterName, projectName, projectOf } from './fleet';
 
 const CLIENTS = Number(process.env.BENCH_READ_CLIENTS ?? 10);
@@ -113,7 +122,7 @@ export async function readsScenario(fleet: Fleet): Promise<ScenarioResult> {
       r.result.rps,
       r.who === 'Paddock' ? '—' : ratio(paddockOf(r.read).p99, r.result.p99),
       r.who === 'Paddock' ? '—' : ratio(paddockOf(r.read).rps, r.result.rps),
-      `${r.result.non2xx} / ${r.result.errors}${r.result.non2xx + r.result.errors > 0 ? ' ✗' : ''}`,
+      `${r.result.non2xx}${r.result.non2xx > 0 ? ` [${describeFailures(r.result.failures)}]` : ''} / ${r.result.errors}${r.result.non2xx + r.result.errors > 0 ? ' ✗' : ''}`,
     ]),
   );
   return {

@@ -15,8 +15,6 @@ const SIMULATED_RANCHERS = [
   { version: 'v2.9.3', kind: 'rke1' },
   { version: 'v2.12.3', kind: 'rke2' },
 ] as const;
-/** What the simulated rke2 backends name as their cloud credential (the simulator does not check it). */
-const SIMULATED_CLOUD_CREDENTIAL = 'cattle-global-data:cc-simulated';
 const FIRST_PORT = 9555;
 const REGIONS = ['tokyo', 'osaka', 'seoul', 'taipei'];
 const TOKEN_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
@@ -56,6 +54,7 @@ export async function startSimulatedBackends(
       kind,
       url: sim.url,
       token: sim.token,
+      cloudCredential: sim.cloudCredentials[0]?.id,
       region: REGIONS[i % REGIONS.length],
       flavors:
         kind === 'rke1'
@@ -85,6 +84,8 @@ export interface SimulatorRegistration {
   url: string;
   token: string;
   region?: string;
+  /** rke2: the simulator's OpenStack cloud credential (`cattle-global-data:cc-xxxxx`). */
+  cloudCredential?: string;
   /** Flavor name → what it means on the simulator (`{nodeTemplateId}` or `{machineConfig}`). */
   flavors: Record<string, unknown>;
 }
@@ -103,7 +104,7 @@ export async function registerSimulator(
     url: sim.url,
     token: sim.token,
     flavors: sim.flavors,
-    ...(sim.kind === 'rke2' ? { cloudCredential: SIMULATED_CLOUD_CREDENTIAL } : {}),
+    ...(sim.kind === 'rke2' ? { cloudCredential: sim.cloudCredential } : {}),
   };
   const existing = await fetch(`${apiUrl}/v1/admin/backends/${sim.name}`, { headers });
   const response =

@@ -230,6 +230,13 @@ export interface NodeTemplateRef {
   driver: string;
 }
 
+export interface CloudCredentialRef {
+  /** `cattle-global-data:cc-xxxxx`. */
+  id: string;
+  /** Machine drivers it holds a `<driver>credentialConfig` block for (`openstack`, `amazonec2`, …). */
+  drivers: string[];
+}
+
 /** One Rancher call a plan expects to make, described for people (the `:plan` dry run). */
 export interface PlannedCall {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -281,6 +288,12 @@ export interface BackendDriver {
 
   /** The node template behind a flavor, or null when it does not exist on this backend. */
   findNodeTemplate(id: string): Promise<NodeTemplateRef | null>;
+
+  /**
+   * A cloud credential (`cattle-global-data:cc-xxxxx`) and the machine drivers it serves, or null
+   * when this backend has none by that id (or hides it from the token).
+   */
+  findCloudCredential(id: string): Promise<CloudCredentialRef | null>;
 
   /** Looks a cluster up by its display name (ignores clusters already being removed). */
   findClusterByName(name: string): Promise<RemoteCluster | null>;

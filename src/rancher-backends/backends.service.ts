@@ -9,7 +9,7 @@ import { BackendCallStats, CallStats } from './backend-call-stats.service';
 import { BackendDriversService } from './backend-drivers.service';
 import { BackendsRepository } from './backends.repository';
 import type { Backend } from './backend.types';
-import type { BackendKind } from './backend-driver';
+import type { BackendDriver, BackendKind } from './backend-driver';
 import { plainVersions } from './kubernetes-versions';
 
 const FLAVOR_NAME = /^[a-z0-9][a-z0-9.-]{0,62}$/;
@@ -366,6 +366,18 @@ export class BackendsService {
           missing,
         );
       }
+      if (kind === 'rke2' && cloudCredential !== undefined) {
+        const problems = await credentialProblems(driver, cloudCredential, flavors);
+        if (problems.length > 0) {
+          throw new ProblemError(
+            HttpStatus.UNPROCESSABLE_ENTITY,
+            'BACKEND_VERIFICATION_FAILED',
+            problems.map((p) => p.message).join('; '),
+            {},
+            problems,
+          );
+        }
+      }
       return { version: probe.version, kubernetesVersions: probe.kubernetesVersions };
     } catch (error) {
       if (!isBackendError(error)) throw error;
@@ -383,3 +395,39 @@ export class BackendsService {
     }
   }
 }
+
+/**
+ * Why an rke2 backend's machines could not be made with `cloudCredential`: Rancher only finds out
+ * when a machine is provisioned (the cluster then sits in `provisioning` with a credential error on
+ * its machines), so registration checks that the credential exists and holds a block for the
+ * machine driver of every flavor (`OpenstackConfig` needs an `openstackcredentialConfig`).
+ */
+async function credentialProblems(
+  driver: BackendDriver,
+  cloudCredential: string,
+  flavors: Record<string, FlavorDto>,
+): Promise<FieldProblem[]> {
+  const credential = await driver.findCloudCredential(cloudCredential);
+  if (!credential) {
+    return [
+      {
+        field: 'cloudCredential',
+        message: `cloud credential ${cloudCredential} does not exist on the backend (or the token may not read it)`,
+      },
+    ];
+  }
+  const problems: FieldProblem[] = [];
+  for (const [flavor, template] of Object.entries(flavors)) {
+    const machineDriver = machineDriverOf(template.machineConfig?.kind ?? '');
+    if (!machineDriver || credential.drivers.includes(machineDriver)) continue;
+    problems.push({
+      field: 'cloudCredential',
+      message: `cloud credential ${cloudCredential} holds no ${machineDriver} credentials (it serves ${credential.drivers.join(', ') || 'no machine driver'}), which flavor ${flavor} needs`,
+    });
+  }
+  return problems;
+}
+
+/** `OpenstackConfig` → `openstack`: the node driver behind a machine-config kind. */
+const machineDriverOf = (kind: string) => kind.replace(/Config$/, '').toLowerCase();
+

@@ -22,12 +22,14 @@ import type {
   ClusterCreateSpec,
   NodePoolCreateSpec,
   NodeTemplateRef,
+  CloudCredentialRef,
   PlannedCall,
   RemoteCluster,
   RemoteNode,
   RemoteNodePool,
 } from './backend-driver';
 import { BackendError, isBackendError } from './backend.errors';
+import { findCloudCredential } from './cloud-credentials';
 import { backendVersionOf } from './kubernetes-versions';
 import { RancherClient, fillRoute } from './rancher-client';
 import {
@@ -141,6 +143,10 @@ export class Rke1Driver implements BackendDriver {
   acceptsNodePools(cluster: RemoteCluster): boolean {
     // Pool creates are refused until the cluster's roles exist (§11.9).
     return cluster.conditions.some((c) => c.type === 'InitialRolesPopulated' && c.status === 'True');
+  }
+
+  findCloudCredential(id: string): Promise<CloudCredentialRef | null> {
+    return findCloudCredential(this.client, id);
   }
 
   async findNodeTemplate(id: string): Promise<NodeTemplateRef | null> {

@@ -25,6 +25,7 @@ import type {
   FlavorTemplate,
   NodePoolCreateSpec,
   NodeTemplateRef,
+  CloudCredentialRef,
   PlannedCall,
   RemoteBackup,
   RemoteCluster,
@@ -34,6 +35,7 @@ import type {
 } from './backend-driver';
 import { PADDOCK_LABELS } from './backend-driver';
 import { BackendError, isBackendError } from './backend.errors';
+import { findCloudCredential } from './cloud-credentials';
 import { backendVersionOf } from './kubernetes-versions';
 import { RancherClient } from './rancher-client';
 import {
@@ -163,6 +165,10 @@ export class Rke2Driver implements BackendDriver {
 
   resolveKubernetesVersion(version: string): string | null {
     return backendVersionOf('rke2', this.settings.kubernetesVersions ?? [], version);
+  }
+
+  findCloudCredential(id: string): Promise<CloudCredentialRef | null> {
+    return findCloudCredential(this.client, id);
   }
 
   /** A flavor's machine-config template; `findNodeTemplate` checks that its schema answers. */

@@ -134,6 +134,15 @@ describe('the cluster lifecycle on both backend kinds (rke1 on Rancher 2.9, rke2
       ])
     ).rows[0];
 
+  /** The connection part of an rke2 registration of the 2.12 simulator; each test adds the rest. */
+  const rke2Registration = (name: string) => ({
+    name,
+    url: sims.rke2.url,
+    token: sims.rke2.token,
+    kind: 'rke2',
+    capacity: { maxClusters: 1, maxNodes: 1 },
+  });
+
   async function settled(response: { status: number; body: any }) {
     assert.equal(response.status, 202, JSON.stringify(response.body));
     const id = response.body.operation?.id ?? response.body.id;
@@ -180,13 +189,7 @@ describe('the cluster lifecycle on both backend kinds (rke1 on Rancher 2.9, rke2
   });
 
   it('refuses an rke2 registration without a cloud credential or with an rke1-shaped flavor (400)', async () => {
-    const base = {
-      name: 'bad-rke2',
-      url: sims.rke2.url,
-      token: sims.rke2.token,
-      kind: 'rke2',
-      capacity: { maxClusters: 1, maxNodes: 1 },
-    };
+    const base = rke2Registration('bad-rke2');
     const noCredential = await paddock.request('POST', '/v1/admin/backends', {
       ...base,
       flavors: { 'm1.large': { machineConfig: { kind: 'OpenstackConfig', fields: {} } } },
@@ -206,6 +209,53 @@ describe('the cluster lifecycle on both backend kinds (rke1 on Rancher 2.9, rke2
     });
     assert.equal(unknownType.status, 422, JSON.stringify(unknownType.body));
     assert.equal(unknownType.body.code, 'BACKEND_VERIFICATION_FAILED');
+  });
+
+  it('refuses an rke2 registration whose cloud credential is missing or for another driver (422 naming cloudCredential), saving nothing', async () => {
+    const base = {
+      ...rke2Registration('cred-rke2'),
+      flavors: {
+        'm1.large': { machineConfig: { kind: 'OpenstackConfig', fields: { flavorName: 'm1.large' } } },
+      },
+    };
+    const absent = await paddock.request('POST', '/v1/admin/backends', {
+      ...base,
+      cloudCredential: 'cattle-global-data:cc-nope1',
+    });
+    assert.equal(absent.status, 422, JSON.stringify(absent.body));
+    assert.equal(absent.body.code, 'BACKEND_VERIFICATION_FAILED');
+    assert.deepEqual(
+      absent.body.errors.map((e: { field: string }) => e.field),
+      ['cloudCredential'],
+    );
+    assert.match(absent.body.detail, /cc-nope1 does not exist on the backend/);
+
+    // A real credential, made through the simulator's own /v3, but for AWS: no OpenStack machine
+    // could be made with it.
+    const aws = await sims.rke2.rancher('POST', '/v3/cloudcredentials', {
+      type: 'cloudCredential',
+      name: 'aws',
+      amazonec2credentialConfig: { accessKey: 'AKIAEXAMPLE', secretKey: 'not-shown' },
+    });
+    assert.equal(aws.status, 201, JSON.stringify(aws.body));
+    const wrongDriver = await paddock.request('POST', '/v1/admin/backends', {
+      ...base,
+      cloudCredential: aws.body.id,
+    });
+    assert.equal(wrongDriver.status, 422, JSON.stringify(wrongDriver.body));
+    assert.equal(wrongDriver.body.code, 'BACKEND_VERIFICATION_FAILED');
+    assert.equal(wrongDriver.body.errors[0].field, 'cloudCredential');
+    assert.match(wrongDriver.body.detail, /holds no openstack credentials \(it serves amazonec2\).*m1\.large/);
+    assert.equal((await paddock.db.query(`SELECT 1 FROM backends WHERE name = 'cred-rke2'`)).rowCount, 0);
+
+    // The same check guards a PATCH of the registered backend's credential; nothing changes.
+    const patched = await paddock.request('PATCH', '/v1/admin/backends/sim-rke2', {
+      cloudCredential: aws.body.id,
+    });
+    assert.equal(patched.status, 422, JSON.stringify(patched.body));
+    assert.equal(patched.body.errors[0].field, 'cloudCredential');
+    const kept = (await paddock.request('GET', '/v1/admin/backends/sim-rke2')).body;
+    assert.equal(kept.cloudCredential, sims.rke2.cloudCredentials[0].id);
   });
 
   it('refuses a Kubernetes version no backend offers (422 listing what exists), writing nothing', async () => {

@@ -254,7 +254,7 @@ export function kindOf(sim: { version?: string }): 'rke1' | 'rke2' {
 
 /**
  * The registration body of a simulator: on rke1 its node templates become flavors; on rke2 the
- * test flavors become machine-config templates, with a cloud credential.
+ * test flavors become machine-config templates, with the simulator's OpenStack cloud credential.
  */
 export function backendRegistration(name: string, sim: TestSimulator & { version?: string }) {
   const common = { name, url: sim.url, token: sim.token, capacity: { maxClusters: 1000, maxNodes: 100000 } };
@@ -268,7 +268,8 @@ export function backendRegistration(name: string, sim: TestSimulator & { version
   return {
     ...common,
     kind: 'rke2',
-    cloudCredential: 'cattle-global-data:cc-test',
+    // The OpenStack credential the simulator made at start (registration checks it exists).
+    cloudCredential: sim.cloudCredentials.find((c) => c.driver === 'openstack')?.id ?? 'none',
     flavors: Object.fromEntries(
       RKE2_TEST_FLAVORS.map((f) => [
         f,
