@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { Client } from 'pg';
 
 export const ROOT_DATABASE_URL = process.env.BENCH_DATABASE_ROOT_URL ?? 'postgres://postgres@127.0.0.1:5432';
@@ -82,6 +83,11 @@ export interface Child {
   process: ChildProcess;
   pid: number;
   stop(): Promise<void>;
+  /**
+   * The process's error-level log lines (pino level ≥ 50: an unexpected error, with its error id),
+   * kept when it was started with `stdout: 'errors'`, so a non-2xx in a table can be explained.
+   */
+  errors: string[];
 }
 
 /**
@@ -92,22 +98,33 @@ export async function startProcess(
   entry: string,
   env: Record<string, string>,
   readyUrl: string,
-  options: { nodeArgs?: string[]; args?: string[]; stdout?: 'ignore' | 'inherit' } = {},
+  options: { nodeArgs?: string[]; args?: string[]; stdout?: 'ignore' | 'inherit' | 'errors' } = {},
 ): Promise<Child> {
+  const stdout = options.stdout ?? 'ignore';
   const child = spawn(
     process.execPath,
     [...(options.nodeArgs ?? []), join(DIST, entry), ...(options.args ?? [])],
     {
       env: { ...process.env, ...env },
-      stdio: ['ignore', options.stdout ?? 'ignore', 'inherit'],
+      stdio: ['ignore', stdout === 'errors' ? 'pipe' : stdout, 'inherit'],
     },
   );
+  const errors: string[] = [];
+  if (stdout === 'errors' && child.stdout) {
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      try {
+        if ((JSON.parse(line) as { level?: number }).level! >= 50) errors.push(line);
+      } catch {
+        // not a log line
+      }
+    });
+  }
   const stop = onCleanup(`${entry} (pid ${child.pid})`, () => stopProcess(child));
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${entry} exited with ${child.exitCode}`);
     try {
-      if ((await fetch(readyUrl)).status < 500) return { process: child, pid: child.pid!, stop };
+      if ((await fetch(readyUrl)).status < 500) return { process: child, pid: child.pid!, stop, errors };
     } catch {
       // not listening yet
     }
@@ -159,7 +176,7 @@ export async function dropRedisPrefix(prefix: string): Promise<void> {
 export async function startApi(
   dbUrl: string,
   prefix: string,
-  options: { env?: Record<string, string>; nodeArgs?: string[] } = {},
+  options: { env?: Record<string, string>; nodeArgs?: string[]; keepErrors?: boolean } = {},
 ): Promise<Child & { url: string; port: number }> {
   const port = await freePort();
   onCleanup(`redis prefix ${prefix}`, () => dropRedisPrefix(prefix));
@@ -167,7 +184,7 @@ export async function startApi(
     'src/main.js',
     paddockEnv(dbUrl, prefix, { PADDOCK_ROLE: 'api', PORT: String(port), ...options.env }),
     `http://127.0.0.1:${port}/healthz`,
-    { nodeArgs: options.nodeArgs },
+    { nodeArgs: options.nodeArgs, stdout: options.keepErrors ? 'errors' : 'ignore' },
   );
   return { ...child, url: `http://127.0.0.1:${port}`, port };
 }
@@ -179,7 +196,7 @@ export function startWorker(dbUrl: string, prefix: string, env: Record<string, s
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const stop = onCleanup(`worker (pid ${child.pid})`, () => stopProcess(child));
-  return { process: child, pid: child.pid!, stop };
+  return { process: child, pid: child.pid!, stop, errors: [] };
 }
 
 export interface SimChild extends Child {

@@ -194,7 +194,7 @@ export async function fanoutScenario(backendKind: BackendKind = 'rke1'): Promise
   const sims = [await startSim(simArgs), await startSim(simArgs), await startSim(simArgs)];
   const prefix = `benchx${db.name.slice(-8)}`;
   const env = { PADDOCK_SYNC_PERIOD_MS: SYNC_PERIOD_MS, PADDOCK_SWEEP_PERIOD_MS: '2000' };
-  const api = await startApi(db.url, prefix, { env });
+  const api = await startApi(db.url, prefix, { env, keepErrors: true });
   const workers = Array.from({ length: WORKERS }, () => startWorker(db.url, prefix, env));
   const client = await pg(db.url);
   try {
@@ -214,6 +214,11 @@ export async function fanoutScenario(backendKind: BackendKind = 'rke1'): Promise
       headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
     });
     const acceptedS = (performance.now() - started) / 1000;
+    // Printed at once as well: a run cut short still says what the failed creates were.
+    if (accepted.non2xx > 0)
+      console.log(
+        `fanout-${backendKind}: ${accepted.non2xx} create(s) answered non-2xx: ${describeFailures(accepted.failures)}\n${api.errors.slice(0, 3).join('\n')}`,
+      );
     const deadline = Date.now() + TIMEOUT_S * 1000;
     let states: Record<string, number> = {};
     for (;;) {
@@ -309,7 +314,15 @@ export async function fanoutScenario(backendKind: BackendKind = 'rke1'): Promise
         .map(([k, v]) => [k, v.calls, perCreate(v.calls), v.non2xx]),
     );
     const spread = perBackend.map((b) => `${b.name} ${b.n}`).join(', ');
-    const md = `${summary}\n\nCalls by kind, from the simulators' call logs between the first POST and the last cluster active (GETs of a collection include the status sync's pages; the path is logged without its query):\n\n${kinds}\n\nPlacement: ${spread}. Operations: ${JSON.stringify(ops)}. Cluster states: ${JSON.stringify(states)}.`;
+    // A 500 names only an error id; the API's own error line says what failed.
+    const apiErrors =
+      api.errors.length > 0
+        ? `\n\nThe API logged ${api.errors.length} error(s); the first:\n\n${api.errors
+            .slice(0, 3)
+            .map((l) => `    ${l.slice(0, 1500)}`)
+            .join('\n')}`
+        : '';
+    const md = `${summary}${apiErrors}\n\nCalls by kind, from the simulators' call logs between the first POST and the last cluster active (GETs of a collection include the status sync's pages; the path is logged without its query):\n\n${kinds}\n\nPlacement: ${spread}. Operations: ${JSON.stringify(ops)}. Cluster states: ${JSON.stringify(states)}.`;
     return {
       key: backendKind === 'rke2' ? 'fanout-rke2' : 'fanout',
       title: `Fan-out (${backendKind}${backendKind === 'rke2' ? `, simulated Rancher ${RKE2_VERSION}` : ''}) — ${CREATES} creates × ${POOLS} pools across 3 simulators (fast timings), ${WORKERS} worker process(es), ${CLIENTS} clients, sync period ${SYNC_PERIOD_MS} ms; quota: ${quota}`,

@@ -252,6 +252,7 @@ export class ProvisioningController {
       version,
       stored.metadata.namespace!,
     );
+    this.copyToTwin(stored, twin);
     this.runtimes.set(key(stored), {
       twinId: twin.id,
       machineSets: new Map(),
@@ -693,6 +694,7 @@ export class ProvisioningController {
     const runtime = this.runtimes.get(`${namespace}/${name}`);
     const twin = runtime && this.world.clusters.table.get(runtime.twinId);
     if (!cluster || !twin) return;
+    this.copyToTwin(cluster, twin);
     const conditions = conditionsOf(cluster);
     const get = (type: string) => conditions.find((c) => c.type === type);
     const provisioned = get('Provisioned');
@@ -714,6 +716,25 @@ export class ProvisioningController {
     if (updated && provisioned?.status === 'True' && ready?.status === 'True') {
       setCondition(twin.conditions, 'Updated', updated.status, updated.message);
     }
+  }
+
+  /**
+   * The twin is generated from the provisioning cluster on every reconcile: it carries the
+   * cluster's labels and annotations, plus `provisioning.cattle.io/administrated: "true"` for a
+   * cluster Rancher provisions (rancher/rancher `provisioningv2/cluster/controller.go`
+   * `createNewCluster`), which is how a `/v3/clusters` reader tells a twin from an RKE1 cluster.
+   */
+  private copyToTwin(cluster: KubeObject, twin: SimObject): void {
+    const provider = twin.labels['provider.cattle.io'];
+    twin.labels = {
+      ...(cluster.metadata.labels ?? {}),
+      ...(provider ? { 'provider.cattle.io': provider } : {}),
+    };
+    twin.annotations = {
+      ...twin.annotations,
+      ...(cluster.metadata.annotations ?? {}),
+      'provisioning.cattle.io/administrated': String(isPlainObject(specOf(cluster).rkeConfig)),
+    };
   }
 
   private twin(runtime: Runtime): SimObject {

@@ -430,4 +430,3 @@ async function credentialProblems(
 
 /** `OpenstackConfig` → `openstack`: the node driver behind a machine-config kind. */
 const machineDriverOf = (kind: string) => kind.replace(/Config$/, '').toLowerCase();
-

@@ -47,6 +47,7 @@ import {
   toClusterCreate,
   toNodePoolCreate,
   toNodeTemplateRef,
+  isProvisioningTwin,
   toRemoteCluster,
   toRemoteNode,
   toRemoteNodePool,
@@ -166,6 +167,7 @@ export class Rke1Driver implements BackendDriver {
     }
     // Rancher compares display names case-insensitively and ignores clusters being removed (§3.1).
     const matches = [...candidates.values()]
+      .filter((c) => !isProvisioningTwin(c))
       .map(toRemoteCluster)
       .filter((c) => c.name.toLowerCase() === wanted && !c.removing);
     return matches.find((c) => c.name === name) ?? matches[0] ?? null;
@@ -232,7 +234,11 @@ export class Rke1Driver implements BackendDriver {
   }
 
   async *clusterPages(): AsyncGenerator<RemoteCluster[]> {
-    for await (const page of this.client.pages<V3Cluster>(ROUTES.clusters)) yield page.map(toRemoteCluster);
+    // A 2.6–2.11 server lists the twins of its provisioning-v2 clusters here too; they carry the
+    // labels of their `/v1` cluster (Paddock's, when an rke2 backend on the same server made it),
+    // so taken for RKE1 clusters they would read as unknown clusters of this backend.
+    for await (const page of this.client.pages<V3Cluster>(ROUTES.clusters))
+      yield page.filter((c) => !isProvisioningTwin(c)).map(toRemoteCluster);
   }
 
   async *nodePoolPages(): AsyncGenerator<RemoteNodePool[]> {

@@ -59,7 +59,13 @@ import {
   toRemoteNode,
   toRemoteNodePools,
 } from './wire/v1.types';
-import type { V3Resource, V3Setting } from './wire/v3.types';
+import {
+  isProvisioningTwin,
+  toRemoteCluster as toRemoteTwin,
+  type V3Cluster,
+  type V3Resource,
+  type V3Setting,
+} from './wire/v3.types';
 
 const ROUTES = {
   defaultVersion: '/v3/settings/rke2-default-version',
@@ -77,6 +83,7 @@ const ROUTES = {
   controlPlane: '/v1/rke.cattle.io.rkecontrolplanes/:namespace/:name',
   cloudCredentials: '/v3/cloudcredentials',
   cloudCredential: '/v3/cloudcredentials/:id',
+  twins: '/v3/clusters',
 } as const;
 
 /** A cluster update that keeps losing to other writers gives up after this many reads. */
@@ -351,13 +358,34 @@ export class Rke2Driver implements BackendDriver {
     });
   }
 
+  /**
+   * The provisioning clusters, then the management twins (`/v3/clusters`, paged). Rancher removes
+   * a twin only after its provisioning cluster is gone (§9.3), so a twin being removed whose
+   * cluster no page listed is the last of that cluster on the backend: it is reported as the
+   * cluster, `removing`, instead of the cluster reading as gone (or, to an rke1 reader of the
+   * same server, as an unknown cluster) while Rancher is still tearing it down. A twin that is not
+   * being removed and whose cluster was not listed belongs to a cluster made after its page was
+   * read; the next cycle sees it.
+   */
   async *clusterPages(): AsyncGenerator<RemoteCluster[]> {
+    const listed = new Set<string>();
     for await (const page of this.client.stevePages<ProvisioningCluster>(
       ROUTES.clustersIn,
       {},
       { namespace: FLEET_NAMESPACE },
-    ))
-      yield page.map(toRemoteCluster);
+    )) {
+      const clusters = page.map(toRemoteCluster);
+      for (const c of clusters) if (c.managementId) listed.add(c.managementId);
+      yield clusters;
+    }
+    for await (const page of this.client.pages<V3Cluster>(ROUTES.twins)) {
+      const lingering = page
+        .filter((twin) => isProvisioningTwin(twin) && !listed.has(twin.id))
+        .map(toRemoteTwin)
+        .filter((twin) => twin.removing && twin.name !== '')
+        .map((twin) => ({ ...twin, id: `${FLEET_NAMESPACE}/${twin.name}`, state: 'removing', nodeCount: 0 }));
+      if (lingering.length > 0) yield lingering;
+    }
   }
 
   async *nodePoolPages(): AsyncGenerator<RemoteNodePool[]> {

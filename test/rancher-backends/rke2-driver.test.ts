@@ -74,7 +74,8 @@ describe('rke2 driver against a simulated Rancher 2.12', () => {
     sim = await startTestSimulator({
       version: 'v2.12.3',
       nodeTemplates: [{ name: 'm1.large' }],
-      timings: { etcdBackupMs: 50 },
+      // Long enough to catch the twin still being removed after its cluster is gone.
+      timings: { etcdBackupMs: 50, clusterDeleteMs: 1_500 },
     });
     const probeDriver = createBackendDriver(
       'rke2',
@@ -333,7 +334,25 @@ describe('rke2 driver against a simulated Rancher 2.12', () => {
     assert.equal(old.kind, 'invalid');
   });
 
-  test('delete: the cluster goes, then its twin; releasing its machine configs leaves none', async () => {
+  test('the sync lists the twins: /v3 twins carry the cluster’s labels and the administrated mark', async () => {
+    const remote = (await driver.getCluster(clusterId))!;
+    const twin = (await sim.rancher('GET', `/v3/clusters/${remote.managementId}`)).body;
+    assert.equal(twin.labels[PADDOCK_LABELS.clusterId], CLUSTER_ID);
+    assert.equal(twin.annotations['provisioning.cattle.io/administrated'], 'true');
+    await sim.clearCalls();
+    const listed = await all(driver.clusterPages());
+    // A twin whose cluster was listed is not reported a second time.
+    assert.deepEqual(
+      listed.filter((c) => c.managementId === remote.managementId).map((c) => c.id),
+      [clusterId],
+    );
+    assert.deepEqual(
+      (await sim.calls()).map((c) => `${c.method} ${c.path}`),
+      ['GET /v1/provisioning.cattle.io.clusters/fleet-default', 'GET /v3/clusters'],
+    );
+  });
+
+  test('delete: the cluster goes, then its twin (the sync reports it removing until then); releasing its machine configs leaves none', async () => {
     const managementId = (await driver.getCluster(clusterId))!.managementId;
     await driver.deleteCluster(clusterId);
     await driver.deleteCluster(clusterId);
@@ -341,6 +360,15 @@ describe('rke2 driver against a simulated Rancher 2.12', () => {
       what: 'drv-a gone',
       timeoutMs: 20_000,
     });
+    // The provisioning cluster is gone; its twin is still being removed for a while.
+    const listed = await all(driver.clusterPages());
+    assert.equal((await sim.rancher('GET', `/v3/clusters/${managementId}`)).body.state, 'removing');
+    const lingering = listed.find((c) => c.id === clusterId);
+    assert.ok(lingering, `drv-a still listed (as its twin): ${JSON.stringify(listed)}`);
+    assert.equal(lingering.removing, true);
+    assert.equal(lingering.state, 'removing');
+    assert.equal(lingering.managementId, managementId);
+    assert.equal(lingering.labels[PADDOCK_LABELS.clusterId], CLUSTER_ID);
     await waitFor(
       async () =>
         (await sim.rancher('GET', `/v3/clusters/${managementId}`)).status === 404 ? true : undefined,

@@ -281,6 +281,16 @@ function componentConditions(c: V3Cluster): RemoteCondition[] {
     });
 }
 
+/**
+ * A management cluster that is the `/v3` twin (`c-m-xxxxxxxx`) of a provisioning-v2 cluster: Rancher
+ * marks every twin it generates with `provisioning.cattle.io/administrated` and copies the
+ * provisioning cluster's labels onto it, Paddock's included. It is reached (and counted) through
+ * `/v1`, never as an RKE1 cluster.
+ */
+export function isProvisioningTwin(c: V3Cluster): boolean {
+  return Object.hasOwn(c.annotations ?? {}, 'provisioning.cattle.io/administrated');
+}
+
 export function toRemoteCluster(c: V3Cluster): RemoteCluster {
   const status = toStatus(c);
   status.conditions.push(...componentConditions(c));
