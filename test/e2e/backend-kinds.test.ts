@@ -245,7 +245,10 @@ describe('the cluster lifecycle on both backend kinds (rke1 on Rancher 2.9, rke2
     assert.equal(wrongDriver.status, 422, JSON.stringify(wrongDriver.body));
     assert.equal(wrongDriver.body.code, 'BACKEND_VERIFICATION_FAILED');
     assert.equal(wrongDriver.body.errors[0].field, 'cloudCredential');
-    assert.match(wrongDriver.body.detail, /holds no openstack credentials \(it serves amazonec2\).*m1\.large/);
+    assert.match(
+      wrongDriver.body.detail,
+      /holds no openstack credentials \(it serves amazonec2\).*m1\.large/,
+    );
     assert.equal((await paddock.db.query(`SELECT 1 FROM backends WHERE name = 'cred-rke2'`)).rowCount, 0);
 
     // The same check guards a PATCH of the registered backend's credential; nothing changes.
