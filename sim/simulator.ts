@@ -67,7 +67,7 @@ export interface RunningSimulator {
   version: string;
   /** The node templates created from `options.nodeTemplates`, with their generated ids (none from v2.12 on). */
   nodeTemplates: Array<{ name: string; driver: string; id: string }>;
-  /** One cloud credential per driver of `options.nodeTemplates` (`cattle-global-data:cc-xxxxx`). */
+  /** One cloud credential for OpenStack and each other driver of `options.nodeTemplates` (`cattle-global-data:cc-xxxxx`). */
   cloudCredentials: Array<{ name: string; driver: string; id: string }>;
   close(): Promise<void>;
 }
@@ -138,9 +138,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     const template = world.nodeTemplates.create({ name, [`${driver}Config`]: {} }, { baseUrl: url });
     return [{ name, driver, id: template.id }];
   });
-  // The operator who activated a driver also made a credential for it (its machines are created
-  // with one; rke2 backends name it at registration), on every version.
-  const drivers = [...new Set((options.nodeTemplates ?? []).map(({ driver = 'openstack' }) => driver))];
+  // The operator made a credential for each driver in use (its machines are created with one;
+  // rke2 backends name it at registration), on every version: OpenStack, the seeds' driver, always.
+  const drivers = [
+    ...new Set(['openstack', ...(options.nodeTemplates ?? []).map(({ driver = 'openstack' }) => driver)]),
+  ];
   const cloudCredentials = drivers.map((driver) => {
     const credential = world.cloudCredentials.create(
       { name: driver, [`${driver}credentialConfig`]: {} },
