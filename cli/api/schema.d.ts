@@ -232,6 +232,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/kubernetes-versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Kubernetes versions new clusters and upgrades may use, with the regions offering each */
+        get: operations["listKubernetesVersions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/operations/{operation}": {
         parameters: {
             query?: never;
@@ -316,7 +333,7 @@ export interface paths {
         delete: operations["deleteCluster"];
         options?: never;
         head?: never;
-        /** Set or clear a cluster's expiry (`expiresAt`, null clears it) */
+        /** Set or clear a cluster's expiry (`expiresAt`, null clears it; 200) and/or upgrade it (`kubernetesVersion`; 202 with the operation) */
         patch: operations["updateCluster"];
         trace?: never;
     };
@@ -839,6 +856,18 @@ export interface components {
             /** @description rke1: the node template, e.g. `cattle-global-nt:nt-x7k2p`. */
             nodeTemplateId?: string;
         };
+        KubernetesVersionDto: {
+            /** @description True when it is what a create without `kubernetesVersion` gets on some backend. */
+            default: boolean;
+            /** @description The regions where a backend offers it (a backend without a region counts as none). */
+            regions: string[];
+            /** @description In users' form, as create and upgrade take it: `v1.31.9`. */
+            version: string;
+        };
+        KubernetesVersionListDto: {
+            /** @description Newest first. */
+            items: components["schemas"]["KubernetesVersionDto"][];
+        };
         MachineConfigTemplateDto: {
             /** @description The driver's fields (top-level in the machine config), e.g. `{"flavorName": "m1.large"}`. */
             fields: {
@@ -942,7 +971,7 @@ export interface components {
             state: "pending" | "running" | "succeeded" | "failed" | "cancelled";
             steps: components["schemas"]["OperationStepDto"][];
             /** @enum {string} */
-            type: "create-cluster" | "delete-cluster" | "add-node-pool" | "scale-node-pool" | "delete-node-pool" | "take-backup" | "restore-backup" | "update-backup-schedule";
+            type: "create-cluster" | "delete-cluster" | "add-node-pool" | "scale-node-pool" | "delete-node-pool" | "take-backup" | "restore-backup" | "update-backup-schedule" | "upgrade";
             /** Format: date-time */
             updatedAt: string;
         };
@@ -1210,7 +1239,14 @@ export interface components {
              *     Bound by the project's `maxClusterLifetimeSeconds`, counted from the cluster's creation.
              * @example 2026-12-02T06:00:00Z
              */
-            expiresAt: string | null;
+            expiresAt?: string | null;
+            /**
+             * @description Upgrade to this version (`v1.32.5`, or `v1.32` for the newest patch the cluster's backend
+             *     offers): one minor version at a time, never down. The version the cluster runs already is
+             *     no change.
+             * @example v1.32.5
+             */
+            kubernetesVersion?: string;
         };
     };
     responses: never;
@@ -4815,6 +4851,163 @@ export interface operations {
             };
         };
     };
+    listKubernetesVersions: {
+        parameters: {
+            query?: {
+                /** @description Only what backends of this region offer */
+                region?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KubernetesVersionListDto"];
+                };
+            };
+            /** @description The request is not valid; `errors` names each offending field. Nothing was written. Codes: `VALIDATION_FAILED`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "VALIDATION_FAILED",
+                     *       "detail": "invalid request: nodePools[0].quantity",
+                     *       "status": 400,
+                     *       "title": "Bad Request",
+                     *       "type": "https://paddock.dev/problems/validation-failed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "VALIDATION_FAILED";
+                    };
+                };
+            };
+            /** @description No valid bearer token. Codes: `UNAUTHENTICATED`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "UNAUTHENTICATED",
+                     *       "detail": "a bearer token is required",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "https://paddock.dev/problems/unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "UNAUTHENTICATED";
+                    };
+                };
+            };
+            /** @description Well-formed, but not something Paddock can do. Codes: `REGION_UNKNOWN`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "REGION_UNKNOWN",
+                     *       "detail": "region unknown",
+                     *       "status": 422,
+                     *       "title": "Unprocessable Content",
+                     *       "type": "https://paddock.dev/problems/region-unknown"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "REGION_UNKNOWN";
+                    };
+                };
+            };
+            /** @description Too many requests (from this token, project or address); retry after `Retry-After` seconds. Codes: `RATE_LIMITED`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "RATE_LIMITED",
+                     *       "detail": "too many requests for this token; retry in 3 s",
+                     *       "status": 429,
+                     *       "title": "Too Many Requests",
+                     *       "type": "https://paddock.dev/problems/rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "RATE_LIMITED";
+                    };
+                };
+            };
+            /** @description Unexpected error; the answer carries an id to quote, never a stack. Codes: `INTERNAL`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "INTERNAL",
+                     *       "detail": "unexpected error (id 3f1c…); the operators have it in the log",
+                     *       "status": 500,
+                     *       "title": "Internal Server Error",
+                     *       "type": "https://paddock.dev/problems/internal"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "INTERNAL";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "DATABASE_UNAVAILABLE",
+                     *       "detail": "the database is unavailable; retry shortly",
+                     *       "status": 503,
+                     *       "title": "Service Unavailable",
+                     *       "type": "https://paddock.dev/problems/database-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "DATABASE_UNAVAILABLE";
+                    };
+                };
+            };
+            /** @description Problem details (RFC 9457) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
     getOperation: {
         parameters: {
             query?: {
@@ -5995,12 +6188,22 @@ export interface operations {
             };
         };
         responses: {
+            /** @description No upgrade was started: the cluster as changed */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ClusterDto"];
+                };
+            };
+            /** @description The upgrade operation */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OperationDto"];
                 };
             };
             /** @description The request is not valid; `errors` names each offending field. Nothing was written. Codes: `VALIDATION_FAILED`. */
@@ -6066,7 +6269,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Refused in the current state; nothing was changed. Codes: `IDEMPOTENCY_KEY_BUSY`, `OPERATION_IN_PROGRESS`. */
+            /** @description Refused in the current state; nothing was changed. Codes: `IDEMPOTENCY_KEY_BUSY`, `OPERATION_IN_PROGRESS`, `CLUSTER_NOT_ACTIVE`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6083,7 +6286,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "IDEMPOTENCY_KEY_BUSY" | "OPERATION_IN_PROGRESS";
+                        code?: "IDEMPOTENCY_KEY_BUSY" | "OPERATION_IN_PROGRESS" | "CLUSTER_NOT_ACTIVE";
                     };
                 };
             };
@@ -6129,7 +6332,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Well-formed, but not something Paddock can do. Codes: `IDEMPOTENCY_KEY_REUSED`, `LIFETIME_EXCEEDED`. */
+            /** @description Well-formed, but not something Paddock can do. Codes: `IDEMPOTENCY_KEY_REUSED`, `LIFETIME_EXCEEDED`, `DOWNGRADE_NOT_ALLOWED`, `VERSION_SKEW`, `VERSION_NOT_AVAILABLE`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6146,7 +6349,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "IDEMPOTENCY_KEY_REUSED" | "LIFETIME_EXCEEDED";
+                        code?: "IDEMPOTENCY_KEY_REUSED" | "LIFETIME_EXCEEDED" | "DOWNGRADE_NOT_ALLOWED" | "VERSION_SKEW" | "VERSION_NOT_AVAILABLE";
                     };
                 };
             };

@@ -196,6 +196,9 @@ export class ClusterType extends ResourceType {
     if (isPlainObject(rke)) this.normalizeVersion(rke);
 
     const before = JSON.stringify(object.fields.rancherKubernetesEngineConfig ?? null);
+    const rkeChanged =
+      object.fields.driver === 'rancherKubernetesEngine' && JSON.stringify(rke ?? null) !== before;
+    if (rkeChanged) this.checkCanUpgrade(object, rke as Rke | undefined);
     this.moveSecrets(object, next);
     object.fields = next;
     if (object.removed === undefined) {
@@ -205,8 +208,39 @@ export class ClusterType extends ResourceType {
     object.name = name;
     object.labels = mergeProtectedMap(object.labels, body.labels);
     object.annotations = mergeProtectedMap(object.annotations, body.annotations);
-    if (object.fields.driver === 'rancherKubernetesEngine' && JSON.stringify(rke ?? null) !== before) {
-      this.startUpdate(object);
+    if (rkeChanged) this.startUpdate(object);
+  }
+
+  /**
+   * The cluster store's guard on an RKE config change of a provisioned, up-to-date cluster that is
+   * not mid-upgrade (§3.4, `validateUnavailableNodes` → `canUpgrade`): nodes with the control role
+   * and worker-only nodes are counted ready or not (etcd-only nodes are not counted); as many
+   * not-ready nodes as the strategy's maxUnavailable refuses the change with a 500 text error,
+   * control plane first. Nothing is written.
+   */
+  private checkCanUpgrade(cluster: SimObject, rke: Rke | undefined): void {
+    const { conditions } = cluster;
+    if (!isTrue(conditions, 'Provisioned') || !isTrue(conditions, 'Updated')) return;
+    if (conditionStatus(conditions, 'Upgraded') === 'Unknown') return;
+    const strategy = (isPlainObject(rke?.upgradeStrategy) ? rke.upgradeStrategy : {}) as Record<string, unknown>;
+    const count = { control: [0, 0], worker: [0, 0] };
+    for (const node of this.world.nodes.table.where('clusterId', cluster.id)) {
+      if (node.removed !== undefined) continue;
+      const group = node.fields.controlPlane === true ? count.control : node.fields.worker === true ? count.worker : null;
+      if (group) group[isTrue(node.conditions, 'Ready') ? 0 : 1]++;
+    }
+    for (const [label, [ready, notReady], setting] of [
+      ['control plane', count.control, strategy.maxUnavailableControlplane ?? '1'],
+      ['worker', count.worker, strategy.maxUnavailableWorker ?? '10%'],
+    ] as const) {
+      const max = maxUnavailable(String(setting), ready + notReady);
+      if (notReady >= max) {
+        throw new ApiError(
+          500,
+          'ServerError',
+          `not enough ${label} nodes ready to upgrade, maxUnavailable: ${max}, notReady: ${notReady}, ready: ${ready}`,
+        );
+      }
     }
   }
 
@@ -709,6 +743,16 @@ function encryptionEnabled(rke: Rke): boolean {
   if (!isPlainObject(services) || !isPlainObject(services.kubeApi)) return false;
   const config = services.kubeApi.secretsEncryptionConfig;
   return isPlainObject(config) && config.enabled === true;
+}
+
+/**
+ * `rkeworkerupgrader.CalculateMaxUnavailable`: a count, or a percentage of `hosts` rounded down;
+ * never less than one.
+ */
+function maxUnavailable(value: string, hosts: number): number {
+  const percent = /^(\d+)%$/.exec(value.trim());
+  const n = percent ? Math.floor((hosts * Number(percent[1])) / 100) : Number.parseInt(value, 10);
+  return Number.isFinite(n) && n > 0 ? n : 1;
 }
 
 function randomOctet(): number {

@@ -13,11 +13,12 @@ import { sortedRoles, type ClusterRecord } from './cluster.types';
 import { checkPools } from './cluster-requests';
 import { ClusterLookup } from './cluster-lookup.service';
 import { ClusterReads } from './cluster-reads.service';
+import { ClusterUpgrades } from './cluster-upgrades.service';
 import { ClustersRepository } from './clusters.repository';
 import { OperationDto } from './operation.dto';
 
 /**
- * Changes to an existing cluster: delete it, set its expiry, add, scale or remove a pool. Each records its
+ * Changes to an existing cluster: delete it, set its expiry, upgrade it, add, scale or remove a pool. Each records its
  * operation in one transaction with the state change; growth reserves quota and backend
  * capacity as the transaction's last statements, quota before backend (the order every
  * transaction takes those rows in).
@@ -34,6 +35,7 @@ export class ClusterChanges {
     private readonly backends: BackendsRepository,
     private readonly quota: QuotaService,
     private readonly deletion: ClusterDeletion,
+    private readonly upgrades: ClusterUpgrades,
   ) {}
 
   async deleteCluster(projectName: string, clusterName: string): Promise<OperationDto> {
@@ -46,21 +48,44 @@ export class ClusterChanges {
     return this.reads.operation(operationId);
   }
 
-  /** Sets or clears the cluster's expiry, within the project's maximum lifetime; no operation. */
-  async updateCluster(projectName: string, clusterName: string, body: UpdateClusterDto): Promise<ClusterDto> {
+  /**
+   * Sets or clears the cluster's expiry (within the project's maximum lifetime; no operation)
+   * and/or starts its upgrade (see ClusterUpgrades). Both fields in one request are one change,
+   * in one transaction: a refused upgrade leaves the expiry as it was. The answer is the upgrade's
+   * operation when one was recorded, the cluster otherwise.
+   */
+  async updateCluster(
+    projectName: string,
+    clusterName: string,
+    body: UpdateClusterDto,
+  ): Promise<{ operation: OperationDto } | { cluster: ClusterDto }> {
+    if (body.expiresAt === undefined && body.kubernetesVersion === undefined) {
+      throw badRequest('invalid request: nothing to change', [
+        { field: 'expiresAt', message: 'give expiresAt, kubernetesVersion or both' },
+      ]);
+    }
     const project = await this.lookup.requireProject(projectName);
-    await this.uow.run(async () => {
+    const operationId = randomUUID();
+    const upgraded = await this.uow.run(async () => {
       const cluster = await this.lookup.requireLiveCluster(project, clusterName);
-      const expiresAt = body.expiresAt === null ? null : new Date(body.expiresAt);
-      checkExpiry(
-        expiresAt,
-        cluster.createdAt,
-        await this.quota.maxClusterLifetimeOf(project.id),
-        new Date(),
-      );
-      await this.clusters.setExpiry(cluster.id, expiresAt);
+      const recorded =
+        body.kubernetesVersion !== undefined &&
+        (await this.upgrades.recordInTransaction(cluster, body.kubernetesVersion, operationId));
+      if (body.expiresAt !== undefined) {
+        const expiresAt = body.expiresAt === null ? null : new Date(body.expiresAt);
+        checkExpiry(
+          expiresAt,
+          cluster.createdAt,
+          await this.quota.maxClusterLifetimeOf(project.id),
+          new Date(),
+        );
+        await this.clusters.setExpiry(cluster.id, expiresAt);
+      }
+      return recorded;
     });
-    return this.reads.get(projectName, clusterName);
+    return upgraded
+      ? { operation: await this.reads.operation(operationId) }
+      : { cluster: await this.reads.get(projectName, clusterName) };
   }
 
   async addNodePool(projectName: string, clusterName: string, body: NodePoolSpecDto): Promise<OperationDto> {

@@ -9,6 +9,8 @@ import { AwaitActiveStep } from './steps/await-active.step';
 import { AwaitClusterDeletedStep } from './steps/await-cluster-deleted.step';
 import { AwaitNodePoolDeletedStep } from './steps/await-node-pool-deleted.step';
 import { AwaitRolesStep } from './steps/await-roles.step';
+import { AwaitUpgradeStartedStep } from './steps/await-upgrade-started.step';
+import { AwaitUpgradedStep } from './steps/await-upgraded.step';
 import { CreateClusterStep } from './steps/create-cluster.step';
 import { CreateMachineConfigStep } from './steps/create-machine-config.step';
 import { CreateNodePoolStep } from './steps/create-node-pool.step';
@@ -17,6 +19,7 @@ import { DeleteMachineConfigsStep } from './steps/delete-machine-configs.step';
 import { DeleteNodePoolStep } from './steps/delete-node-pool.step';
 import { RestoreQuantityStep } from './steps/restore-quantity.step';
 import { ScaleNodePoolStep } from './steps/scale-node-pool.step';
+import { SetKubernetesVersionStep } from './steps/set-kubernetes-version.step';
 
 /**
  * What each operation on a cluster does, step by step, and how it is undone, per backend kind.
@@ -71,6 +74,15 @@ export const CLUSTER_OPERATIONS = {
     compensation: [],
     deadline: false,
   },
+  // The same three steps on both kinds; only the driver's write differs. Nothing to undo: a
+  // downgrade is not something Kubernetes supports, so a failed upgrade is left for people.
+  upgrade: {
+    forward: [SetKubernetesVersionStep, AwaitUpgradeStartedStep, AwaitUpgradedStep],
+    compensation: [],
+    deadline: true,
+    // A cancelled upgrade keeps whatever the backend was already asked for.
+    cancel: 'stop',
+  },
   ...BACKUP_OPERATIONS,
 } as const satisfies Record<OperationType, OperationDeclaration>;
 
@@ -117,6 +129,7 @@ export const RKE2_CLUSTER_OPERATIONS = {
     compensation: [],
     deadline: false,
   },
+  upgrade: CLUSTER_OPERATIONS.upgrade,
   ...BACKUP_OPERATIONS,
 } as const satisfies Record<OperationType, OperationDeclaration>;
 

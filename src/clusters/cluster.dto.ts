@@ -114,16 +114,34 @@ export class CreateClusterDto {
   backup?: BackupScheduleDto;
 }
 
+/**
+ * A change to a cluster: at least one field. `expiresAt` changes only Paddock's record (200);
+ * `kubernetesVersion` starts an `upgrade` operation (202). Both in one request are one change:
+ * applied together, or (when the upgrade is refused) neither.
+ */
 export class UpdateClusterDto {
   /**
    * Extend or shorten the cluster's life (a future date-time), or `null` to clear its expiry.
    * Bound by the project's `maxClusterLifetimeSeconds`, counted from the cluster's creation.
    */
-  @ApiProperty({ type: String, nullable: true, format: 'date-time', example: '2026-12-02T06:00:00Z' })
-  // Required, but `null` is a value of its own (clear), so only null skips the date check.
-  @ValidateIf((o: UpdateClusterDto) => o.expiresAt !== null)
+  @ApiPropertyOptional({ type: String, nullable: true, format: 'date-time', example: '2026-12-02T06:00:00Z' })
+  // `null` is a value of its own (clear), so only null and absence skip the date check.
+  @ValidateIf((o: UpdateClusterDto) => o.expiresAt !== null && o.expiresAt !== undefined)
   @IsISO8601({ strict: true }, { message: 'expiresAt must be an ISO 8601 date-time or null' })
-  expiresAt: string | null;
+  expiresAt?: string | null;
+
+  /**
+   * Upgrade to this version (`v1.32.5`, or `v1.32` for the newest patch the cluster's backend
+   * offers): one minor version at a time, never down. The version the cluster runs already is
+   * no change.
+   */
+  @ApiPropertyOptional({ example: 'v1.32.5' })
+  @IsOmittable()
+  @IsString()
+  @Matches(/^v\d{1,3}\.\d{1,3}(\.\d{1,4})?$/, {
+    message: 'kubernetesVersion must look like v1.32.5 (or v1.32 for the newest patch on offer)',
+  })
+  kubernetesVersion?: string;
 }
 
 export class ScaleNodePoolDto {

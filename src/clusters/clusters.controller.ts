@@ -3,6 +3,7 @@ import {
   ApiAcceptedResponse,
   ApiBearerAuth,
   ApiDefaultResponse,
+  ApiOkResponse,
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
@@ -78,17 +79,28 @@ export class ClustersController {
   }
 
   @Patch(':cluster')
-  @ApiProblems({ 409: ['OPERATION_IN_PROGRESS'], 422: ['LIFETIME_EXCEEDED'] })
+  @ApiProblems({
+    409: ['OPERATION_IN_PROGRESS', 'CLUSTER_NOT_ACTIVE'],
+    422: ['LIFETIME_EXCEEDED', 'DOWNGRADE_NOT_ALLOWED', 'VERSION_SKEW', 'VERSION_NOT_AVAILABLE'],
+  })
   @ApiOperation({
     operationId: 'updateCluster',
-    summary: "Set or clear a cluster's expiry (`expiresAt`, null clears it)",
+    summary:
+      "Set or clear a cluster's expiry (`expiresAt`, null clears it; 200) and/or upgrade it (`kubernetesVersion`; 202 with the operation)",
   })
-  update(
+  @ApiOkResponse({ type: ClusterDto, description: 'No upgrade was started: the cluster as changed' })
+  @ApiAcceptedResponse({ type: OperationDto, description: 'The upgrade operation' })
+  async update(
     @Param('project') project: string,
     @Param('cluster') cluster: string,
     @Body() body: UpdateClusterDto,
-  ): Promise<ClusterDto> {
-    return this.changes.updateCluster(project, cluster, body);
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<ClusterDto | OperationDto> {
+    const changed = await this.changes.updateCluster(project, cluster, body);
+    if ('cluster' in changed) return changed.cluster;
+    res.status(202);
+    located(res, changed.operation);
+    return changed.operation;
   }
 
   @Delete(':cluster')

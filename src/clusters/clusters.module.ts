@@ -6,6 +6,7 @@ import { ClusterCreation } from './cluster-creation.service';
 import { ClusterLookup } from './cluster-lookup.service';
 import { ClusterPreviewController } from './cluster-preview.controller';
 import { ClusterReads } from './cluster-reads.service';
+import { ClusterUpgrades } from './cluster-upgrades.service';
 import { ClustersCoreModule } from './clusters-core.module';
 import { ClustersController } from './clusters.controller';
 import { OperationsController } from './operations.controller';
@@ -20,6 +21,7 @@ import { OperationsService } from './operations.service';
     ClusterCreation,
     ClusterChanges,
     ClusterReads,
+    ClusterUpgrades,
     ClusterLookup,
     OperationsService,
     OperationWaiters,

@@ -332,6 +332,14 @@ export class ClustersRepository {
     }
   }
 
+  /** The version the backend reports the cluster runs (an upgrade that finished). */
+  async setKubernetesVersion(clusterId: string, version: string): Promise<void> {
+    await this.uow.manager.query(
+      `UPDATE clusters SET kubernetes_version = $2, updated_at = now() WHERE id = $1 AND kubernetes_version IS DISTINCT FROM $2`,
+      [clusterId, version],
+    );
+  }
+
   async setExpiry(clusterId: string, expiresAt: Date | null): Promise<void> {
     await this.uow.manager.query(`UPDATE clusters SET expires_at = $2, updated_at = now() WHERE id = $1`, [
       clusterId,

@@ -99,6 +99,10 @@ export function settlementOf({
     case 'take-backup':
     case 'update-backup-schedule':
       return { ...base, cluster: null };
+    // An upgrade changes neither quota nor capacity; the cluster is at rest again either way (a
+    // cancelled one keeps whatever the backend was asked for, and the sync follows the backend).
+    case 'upgrade':
+      return { ...base, cluster: 'active' };
   }
 }
 
@@ -126,6 +130,10 @@ export function failureWithoutUndo(
     case 'take-backup':
     case 'update-backup-schedule':
       return { cluster: null, poolState: null };
+    // Refused before the backend took the version (Rancher's refusal included): nothing changed,
+    // the cluster is active as before. After it: the backend holds a change that did not finish.
+    case 'upgrade':
+      return { cluster: params.versionWritten ? 'error' : 'active', poolState: null };
     case 'create-cluster':
     case 'add-node-pool':
     case 'scale-node-pool':

@@ -47,6 +47,8 @@ export interface ClusterStatusUpdate {
   nodeCount: number;
   /** The management cluster's id as the backend reports it (null: not known, kept as it was). */
   managementId: string | null;
+  /** The version the backend reports the cluster runs (null: not known now, kept as it was). */
+  kubernetesVersion: string | null;
 }
 
 export interface PoolStatusUpdate {
@@ -358,6 +360,7 @@ export class SyncDiff {
       unhealthyConditions: unhealthyConditions(conditions),
       nodeCount: this.nodesByCluster.get(rancherId) ?? 0,
       managementId: remote?.managementId ?? null,
+      kubernetesVersion: remote?.kubernetesVersion ?? null,
     };
   }
 }

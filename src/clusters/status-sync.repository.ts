@@ -132,11 +132,12 @@ export class StatusSyncRepository {
       `UPDATE clusters c SET state = CASE WHEN c.state = v.previous_state THEN v.state ELSE c.state END, remote_state = v.remote_state, remote_transitioning = v.remote_transitioning,
          remote_message = v.remote_message, conditions = v.conditions::jsonb, node_count = v.node_count,
          management_id = COALESCE(v.management_id, c.management_id),
+         kubernetes_version = COALESCE(v.kubernetes_version, c.kubernetes_version),
          unhealthy_conditions = string_to_array(v.unhealthy, ','),
          status_updated_at = now(),
          updated_at = CASE WHEN c.state = v.previous_state AND c.state IS DISTINCT FROM v.state THEN now() ELSE c.updated_at END
-       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[], $9::text[], $10::text[])
-         AS v(id, state, remote_state, remote_transitioning, remote_message, conditions, node_count, previous_state, unhealthy, management_id)
+       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[], $9::text[], $10::text[], $11::text[])
+         AS v(id, state, remote_state, remote_transitioning, remote_message, conditions, node_count, previous_state, unhealthy, management_id, kubernetes_version)
        WHERE c.id = v.id AND c.state NOT IN ('deleted', 'failed')`,
       [
         updates.map((u) => u.id),
@@ -149,6 +150,7 @@ export class StatusSyncRepository {
         updates.map((u) => u.previousState),
         updates.map((u) => u.unhealthyConditions.join(',')),
         updates.map((u) => u.managementId),
+        updates.map((u) => u.kubernetesVersion),
       ],
     );
   }

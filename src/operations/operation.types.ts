@@ -9,6 +9,7 @@ export const OPERATION_TYPES = [
   'take-backup',
   'restore-backup',
   'update-backup-schedule',
+  'upgrade',
 ] as const;
 export type OperationType = (typeof OPERATION_TYPES)[number];
 
@@ -57,6 +58,11 @@ export interface OperationParams {
   clusterStateBefore?: 'active' | 'updating' | 'error';
   /** A schedule change: the new schedule. */
   backupSchedule?: { intervalHours: number; retention: number };
+  /** An upgrade: the version asked for (`v1.32.5`) and the one the cluster ran before. */
+  kubernetesVersion?: string;
+  previousKubernetesVersion?: string;
+  /** Set once the backend accepted the new version, so a failure after it leaves `error`, not `active`. */
+  versionWritten?: boolean;
 }
 
 export interface OperationRecord {

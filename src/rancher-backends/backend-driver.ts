@@ -100,6 +100,10 @@ export interface RemoteCluster extends RemoteStatus {
   /** True once a delete was accepted and the object is waiting on finalizers. */
   removing: boolean;
   nodeCount: number;
+  /**
+   * The version the cluster runs (`v1.31.9`) as the backend reports it; null when the backend does
+   * not tell right now (rke2 while its controller has not acted on the latest spec).
+   */
   kubernetesVersion: string | null;
 }
 
@@ -218,7 +222,10 @@ export interface NodePoolCreateSpec {
 export interface BackendProbe {
   /** Rancher version reported by `/v3/settings/server-version`. */
   version: string;
-  /** Kubernetes versions the backend offers for new clusters, as it spells them. */
+  /**
+   * Kubernetes versions the backend offers for new clusters and upgrades, as it spells them, its
+   * default for new clusters first (rke1 `k8s-version`, rke2 `rke2-default-version`).
+   */
   kubernetesVersions: string[];
   /** Round trip of the probe in milliseconds. */
   latencyMs: number;
@@ -305,6 +312,15 @@ export interface BackendDriver {
   createCluster(spec: ClusterCreateSpec): Promise<RemoteCluster>;
   /** Starts the delete; resolves when Rancher accepted it or the cluster is already gone. */
   deleteCluster(id: string): Promise<void>;
+  /**
+   * Asks the backend to run `version` (a user's `v1.32.5` it offers) on the cluster: rke1 a PUT of
+   * the cluster with its `name` and the new `rancherKubernetesEngineConfig.kubernetesVersion`; rke2
+   * an update of the cluster object with the `resourceVersion` read, re-read on 409. Nothing is
+   * written when the cluster already asks for that version, so a retry is harmless. Rancher's
+   * refusal of the change (rke1 "not enough worker nodes ready to upgrade", a version it does not
+   * offer) is a `BackendError` of kind `invalid`, not retryable.
+   */
+  setKubernetesVersion(clusterId: string, version: string): Promise<void>;
 
   /** Node pools of one cluster. */
   listNodePools(clusterId: string): Promise<RemoteNodePool[]>;

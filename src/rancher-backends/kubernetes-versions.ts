@@ -64,10 +64,37 @@ export function backendVersionOf(
   wanted: string,
 ): string | null {
   if (kind === 'rke1') return resolveKubernetesVersion(offered, wanted, '');
+  return resolveKubernetesVersion(offeredFor('rke2', offered), wanted, '+rke2r1');
+}
+
+/** `[major, minor, patch]` of a version in any spelling (`v1.31.9+rke2r1` → [1, 31, 9]); null if none. */
+export function versionParts(version: string): [number, number, number] | null {
+  const m = PLAIN.exec(version);
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : null;
+}
+
+/** Orders two versions by major, minor, patch (the build suffix is ignored): < 0, 0 or > 0. */
+export function compareVersions(a: readonly number[], b: readonly number[]): number {
+  for (let i = 0; i < 3; i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return 0;
+}
+
+/**
+ * The versions a backend of `kind` offers to clusters Paddock makes there, as `backendVersionOf`
+ * chooses among them (rke2: the RKE2 releases, K3s only when there are none).
+ */
+export function offeredFor(kind: 'rke1' | 'rke2', offered: readonly string[]): readonly string[] {
+  if (kind === 'rke1') return offered;
   const rke2 = offered.filter((v) => v.includes('+rke2'));
-  return resolveKubernetesVersion(
-    rke2.length > 0 || offered.length === 0 ? rke2 : offered,
-    wanted,
-    '+rke2r1',
-  );
+  return rke2.length > 0 ? rke2 : offered;
+}
+
+/**
+ * A probe's list with the backend's default for new clusters first (a backend row stores the list
+ * in this order, so `GET /v1/kubernetes-versions` can tell the default without asking again).
+ * A default the list does not hold is not added: only listed versions are offered.
+ */
+export function defaultFirst(offered: readonly string[], defaultVersion: string | null | undefined): string[] {
+  if (!defaultVersion || !offered.includes(defaultVersion)) return [...offered];
+  return [defaultVersion, ...offered.filter((v) => v !== defaultVersion)];
 }

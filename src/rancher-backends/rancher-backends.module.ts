@@ -5,11 +5,13 @@ import { BackendDriversService } from './backend-drivers.service';
 import { BackendMetrics } from './backend-metrics.service';
 import { BackendsRepository } from './backends.repository';
 import { BackendsService } from './backends.service';
+import { KubernetesVersionsController } from './kubernetes-versions.controller';
+import { KubernetesVersionsService } from './kubernetes-versions.service';
 import { PlacementService } from './placement.service';
 
 /** The backend registry, placement, and one Rancher driver per backend. */
 @Module({
-  controllers: [AdminBackendsController],
+  controllers: [AdminBackendsController, KubernetesVersionsController],
   providers: [
     BackendsRepository,
     BackendsService,
@@ -17,6 +19,7 @@ import { PlacementService } from './placement.service';
     BackendCallStats,
     BackendMetrics,
     PlacementService,
+    KubernetesVersionsService,
   ],
   exports: [BackendsRepository, BackendsService, BackendDriversService, BackendCallStats, PlacementService],
 })

@@ -30,7 +30,7 @@ import type {
 } from './backend-driver';
 import { BackendError, isBackendError } from './backend.errors';
 import { findCloudCredential } from './cloud-credentials';
-import { backendVersionOf } from './kubernetes-versions';
+import { backendVersionOf, defaultFirst } from './kubernetes-versions';
 import { RancherClient, fillRoute } from './rancher-client';
 import {
   K8sEtcdBackup,
@@ -63,6 +63,9 @@ const ROUTES = {
   etcdBackups: '/v3/etcdbackups',
   etcdBackup: '/v3/etcdbackups/:id',
 } as const;
+
+/** The cluster store's 500s that are refusals of the change, not a broken server (§3.4). */
+const UPGRADE_REFUSALS = /not enough (worker|control plane) nodes ready to upgrade|is not supported currently|is not of valid semver/;
 
 export class Rke1Driver implements BackendDriver {
   readonly kind = 'rke1' as const;
@@ -122,10 +125,14 @@ export class Rke1Driver implements BackendDriver {
    */
   private async kubernetesVersions(): Promise<string[]> {
     const setting = await this.getOrNull<V3Setting>('/v3/settings/:id', 'k8s-versions-current');
-    return (setting?.value ?? '')
+    const offered = (setting?.value ?? '')
       .split(',')
       .map((v) => v.trim())
       .filter((v) => v !== '');
+    if (offered.length === 0) return offered;
+    // `k8s-version` is what a create without a version gets (§3.1): listed first, as the default.
+    const fallback = await this.getOrNull<V3Setting>('/v3/settings/:id', 'k8s-version');
+    return defaultFirst(offered, fallback?.value);
   }
 
   resolveKubernetesVersion(version: string): string | null {
@@ -194,6 +201,36 @@ export class Rke1Driver implements BackendDriver {
 
   async deleteCluster(id: string): Promise<void> {
     await this.deleteIdempotent(ROUTES.cluster, id);
+  }
+
+  async setKubernetesVersion(clusterId: string, version: string): Promise<void> {
+    const path = fillRoute(ROUTES.cluster, { id: clusterId });
+    const wanted = this.resolveKubernetesVersion(version);
+    if (!wanted) throw this.refused('PUT', path, `kubernetesVersion ${version} is not offered by this backend`);
+    // The store refuses a PUT without `name` (§3.4): the cluster is read first, and a cluster that
+    // already asks for the version is left alone (an earlier attempt landed).
+    const cluster = await this.getOrNull<V3Cluster>(ROUTES.cluster, clusterId);
+    if (!cluster) throw this.gone('PUT', path);
+    if (cluster.rancherKubernetesEngineConfig?.kubernetesVersion === wanted) return;
+    try {
+      // A merge PUT (§2.9) of the version alone: the rest of the RKE config (its secrets read back
+      // empty) stays as the server has it.
+      await this.client.request({
+        method: 'PUT',
+        route: ROUTES.cluster,
+        params: { id: clusterId },
+        body: { name: cluster.name, rancherKubernetesEngineConfig: { kubernetesVersion: wanted } },
+        // Not resent by the client: Rancher's refusal is a 500 (`canUpgrade`), which must reach
+        // the caller once, not be retried as if the server were broken.
+        idempotent: false,
+      });
+    } catch (error) {
+      // The cluster store answers its refusals with a 500 text error (§3.4): too many nodes not
+      // ready for the upgrade strategy, or a version it does not support.
+      if (isBackendError(error) && error.status === 500 && UPGRADE_REFUSALS.test(error.detail))
+        throw this.refused('PUT', path, error.detail);
+      throw error;
+    }
   }
 
   async listNodePools(clusterId: string): Promise<RemoteNodePool[]> {
@@ -325,6 +362,18 @@ export class Rke1Driver implements BackendDriver {
   }
 
   // ------------------------------------------------------------------ helpers
+
+  private refused(method: BackendError['method'], path: string, detail: string): BackendError {
+    return new BackendError({
+      kind: 'invalid',
+      retryable: false,
+      backend: this.client.backend,
+      method,
+      path,
+      status: 500,
+      detail,
+    });
+  }
 
   private gone(method: BackendError['method'], path: string): BackendError {
     return new BackendError({

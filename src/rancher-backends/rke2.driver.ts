@@ -36,7 +36,7 @@ import type {
 import { PADDOCK_LABELS } from './backend-driver';
 import { BackendError, isBackendError } from './backend.errors';
 import { findCloudCredential } from './cloud-credentials';
-import { backendVersionOf } from './kubernetes-versions';
+import { backendVersionOf, defaultFirst } from './kubernetes-versions';
 import { RancherClient } from './rancher-client';
 import {
   CapiMachine,
@@ -148,7 +148,11 @@ export class Rke2Driver implements BackendDriver {
 
   async probe(): Promise<BackendProbe> {
     const { version, latencyMs } = await this.client.serverVersion();
-    return { version, latencyMs, kubernetesVersions: await this.releases() };
+    const releases = await this.releases();
+    if (releases.length === 0) return { version, latencyMs, kubernetesVersions: releases };
+    // What a create without a version gets (rancher-212.md §1.6): listed first, as the default.
+    const fallback = await this.client.request<V3Setting>({ method: 'GET', route: ROUTES.defaultVersion });
+    return { version, latencyMs, kubernetesVersions: defaultFirst(releases, fallback.data?.value) };
   }
 
   /** The RKE2 and K3s releases the server's channel server offers (§1.6 of rancher-212.md). */
@@ -292,6 +296,29 @@ export class Rke2Driver implements BackendDriver {
       body,
     });
     return toRemoteCluster(this.object(res.data, 'POST', ROUTES.clusters));
+  }
+
+  async setKubernetesVersion(clusterId: string, version: string): Promise<void> {
+    const wanted = this.resolveKubernetesVersion(version);
+    if (!wanted) {
+      throw new BackendError({
+        kind: 'invalid',
+        retryable: false,
+        backend: this.client.backend,
+        method: 'PUT',
+        path: ROUTES.clusters,
+        detail: `kubernetesVersion ${version} is not offered by this backend`,
+      });
+    }
+    // One update of the cluster object (§9.1: PUT with the resourceVersion read, redone on 409);
+    // a spec that already names the version is not written again. The webhook's refusal comes
+    // back as 422 `Invalid` (kind `invalid`, not retryable).
+    const updated = await this.updateCluster(clusterId, (c) => {
+      if (c.spec!.kubernetesVersion === wanted) return false;
+      c.spec!.kubernetesVersion = wanted;
+      return true;
+    });
+    if (!updated) throw this.gone('PUT', clusterId);
   }
 
   async deleteCluster(id: string): Promise<void> {

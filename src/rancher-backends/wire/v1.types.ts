@@ -30,6 +30,8 @@ export interface SteveMetadata {
   labels?: Record<string, string> | null;
   annotations?: Record<string, string> | null;
   resourceVersion?: string;
+  /** Moves on every spec change (kube-apiserver); `status.observedGeneration` follows it. */
+  generation?: number;
   deletionTimestamp?: string | null;
   creationTimestamp?: string;
   state?: { name?: string; error?: boolean; transitioning?: boolean; message?: string } | null;
@@ -78,6 +80,8 @@ export interface ProvisioningCluster extends SteveObject {
   status?: {
     clusterName?: string;
     ready?: boolean;
+    /** The `metadata.generation` the controller last acted on. */
+    observedGeneration?: number;
     conditions?: SteveCondition[] | null;
   } | null;
 }
@@ -180,8 +184,22 @@ export function toRemoteCluster(c: ProvisioningCluster): RemoteCluster {
     removing: Boolean(c.metadata?.deletionTimestamp),
     // The machines the spec asks for; the sync counts the machines it actually lists.
     nodeCount: pools.reduce((sum, p) => sum + (typeof p.quantity === 'number' ? p.quantity : 0), 0),
-    kubernetesVersion: plainKubernetesVersion(c.spec?.kubernetesVersion),
+    kubernetesVersion: runningVersion(c),
   };
+}
+
+/**
+ * The version the cluster runs. The provisioning object only carries the spec's; it is what runs
+ * once the controller has acted on the latest spec (`observedGeneration` caught up with
+ * `generation`) and reports `Updated=True`. Until then (provisioning, or an upgrade under way)
+ * the running version is not known from this object: null, and the sync keeps what it had.
+ */
+function runningVersion(c: ProvisioningCluster): string | null {
+  const generation = c.metadata?.generation;
+  const observed = c.status?.observedGeneration;
+  const caughtUp = generation === undefined || (observed !== undefined && observed >= generation);
+  const updated = (c.status?.conditions ?? []).find((x) => x.type === 'Updated')?.status === 'True';
+  return caughtUp && updated ? plainKubernetesVersion(c.spec?.kubernetesVersion) : null;
 }
 
 /** The cluster's machine pools, each as a node pool; a pool shares its cluster's state. */

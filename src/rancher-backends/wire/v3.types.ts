@@ -302,11 +302,13 @@ export function toRemoteCluster(c: V3Cluster): RemoteCluster {
     labels: toLabels(c.labels),
     removing: status.state === 'removing' || Boolean(c.removed),
     nodeCount: typeof c.nodeCount === 'number' ? c.nodeCount : 0,
-    // The requested (spec) version, which is what Paddock set and compares against; the running
-    // version is only a fallback for clusters whose spec carries none.
+    // The version the cluster runs, as its agent reports it (`version.gitVersion`): during an
+    // upgrade the spec already names the new version while the nodes still run the old one, and
+    // an upgrade is done only once this moves. The spec's version stands in until the agent has
+    // connected (a cluster still provisioning).
     kubernetesVersion:
-      plainKubernetesVersion(c.rancherKubernetesEngineConfig?.kubernetesVersion) ??
-      plainKubernetesVersion(c.version?.gitVersion),
+      plainKubernetesVersion(c.version?.gitVersion) ??
+      plainKubernetesVersion(c.rancherKubernetesEngineConfig?.kubernetesVersion),
   };
 }
 
