@@ -222,11 +222,15 @@ export class ClusterType extends ResourceType {
     const { conditions } = cluster;
     if (!isTrue(conditions, 'Provisioned') || !isTrue(conditions, 'Updated')) return;
     if (conditionStatus(conditions, 'Upgraded') === 'Unknown') return;
-    const strategy = (isPlainObject(rke?.upgradeStrategy) ? rke.upgradeStrategy : {}) as Record<string, unknown>;
+    const strategy = (isPlainObject(rke?.upgradeStrategy) ? rke.upgradeStrategy : {}) as Record<
+      string,
+      unknown
+    >;
     const count = { control: [0, 0], worker: [0, 0] };
     for (const node of this.world.nodes.table.where('clusterId', cluster.id)) {
       if (node.removed !== undefined) continue;
-      const group = node.fields.controlPlane === true ? count.control : node.fields.worker === true ? count.worker : null;
+      const group =
+        node.fields.controlPlane === true ? count.control : node.fields.worker === true ? count.worker : null;
       if (group) group[isTrue(node.conditions, 'Ready') ? 0 : 1]++;
     }
     for (const [label, [ready, notReady], setting] of [

@@ -77,9 +77,13 @@ export class ClusterUpgrades {
       );
     }
     if (cluster.activeOperationId) {
-      throw conflict('OPERATION_IN_PROGRESS', 'another operation is changing this cluster; wait for it to finish', {
-        clusterId: cluster.id,
-      });
+      throw conflict(
+        'OPERATION_IN_PROGRESS',
+        'another operation is changing this cluster; wait for it to finish',
+        {
+          clusterId: cluster.id,
+        },
+      );
     }
     if (cluster.state !== 'active' || !current) {
       throw conflict(
@@ -97,7 +101,10 @@ export class ClusterUpgrades {
       clusterId: cluster.id,
       nodePoolId: null,
       pools: [],
-      params: { kubernetesVersion: target, previousKubernetesVersion: cluster.kubernetesVersion ?? undefined },
+      params: {
+        kubernetesVersion: target,
+        previousKubernetesVersion: cluster.kubernetesVersion ?? undefined,
+      },
       backendKind: backend.kind,
     });
     await this.clusters.setState(cluster.id, 'updating');

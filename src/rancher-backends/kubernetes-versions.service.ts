@@ -38,7 +38,9 @@ export class KubernetesVersionsService {
       if (region !== undefined && b.region !== region) continue;
       const offered = offeredFor(b.kind, b.kubernetesVersions);
       // The probe stores the backend's default first (see `BackendProbe.kubernetesVersions`).
-      const fallback = offered.includes(b.kubernetesVersions[0]) ? plainVersion(b.kubernetesVersions[0]) : null;
+      const fallback = offered.includes(b.kubernetesVersions[0])
+        ? plainVersion(b.kubernetesVersions[0])
+        : null;
       for (const spelled of offered) {
         const version = plainVersion(spelled);
         if (!version) continue;

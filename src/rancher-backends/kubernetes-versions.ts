@@ -94,7 +94,10 @@ export function offeredFor(kind: 'rke1' | 'rke2', offered: readonly string[]): r
  * in this order, so `GET /v1/kubernetes-versions` can tell the default without asking again).
  * A default the list does not hold is not added: only listed versions are offered.
  */
-export function defaultFirst(offered: readonly string[], defaultVersion: string | null | undefined): string[] {
+export function defaultFirst(
+  offered: readonly string[],
+  defaultVersion: string | null | undefined,
+): string[] {
   if (!defaultVersion || !offered.includes(defaultVersion)) return [...offered];
   return [defaultVersion, ...offered.filter((v) => v !== defaultVersion)];
 }

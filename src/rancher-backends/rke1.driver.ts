@@ -65,7 +65,8 @@ const ROUTES = {
 } as const;
 
 /** The cluster store's 500s that are refusals of the change, not a broken server (§3.4). */
-const UPGRADE_REFUSALS = /not enough (worker|control plane) nodes ready to upgrade|is not supported currently|is not of valid semver/;
+const UPGRADE_REFUSALS =
+  /not enough (worker|control plane) nodes ready to upgrade|is not supported currently|is not of valid semver/;
 
 export class Rke1Driver implements BackendDriver {
   readonly kind = 'rke1' as const;
@@ -206,7 +207,8 @@ export class Rke1Driver implements BackendDriver {
   async setKubernetesVersion(clusterId: string, version: string): Promise<void> {
     const path = fillRoute(ROUTES.cluster, { id: clusterId });
     const wanted = this.resolveKubernetesVersion(version);
-    if (!wanted) throw this.refused('PUT', path, `kubernetesVersion ${version} is not offered by this backend`);
+    if (!wanted)
+      throw this.refused('PUT', path, `kubernetesVersion ${version} is not offered by this backend`);
     // The store refuses a PUT without `name` (§3.4): the cluster is read first, and a cluster that
     // already asks for the version is left alone (an earlier attempt landed).
     const cluster = await this.getOrNull<V3Cluster>(ROUTES.cluster, clusterId);

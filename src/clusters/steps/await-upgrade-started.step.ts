@@ -1,5 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import { DONE, OperationStep, poll, StepContext, StepError, StepResult } from '../../operations/operation-step';
+import {
+  DONE,
+  OperationStep,
+  poll,
+  StepContext,
+  StepError,
+  StepResult,
+} from '../../operations/operation-step';
 
 /**
  * Done once the backend has taken up the new version: the cluster reads `updating` (rke1
@@ -15,9 +22,14 @@ export class AwaitUpgradeStartedStep implements OperationStep {
   async run({ cluster, operation, driver }: StepContext): Promise<StepResult> {
     const remote = cluster.rancherId ? await driver.getCluster(cluster.rancherId) : null;
     if (!remote)
-      throw new StepError('CLUSTER_VANISHED', `cluster ${cluster.rancherName} is gone from the backend`, false);
+      throw new StepError(
+        'CLUSTER_VANISHED',
+        `cluster ${cluster.rancherName} is gone from the backend`,
+        false,
+      );
     if (remote.state === 'updating' || remote.state === 'upgrading') return DONE;
-    if (remote.state === 'active' && remote.kubernetesVersion === operation.params.kubernetesVersion) return DONE;
+    if (remote.state === 'active' && remote.kubernetesVersion === operation.params.kubernetesVersion)
+      return DONE;
     return poll(250);
   }
 }

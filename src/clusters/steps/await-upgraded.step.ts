@@ -1,5 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import { DONE, OperationStep, poll, StepContext, StepError, StepResult } from '../../operations/operation-step';
+import {
+  DONE,
+  OperationStep,
+  poll,
+  StepContext,
+  StepError,
+  StepResult,
+} from '../../operations/operation-step';
 import { ClustersRepository } from '../clusters.repository';
 
 /** An upgrade error the backend keeps reporting this long is final (as for a create, see await-active). */
@@ -21,14 +28,22 @@ export class AwaitUpgradedStep implements OperationStep {
     const version = operation.params.kubernetesVersion;
     const remote = cluster.rancherId ? await driver.getCluster(cluster.rancherId) : null;
     if (!remote || !version)
-      throw new StepError('CLUSTER_VANISHED', `cluster ${cluster.rancherName} is gone from the backend`, false);
+      throw new StepError(
+        'CLUSTER_VANISHED',
+        `cluster ${cluster.rancherName} is gone from the backend`,
+        false,
+      );
     if (remote.state === 'active' && remote.kubernetesVersion === version) {
       await this.clusters.setKubernetesVersion(cluster.id, version);
       return DONE;
     }
     const startedAt = step.startedAt?.getTime() ?? Date.now();
     if (remote.transitioning === 'error' && Date.now() - startedAt > UPGRADE_ERROR_GRACE_MS)
-      throw new StepError('UPGRADE_FAILED', remote.message || 'the backend reports the upgrade failed', false);
+      throw new StepError(
+        'UPGRADE_FAILED',
+        remote.message || 'the backend reports the upgrade failed',
+        false,
+      );
     return poll(250);
   }
 }

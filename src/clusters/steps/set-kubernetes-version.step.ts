@@ -24,7 +24,11 @@ export class SetKubernetesVersionStep implements OperationStep {
       await driver.setKubernetesVersion(cluster.rancherId, version);
     } catch (error) {
       if (isBackendError(error) && error.kind === 'invalid') {
-        throw new StepError('UPGRADE_REFUSED', `the backend refused the upgrade to ${version}: ${error.detail}`, false);
+        throw new StepError(
+          'UPGRADE_REFUSED',
+          `the backend refused the upgrade to ${version}: ${error.detail}`,
+          false,
+        );
       }
       throw error;
     }
