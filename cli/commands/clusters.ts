@@ -75,7 +75,9 @@ async function create(ctx: CliContext, options: CreateOptions): Promise<void> {
 }
 
 export function clustersCommand(): Command {
-  const clusters = new Command('clusters').description('create, list, read, expire and delete clusters');
+  const clusters = new Command('clusters').description(
+    'create, list, read, expire, upgrade and delete clusters',
+  );
   clusters
     .command('create')
     .description('create a cluster from a spec file; with --wait, exit once it is active (or failed)')
@@ -189,9 +191,57 @@ export function clustersCommand(): Command {
               body: { expiresAt },
             }),
           );
+          // An expiry alone starts no operation: the answer is the cluster.
+          if (isOperation(updated)) throw new CliError(EXIT.failed, 'Paddock answered with an operation');
           print(render(ctx.options.output, updated, CLUSTER_COLUMNS));
         },
       ),
     );
+  clusters
+    .command('upgrade')
+    .description("upgrade a cluster's Kubernetes, one minor version at a time; with --wait, exit once done")
+    .argument('<cluster>', 'cluster name')
+    .requiredOption('--version <version>', 'v1.32.5, or v1.32 for the newest patch on offer')
+    .option('-p, --project <project>', 'project')
+    .option('--wait', 'follow the operation until the cluster runs the new version')
+    .option('--timeout <duration>', 'with --wait: stop waiting after this long, exit 3')
+    .action(
+      action(
+        async (
+          ctx,
+          cluster: string,
+          options: { project?: string; version: string; wait?: boolean; timeout?: string },
+        ) => {
+          const timeout = seconds('--timeout', options.timeout);
+          const project = await ctx.project(options.project);
+          const answer = await ctx.call(
+            ctx.client.PATCH('/v1/projects/{project}/clusters/{cluster}', {
+              params: { path: { project, cluster } },
+              body: { kubernetesVersion: options.version },
+            }),
+          );
+          // The version it runs already: nothing to do, the cluster as it is.
+          if (!isOperation(answer)) {
+            ctx.note(`${project}/${cluster} runs ${answer.kubernetesVersion} already`);
+            print(render(ctx.options.output, answer, CLUSTER_COLUMNS));
+            return;
+          }
+          ctx.note(`upgrade of ${project}/${cluster} accepted; operation ${answer.id}`);
+          const final = options.wait ? await follow(ctx, answer.id, timeout) : answer;
+          if (options.wait) requireOutcome(final);
+          print(
+            render(ctx.options.output, final, [
+              ['OPERATION', (o) => o.id],
+              ['STATE', (o) => o.state],
+            ]),
+          );
+        },
+      ),
+    );
   return clusters;
+}
+
+/** A PATCH answers with the cluster (no operation started) or with the upgrade's operation. */
+function isOperation(answer: Cluster | Schemas['OperationDto']): answer is Schemas['OperationDto'] {
+  return 'steps' in answer;
 }
