@@ -301,6 +301,44 @@ describe('the paddock CLI, run as a CI job runs it', () => {
     assert.match(unknown.stderr, /NOT_FOUND/);
   });
 
+  it('clusters upgrade --version --wait exits 0 once the cluster runs the new version; a downgrade exits 2 naming it', async () => {
+    const created = await paddock.request('POST', '/v1/projects/web/clusters', {
+      name: 'up-1',
+      nodePools: [
+        { name: 'control', roles: ['etcd', 'controlplane'], quantity: 1, flavor: 'm1.large' },
+        { name: 'workers', roles: ['worker'], quantity: 1, flavor: 'm1.large' },
+      ],
+    });
+    assert.equal(created.status, 202, JSON.stringify(created.body));
+    assert.equal((await paddock.waitForOperation(created.body.operation.id)).state, 'succeeded');
+    // The backend's default (the simulator's first RKE1 version), as the sync reports it.
+    const synced = async () => (await paddock.request('GET', '/v1/projects/web/clusters/up-1')).body;
+    for (let i = 0; i < 100 && (await synced()).kubernetesVersion !== 'v1.31.9'; i++)
+      await new Promise((r) => setTimeout(r, 100));
+    assert.equal((await synced()).kubernetesVersion, 'v1.31.9');
+
+    const upgraded = await paddockCli([
+      'clusters',
+      'upgrade',
+      'up-1',
+      '--version',
+      'v1.32',
+      '--wait',
+      '-o',
+      'json',
+    ]);
+    assert.equal(upgraded.code, 0, upgraded.stderr);
+    assert.equal((JSON.parse(upgraded.stdout) as { state: string }).state, 'succeeded');
+    assert.match(upgraded.stderr, /step await-upgraded succeeded/);
+    assert.equal((await synced()).kubernetesVersion, 'v1.32.5');
+
+    const downgrade = await paddockCli(['clusters', 'upgrade', 'up-1', '--version', 'v1.31.9']);
+    assert.equal(downgrade.code, 2, downgrade.stderr);
+    assert.match(downgrade.stderr, /DOWNGRADE_NOT_ALLOWED/);
+    const deleted = await paddockCli(['clusters', 'delete', 'up-1', '--wait']);
+    assert.equal(deleted.code, 0, deleted.stderr);
+  });
+
   it('--help describes every command and exits 0', async () => {
     const help = await paddockCli(['--help']);
     assert.equal(help.code, 0);
@@ -312,6 +350,7 @@ describe('the paddock CLI, run as a CI job runs it', () => {
       ['ops', 'cancel'],
       ['pools', 'scale'],
       ['backups', 'restore'],
+      ['clusters', 'upgrade'],
     ]) {
       const page = await paddockCli([...sub, '--help']);
       assert.equal(page.code, 0);
