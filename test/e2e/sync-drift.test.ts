@@ -51,6 +51,8 @@ const KINDS: Record<Kind, KindProfile> = {
       '/ping',
       '/v3/settings/server-version',
       '/v3/settings/k8s-versions-current',
+      // The probe's read of the default version (stored first among the versions).
+      '/v3/settings/k8s-version',
     ],
   },
   rke2: {
@@ -88,6 +90,8 @@ const KINDS: Record<Kind, KindProfile> = {
       '/v3/settings/server-version',
       '/v1-rke2-release/releases',
       '/v1-k3s-release/releases',
+      // The probe's read of the default version (stored first among the versions).
+      '/v3/settings/rke2-default-version',
     ],
   },
 };
