@@ -19,6 +19,8 @@ import { startTestSimulator, TestSimulator } from '../support/simulator';
 
 type Kind = 'rke1' | 'rke2';
 const PROJECT = 'upg';
+/** How long the simulated backend takes to apply a change (RKE's run): long enough to watch. */
+const UPDATE_MS = 1500;
 const KINDS: Record<Kind, { version: string; region: string; clusterPath: (id: string) => string }> = {
   rke1: { version: 'v2.9.3', region: 'r-rke1', clusterPath: (id) => `/v3/clusters/${id}` },
   rke2: {
@@ -62,6 +64,7 @@ describe('Kubernetes upgrades on both backend kinds (rke1 on Rancher 2.9, rke2 o
       startTestSimulator({
         version: KINDS.rke1.version,
         nodeTemplates: [{ name: 'm1.large' }],
+        timings: { clusterUpdateMs: UPDATE_MS },
         kubernetesVersions: [
           'v1.31.9-rancher1-1',
           'v1.30.14-rancher1-1',
@@ -71,6 +74,7 @@ describe('Kubernetes upgrades on both backend kinds (rke1 on Rancher 2.9, rke2 o
       }),
       startTestSimulator({
         version: KINDS.rke2.version,
+        timings: { clusterUpdateMs: UPDATE_MS },
         rke2Versions: ['v1.31.9+rke2r1', 'v1.30.14+rke2r2', 'v1.32.5+rke2r1', 'v1.33.1+rke2r1'],
       }),
       // Offers only an old version: first by name, so placement would pick it if it fitted.
@@ -287,7 +291,7 @@ describe('Kubernetes upgrades on both backend kinds (rke1 on Rancher 2.9, rke2 o
         console.log(
           `[measure] ${kind} upgrade v1.31.9→v1.32.5: ${elapsed} ms to succeeded; ${own} Rancher calls on the ` +
             `cluster (${writes.length} PUT, ${own - writes.length} GET), ${calls.length - onCluster} other calls ` +
-            `(sync, probe) meanwhile; simulator fast timings (clusterUpdateMs 300), sync period 300 ms`,
+            `(sync, probe) meanwhile; simulator fast timings with clusterUpdateMs ${UPDATE_MS}, sync period 300 ms`,
         );
       });
 
@@ -331,7 +335,7 @@ describe('Kubernetes upgrades on both backend kinds (rke1 on Rancher 2.9, rke2 o
         });
       }
 
-      it('faults at each new step (a lost answer or a conflict on the write, errors on every read) are retried; nothing is stuck', async () => {
+      it('faults at each new step (a lost answer or a conflict on the write, errors on the reads of both waits) are retried; nothing is stuck', async () => {
         const path = `^${KINDS[kind].clusterPath(rancherId)}$`;
         await sims[kind].faults.add(
           kind === 'rke1'
@@ -347,13 +351,40 @@ describe('Kubernetes upgrades on both backend kinds (rke1 on Rancher 2.9, rke2 o
                 times: 1,
               },
         );
-        await sims[kind].faults.add({ method: 'GET', path, status: 500, times: 3 });
+        // The write step's read fails too, before the write.
+        await sims[kind].faults.add({ method: 'GET', path, status: 500, times: 1 });
         try {
           await sims[kind].clearCalls();
           const accepted = await patch(name, { kubernetesVersion: 'v1.33.1' });
           assert.equal(accepted.status, 202, JSON.stringify(accepted.body));
+          const opPath = `/v1/operations/${accepted.body.id}`;
+          await waitFor('the version written', async () => {
+            const o = (await paddock.request('GET', opPath)).body;
+            return o.steps[0].state === 'succeeded' || o.state !== 'running';
+          });
+          // Every read of the cluster fails while both waits run (the backend's update takes
+          // `clusterUpdateMs`, longer than this window).
+          await sims[kind].faults.add({ method: 'GET', path, status: 500 });
+          await new Promise((r) => setTimeout(r, 700));
+          await sims[kind].faults.clear();
           const op = await paddock.waitForOperation(accepted.body.id);
           assert.equal(op.state, 'succeeded', JSON.stringify(op));
+          const [write, started, upgraded] = op.steps;
+          // rke1: the lost answer reaches the step, which runs again; rke2: the driver redoes the
+          // update itself on 409 (the two PUTs below).
+          if (kind === 'rke1')
+            assert.ok(write.lastError, `the write step met the fault: ${JSON.stringify(write)}`);
+          // The waits' reads that failed, from the simulator's log (the client may absorb a failed
+          // read by retrying it, so the steps need not record an error to have met one).
+          const failedWaitReads = (await sims[kind].calls()).filter(
+            (c) =>
+              c.method === 'GET' &&
+              c.status === 500 &&
+              new RegExp(path).test(c.path) &&
+              Date.parse(c.at) > Date.parse(write.finishedAt),
+          );
+          assert.ok(failedWaitReads.length > 0, `the waits met failing reads: ${JSON.stringify(op.steps)}`);
+          assert.ok(Date.parse(upgraded.finishedAt) > Date.parse(started.startedAt));
           const puts = (await sims[kind].calls()).filter((c) => c.method === 'PUT');
           assert.equal(
             puts.length,
