@@ -1,3 +1,4 @@
+import type { AgentCommand } from '../agents';
 import { generateName } from '../ids';
 import { ApiError, invalidAction, json, type SimResponse } from '../http';
 import { clone, mergeProtectedMap } from '../merge';
@@ -55,7 +56,7 @@ export class NodeType extends ResourceType {
 
   /** A machine created by the pool controller, starting its provisioning script (§4.3). */
   createForPool(pool: SimObject, hostname: string): SimObject {
-    const node = this.build(pool, hostname);
+    const node = this.buildForPool(pool, hostname);
     const template = this.world.nodeTemplates.table.get(pool.fields.nodeTemplateId as string);
     const driver = (template?.fields.driver as string | undefined) ?? 'machine';
     setCondition(node.conditions, 'Initialized', 'True');
@@ -67,7 +68,7 @@ export class NodeType extends ResourceType {
 
   /** An already-registered node, for `/__sim/seed`. */
   createActive(pool: SimObject, hostname: string): SimObject {
-    const node = this.build(pool, hostname);
+    const node = this.buildForPool(pool, hostname);
     setCondition(node.conditions, 'Initialized', 'True');
     this.markProvisioned(node);
     this.markRegistered(node);
@@ -75,24 +76,62 @@ export class NodeType extends ResourceType {
     return node;
   }
 
-  private build(pool: SimObject, hostname: string): SimObject {
-    const clusterId = pool.fields.clusterId as string;
+  /**
+   * A custom node registered by `rancher-agent` on someone's own server (§5, `/__sim/agents`): no
+   * pool, no template, a `customConfig` (which is what gives it a `remove` link, §4.3). The agent's
+   * `--label`s and `--taints` become the Kubernetes node's labels and taints.
+   */
+  registerCustom(cluster: SimObject, hostname: string, agent: AgentCommand): SimObject {
+    const taken = this.table
+      .where('clusterId', cluster.id)
+      .some((n) => this.isLive(n) && n.fields.requestedHostname === hostname);
+    if (taken) throw new ApiError(409, 'AlreadyExists', `a node named ${hostname} is already registered`);
+    const node = this.build(cluster.id, hostname, {
+      nodePoolId: null,
+      nodeTemplateId: null,
+      ...agent.roles,
+      customConfig: {
+        address: `10.${octet()}.${octet()}.${octet()}`,
+        internalAddress: '',
+        label: { ...agent.labels },
+        taints: agent.taints.map((t) => `${t.key}=${t.value}:${t.effect}`),
+      },
+      nodeTaints: agent.taints.map((t) => ({ ...t })),
+    });
+    Object.assign(node.labels, agent.labels);
+    // The agent is already running: nothing to provision, only the node's registration is ahead.
+    setCondition(node.conditions, 'Initialized', 'True');
+    setCondition(node.conditions, 'Provisioned', 'Unknown', 'Registering agent...');
+    this.table.add(node);
+    this.reconcile(node);
+    return node;
+  }
+
+  private buildForPool(pool: SimObject, hostname: string): SimObject {
+    const node = this.build(pool.fields.clusterId as string, hostname, {
+      nodePoolId: pool.id,
+      nodeTemplateId: pool.fields.nodeTemplateId,
+      etcd: pool.fields.etcd === true,
+      controlPlane: pool.fields.controlPlane === true,
+      worker: pool.fields.worker === true,
+      nodeTaints: clone(pool.fields.nodeTaints),
+    });
+    Object.assign(node.labels, pool.labels, pool.fields.nodeLabels);
+    return node;
+  }
+
+  /** A node object before any controller touched it; `fields` says whose it is and its roles. */
+  private build(clusterId: string, hostname: string, fields: Record<string, unknown>): SimObject {
     const id = generateName(`${clusterId}:m-`, (candidate) => this.table.has(candidate));
     const node = this.world.newObject('node', id, hostname, {
       clusterId,
-      nodePoolId: pool.id,
-      nodeTemplateId: pool.fields.nodeTemplateId,
       requestedHostname: hostname,
       hostname: '',
       nodeName: '',
       ipAddress: '',
       externalIpAddress: '',
-      etcd: pool.fields.etcd === true,
-      controlPlane: pool.fields.controlPlane === true,
-      worker: pool.fields.worker === true,
       unschedulable: false,
       imported: false,
-      nodeTaints: clone(pool.fields.nodeTaints),
       taints: [],
       capacity: {},
       allocatable: {},
@@ -100,10 +139,10 @@ export class NodeType extends ResourceType {
       limits: {},
       info: {},
       description: '',
+      ...fields,
     });
     node.hidden.drain = 'none';
     node.hidden.createdAt = Date.now();
-    Object.assign(node.labels, pool.labels, pool.fields.nodeLabels);
     return node;
   }
 

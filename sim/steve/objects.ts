@@ -199,6 +199,46 @@ export function octet(): number {
 }
 
 /** A CAPI Machine of `pool` owned by its MachineSet; `running` makes it a finished one (seeding). */
+/**
+ * A CAPI machine as its creator writes it, before any controller ran: `Pending`, with its bootstrap
+ * (`RKEBootstrap`) and its infrastructure (a node driver's machine, or a `CustomMachine`).
+ */
+export function pendingMachine(
+  namespace: string,
+  name: string,
+  clusterName: string,
+  labels: Record<string, string>,
+  infrastructure: { apiVersion: string; kind: string },
+): KubeObject {
+  const machine: KubeObject = {
+    apiVersion: CAPI,
+    kind: 'Machine',
+    metadata: {
+      name,
+      namespace,
+      uid: uuid(),
+      resourceVersion: '',
+      creationTimestamp: k8sTime(),
+      labels,
+      annotations: {},
+    },
+    spec: {
+      clusterName,
+      bootstrap: { configRef: { apiVersion: 'rke.cattle.io/v1', kind: 'RKEBootstrap', name, namespace } },
+      infrastructureRef: { ...infrastructure, name, namespace },
+    },
+    status: {
+      phase: 'Pending',
+      bootstrapReady: false,
+      infrastructureReady: false,
+      observedGeneration: 1,
+      conditions: [] as Condition[],
+    },
+  };
+  (machine.metadata as unknown as Record<string, unknown>).finalizers = ['machine.cluster.x-k8s.io'];
+  return machine;
+}
+
 export function machineObject(options: {
   cluster: KubeObject;
   pool: Pool;
@@ -222,36 +262,14 @@ export function machineObject(options: {
   if (pool.controlPlaneRole) labels['rke.cattle.io/control-plane-role'] = 'true';
   if (pool.workerRole) labels['rke.cattle.io/worker-role'] = 'true';
   const kind = `${pool.driver[0].toUpperCase()}${pool.driver.slice(1)}Machine`;
-  const machine: KubeObject = {
-    apiVersion: CAPI,
-    kind: 'Machine',
-    metadata: {
-      name,
-      namespace,
-      generateName: `${machineSet.name}-`,
-      uid: uuid(),
-      resourceVersion: '',
-      creationTimestamp: k8sTime(),
-      labels,
-      annotations: {},
-    },
-    spec: {
-      clusterName,
-      bootstrap: { configRef: { apiVersion: 'rke.cattle.io/v1', kind: 'RKEBootstrap', name, namespace } },
-      infrastructureRef: { apiVersion: 'rke-machine.cattle.io/v1', kind, name, namespace },
-      nodeDeletionTimeout: '10s',
-    },
-    status: {
-      phase: 'Pending',
-      bootstrapReady: false,
-      infrastructureReady: false,
-      observedGeneration: 1,
-      conditions: [] as Condition[],
-    },
-  };
+  const machine = pendingMachine(namespace, name, clusterName, labels, {
+    apiVersion: 'rke-machine.cattle.io/v1',
+    kind,
+  });
+  machine.metadata.generateName = `${machineSet.name}-`;
+  (machine.spec as Spec).nodeDeletionTimeout = '10s';
   const meta = machine.metadata as unknown as Record<string, unknown>;
   meta.generation = 1;
-  meta.finalizers = ['machine.cluster.x-k8s.io'];
   meta.ownerReferences = [
     {
       apiVersion: CAPI,

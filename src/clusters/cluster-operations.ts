@@ -15,6 +15,8 @@ import { CreateNodePoolStep } from './steps/create-node-pool.step';
 import { DeleteClusterStep } from './steps/delete-cluster.step';
 import { DeleteMachineConfigsStep } from './steps/delete-machine-configs.step';
 import { DeleteNodePoolStep } from './steps/delete-node-pool.step';
+import { AwaitNodeRemovedStep } from './steps/await-node-removed.step';
+import { RemoveRegisteredNodeStep } from './steps/remove-registered-node.step';
 import { RestoreQuantityStep } from './steps/restore-quantity.step';
 import { ScaleNodePoolStep } from './steps/scale-node-pool.step';
 
@@ -71,6 +73,13 @@ export const CLUSTER_OPERATIONS = {
     compensation: [],
     deadline: false,
   },
+  // A registered (own) node: the custom node goes, no pool replaces it; its quota is freed once
+  // the backend no longer lists it. Like every delete, it runs until done.
+  'remove-node': {
+    forward: [RemoveRegisteredNodeStep, AwaitNodeRemovedStep],
+    compensation: [],
+    deadline: false,
+  },
   ...BACKUP_OPERATIONS,
 } as const satisfies Record<OperationType, OperationDeclaration>;
 
@@ -117,6 +126,8 @@ export const RKE2_CLUSTER_OPERATIONS = {
     compensation: [],
     deadline: false,
   },
+  // The custom machine goes (no MachineSet owns it, so none replaces it).
+  'remove-node': CLUSTER_OPERATIONS['remove-node'],
   ...BACKUP_OPERATIONS,
 } as const satisfies Record<OperationType, OperationDeclaration>;
 

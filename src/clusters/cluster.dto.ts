@@ -225,6 +225,12 @@ export class NodeDto {
   /** Pool name, or null for a node that belongs to no pool Paddock knows. */
   @ApiProperty({ type: String, nullable: true })
   nodePool: string | null;
+  /** `pool` for a node of a node pool, `registered` for an own server joined with a node registration's command. */
+  @ApiProperty({ enum: ['pool', 'registered'] })
+  source: 'pool' | 'registered';
+  /** The node registration a registered node joined with (null when it names none of this cluster's). */
+  @ApiProperty({ type: String, nullable: true, format: 'uuid' })
+  registration: string | null;
   @ApiProperty({ enum: NODE_ROLES, isArray: true })
   roles: NodeRole[];
   /** Backend's state for the node: `provisioning`, `registering`, `active`, `unavailable`, ... */

@@ -77,6 +77,8 @@ export const toNodeDto = (n: NodeRecord): NodeDto => ({
   id: n.id,
   hostname: n.hostname,
   nodePool: n.nodePoolName,
+  source: n.source,
+  registration: n.registrationId,
   roles: n.roles,
   state: n.state,
   transitioning: n.transitioning,

@@ -72,6 +72,9 @@ export interface NodeRecord {
   id: string;
   clusterId: string;
   nodePoolName: string | null;
+  /** `registered`: an own server joined with a node registration (no pool). */
+  source: 'pool' | 'registered';
+  registrationId: string | null;
   rancherId: string;
   hostname: string;
   state: string;

@@ -59,6 +59,8 @@ interface NodeRow {
   id: string;
   cluster_id: string;
   node_pool_name: string | null;
+  source: 'pool' | 'registered';
+  registration_id: string | null;
   rancher_id: string;
   hostname: string;
   state: string;
@@ -113,6 +115,8 @@ const toNode = (r: NodeRow): NodeRecord => ({
   id: r.id,
   clusterId: r.cluster_id,
   nodePoolName: r.node_pool_name,
+  source: r.source,
+  registrationId: r.registration_id,
   rancherId: r.rancher_id,
   hostname: r.hostname,
   state: r.state,

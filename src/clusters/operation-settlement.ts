@@ -99,6 +99,10 @@ export function settlementOf({
     case 'take-backup':
     case 'update-backup-schedule':
       return { ...base, cluster: null };
+    // A registered node's quota is freed by its removal's last step, when the backend no longer
+    // lists it (node-registration-ledger.service.ts); own servers take no backend capacity.
+    case 'remove-node':
+      return { ...base, cluster: 'active' };
   }
 }
 
@@ -126,6 +130,9 @@ export function failureWithoutUndo(
     case 'take-backup':
     case 'update-backup-schedule':
       return { cluster: null, poolState: null };
+    // The node is still there (and still counted): nothing to undo.
+    case 'remove-node':
+      return { cluster: 'active', poolState: null };
     case 'create-cluster':
     case 'add-node-pool':
     case 'scale-node-pool':

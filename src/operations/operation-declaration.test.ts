@@ -58,7 +58,7 @@ describe('operation declarations', () => {
     for (const type of OPERATION_TYPES) {
       const declaration = CLUSTER_OPERATIONS[type];
       assert.ok(declaration.forward.length > 0, type);
-      const isDelete = type === 'delete-cluster' || type === 'delete-node-pool';
+      const isDelete = type === 'delete-cluster' || type === 'delete-node-pool' || type === 'remove-node';
       assert.equal(declaration.deadline, !isDelete, type);
       assert.equal(declaration.compensation.length === 0, isDelete || backups.includes(type), type);
     }
@@ -77,7 +77,8 @@ describe('operation declarations', () => {
     const keys = CLUSTER_STEP_HANDLERS.map((h) => h.key);
     assert.equal(new Set(keys).size, keys.length);
     // Ten for rke1's create, scale and delete, two only rke2 declares (create-machine-config,
-    // delete-machine-configs), seven for buckets, backups and restores.
-    assert.equal(CLUSTER_STEP_HANDLERS.length, 19);
+    // delete-machine-configs), seven for buckets, backups and restores, two for removing a
+    // registered node.
+    assert.equal(CLUSTER_STEP_HANDLERS.length, 21);
   });
 });

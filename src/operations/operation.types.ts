@@ -9,6 +9,7 @@ export const OPERATION_TYPES = [
   'take-backup',
   'restore-backup',
   'update-backup-schedule',
+  'remove-node',
 ] as const;
 export type OperationType = (typeof OPERATION_TYPES)[number];
 
@@ -57,6 +58,9 @@ export interface OperationParams {
   clusterStateBefore?: 'active' | 'updating' | 'error';
   /** A schedule change: the new schedule. */
   backupSchedule?: { intervalHours: number; retention: number };
+  /** A node's removal: the backend's id of the node and its hostname (the row may go first). */
+  nodeRancherId?: string;
+  nodeHostname?: string;
 }
 
 export interface OperationRecord {

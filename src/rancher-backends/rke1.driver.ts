@@ -26,9 +26,11 @@ import type {
   RemoteCluster,
   RemoteNode,
   RemoteNodePool,
+  RemoteRegistrationToken,
 } from './backend-driver';
 import { BackendError, isBackendError } from './backend.errors';
 import { backendVersionOf } from './kubernetes-versions';
+import { deleteRegistrationToken, ensureRegistrationToken } from './registration-tokens';
 import { RancherClient, fillRoute } from './rancher-client';
 import {
   K8sEtcdBackup,
@@ -57,6 +59,7 @@ const ROUTES = {
   nodePools: '/v3/nodepools',
   nodePool: '/v3/nodepools/:id',
   nodes: '/v3/nodes',
+  node: '/v3/nodes/:id',
   etcdBackups: '/v3/etcdbackups',
   etcdBackup: '/v3/etcdbackups/:id',
 } as const;
@@ -310,6 +313,26 @@ export class Rke1Driver implements BackendDriver {
       return { phase: 'failed', message: remote.message || updated?.message || 'the restore failed' };
     const pending = cluster.rancherKubernetesEngineConfig?.restore?.restore === true;
     return !pending && remote.state === 'active' ? { phase: 'done' } : { phase: 'running' };
+  }
+
+  // ------------------------------------------------------------------ node registrations (§4.3, §5)
+
+  ensureRegistrationToken(clusterId: string, name: string): Promise<RemoteRegistrationToken> {
+    return ensureRegistrationToken(this.client, clusterId, name);
+  }
+
+  deleteRegistrationToken(id: string): Promise<void> {
+    return deleteRegistrationToken(this.client, id);
+  }
+
+  /** A custom node (it has a `customConfig`) may be deleted; no pool brings it back. */
+  async deleteNode(id: string): Promise<void> {
+    await this.deleteIdempotent(ROUTES.node, id);
+  }
+
+  async getNode(id: string): Promise<RemoteNode | null> {
+    const node = await this.getOrNull<V3Node>(ROUTES.node, id);
+    return node ? toRemoteNode(node) : null;
   }
 
   // ------------------------------------------------------------------ helpers

@@ -30,12 +30,14 @@ import type {
   RemoteCluster,
   RemoteNode,
   RemoteNodePool,
+  RemoteRegistrationToken,
   RestoreProgress,
 } from './backend-driver';
 import { PADDOCK_LABELS } from './backend-driver';
 import { BackendError, isBackendError } from './backend.errors';
 import { backendVersionOf } from './kubernetes-versions';
 import { RancherClient } from './rancher-client';
+import { deleteRegistrationToken, ensureRegistrationToken } from './registration-tokens';
 import {
   CapiMachine,
   EtcdSnapshot,
@@ -70,6 +72,7 @@ const ROUTES = {
   clustersIn: '/v1/provisioning.cattle.io.clusters/:namespace',
   cluster: '/v1/provisioning.cattle.io.clusters/:namespace/:name',
   machinesIn: '/v1/cluster.x-k8s.io.machines/:namespace',
+  machine: '/v1/cluster.x-k8s.io.machines/:namespace/:name',
   snapshotsIn: '/v1/rke.cattle.io.etcdsnapshots/:namespace',
   snapshot: '/v1/rke.cattle.io.etcdsnapshots/:namespace/:name',
   controlPlane: '/v1/rke.cattle.io.rkecontrolplanes/:namespace/:name',
@@ -370,6 +373,48 @@ export class Rke2Driver implements BackendDriver {
       { namespace: FLEET_NAMESPACE },
     ))
       yield page.map(toRemoteNode);
+  }
+
+  // ------------------------------------------------------------------ node registrations (§5, §9.3)
+
+  /** The token lives with the management twin (`c-m-…`), which the cluster's status names. */
+  async ensureRegistrationToken(clusterId: string, name: string): Promise<RemoteRegistrationToken> {
+    const cluster = await this.readCluster(clusterId);
+    const managementId = cluster?.status?.clusterName;
+    if (!managementId) throw this.gone('GET', clusterId);
+    return ensureRegistrationToken(this.client, managementId, name);
+  }
+
+  deleteRegistrationToken(id: string): Promise<void> {
+    return deleteRegistrationToken(this.client, id);
+  }
+
+  /**
+   * Deleting a custom machine removes its node for good (no MachineSet owns it); a pool's machine
+   * would be replaced by its MachineSet.
+   */
+  async deleteNode(id: string): Promise<void> {
+    await this.deleteQuietly(ROUTES.machine, this.machineRef(id));
+  }
+
+  async getNode(id: string): Promise<RemoteNode | null> {
+    try {
+      const res = await this.client.request<CapiMachine>({
+        method: 'GET',
+        route: ROUTES.machine,
+        params: this.machineRef(id),
+      });
+      return toRemoteNode(this.object(res.data, 'GET', id));
+    } catch (error) {
+      if (isBackendError(error) && error.kind === 'not-found') return null;
+      throw error;
+    }
+  }
+
+  private machineRef(id: string): { namespace: string; name: string } {
+    const ref = splitClusterId(id);
+    if (!ref) throw this.client.unexpected({ method: 'GET', path: id }, 'not a machine id');
+    return ref;
   }
 
   // ------------------------------------------------------------------ helpers

@@ -9,6 +9,7 @@
 
 import {
   componentConditionType,
+  PADDOCK_LABELS,
   type BackupState,
   type ClusterBackupSpec,
   type ClusterCreateSpec,
@@ -323,6 +324,8 @@ export function toRemoteNode(n: V3Node): RemoteNode {
     ipAddress: n.ipAddress || null,
     roles: toRoles(n),
     provisioning: !isTrueIn(n, 'Provisioned') || !isTrueIn(n, 'Registered'),
+    // The agent's `--label`s are the Kubernetes node's labels, which the v3 node shows.
+    registrationId: n.labels?.[PADDOCK_LABELS.registrationId] ?? null,
   };
 }
 
