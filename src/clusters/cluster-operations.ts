@@ -8,6 +8,7 @@ import type { BackendKind } from '../rancher-backends/backend-driver';
 import { AwaitActiveStep } from './steps/await-active.step';
 import { AwaitClusterDeletedStep } from './steps/await-cluster-deleted.step';
 import { AwaitNodePoolDeletedStep } from './steps/await-node-pool-deleted.step';
+import { AwaitNodeReplacedStep } from './steps/await-node-replaced.step';
 import { AwaitRolesStep } from './steps/await-roles.step';
 import { CreateClusterStep } from './steps/create-cluster.step';
 import { CreateMachineConfigStep } from './steps/create-machine-config.step';
@@ -15,8 +16,10 @@ import { CreateNodePoolStep } from './steps/create-node-pool.step';
 import { DeleteClusterStep } from './steps/delete-cluster.step';
 import { DeleteMachineConfigsStep } from './steps/delete-machine-configs.step';
 import { DeleteNodePoolStep } from './steps/delete-node-pool.step';
+import { DeleteNodeStep } from './steps/delete-node.step';
 import { RestoreQuantityStep } from './steps/restore-quantity.step';
 import { ScaleNodePoolStep } from './steps/scale-node-pool.step';
+import { SetAutoReplaceStep } from './steps/set-auto-replace.step';
 
 /**
  * What each operation on a cluster does, step by step, and how it is undone, per backend kind.
@@ -71,6 +74,19 @@ export const CLUSTER_OPERATIONS = {
     compensation: [],
     deadline: false,
   },
+  // One node deleted (`DELETE /v3/nodes/<id>`); its pool, at the same quantity, makes a new one.
+  // A deleted node cannot be undone; a cancel stops waiting and keeps what the backend does.
+  'replace-node': {
+    forward: [DeleteNodeStep, AwaitNodeReplacedStep],
+    compensation: [],
+    deadline: true,
+    cancel: 'stop',
+  },
+  'set-auto-replace': {
+    forward: [perPool(SetAutoReplaceStep)],
+    compensation: [],
+    deadline: true,
+  },
   ...BACKUP_OPERATIONS,
 } as const satisfies Record<OperationType, OperationDeclaration>;
 
@@ -117,6 +133,10 @@ export const RKE2_CLUSTER_OPERATIONS = {
     compensation: [],
     deadline: false,
   },
+  // The CAPI machine is deleted; its MachineSet, at the same replicas, makes a new one. The same
+  // steps as rke1: the driver knows which object a node is.
+  'replace-node': CLUSTER_OPERATIONS['replace-node'],
+  'set-auto-replace': CLUSTER_OPERATIONS['set-auto-replace'],
   ...BACKUP_OPERATIONS,
 } as const satisfies Record<OperationType, OperationDeclaration>;
 

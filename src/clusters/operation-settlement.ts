@@ -99,6 +99,11 @@ export function settlementOf({
     case 'take-backup':
     case 'update-backup-schedule':
       return { ...base, cluster: null };
+    // A replacement keeps the pool's quantity: nothing to count, the cluster is at rest again.
+    case 'replace-node':
+      return { ...base, cluster: 'active' };
+    case 'set-auto-replace':
+      return { ...base, cluster: null };
   }
 }
 
@@ -125,7 +130,12 @@ export function failureWithoutUndo(
       };
     case 'take-backup':
     case 'update-backup-schedule':
+    case 'set-auto-replace':
       return { cluster: null, poolState: null };
+    // The deleted node cannot be undeleted; the pool still makes its replacement, and the sync
+    // shows how that goes.
+    case 'replace-node':
+      return { cluster: 'active', poolState: null };
     case 'create-cluster':
     case 'add-node-pool':
     case 'scale-node-pool':

@@ -213,6 +213,11 @@ export interface NodePoolCreateSpec {
   roles: NodeRoles;
   nodeTemplateId: string;
   labels: Record<string, string>;
+  /**
+   * Replace a node whose kubelet stops being Ready for this many seconds (rke1
+   * `deleteNotReadyAfterSecs`, rke2 `unhealthyNodeTimeout`); absent or null: never.
+   */
+  autoReplaceSeconds?: number | null;
 }
 
 export interface BackendProbe {
@@ -300,6 +305,19 @@ export interface BackendDriver {
   createNodePool(spec: NodePoolCreateSpec): Promise<RemoteNodePool>;
   scaleNodePool(id: string, quantity: number): Promise<RemoteNodePool>;
   deleteNodePool(id: string): Promise<void>;
+  /**
+   * Sets how long a node of the pool may be unhealthy before the backend replaces it (null:
+   * never). rke1: the pool's `deleteNotReadyAfterSecs`; rke2: the machine pool's
+   * `unhealthyNodeTimeout`, which Rancher turns into a CAPI MachineHealthCheck.
+   */
+  setNodePoolAutoReplace(id: string, seconds: number | null): Promise<void>;
+
+  /**
+   * Deletes one node of a pool on the backend; the pool, whose quantity is unchanged, makes a new
+   * one in its place (rke1 `DELETE /v3/nodes/<id>`; rke2 deletes the CAPI machine and its
+   * MachineSet replaces it). Idempotent: a node already gone is success.
+   */
+  deleteNode(id: string): Promise<void>;
 
   /**
    * Every cluster, pool and node on the backend, one page at a time (for the status sync, which

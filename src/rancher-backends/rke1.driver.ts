@@ -57,6 +57,7 @@ const ROUTES = {
   nodePools: '/v3/nodepools',
   nodePool: '/v3/nodepools/:id',
   nodes: '/v3/nodes',
+  node: '/v3/nodes/:id',
   etcdBackups: '/v3/etcdbackups',
   etcdBackup: '/v3/etcdbackups/:id',
 } as const;
@@ -223,6 +224,22 @@ export class Rke1Driver implements BackendDriver {
 
   async deleteNodePool(id: string): Promise<void> {
     await this.deleteIdempotent(ROUTES.nodePool, id);
+  }
+
+  async setNodePoolAutoReplace(id: string, seconds: number | null): Promise<void> {
+    // Seconds on the wire (the controller multiplies by time.Second); 0 turns it off (rancher-212.md §3.4).
+    await this.client.request<V3NodePool>({
+      method: 'PUT',
+      route: ROUTES.nodePool,
+      params: { id },
+      body: { deleteNotReadyAfterSecs: seconds ?? 0 },
+      idempotent: true,
+    });
+  }
+
+  async deleteNode(id: string): Promise<void> {
+    // The pool's quantity is unchanged, so its controller creates a node in its place (§4.2).
+    await this.deleteIdempotent(ROUTES.node, id);
   }
 
   async *clusterPages(): AsyncGenerator<RemoteCluster[]> {

@@ -52,6 +52,7 @@ import {
   isSteveObject,
   splitClusterId,
   splitPoolId,
+  toDuration,
   toMachinePool,
   toRemoteCluster,
   toRemoteNode,
@@ -70,6 +71,7 @@ const ROUTES = {
   clustersIn: '/v1/provisioning.cattle.io.clusters/:namespace',
   cluster: '/v1/provisioning.cattle.io.clusters/:namespace/:name',
   machinesIn: '/v1/cluster.x-k8s.io.machines/:namespace',
+  machine: '/v1/cluster.x-k8s.io.machines/:namespace/:name',
   snapshotsIn: '/v1/rke.cattle.io.etcdsnapshots/:namespace',
   snapshot: '/v1/rke.cattle.io.etcdsnapshots/:namespace/:name',
   controlPlane: '/v1/rke.cattle.io.rkecontrolplanes/:namespace/:name',
@@ -343,6 +345,29 @@ export class Rke2Driver implements BackendDriver {
       c.spec!.rkeConfig!.machinePools = kept;
       return true;
     });
+  }
+
+  async setNodePoolAutoReplace(id: string, seconds: number | null): Promise<void> {
+    // An update with resourceVersion, like every pool change; Rancher makes (or removes) the pool's
+    // MachineHealthCheck from the field (rancher-212.md §3.2). Absent: no health check.
+    const ref = this.poolRef(id);
+    await this.updateCluster(ref.clusterId, (c) => {
+      const pool = (c.spec?.rkeConfig?.machinePools ?? []).find((p) => p.name === ref.pool);
+      if (!pool) throw this.gone('PUT', id);
+      const wanted = seconds === null ? undefined : toDuration(seconds);
+      if (pool.unhealthyNodeTimeout === wanted) return false;
+      if (wanted === undefined) delete pool.unhealthyNodeTimeout;
+      else pool.unhealthyNodeTimeout = wanted;
+      return true;
+    });
+  }
+
+  async deleteNode(id: string): Promise<void> {
+    // Deleting the CAPI machine leaves the MachineSet's replicas as they are, so it makes a new
+    // machine (with a new name) in its place (rancher-212.md §3.3).
+    const ref = splitClusterId(id);
+    if (!ref) throw this.client.unexpected({ method: 'DELETE', path: id }, 'not a machine id');
+    await this.deleteQuietly(ROUTES.machine, ref);
   }
 
   async *clusterPages(): AsyncGenerator<RemoteCluster[]> {
