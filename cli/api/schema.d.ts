@@ -420,7 +420,7 @@ export interface paths {
         delete: operations["deleteNodePool"];
         options?: never;
         head?: never;
-        /** Scale a node pool */
+        /** Scale a node pool and/or change its auto-replace setting (`autoReplace`, null turns it off) */
         patch: operations["scaleNodePool"];
         trace?: never;
     };
@@ -436,6 +436,23 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/projects/{project}/clusters/{cluster}/nodes/{node}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Replace a pool node (`{node}`: its hostname as listed, or its id): the backend deletes it and the pool makes a new one */
+        delete: operations["removeNode"];
         options?: never;
         head?: never;
         patch?: never;
@@ -541,6 +558,13 @@ export interface components {
         AuditListDto: {
             items: components["schemas"]["AuditEventDto"][];
             nextCursor: string | null;
+        };
+        AutoReplaceDto: {
+            /**
+             * @description Seconds (1–31540000) a node may stay unhealthy before it is replaced.
+             * @example 600
+             */
+            unhealthyAfterSeconds: number;
         };
         BackendCallsDto: {
             /** @description Rancher calls made by every Paddock process in the last five minutes. */
@@ -885,6 +909,8 @@ export interface components {
             nextCursor: string | null;
         };
         NodePoolDto: {
+            /** @description Automatic replacement of unhealthy nodes, as the backend was last told; null: off. */
+            autoReplace: components["schemas"]["AutoReplaceDto"] | null;
             /** Format: date-time */
             createdAt: string;
             flavor: string;
@@ -902,6 +928,8 @@ export interface components {
             state: "provisioning" | "active" | "scaling" | "deleting" | "deleted" | "failed";
         };
         NodePoolSpecDto: {
+            /** @description Replace nodes that stay unhealthy this long; absent: never. */
+            autoReplace?: components["schemas"]["AutoReplaceDto"];
             /** @description A node flavor the cluster's backend offers, e.g. `m1.large`. */
             flavor: string;
             /**
@@ -942,7 +970,7 @@ export interface components {
             state: "pending" | "running" | "succeeded" | "failed" | "cancelled";
             steps: components["schemas"]["OperationStepDto"][];
             /** @enum {string} */
-            type: "create-cluster" | "delete-cluster" | "add-node-pool" | "scale-node-pool" | "delete-node-pool" | "take-backup" | "restore-backup" | "update-backup-schedule";
+            type: "create-cluster" | "delete-cluster" | "add-node-pool" | "scale-node-pool" | "delete-node-pool" | "take-backup" | "restore-backup" | "update-backup-schedule" | "replace-node" | "set-auto-replace";
             /** Format: date-time */
             updatedAt: string;
         };
@@ -1114,10 +1142,6 @@ export interface components {
             /** @description Also go back to the Kubernetes version the backup was taken with (default false). */
             restoreKubernetesVersion?: boolean;
         };
-        ScaleNodePoolDto: {
-            /** @description New number of nodes (1–500). */
-            quantity: number;
-        };
         SetQuotaDto: {
             /** @description Maximum live clusters. Lowering it below usage is allowed and only blocks growth. */
             clusters: number;
@@ -1211,6 +1235,12 @@ export interface components {
              * @example 2026-12-02T06:00:00Z
              */
             expiresAt: string | null;
+        };
+        UpdateNodePoolDto: {
+            /** @description New auto-replace setting; `null` turns it off. */
+            autoReplace?: components["schemas"]["AutoReplaceDto"] | null;
+            /** @description New number of nodes (1–500). */
+            quantity?: number;
         };
     };
     responses: never;
@@ -7651,7 +7681,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["ScaleNodePoolDto"];
+                "application/json": components["schemas"]["UpdateNodePoolDto"];
             };
         };
         responses: {
@@ -7943,6 +7973,185 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
                         code?: "NOT_FOUND";
+                    };
+                };
+            };
+            /** @description Too many requests (from this token, project or address); retry after `Retry-After` seconds. Codes: `RATE_LIMITED`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "RATE_LIMITED",
+                     *       "detail": "too many requests for this token; retry in 3 s",
+                     *       "status": 429,
+                     *       "title": "Too Many Requests",
+                     *       "type": "https://paddock.dev/problems/rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "RATE_LIMITED";
+                    };
+                };
+            };
+            /** @description Unexpected error; the answer carries an id to quote, never a stack. Codes: `INTERNAL`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "INTERNAL",
+                     *       "detail": "unexpected error (id 3f1c…); the operators have it in the log",
+                     *       "status": 500,
+                     *       "title": "Internal Server Error",
+                     *       "type": "https://paddock.dev/problems/internal"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "INTERNAL";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "DATABASE_UNAVAILABLE",
+                     *       "detail": "the database is unavailable; retry shortly",
+                     *       "status": 503,
+                     *       "title": "Service Unavailable",
+                     *       "type": "https://paddock.dev/problems/database-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "DATABASE_UNAVAILABLE";
+                    };
+                };
+            };
+            /** @description Problem details (RFC 9457) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    removeNode: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+                cluster: string;
+                node: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OperationDto"];
+                };
+            };
+            /** @description No valid bearer token. Codes: `UNAUTHENTICATED`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "UNAUTHENTICATED",
+                     *       "detail": "a bearer token is required",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "https://paddock.dev/problems/unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "UNAUTHENTICATED";
+                    };
+                };
+            };
+            /** @description Not found, or not visible to this token. Codes: `NOT_FOUND`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "NOT_FOUND",
+                     *       "detail": "cluster 'web-prod' does not exist",
+                     *       "status": 404,
+                     *       "title": "Not Found",
+                     *       "type": "https://paddock.dev/problems/not-found"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "NOT_FOUND";
+                    };
+                };
+            };
+            /** @description Refused in the current state; nothing was changed. Codes: `IDEMPOTENCY_KEY_BUSY`, `OPERATION_IN_PROGRESS`, `NODE_BEING_REMOVED`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "IDEMPOTENCY_KEY_BUSY",
+                     *       "detail": "idempotency key busy",
+                     *       "status": 409,
+                     *       "title": "Conflict",
+                     *       "type": "https://paddock.dev/problems/idempotency-key-busy"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "IDEMPOTENCY_KEY_BUSY" | "OPERATION_IN_PROGRESS" | "NODE_BEING_REMOVED";
+                    };
+                };
+            };
+            /** @description Well-formed, but not something Paddock can do. Codes: `IDEMPOTENCY_KEY_REUSED`, `WOULD_LOSE_QUORUM`, `NODE_NOT_IN_POOL`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "IDEMPOTENCY_KEY_REUSED",
+                     *       "detail": "idempotency key reused",
+                     *       "status": 422,
+                     *       "title": "Unprocessable Content",
+                     *       "type": "https://paddock.dev/problems/idempotency-key-reused"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "IDEMPOTENCY_KEY_REUSED" | "WOULD_LOSE_QUORUM" | "NODE_NOT_IN_POOL";
                     };
                 };
             };
