@@ -53,8 +53,15 @@ describe('operation declarations', () => {
     ]);
   });
 
-  it('declares every operation type; only deletes run without a deadline; deletes and backups have no undo', () => {
-    const backups = ['take-backup', 'restore-backup', 'update-backup-schedule'];
+  it('declares every operation type; only deletes run without a deadline; deletes, backups and node changes have no undo', () => {
+    // A replaced node cannot be undeleted; an auto-replace setting that failed never reached the backend.
+    const backups = [
+      'take-backup',
+      'restore-backup',
+      'update-backup-schedule',
+      'replace-node',
+      'set-auto-replace',
+    ];
     for (const type of OPERATION_TYPES) {
       const declaration = CLUSTER_OPERATIONS[type];
       assert.ok(declaration.forward.length > 0, type);
@@ -77,7 +84,8 @@ describe('operation declarations', () => {
     const keys = CLUSTER_STEP_HANDLERS.map((h) => h.key);
     assert.equal(new Set(keys).size, keys.length);
     // Ten for rke1's create, scale and delete, two only rke2 declares (create-machine-config,
-    // delete-machine-configs), seven for buckets, backups and restores.
-    assert.equal(CLUSTER_STEP_HANDLERS.length, 19);
+    // delete-machine-configs), seven for buckets, backups and restores, three for node
+    // replacement and auto-replace (delete-node, await-node-replaced, set-auto-replace).
+    assert.equal(CLUSTER_STEP_HANDLERS.length, 22);
   });
 });
