@@ -21,6 +21,10 @@ const DRAIN_INPUT: Record<string, 'boolean' | 'number'> = {
   timeout: 'number',
 };
 
+/** The taints Kubernetes' node lifecycle controller puts on a node that is not Ready. */
+const UNREACHABLE_TAINT = 'node.kubernetes.io/unreachable';
+const NOT_READY_TAINT = 'node.kubernetes.io/not-ready';
+
 const CAPACITY = { cpu: '4', memory: '16380640Ki', pods: '110' };
 const ALLOCATABLE = { cpu: '4', memory: '16278240Ki', pods: '110' };
 
@@ -184,6 +188,46 @@ export class NodeType extends ResourceType {
         if (this.isLive(node) && node.hidden.drain === 'draining') node.hidden.drain = 'drained';
       });
     }
+    this.watchReadiness(node);
+  }
+
+  /**
+   * What happens to a registered node whose kubelet `Ready` is not True. Kubernetes' node lifecycle
+   * controller taints it (`unreachable` when the kubelet stopped reporting, Ready=Unknown;
+   * `not-ready` when it reports NotReady, Ready=False). With `deleteNotReadyAfterSecs > 0` on its
+   * pool, the pool controller deletes a node that carries the `unreachable` taint with Ready
+   * Unknown for longer than that many seconds, and the pool makes a new one (rancher-212.md §3.4);
+   * a node that reports Ready=False is left alone, as in `nodepool.go`.
+   */
+  watchReadiness(node: SimObject): void {
+    if (!this.isLive(node)) return;
+    const ready = node.conditions.find((c) => c.type === 'Ready');
+    if (!ready) return;
+    const taint =
+      ready.status === 'Unknown' ? UNREACHABLE_TAINT : ready.status === 'False' ? NOT_READY_TAINT : undefined;
+    const taints = (Array.isArray(node.fields.taints) ? node.fields.taints : []) as Array<{ key: string }>;
+    const kept = taints.filter((t) => t.key !== UNREACHABLE_TAINT && t.key !== NOT_READY_TAINT);
+    node.fields.taints = taint
+      ? [...kept, { key: taint, effect: 'NoExecute', timeAdded: ready.lastTransitionTime }]
+      : kept;
+    if (taint !== UNREACHABLE_TAINT) return;
+    const pool = this.world.nodePools.table.get(node.fields.nodePoolId as string);
+    const seconds = pool ? Number(pool.fields.deleteNotReadyAfterSecs) : 0;
+    if (!pool || !(seconds > 0)) return;
+    const since = Date.parse(ready.lastTransitionTime ?? '') || Date.now();
+    const wait = Math.max(0, since + seconds * 1000 - Date.now());
+    this.world.scheduler.ensure(`${node.id}#not-ready`, wait, () => {
+      if (!this.isLive(node) || !this.world.nodePools.isLive(pool)) return;
+      const now = node.conditions.find((c) => c.type === 'Ready');
+      const limit = Number(pool.fields.deleteNotReadyAfterSecs);
+      if (now?.status !== 'Unknown' || !(limit > 0)) return;
+      // The setting may have grown meanwhile: look again when the longer wait is over.
+      if ((Date.parse(now.lastTransitionTime ?? '') || 0) + limit * 1000 > Date.now()) {
+        this.watchReadiness(node);
+        return;
+      }
+      this.remove(node);
+    });
   }
 
   private markProvisioned(node: SimObject): void {

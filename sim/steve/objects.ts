@@ -48,6 +48,8 @@ export interface Pool {
   controlPlaneRole: boolean;
   workerRole: boolean;
   driver: string;
+  /** `unhealthyNodeTimeout` in ms; 0 when absent or zero (no MachineHealthCheck, rancher-212.md §3.2). */
+  unhealthyNodeTimeoutMs: number;
 }
 
 export function key(object: KubeObject): string {
@@ -83,8 +85,29 @@ export function poolsOf(cluster: KubeObject): Pool[] {
         controlPlaneRole: pool.controlPlaneRole === true,
         workerRole: pool.workerRole === true,
         driver: kind.replace(/Config$/, '').toLowerCase() || 'machine',
+        unhealthyNodeTimeoutMs:
+          typeof pool.unhealthyNodeTimeout === 'string' ? (durationMs(pool.unhealthyNodeTimeout) ?? 0) : 0,
       };
     });
+}
+
+/** Go's `time.ParseDuration` (what a `metav1.Duration` decodes with): `600s`, `5m`, `1h30m`, `1.5h`. */
+export function durationMs(text: string): number | undefined {
+  const units: Record<string, number> = {
+    ns: 1e-6,
+    us: 1e-3,
+    µs: 1e-3,
+    ms: 1,
+    s: 1000,
+    m: 60_000,
+    h: 3_600_000,
+  };
+  if (text === '0') return 0;
+  const parts = /^(?:\d+(?:\.\d*)?(?:ns|us|µs|ms|s|m|h))+$/.test(text)
+    ? [...text.matchAll(/(\d+(?:\.\d*)?)(ns|us|µs|ms|s|m|h)/g)]
+    : [];
+  if (parts.length === 0) return undefined;
+  return parts.reduce((sum, [, value, unit]) => sum + Number(value) * units[unit], 0);
 }
 
 export function poolOf(machine: KubeObject): string {

@@ -306,6 +306,51 @@ export class ProvisioningController {
     this.reconcileByName(machine.metadata.namespace!, clusterOf(machine));
   }
 
+  /**
+   * The pool's MachineHealthCheck (rancher-212.md §3.2), present while `unhealthyNodeTimeout > 0`:
+   * a running machine whose node is NotReady or unreachable (CAPI mirrors that as `NodeHealthy`
+   * False or Unknown) for longer than the timeout is marked unhealthy and remediated; the
+   * remediation of a MachineSet's machine is its deletion, and the MachineSet makes a new one.
+   */
+  private checkHealth(cluster: KubeObject, machine: KubeObject): void {
+    const { namespace = '', name } = machine.metadata;
+    if (machine.metadata.deletionTimestamp) return;
+    if ((machine.status as Record<string, unknown>).phase !== 'Running') return;
+    const pool = poolsOf(cluster).find((p) => p.name === poolOf(machine));
+    const timeout = pool?.unhealthyNodeTimeoutMs ?? 0;
+    const node = conditionsOf(machine).find((c) => c.type === 'NodeHealthy');
+    if (!(timeout > 0) || !node || node.status === 'True') return;
+    const since = Date.parse(node.lastTransitionTime ?? '') || Date.now();
+    this.world.scheduler.ensure(
+      `${namespace}/${name}#health-check`,
+      Math.max(0, since + timeout - Date.now()),
+      () => {
+        const latest = this.world.local.get(MACHINE, namespace, name);
+        const owner = this.world.local.get(CLUSTER, namespace, clusterOf(machine));
+        if (!latest || !owner || latest.metadata.deletionTimestamp) return;
+        const limit = poolsOf(owner).find((p) => p.name === poolOf(latest))?.unhealthyNodeTimeoutMs ?? 0;
+        const now = conditionsOf(latest).find((c) => c.type === 'NodeHealthy');
+        if (!(limit > 0) || !now || now.status === 'True') return;
+        // The timeout may have grown meanwhile: look again when the longer wait is over.
+        if ((Date.parse(now.lastTransitionTime ?? '') || 0) + limit > Date.now()) {
+          this.checkHealth(owner, latest);
+          return;
+        }
+        const next = clone(latest);
+        const conditions = (next.status as Record<string, unknown>).conditions as Condition[];
+        setCondition(
+          conditions,
+          'HealthCheckSucceeded',
+          'False',
+          `Condition Ready on node is reporting status ${now.status}`,
+          'UnhealthyNode',
+        );
+        setCondition(conditions, 'OwnerRemediated', 'False', '', 'WaitingForRemediation');
+        this.deleteMachine(this.world.local.write('MODIFIED', MACHINE, next));
+      },
+    );
+  }
+
   private updated(stored: KubeObject, previous: KubeObject): void {
     if (stored.metadata.deletionTimestamp) return;
     this.adoptMachineConfigs(stored);
@@ -404,6 +449,7 @@ export class ProvisioningController {
         this.syncPools(namespace, name),
       );
     }
+    for (const machine of this.machinesOf(namespace, name)) this.checkHealth(cluster, machine);
     this.evaluate(namespace, name);
     this.syncTwin(namespace, name);
   }

@@ -103,6 +103,11 @@ export function settlementOf({
     // lists it (node-registration-ledger.service.ts); own servers take no backend capacity.
     case 'remove-node':
       return { ...base, cluster: 'active' };
+    // A replacement keeps the pool's quantity: nothing to count, the cluster is at rest again.
+    case 'replace-node':
+      return { ...base, cluster: 'active' };
+    case 'set-auto-replace':
+      return { ...base, cluster: null };
   }
 }
 
@@ -129,9 +134,13 @@ export function failureWithoutUndo(
       };
     case 'take-backup':
     case 'update-backup-schedule':
+    case 'set-auto-replace':
       return { cluster: null, poolState: null };
     // The node is still there (and still counted): nothing to undo.
     case 'remove-node':
+    // The deleted node cannot be undeleted; the pool still makes its replacement, and the sync
+    // shows how that goes.
+    case 'replace-node':
       return { cluster: 'active', poolState: null };
     case 'create-cluster':
     case 'add-node-pool':

@@ -24,15 +24,6 @@ const toRecord = (r: any): NodeRegistrationRecord => ({
 const returned = <T>(result: unknown): T[] =>
   Array.isArray(result) && Array.isArray(result[0]) ? result[0] : [];
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export interface MirroredNode {
-  id: string;
-  rancherId: string;
-  hostname: string;
-  source: 'pool' | 'registered';
-}
-
 /** A registered node that no open registration counts (the sync reports it as drift). */
 export interface UncountedNode {
   clusterId: string;
@@ -246,19 +237,6 @@ export class NodeRegistrationsRepository {
       if (k > 0) counted.push({ project_id: registration.project_id, k });
     }
     return tallyByProject(counted);
-  }
-
-  /** A node of the cluster by its hostname as listed, or its id. */
-  async findNode(clusterId: string, ref: string): Promise<MirroredNode | null> {
-    const rows: Array<{ id: string; rancher_id: string; hostname: string; source: 'pool' | 'registered' }> =
-      await this.uow.manager.query(
-        `SELECT id, rancher_id, hostname, source FROM nodes
-         WHERE cluster_id = $1 AND (hostname = $2 OR ($3::uuid IS NOT NULL AND id = $3::uuid))
-         ORDER BY (hostname = $2) DESC LIMIT 1`,
-        [clusterId, ref, UUID.test(ref) ? ref : null],
-      );
-    const r = rows[0];
-    return r ? { id: r.id, rancherId: r.rancher_id, hostname: r.hostname, source: r.source } : null;
   }
 
   /**

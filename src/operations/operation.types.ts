@@ -9,6 +9,8 @@ export const OPERATION_TYPES = [
   'take-backup',
   'restore-backup',
   'update-backup-schedule',
+  'replace-node',
+  'set-auto-replace',
   'remove-node',
 ] as const;
 export type OperationType = (typeof OPERATION_TYPES)[number];
@@ -58,9 +60,10 @@ export interface OperationParams {
   clusterStateBefore?: 'active' | 'updating' | 'error';
   /** A schedule change: the new schedule. */
   backupSchedule?: { intervalHours: number; retention: number };
-  /** A node's removal: the backend's id of the node and its hostname (the row may go first). */
-  nodeRancherId?: string;
-  nodeHostname?: string;
+  /** Replace-node: the node deleted on the backend (its Rancher id) and its hostname then. */
+  node?: { rancherId: string; hostname: string };
+  /** Set-auto-replace, or a scale that also changes it: the new setting (null: off). */
+  autoReplaceSeconds?: number | null;
 }
 
 export interface OperationRecord {

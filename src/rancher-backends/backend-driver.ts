@@ -232,6 +232,11 @@ export interface NodePoolCreateSpec {
   roles: NodeRoles;
   nodeTemplateId: string;
   labels: Record<string, string>;
+  /**
+   * Replace a node whose kubelet stops being Ready for this many seconds (rke1
+   * `deleteNotReadyAfterSecs`, rke2 `unhealthyNodeTimeout`); absent or null: never.
+   */
+  autoReplaceSeconds?: number | null;
 }
 
 export interface BackendProbe {
@@ -319,6 +324,20 @@ export interface BackendDriver {
   createNodePool(spec: NodePoolCreateSpec): Promise<RemoteNodePool>;
   scaleNodePool(id: string, quantity: number): Promise<RemoteNodePool>;
   deleteNodePool(id: string): Promise<void>;
+  /**
+   * Sets how long a node of the pool may be unhealthy before the backend replaces it (null:
+   * never). rke1: the pool's `deleteNotReadyAfterSecs`; rke2: the machine pool's
+   * `unhealthyNodeTimeout`, which Rancher turns into a CAPI MachineHealthCheck.
+   */
+  setNodePoolAutoReplace(id: string, seconds: number | null): Promise<void>;
+
+  /**
+   * Deletes one node of a pool on the backend; the pool, whose quantity is unchanged, makes a new
+   * one in its place (rke1 `DELETE /v3/nodes/<id>`; rke2 deletes the CAPI machine and its
+   * MachineSet replaces it). A registered node (rke1 custom node, rke2 custom machine) belongs to no
+   * pool: it goes for good. Idempotent: a node already gone is success.
+   */
+  deleteNode(id: string): Promise<void>;
 
   /**
    * Every cluster, pool and node on the backend, one page at a time (for the status sync, which
@@ -355,11 +374,6 @@ export interface BackendDriver {
   ensureRegistrationToken(clusterId: string, name: string): Promise<RemoteRegistrationToken>;
   /** Removes a registration token; idempotent. Nodes that joined with it stay. */
   deleteRegistrationToken(id: string): Promise<void>;
-  /**
-   * Removes one node for good (rke1: `DELETE /v3/nodes/<id>`; rke2: the CAPI machine). A node of no
-   * pool is not replaced. Idempotent.
-   */
-  deleteNode(id: string): Promise<void>;
   /** One node, or null once it is gone. */
   getNode(id: string): Promise<RemoteNode | null>;
 }

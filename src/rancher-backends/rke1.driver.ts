@@ -228,6 +228,23 @@ export class Rke1Driver implements BackendDriver {
     await this.deleteIdempotent(ROUTES.nodePool, id);
   }
 
+  async setNodePoolAutoReplace(id: string, seconds: number | null): Promise<void> {
+    // Seconds on the wire (the controller multiplies by time.Second); 0 turns it off (rancher-212.md §3.4).
+    await this.client.request<V3NodePool>({
+      method: 'PUT',
+      route: ROUTES.nodePool,
+      params: { id },
+      body: { deleteNotReadyAfterSecs: seconds ?? 0 },
+      idempotent: true,
+    });
+  }
+
+  async deleteNode(id: string): Promise<void> {
+    // The pool's quantity is unchanged, so its controller creates a node in its place (§4.2); a
+    // custom node (registered, with a `customConfig`) has no pool and is gone for good.
+    await this.deleteIdempotent(ROUTES.node, id);
+  }
+
   async *clusterPages(): AsyncGenerator<RemoteCluster[]> {
     for await (const page of this.client.pages<V3Cluster>(ROUTES.clusters)) yield page.map(toRemoteCluster);
   }
@@ -323,11 +340,6 @@ export class Rke1Driver implements BackendDriver {
 
   deleteRegistrationToken(id: string): Promise<void> {
     return deleteRegistrationToken(this.client, id);
-  }
-
-  /** A custom node (it has a `customConfig`) may be deleted; no pool brings it back. */
-  async deleteNode(id: string): Promise<void> {
-    await this.deleteIdempotent(ROUTES.node, id);
   }
 
   async getNode(id: string): Promise<RemoteNode | null> {

@@ -54,6 +54,7 @@ import {
   isSteveObject,
   splitClusterId,
   splitPoolId,
+  toDuration,
   toMachinePool,
   toRemoteCluster,
   toRemoteNode,
@@ -348,6 +349,28 @@ export class Rke2Driver implements BackendDriver {
     });
   }
 
+  async setNodePoolAutoReplace(id: string, seconds: number | null): Promise<void> {
+    // An update with resourceVersion, like every pool change; Rancher makes (or removes) the pool's
+    // MachineHealthCheck from the field (rancher-212.md §3.2). Absent: no health check.
+    const ref = this.poolRef(id);
+    await this.updateCluster(ref.clusterId, (c) => {
+      const pool = (c.spec?.rkeConfig?.machinePools ?? []).find((p) => p.name === ref.pool);
+      if (!pool) throw this.gone('PUT', id);
+      const wanted = seconds === null ? undefined : toDuration(seconds);
+      if (pool.unhealthyNodeTimeout === wanted) return false;
+      if (wanted === undefined) delete pool.unhealthyNodeTimeout;
+      else pool.unhealthyNodeTimeout = wanted;
+      return true;
+    });
+  }
+
+  async deleteNode(id: string): Promise<void> {
+    // Deleting the CAPI machine leaves the MachineSet's replicas as they are, so it makes a new
+    // machine (with a new name) in its place (rancher-212.md §3.3). A custom machine (a registered
+    // node) has no MachineSet: it is gone for good.
+    await this.deleteQuietly(ROUTES.machine, this.machineRef(id));
+  }
+
   async *clusterPages(): AsyncGenerator<RemoteCluster[]> {
     for await (const page of this.client.stevePages<ProvisioningCluster>(
       ROUTES.clustersIn,
@@ -387,14 +410,6 @@ export class Rke2Driver implements BackendDriver {
 
   deleteRegistrationToken(id: string): Promise<void> {
     return deleteRegistrationToken(this.client, id);
-  }
-
-  /**
-   * Deleting a custom machine removes its node for good (no MachineSet owns it); a pool's machine
-   * would be replaced by its MachineSet.
-   */
-  async deleteNode(id: string): Promise<void> {
-    await this.deleteQuietly(ROUTES.machine, this.machineRef(id));
   }
 
   async getNode(id: string): Promise<RemoteNode | null> {

@@ -27,7 +27,7 @@ export class AwaitNodeRemovedStep implements OperationStep {
   ) {}
 
   async run(context: StepContext): Promise<StepResult> {
-    const id = context.operation.params.nodeRancherId;
+    const id = context.operation.params.node?.rancherId;
     if (!id) throw new StepError('NODE_MISSING', 'the operation names no node', false);
     if (await context.driver.getNode(id)) return poll(POLL_MS);
     await this.uow.run(() => this.ledger.nodeGone(id));

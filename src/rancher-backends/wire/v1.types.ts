@@ -273,8 +273,12 @@ export function toMachinePool(
     workerRole: spec.roles.worker,
     machineConfigRef: { kind: machineConfig.kind, name: machineConfig.name },
     machineDeploymentLabels: { ...spec.labels },
+    ...(spec.autoReplaceSeconds ? { unhealthyNodeTimeout: toDuration(spec.autoReplaceSeconds) } : {}),
   };
 }
+
+/** `unhealthyNodeTimeout` is a `metav1.Duration`: `600s` (rancher-212.md §3.1). */
+export const toDuration = (seconds: number): string => `${seconds}s`;
 
 /** Whether a machine pool is the one a Paddock pool record describes (by its label, else its name). */
 export function isPaddockPool(p: MachinePool, poolId: string): boolean {

@@ -172,6 +172,8 @@ export interface V3NodePoolCreate {
   controlPlane: boolean;
   worker: boolean;
   labels: Record<string, string>;
+  /** Seconds a node may be unreachable before the pool replaces it; 0: never (rancher-212.md §3.4). */
+  deleteNotReadyAfterSecs?: number;
 }
 
 export interface V3Node extends V3Resource {
@@ -411,8 +413,9 @@ export function toNodePoolCreate(spec: {
   roles: NodeRoles;
   nodeTemplateId: string;
   labels: Record<string, string>;
+  autoReplaceSeconds?: number | null;
 }): V3NodePoolCreate {
-  return {
+  const body: V3NodePoolCreate = {
     type: 'nodePool',
     clusterId: spec.clusterId,
     nodeTemplateId: spec.nodeTemplateId,
@@ -423,4 +426,6 @@ export function toNodePoolCreate(spec: {
     worker: spec.roles.worker,
     labels: { ...spec.labels },
   };
+  if (spec.autoReplaceSeconds) body.deleteNotReadyAfterSecs = spec.autoReplaceSeconds;
+  return body;
 }
