@@ -374,8 +374,21 @@ describe('node registrations: own servers joined as workers, on rke1 and rke2', 
         assert.equal(q2.reserved, q.reserved);
       });
 
-      it('a fault at the removal steps is retried: the node goes, its quota is freed, nothing is left running', async () => {
+      it('a backend that gives no token is a 503 that holds no quota; a fault at the removal steps is retried: the node goes, its quota is freed, nothing is left running', async () => {
         const q = await quota(kind);
+        await sims[kind].faults.add({
+          method: 'POST',
+          path: '^/v3/clusterregistrationtokens',
+          status: 500,
+          times: 20,
+        });
+        const refused = await paddock.request('POST', `${base(kind, 'gpu')}/node-registrations`, {
+          count: 1,
+        });
+        await sims[kind].faults.clear();
+        assert.equal(refused.status, 503, JSON.stringify(refused.body));
+        assert.equal(refused.body.code, 'BACKEND_UNAVAILABLE');
+        assert.deepEqual(pick(await quota(kind)), pick(q));
         const made = await paddock.request('POST', `${base(kind, 'gpu')}/node-registrations`, { count: 1 });
         assert.equal(made.status, 201);
         tokens.push(tokenOf(made.body.command));
