@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { conflict, notFound, ProblemError } from '../common/problem';
 import { UnitOfWork } from '../database/unit-of-work';
 import { OperationRecorder } from '../operations/operation-recorder.service';
-import type { ClusterRecord, NodeRecord } from './cluster.types';
+import type { ClusterRecord, NodePoolRecord, NodeRecord } from './cluster.types';
 import { ClusterLookup } from './cluster-lookup.service';
 import { ClusterReads } from './cluster-reads.service';
 import { ClustersRepository } from './clusters.repository';
@@ -33,8 +33,11 @@ export class NodeReplacement {
       const cluster = await this.lookup.requireLiveCluster(project, clusterName);
       const node = await this.clusters.findNode(cluster.id, nodeKey);
       if (!node) throw notFound('node', nodeKey);
+      if (node.state === 'removing') {
+        throw conflict('NODE_BEING_REMOVED', `node '${node.hostname}' is already being removed`);
+      }
       // A registered (own) server is removed for good, and its quota freed (no pool replaces it).
-      if (node.source === 'registered') return this.recordRemoval(operationId, project.id, cluster, node);
+      if (node.source === 'registered') return this.record(operationId, project.id, cluster, node, null);
       if (node.nodePoolId === null) {
         throw new ProblemError(
           HttpStatus.UNPROCESSABLE_ENTITY,
@@ -47,49 +50,38 @@ export class NodeReplacement {
     return this.reads.operation(operationId);
   }
 
-  /** `remove-node`: the node is deleted on the backend; its quota is freed once it is gone. */
-  private async recordRemoval(
-    operationId: string,
-    projectId: string,
-    cluster: ClusterRecord,
-    node: NodeRecord,
-  ): Promise<void> {
-    if (node.state === 'removing') {
-      throw conflict('NODE_BEING_REMOVED', `node '${node.hostname}' is already being removed`);
-    }
-    await this.recorder.recordInTransaction({
-      id: operationId,
-      type: 'remove-node',
-      projectId,
-      clusterId: cluster.id,
-      nodePoolId: null,
-      pools: [],
-      params: { node: { rancherId: node.rancherId, hostname: node.hostname } },
-    });
-    await this.clusters.setState(cluster.id, 'updating');
-  }
-
   private async recordReplacement(
     operationId: string,
     projectId: string,
     cluster: ClusterRecord,
     node: NodeRecord,
   ): Promise<void> {
-    if (node.state === 'removing') {
-      throw conflict('NODE_BEING_REMOVED', `node '${node.hostname}' is already being removed`);
-    }
     const problem = quorumProblem(node, await this.clusters.nodesOf(cluster.id));
     if (problem) throw new ProblemError(HttpStatus.UNPROCESSABLE_ENTITY, 'WOULD_LOSE_QUORUM', problem);
     const pool = await this.clusters.findPool(node.nodePoolId as string);
     if (!pool || pool.state === 'deleted' || pool.state === 'failed') throw notFound('node', node.hostname);
-    // Answers 409 OPERATION_IN_PROGRESS when another operation is changing the cluster.
+    await this.record(operationId, projectId, cluster, node, pool);
+  }
+
+  /**
+   * `replace-node` for a pool node (the pool makes a new one), `remove-node` for a registered node
+   * (gone for good, its quota freed once the backend no longer lists it). Answers 409
+   * OPERATION_IN_PROGRESS when another operation is changing the cluster.
+   */
+  private async record(
+    operationId: string,
+    projectId: string,
+    cluster: ClusterRecord,
+    node: NodeRecord,
+    pool: NodePoolRecord | null,
+  ): Promise<void> {
     await this.recorder.recordInTransaction({
       id: operationId,
-      type: 'replace-node',
+      type: pool ? 'replace-node' : 'remove-node',
       projectId,
       clusterId: cluster.id,
-      nodePoolId: pool.id,
-      pools: [pool],
+      nodePoolId: pool?.id ?? null,
+      pools: pool ? [pool] : [],
       params: { node: { rancherId: node.rancherId, hostname: node.hostname } },
     });
     await this.clusters.setState(cluster.id, 'updating');
