@@ -8,6 +8,7 @@ import { clone } from './merge';
 import { setCondition, type Condition, type ConditionStatus } from './state';
 import { render } from './steve/api';
 import { CLUSTER, MACHINE } from './steve/objects';
+import { BUNDLE_DEPLOYMENT } from './fleet/names';
 import type { World } from './world';
 
 /** Types whose conditions `/__sim/conditions` may set (§11.3 item 18); the last two by `namespace/name`. */
@@ -52,6 +53,8 @@ export function handleControl(
         return setComponentStatus(world, parseJsonObject(rawBody), ctx);
       case 'POST /__sim/agents':
         return registerAgent(world, parseJsonObject(rawBody));
+      case 'POST /__sim/fleet/break':
+        return breakDeployment(world, parseJsonObject(rawBody), ctx);
       case 'POST /__sim/seed':
         return json(201, seed(world, parseSeedRequest(world, parseJsonObject(rawBody))));
     }
@@ -66,6 +69,39 @@ export function handleControl(
     if (error instanceof ApiError) return errorResponse(error);
     throw error;
   }
+}
+
+const BREAKAGES = ['ErrApplied', 'Modified', 'NotReady'];
+
+/**
+ * Breaks one bundle deployment behind the manager's back, as a failed redeploy (`ErrApplied`), a
+ * drifted resource (`Modified`) or pods that stopped being ready (`NotReady`):
+ * `{"id": "<namespace>/<name>", "state", "message"?}`. It stays broken until its deployment ID changes.
+ */
+function breakDeployment(world: World, body: Record<string, unknown>, ctx: RequestContext): SimResponse {
+  if (typeof body.id !== 'string' || !/^[^/]+\/[^/]+$/.test(body.id)) {
+    throw new ApiError(400, 'BadRequest', 'id must be "<namespace>/<name>" of a bundle deployment');
+  }
+  const state = body.state ?? 'ErrApplied';
+  if (typeof state !== 'string' || !BREAKAGES.includes(state)) {
+    throw new ApiError(400, 'BadRequest', `state must be one of ${BREAKAGES.join(', ')}`);
+  }
+  if (body.message !== undefined && typeof body.message !== 'string') {
+    throw new ApiError(400, 'BadRequest', 'message must be a string');
+  }
+  const message =
+    typeof body.message === 'string' && body.message !== '' ? body.message : defaultBreakMessage(state);
+  const [namespace, name] = body.id.split('/');
+  const broken = world.fleet.break(namespace, name, state as 'ErrApplied' | 'Modified' | 'NotReady', message);
+  if (!broken)
+    throw new ApiError(404, 'NotFound', `bundledeployments.fleet.cattle.io "${body.id}" not found`);
+  return json(200, render(world, world.steve.get(BUNDLE_DEPLOYMENT), broken, ctx));
+}
+
+function defaultBreakMessage(state: string): string {
+  if (state === 'Modified') return 'deployment.apps was modified outside of Fleet';
+  if (state === 'NotReady') return 'Deployment does not have minimum availability.';
+  return 'release not found: the Helm release was deleted outside of Fleet and could not be reinstalled';
 }
 
 /** Sets one condition the way a failing controller would, then lets the controller react. */

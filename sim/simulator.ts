@@ -11,6 +11,7 @@ import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { isAuthenticated } from './auth';
 import { handleControl } from './control';
+import { handleCharts } from './fleet/charts';
 import { CallLog, faultResponse, FaultRegistry } from './faults';
 import { ApiError, errorResponse, UNAUTHORIZED_BODY, unauthorized, type SimResponse } from './http';
 import { NAME_ALPHABET } from './ids';
@@ -235,6 +236,9 @@ function route(world: World, request: KubeRequest, authenticated: boolean, ctx: 
   if (path === '/ping') return { status: 200, body: 'pong' };
   // Unauthenticated routes of `routes.go` (rancher-212.md §1.5, §1.6).
   if (path === '/rancherversion') return rancherVersion(world);
+  // The simulator's own Helm repository, open like any public chart repository (design.md "Addons").
+  if (path === '/charts' || path.startsWith('/charts/'))
+    return handleCharts(request.method, path, ctx.baseUrl);
   const release = /^\/v1-(rke2|k3s)-release\/releases\/?$/.exec(path);
   if (release) return releases(world, release[1] as 'rke2' | 'k3s', ctx);
   const isProxy = path.startsWith('/k8s/clusters/');
@@ -324,11 +328,16 @@ function serialize(
   response: SimResponse,
   v3Headers: boolean,
   baseUrl: string,
-): { headers: Record<string, string>; payload: string } {
+): { headers: Record<string, string>; payload: string | Buffer } {
   const headers: Record<string, string> = { ...response.headers };
-  let payload: string;
-  if (typeof response.body === 'string') {
-    headers['Content-Type'] = 'text/plain; charset=utf-8';
+  let payload: string | Buffer;
+  if (Buffer.isBuffer(response.body)) {
+    // Binary answers (chart archives) name their own type.
+    headers['Content-Type'] ??= 'application/octet-stream';
+    payload = response.body;
+  } else if (typeof response.body === 'string') {
+    // Text answers are plain text unless they name a type (the chart repository's YAML).
+    headers['Content-Type'] ??= 'text/plain; charset=utf-8';
     payload = response.body;
   } else {
     headers['Content-Type'] = 'application/json';

@@ -33,6 +33,14 @@ export interface SimulatorTimings {
   backupHourMs: number;
   /** `removing` → gone for pools, templates, tokens and backups. */
   objectDeleteMs: number;
+  /** How often the Fleet controllers reconcile (registration, bundles, rollout) while there is Fleet work. */
+  fleetReconcileMs: number;
+  /** A bundle deployment's agent applying a new deployment ID (`WaitApplied` → applied). */
+  fleetApplyMs: number;
+  /** Applied resources becoming ready (`NotReady` → `Ready`). */
+  fleetReadyMs: number;
+  /** A bundle deployment whose target went away: the agent's uninstall before it disappears. */
+  fleetUninstallMs: number;
   /**
    * Not a delay but a bound: the longest a Kubernetes watch (also one without `timeoutSeconds`)
    * or an exec session stays open, like the apiserver's `--min-request-timeout`.
@@ -58,6 +66,10 @@ const FAST: SimulatorTimings = {
   etcdBackupMs: 200,
   backupHourMs: 1_000,
   objectDeleteMs: 100,
+  fleetReconcileMs: 100,
+  fleetApplyMs: 150,
+  fleetReadyMs: 100,
+  fleetUninstallMs: 150,
   kubeStreamMaxMs: 1_800_000,
 };
 
@@ -78,6 +90,10 @@ const REALISTIC: SimulatorTimings = {
   etcdBackupMs: 5_000,
   backupHourMs: 60_000,
   objectDeleteMs: 2_000,
+  fleetReconcileMs: 1_000,
+  fleetApplyMs: 8_000,
+  fleetReadyMs: 5_000,
+  fleetUninstallMs: 5_000,
   kubeStreamMaxMs: 1_800_000,
 };
 

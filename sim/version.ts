@@ -43,6 +43,24 @@ export function validatesSnapshotRestore(version: RancherVersion): boolean {
   return version.minor >= 14;
 }
 
+/**
+ * `fleet.cattle.io.helmops`: HelmOps left experimental in Fleet 0.13 = Rancher 2.12 (rancher-212.md
+ * §4.b); before that the controller is off and steve has no such type.
+ */
+export function servesHelmOps(version: RancherVersion): boolean {
+  return version.minor >= 12;
+}
+
+/**
+ * Whether a Bundle's `helmOpOptions` makes the agents download its chart. From Fleet 0.13 (2.12)
+ * it is the documented field. Fleet 0.12 (2.11) has the same path as the experimental
+ * `helmAppOptions`; the simulator serves it under the 0.13 name there, so RKE1 backends (≤ 2.11)
+ * can take addons as Bundles. Fleet 0.11 and older (≤ 2.10) have no such field: the CRD prunes it.
+ */
+export function honoursHelmOpOptions(version: RancherVersion): boolean {
+  return version.minor >= 11;
+}
+
 export const DEFAULT_RKE2_VERSIONS = ['v1.31.9+rke2r1', 'v1.30.14+rke2r2', 'v1.32.5+rke2r1'];
 export const DEFAULT_K3S_VERSIONS = ['v1.31.9+k3s1', 'v1.30.14+k3s2', 'v1.32.5+k3s1'];
 

@@ -12,6 +12,7 @@ import { SettingType } from './resources/settings';
 import { Scheduler } from './scheduler';
 import { ClusterObjects } from './kube/store';
 import { SteveTypes } from './steve/types';
+import { FleetController } from './fleet/controller';
 import { keepsNodePoolSchema, parseRancherVersion, servesRke1, type RancherVersion } from './version';
 import type { Condition } from './state';
 import type { SimObject } from './store';
@@ -56,6 +57,8 @@ export class World {
   readonly settings: SettingType;
   readonly cloudCredentials: CloudCredentialType;
   readonly steve: SteveTypes;
+  /** Fleet on the local cluster: registration, HelmOps, bundles and their deployments (rancher-212.md §4.b). */
+  readonly fleet: FleetController;
   /** Types by every lower-cased spelling a path may use: schema id or plural (§2.5). */
   private readonly typesByPath = new Map<string, ResourceType>();
 
@@ -75,6 +78,7 @@ export class World {
     this.etcdBackups = new EtcdBackupType(this);
     this.settings = new SettingType(this);
     this.cloudCredentials = new CloudCredentialType(this);
+    this.fleet = new FleetController(this);
     this.steve = new SteveTypes(this);
     for (const type of this.types()) {
       this.typesByPath.set(type.schemaId.toLowerCase(), type);

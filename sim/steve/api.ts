@@ -63,6 +63,7 @@ function dispatch(world: World, request: SteveRequest, ctx: RequestContext): Sim
     return schemas(world, segments, request.method, ctx);
   const schema = world.steve.schemaFor(segments[0]);
   if (!schema) throw new SteveError(404, 'NotFound', `schema ${segments[0]} not found`);
+  schema.refresh?.(world);
   const maxSegments = schema.namespaced ? 3 : 2;
   if (segments.length > maxSegments) throw new SteveError(404, 'NotFound', 'Not Found');
   const namespace = schema.namespaced ? segments[1] : undefined;

@@ -38,6 +38,8 @@ export interface SteveSchema {
    */
   remove?(world: World, current: KubeObject): KubeObject | undefined;
   state?(world: World, object: KubeObject): SteveState;
+  /** Brings derived objects up to date before a request reads or writes this type (Fleet clusters). */
+  refresh?(world: World): void;
 }
 
 /** An error steve writes: the norman codes, without `baseType`, with empty `links` (§9.1). */

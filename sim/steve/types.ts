@@ -4,6 +4,7 @@
  */
 import type { KubeObject } from '../kube/store';
 import type { World } from '../world';
+import { fleetSchemas } from '../fleet/schemas';
 import { ProvisioningController } from './provisioning';
 import type { SteveSchema } from './schema';
 
@@ -26,6 +27,7 @@ export class SteveTypes {
     this.provisioning = new ProvisioningController(world);
     for (const schema of this.provisioning.schemas()) this.add(schema);
     this.add(settingSchema());
+    for (const schema of fleetSchemas(world)) this.add(schema);
     for (const driver of BUILT_IN_DRIVERS) this.addDriver(driver);
   }
 

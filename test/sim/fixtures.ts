@@ -20,6 +20,10 @@ export const QUICK: SimulatorTimings = {
   // Recurring backups only where a test asks for them (12 simulated hours is 12 minutes here).
   backupHourMs: 60_000,
   objectDeleteMs: 40,
+  fleetReconcileMs: 20,
+  fleetApplyMs: 60,
+  fleetReadyMs: 40,
+  fleetUninstallMs: 60,
   kubeStreamMaxMs: 60_000,
 };
 

@@ -64,6 +64,15 @@ export interface TestSimulator extends RunningSimulator {
   /** Instantly creates active clusters with pools and nodes (simulator-only extension). */
   seed(options: SeedOptions): Promise<SeedResult>;
   /**
+   * Breaks one Fleet bundle deployment (`<cluster namespace>/<bundle>`) behind the manager's back
+   * until its deployment ID changes; answers the bundle deployment.
+   */
+  breakBundleDeployment(breakage: {
+    id: string;
+    state?: 'ErrApplied' | 'Modified' | 'NotReady';
+    message?: string;
+  }): Promise<any>;
+  /**
    * An authenticated request to the simulator; `path` starts with `/` (e.g. `/v3/clusters`,
    * `/v1/provisioning.cattle.io.clusters`). `headers` add to or override the defaults.
    */
@@ -130,6 +139,7 @@ export async function startTestSimulator(options: SimulatorOptions = {}): Promis
     setCondition: (injection) => control('POST', '/__sim/conditions', injection),
     setComponentStatus: (report) => control('POST', '/__sim/component-statuses', report),
     seed: (options) => control<SeedResult>('POST', '/__sim/seed', options),
+    breakBundleDeployment: (breakage) => control('POST', '/__sim/fleet/break', breakage),
     rancher: request,
   };
 }
