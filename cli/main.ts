@@ -8,6 +8,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { accessCommands } from './commands/access';
 import { backupsCommand } from './commands/backups';
 import { clustersCommand } from './commands/clusters';
+import { nodesCommand } from './commands/nodes';
 import { operationsCommand } from './commands/operations';
 import { CliError, EXIT } from './exit-codes';
 import { OUTPUT_FORMATS } from './output';
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   program.addCommand(clustersCommand());
   program.addCommand(operationsCommand());
   program.addCommand(backupsCommand());
+  program.addCommand(nodesCommand());
   for (const command of accessCommands()) program.addCommand(command);
   // Every subcommand exits through the same handler as the program.
   const override = (command: Command) => {

@@ -1,3 +1,4 @@
+import { registerAgent } from './agents';
 import { renderResource } from './envelope';
 import { CallLog, FaultRegistry, FaultSpecError } from './faults';
 import { ApiError, errorResponse, isPlainObject, json, parseJsonObject, type SimResponse } from './http';
@@ -50,6 +51,8 @@ export function handleControl(
         return setObjectCondition(world, parseJsonObject(rawBody), ctx);
       case 'POST /__sim/component-statuses':
         return setComponentStatus(world, parseJsonObject(rawBody), ctx);
+      case 'POST /__sim/agents':
+        return registerAgent(world, parseJsonObject(rawBody));
       case 'POST /__sim/fleet/break':
         return breakDeployment(world, parseJsonObject(rawBody), ctx);
       case 'POST /__sim/seed':

@@ -18,6 +18,7 @@ import { KubeAccessModule } from './kube-access/kube-access.module';
 import { HealthModule } from './health/health.module';
 import { HttpMetricsInterceptor } from './metrics/http-metrics.interceptor';
 import { MetricsHttpModule, MetricsModule } from './metrics/metrics.module';
+import { NodeRegistrationsModule } from './node-registrations/node-registrations.module';
 import { ProjectsModule } from './projects/projects.module';
 import { QueueModule } from './queue/queue.module';
 import { QueueDashboardModule } from './queue/queue-dashboard.module';
@@ -48,6 +49,7 @@ export class ApiModule {
         RancherBackendsModule,
         ClustersModule,
         BackupsModule,
+        NodeRegistrationsModule,
         KubeAccessModule,
         HealthModule,
         QueueDashboardModule,

@@ -437,8 +437,43 @@ export interface paths {
         delete: operations["deleteNodePool"];
         options?: never;
         head?: never;
-        /** Scale a node pool */
+        /** Scale a node pool and/or change its auto-replace setting (`autoReplace`, null turns it off) */
         patch: operations["scaleNodePool"];
+        trace?: never;
+    };
+    "/v1/projects/{project}/clusters/{cluster}/node-registrations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Node registrations of a cluster with how many servers joined (never the command) */
+        get: operations["listNodeRegistrations"];
+        put?: never;
+        /** A worker-only join command for the team's own servers; holds `count` nodes of quota */
+        post: operations["createNodeRegistration"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/projects/{project}/clusters/{cluster}/node-registrations/{registration}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke a registration: its command stops working, the unused reservation is freed */
+        delete: operations["revokeNodeRegistration"];
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/v1/projects/{project}/clusters/{cluster}/nodes": {
@@ -453,6 +488,23 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/projects/{project}/clusters/{cluster}/nodes/{node}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Replace a pool node (`{node}`: its hostname as listed, or its id): the backend deletes it and the pool makes a new one; a registered node is removed for good and its quota freed */
+        delete: operations["removeNode"];
         options?: never;
         head?: never;
         patch?: never;
@@ -558,6 +610,13 @@ export interface components {
         AuditListDto: {
             items: components["schemas"]["AuditEventDto"][];
             nextCursor: string | null;
+        };
+        AutoReplaceDto: {
+            /**
+             * @description Seconds (1–31540000) a node may stay unhealthy before it is replaced.
+             * @example 600
+             */
+            unhealthyAfterSeconds: number;
         };
         BackendCallsDto: {
             /** @description Rancher calls made by every Paddock process in the last five minutes. */
@@ -770,6 +829,26 @@ export interface components {
              */
             ttlSeconds?: number;
         };
+        CreateNodeRegistrationDto: {
+            /** @description How many servers may join with the command (1–100); that many nodes of the project's quota are held. */
+            count: number;
+            /**
+             * @description Kubernetes labels the joined nodes get (`--label`).
+             * @example {
+             *       "gpu.example.com/model": "a100"
+             *     }
+             */
+            labels?: {
+                [key: string]: string;
+            };
+            /** @description Kubernetes taints the joined nodes get (`--taints`). */
+            taints?: components["schemas"]["NodeTaintDto"][];
+            /**
+             * @description How long the command works (1 s – 7 days); the server's default when absent.
+             * @example 3600
+             */
+            ttlSeconds?: number;
+        };
         CreateProjectDto: {
             /**
              * @description Project name, used in URLs
@@ -798,6 +877,38 @@ export interface components {
              * @example ci-web-deploy
              */
             subject: string;
+        };
+        CreatedNodeRegistrationDto: {
+            /** Format: date-time */
+            closedAt: string | null;
+            cluster: string;
+            /**
+             * @description The worker-only join command to run on each server. It holds a registration token: shown
+             *     once, here, never stored by Paddock; it stops working when the registration is revoked or
+             *     expires.
+             */
+            command: string;
+            /** @description Servers the registration was made for. */
+            count: number;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            expiresAt: string;
+            /** Format: uuid */
+            id: string;
+            /** @description Servers that joined with it and count against the quota now. */
+            joined: number;
+            labels: {
+                [key: string]: string;
+            };
+            /** @description Slots given back by joined servers that were removed. */
+            released: number;
+            /**
+             * @description `open` while servers may join; `revoked`, `expired` or `cluster-deleted` after.
+             * @enum {string}
+             */
+            state: "open" | "revoked" | "expired" | "cluster-deleted";
+            taints: components["schemas"]["NodeTaintDto"][];
         };
         CreatedTokenDto: {
             /**
@@ -901,7 +1012,17 @@ export interface components {
             message: string;
             /** @description Pool name, or null for a node that belongs to no pool Paddock knows. */
             nodePool: string | null;
+            /**
+             * Format: uuid
+             * @description The node registration a registered node joined with (null when it names none of this cluster's).
+             */
+            registration: string | null;
             roles: ("etcd" | "controlplane" | "worker")[];
+            /**
+             * @description `pool` for a node of a node pool, `registered` for an own server joined with a node registration's command.
+             * @enum {string}
+             */
+            source: "pool" | "registered";
             /** @description Backend's state for the node: `provisioning`, `registering`, `active`, `unavailable`, ... */
             state: string;
             /** @description `yes` while changing, `error` when stuck, `no` otherwise. */
@@ -914,6 +1035,8 @@ export interface components {
             nextCursor: string | null;
         };
         NodePoolDto: {
+            /** @description Automatic replacement of unhealthy nodes, as the backend was last told; null: off. */
+            autoReplace: components["schemas"]["AutoReplaceDto"] | null;
             /** Format: date-time */
             createdAt: string;
             flavor: string;
@@ -931,6 +1054,8 @@ export interface components {
             state: "provisioning" | "active" | "scaling" | "deleting" | "deleted" | "failed";
         };
         NodePoolSpecDto: {
+            /** @description Replace nodes that stay unhealthy this long; absent: never. */
+            autoReplace?: components["schemas"]["AutoReplaceDto"];
             /** @description A node flavor the cluster's backend offers, e.g. `m1.large`. */
             flavor: string;
             /**
@@ -946,6 +1071,44 @@ export interface components {
              *     ]
              */
             roles: ("etcd" | "controlplane" | "worker")[];
+        };
+        NodeRegistrationDto: {
+            /** Format: date-time */
+            closedAt: string | null;
+            cluster: string;
+            /** @description Servers the registration was made for. */
+            count: number;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            expiresAt: string;
+            /** Format: uuid */
+            id: string;
+            /** @description Servers that joined with it and count against the quota now. */
+            joined: number;
+            labels: {
+                [key: string]: string;
+            };
+            /** @description Slots given back by joined servers that were removed. */
+            released: number;
+            /**
+             * @description `open` while servers may join; `revoked`, `expired` or `cluster-deleted` after.
+             * @enum {string}
+             */
+            state: "open" | "revoked" | "expired" | "cluster-deleted";
+            taints: components["schemas"]["NodeTaintDto"][];
+        };
+        NodeRegistrationListDto: {
+            items: components["schemas"]["NodeRegistrationDto"][];
+            nextCursor: string | null;
+        };
+        NodeTaintDto: {
+            /** @enum {string} */
+            effect: "NoSchedule" | "PreferNoSchedule" | "NoExecute";
+            /** @description Kubernetes taint key, e.g. `nvidia.com/gpu`. */
+            key: string;
+            /** @example true */
+            value?: string;
         };
         OperationDto: {
             /**
@@ -971,7 +1134,7 @@ export interface components {
             state: "pending" | "running" | "succeeded" | "failed" | "cancelled";
             steps: components["schemas"]["OperationStepDto"][];
             /** @enum {string} */
-            type: "create-cluster" | "delete-cluster" | "add-node-pool" | "scale-node-pool" | "delete-node-pool" | "take-backup" | "restore-backup" | "update-backup-schedule" | "upgrade";
+            type: "create-cluster" | "delete-cluster" | "add-node-pool" | "scale-node-pool" | "delete-node-pool" | "take-backup" | "restore-backup" | "update-backup-schedule" | "upgrade" | "replace-node" | "set-auto-replace" | "remove-node";
             /** Format: date-time */
             updatedAt: string;
         };
@@ -1143,10 +1306,6 @@ export interface components {
             /** @description Also go back to the Kubernetes version the backup was taken with (default false). */
             restoreKubernetesVersion?: boolean;
         };
-        ScaleNodePoolDto: {
-            /** @description New number of nodes (1–500). */
-            quantity: number;
-        };
         SetQuotaDto: {
             /** @description Maximum live clusters. Lowering it below usage is allowed and only blocks growth. */
             clusters: number;
@@ -1247,6 +1406,12 @@ export interface components {
              * @example v1.32.5
              */
             kubernetesVersion?: string;
+        };
+        UpdateNodePoolDto: {
+            /** @description New auto-replace setting; `null` turns it off. */
+            autoReplace?: components["schemas"]["AutoReplaceDto"] | null;
+            /** @description New number of nodes (1–500). */
+            quantity?: number;
         };
     };
     responses: never;
@@ -7854,7 +8019,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["ScaleNodePoolDto"];
+                "application/json": components["schemas"]["UpdateNodePoolDto"];
             };
         };
         responses: {
@@ -8087,6 +8252,566 @@ export interface operations {
             };
         };
     };
+    listNodeRegistrations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+                cluster: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NodeRegistrationListDto"];
+                };
+            };
+            /** @description No valid bearer token. Codes: `UNAUTHENTICATED`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "UNAUTHENTICATED",
+                     *       "detail": "a bearer token is required",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "https://paddock.dev/problems/unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "UNAUTHENTICATED";
+                    };
+                };
+            };
+            /** @description Not found, or not visible to this token. Codes: `NOT_FOUND`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "NOT_FOUND",
+                     *       "detail": "cluster 'web-prod' does not exist",
+                     *       "status": 404,
+                     *       "title": "Not Found",
+                     *       "type": "https://paddock.dev/problems/not-found"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "NOT_FOUND";
+                    };
+                };
+            };
+            /** @description Too many requests (from this token, project or address); retry after `Retry-After` seconds. Codes: `RATE_LIMITED`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "RATE_LIMITED",
+                     *       "detail": "too many requests for this token; retry in 3 s",
+                     *       "status": 429,
+                     *       "title": "Too Many Requests",
+                     *       "type": "https://paddock.dev/problems/rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "RATE_LIMITED";
+                    };
+                };
+            };
+            /** @description Unexpected error; the answer carries an id to quote, never a stack. Codes: `INTERNAL`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "INTERNAL",
+                     *       "detail": "unexpected error (id 3f1c…); the operators have it in the log",
+                     *       "status": 500,
+                     *       "title": "Internal Server Error",
+                     *       "type": "https://paddock.dev/problems/internal"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "INTERNAL";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "DATABASE_UNAVAILABLE",
+                     *       "detail": "the database is unavailable; retry shortly",
+                     *       "status": 503,
+                     *       "title": "Service Unavailable",
+                     *       "type": "https://paddock.dev/problems/database-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "DATABASE_UNAVAILABLE";
+                    };
+                };
+            };
+            /** @description Problem details (RFC 9457) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    createNodeRegistration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+                cluster: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateNodeRegistrationDto"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedNodeRegistrationDto"];
+                };
+            };
+            /** @description The request is not valid; `errors` names each offending field. Nothing was written. Codes: `VALIDATION_FAILED`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "VALIDATION_FAILED",
+                     *       "detail": "invalid request: nodePools[0].quantity",
+                     *       "status": 400,
+                     *       "title": "Bad Request",
+                     *       "type": "https://paddock.dev/problems/validation-failed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "VALIDATION_FAILED";
+                    };
+                };
+            };
+            /** @description No valid bearer token. Codes: `UNAUTHENTICATED`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "UNAUTHENTICATED",
+                     *       "detail": "a bearer token is required",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "https://paddock.dev/problems/unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "UNAUTHENTICATED";
+                    };
+                };
+            };
+            /** @description Not found, or not visible to this token. Codes: `NOT_FOUND`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "NOT_FOUND",
+                     *       "detail": "cluster 'web-prod' does not exist",
+                     *       "status": 404,
+                     *       "title": "Not Found",
+                     *       "type": "https://paddock.dev/problems/not-found"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "NOT_FOUND";
+                    };
+                };
+            };
+            /** @description Refused in the current state; nothing was changed. Codes: `IDEMPOTENCY_KEY_BUSY`, `CLUSTER_NOT_ACTIVE`, `QUOTA_EXCEEDED`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "IDEMPOTENCY_KEY_BUSY",
+                     *       "detail": "idempotency key busy",
+                     *       "status": 409,
+                     *       "title": "Conflict",
+                     *       "type": "https://paddock.dev/problems/idempotency-key-busy"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "IDEMPOTENCY_KEY_BUSY" | "CLUSTER_NOT_ACTIVE" | "QUOTA_EXCEEDED";
+                    };
+                };
+            };
+            /** @description The body is too large. Codes: `PAYLOAD_TOO_LARGE`. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "PAYLOAD_TOO_LARGE",
+                     *       "detail": "payload too large",
+                     *       "status": 413,
+                     *       "title": "Payload Too Large",
+                     *       "type": "https://paddock.dev/problems/payload-too-large"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description The body is not JSON. Codes: `UNSUPPORTED_MEDIA_TYPE`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *       "detail": "unsupported media type",
+                     *       "status": 415,
+                     *       "title": "Unsupported Media Type",
+                     *       "type": "https://paddock.dev/problems/unsupported-media-type"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description Well-formed, but not something Paddock can do. Codes: `IDEMPOTENCY_KEY_REUSED`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "IDEMPOTENCY_KEY_REUSED",
+                     *       "detail": "idempotency key reused",
+                     *       "status": 422,
+                     *       "title": "Unprocessable Content",
+                     *       "type": "https://paddock.dev/problems/idempotency-key-reused"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "IDEMPOTENCY_KEY_REUSED";
+                    };
+                };
+            };
+            /** @description Too many requests (from this token, project or address); retry after `Retry-After` seconds. Codes: `RATE_LIMITED`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "RATE_LIMITED",
+                     *       "detail": "too many requests for this token; retry in 3 s",
+                     *       "status": 429,
+                     *       "title": "Too Many Requests",
+                     *       "type": "https://paddock.dev/problems/rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "RATE_LIMITED";
+                    };
+                };
+            };
+            /** @description Unexpected error; the answer carries an id to quote, never a stack. Codes: `INTERNAL`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "INTERNAL",
+                     *       "detail": "unexpected error (id 3f1c…); the operators have it in the log",
+                     *       "status": 500,
+                     *       "title": "Internal Server Error",
+                     *       "type": "https://paddock.dev/problems/internal"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "INTERNAL";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`, `BACKEND_UNAVAILABLE`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "DATABASE_UNAVAILABLE",
+                     *       "detail": "the database is unavailable; retry shortly",
+                     *       "status": 503,
+                     *       "title": "Service Unavailable",
+                     *       "type": "https://paddock.dev/problems/database-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "DATABASE_UNAVAILABLE" | "BACKEND_UNAVAILABLE";
+                    };
+                };
+            };
+            /** @description Problem details (RFC 9457) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    revokeNodeRegistration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+                cluster: string;
+                registration: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NodeRegistrationDto"];
+                };
+            };
+            /** @description No valid bearer token. Codes: `UNAUTHENTICATED`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "UNAUTHENTICATED",
+                     *       "detail": "a bearer token is required",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "https://paddock.dev/problems/unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "UNAUTHENTICATED";
+                    };
+                };
+            };
+            /** @description Not found, or not visible to this token. Codes: `NOT_FOUND`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "NOT_FOUND",
+                     *       "detail": "cluster 'web-prod' does not exist",
+                     *       "status": 404,
+                     *       "title": "Not Found",
+                     *       "type": "https://paddock.dev/problems/not-found"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "NOT_FOUND";
+                    };
+                };
+            };
+            /** @description Refused in the current state; nothing was changed. Codes: `IDEMPOTENCY_KEY_BUSY`, `REGISTRATION_CLOSED`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "IDEMPOTENCY_KEY_BUSY",
+                     *       "detail": "idempotency key busy",
+                     *       "status": 409,
+                     *       "title": "Conflict",
+                     *       "type": "https://paddock.dev/problems/idempotency-key-busy"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "IDEMPOTENCY_KEY_BUSY" | "REGISTRATION_CLOSED";
+                    };
+                };
+            };
+            /** @description Well-formed, but not something Paddock can do. Codes: `IDEMPOTENCY_KEY_REUSED`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "IDEMPOTENCY_KEY_REUSED",
+                     *       "detail": "idempotency key reused",
+                     *       "status": 422,
+                     *       "title": "Unprocessable Content",
+                     *       "type": "https://paddock.dev/problems/idempotency-key-reused"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "IDEMPOTENCY_KEY_REUSED";
+                    };
+                };
+            };
+            /** @description Too many requests (from this token, project or address); retry after `Retry-After` seconds. Codes: `RATE_LIMITED`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "RATE_LIMITED",
+                     *       "detail": "too many requests for this token; retry in 3 s",
+                     *       "status": 429,
+                     *       "title": "Too Many Requests",
+                     *       "type": "https://paddock.dev/problems/rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "RATE_LIMITED";
+                    };
+                };
+            };
+            /** @description Unexpected error; the answer carries an id to quote, never a stack. Codes: `INTERNAL`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "INTERNAL",
+                     *       "detail": "unexpected error (id 3f1c…); the operators have it in the log",
+                     *       "status": 500,
+                     *       "title": "Internal Server Error",
+                     *       "type": "https://paddock.dev/problems/internal"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "INTERNAL";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "DATABASE_UNAVAILABLE",
+                     *       "detail": "the database is unavailable; retry shortly",
+                     *       "status": 503,
+                     *       "title": "Service Unavailable",
+                     *       "type": "https://paddock.dev/problems/database-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "DATABASE_UNAVAILABLE";
+                    };
+                };
+            };
+            /** @description Problem details (RFC 9457) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
     listNodes: {
         parameters: {
             query?: never;
@@ -8146,6 +8871,185 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
                         code?: "NOT_FOUND";
+                    };
+                };
+            };
+            /** @description Too many requests (from this token, project or address); retry after `Retry-After` seconds. Codes: `RATE_LIMITED`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "RATE_LIMITED",
+                     *       "detail": "too many requests for this token; retry in 3 s",
+                     *       "status": 429,
+                     *       "title": "Too Many Requests",
+                     *       "type": "https://paddock.dev/problems/rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "RATE_LIMITED";
+                    };
+                };
+            };
+            /** @description Unexpected error; the answer carries an id to quote, never a stack. Codes: `INTERNAL`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "INTERNAL",
+                     *       "detail": "unexpected error (id 3f1c…); the operators have it in the log",
+                     *       "status": 500,
+                     *       "title": "Internal Server Error",
+                     *       "type": "https://paddock.dev/problems/internal"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "INTERNAL";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "DATABASE_UNAVAILABLE",
+                     *       "detail": "the database is unavailable; retry shortly",
+                     *       "status": 503,
+                     *       "title": "Service Unavailable",
+                     *       "type": "https://paddock.dev/problems/database-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "DATABASE_UNAVAILABLE";
+                    };
+                };
+            };
+            /** @description Problem details (RFC 9457) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    removeNode: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+                cluster: string;
+                node: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OperationDto"];
+                };
+            };
+            /** @description No valid bearer token. Codes: `UNAUTHENTICATED`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "UNAUTHENTICATED",
+                     *       "detail": "a bearer token is required",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "https://paddock.dev/problems/unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "UNAUTHENTICATED";
+                    };
+                };
+            };
+            /** @description Not found, or not visible to this token. Codes: `NOT_FOUND`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "NOT_FOUND",
+                     *       "detail": "cluster 'web-prod' does not exist",
+                     *       "status": 404,
+                     *       "title": "Not Found",
+                     *       "type": "https://paddock.dev/problems/not-found"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "NOT_FOUND";
+                    };
+                };
+            };
+            /** @description Refused in the current state; nothing was changed. Codes: `IDEMPOTENCY_KEY_BUSY`, `OPERATION_IN_PROGRESS`, `NODE_BEING_REMOVED`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "IDEMPOTENCY_KEY_BUSY",
+                     *       "detail": "idempotency key busy",
+                     *       "status": 409,
+                     *       "title": "Conflict",
+                     *       "type": "https://paddock.dev/problems/idempotency-key-busy"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "IDEMPOTENCY_KEY_BUSY" | "OPERATION_IN_PROGRESS" | "NODE_BEING_REMOVED";
+                    };
+                };
+            };
+            /** @description Well-formed, but not something Paddock can do. Codes: `IDEMPOTENCY_KEY_REUSED`, `WOULD_LOSE_QUORUM`, `NODE_NOT_IN_POOL`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "IDEMPOTENCY_KEY_REUSED",
+                     *       "detail": "idempotency key reused",
+                     *       "status": 422,
+                     *       "title": "Unprocessable Content",
+                     *       "type": "https://paddock.dev/problems/idempotency-key-reused"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "IDEMPOTENCY_KEY_REUSED" | "WOULD_LOSE_QUORUM" | "NODE_NOT_IN_POOL";
                     };
                 };
             };

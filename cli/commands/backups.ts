@@ -1,9 +1,8 @@
 import { Command } from 'commander';
-import type { Operation, Schemas } from '../api/client';
-import type { CliContext } from '../context';
-import { follow, requireOutcome } from '../follow';
+import type { Schemas } from '../api/client';
 import { render, type Column } from '../output';
-import { action, print, seconds } from './common';
+import { action, print } from './common';
+import { settle, type WaitOptions } from './settle';
 
 type Backup = Schemas['BackupDto'];
 
@@ -16,31 +15,6 @@ const BACKUP_COLUMNS: Column<Backup>[] = [
   ['SIZE', (b) => b.size],
   ['MESSAGE', (b) => b.message || null],
 ];
-
-const OPERATION_COLUMNS: Column<Operation>[] = [
-  ['OPERATION', (o) => o.id],
-  ['TYPE', (o) => o.type],
-  ['STATE', (o) => o.state],
-  ['ERROR', (o) => (o.error ? `${o.error.code}: ${o.error.message}` : null)],
-];
-
-interface WaitOptions {
-  project?: string;
-  wait?: boolean;
-  timeout?: string;
-}
-
-/** Prints the accepted operation, or with --wait follows it: exit 0 when it succeeded, 1 when not. */
-async function settle(ctx: CliContext, accepted: Operation, options: WaitOptions): Promise<void> {
-  const timeout = seconds('--timeout', options.timeout);
-  if (!options.wait) {
-    print(render(ctx.options.output, accepted, OPERATION_COLUMNS));
-    return;
-  }
-  const final = await follow(ctx, accepted.id, timeout);
-  print(render(ctx.options.output, final, OPERATION_COLUMNS));
-  requireOutcome(final);
-}
 
 export function backupsCommand(): Command {
   const backups = new Command('backups').description("a cluster's etcd backups: list, take one now, restore");

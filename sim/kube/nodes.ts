@@ -124,6 +124,42 @@ const V2_ROLE_LABELS: Array<[label: string, roles: string[]]> = [
 ];
 
 /** The Node of a provisioning-v2 machine once it runs (has a `nodeRef`) and is not being deleted. */
+/**
+ * The Node's Ready from the machine's `NodeHealthy` (CAPI mirrors the Node's health there, so a
+ * test that makes it False or Unknown through `/__sim/conditions` sees the Node go NotReady).
+ */
+function readyOf(status: Record<string, unknown>, created: string): Record<string, unknown> {
+  const conditions = Array.isArray(status.conditions)
+    ? (status.conditions as Array<Record<string, unknown>>)
+    : [];
+  const health = conditions.find((c) => c.type === 'NodeHealthy');
+  if (!health || health.status === 'True') {
+    return {
+      type: 'Ready',
+      status: 'True',
+      reason: 'KubeletReady',
+      message: 'kubelet is posting ready status',
+      lastHeartbeatTime: created,
+      lastTransitionTime: created,
+    };
+  }
+  return health.status === 'False'
+    ? {
+        type: 'Ready',
+        status: 'False',
+        reason: 'KubeletNotReady',
+        message: 'container runtime is down',
+        lastTransitionTime: health.lastTransitionTime,
+      }
+    : {
+        type: 'Ready',
+        status: 'Unknown',
+        reason: 'NodeStatusUnknown',
+        message: 'Kubelet stopped posting node status.',
+        lastTransitionTime: health.lastTransitionTime,
+      };
+}
+
 function machineNode(
   machine: KubeObject,
   kubeletVersion: string,
@@ -164,16 +200,7 @@ function machineNode(
     },
     spec: { providerID: spec.providerID },
     status: {
-      conditions: [
-        {
-          type: 'Ready',
-          status: 'True',
-          reason: 'KubeletReady',
-          message: 'kubelet is posting ready status',
-          lastHeartbeatTime: machine.metadata.creationTimestamp,
-          lastTransitionTime: machine.metadata.creationTimestamp,
-        },
-      ],
+      conditions: [readyOf(status, machine.metadata.creationTimestamp)],
       addresses,
       nodeInfo: {
         kubeletVersion,

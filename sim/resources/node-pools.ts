@@ -66,6 +66,7 @@ export class NodePoolType extends ResourceType {
     const nodeTemplateId = requireString(body, 'nodeTemplateId');
     const hostnamePrefix = requireString(body, 'hostnamePrefix');
     const quantity = body.quantity === undefined || body.quantity === null ? 1 : validQuantity(body.quantity);
+    validDeleteNotReadyAfterSecs(body.deleteNotReadyAfterSecs);
     const cluster = this.world.clusters.table.get(clusterId);
     if (!cluster) throw invalidReference('clusterId', 'cluster', clusterId);
     const rke1 = servesRke1(this.world.rancher);
@@ -155,6 +156,7 @@ export class NodePoolType extends ResourceType {
       }
     }
     if (body.quantity !== undefined && body.quantity !== null) validQuantity(body.quantity);
+    validDeleteNotReadyAfterSecs(body.deleteNotReadyAfterSecs);
     const nodeTemplateId = body.nodeTemplateId;
     if (typeof nodeTemplateId === 'string' && !this.world.nodeTemplates.table.has(nodeTemplateId)) {
       throw invalidReference('nodeTemplateId', 'nodeTemplate', nodeTemplateId);
@@ -210,6 +212,8 @@ export class NodePoolType extends ResourceType {
     if (!cluster || cluster.removed !== undefined) return;
     const nodes = this.world.nodes.table.where('nodePoolId', pool.id);
     const live = nodes.filter((node) => node.removed === undefined);
+    // A changed `deleteNotReadyAfterSecs` applies to nodes that are unreachable already.
+    for (const node of live) this.world.nodes.watchReadiness(node);
     const quantity = pool.fields.quantity as number;
     if (live.length < quantity) {
       const taken = new Set(nodes.map((node) => node.fields.requestedHostname as string));
@@ -259,6 +263,21 @@ function validQuantity(value: unknown): number {
   }
   if (value < 0) throw new ApiError(422, 'MinLimitExceeded', '', 'quantity');
   return value;
+}
+
+/** `norman:"default=0,max=31540000,min=0"` on `deleteNotReadyAfterSecs` (rancher-212.md §3.4). */
+function validDeleteNotReadyAfterSecs(value: unknown): void {
+  if (value === undefined || value === null) return;
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    throw new ApiError(
+      422,
+      'InvalidFormat',
+      `InvalidFormat 422: invalid value ${JSON.stringify(value)}`,
+      'deleteNotReadyAfterSecs',
+    );
+  }
+  if (value < 0) throw new ApiError(422, 'MinLimitExceeded', '', 'deleteNotReadyAfterSecs');
+  if (value > 31_540_000) throw new ApiError(422, 'MaxLimitExceeded', '', 'deleteNotReadyAfterSecs');
 }
 
 function forbidden(message: string): ApiError {

@@ -1,3 +1,4 @@
+import type { AgentCommand } from '../agents';
 import { generateName } from '../ids';
 import { ApiError, invalidAction, json, type SimResponse } from '../http';
 import { clone, mergeProtectedMap } from '../merge';
@@ -19,6 +20,10 @@ const DRAIN_INPUT: Record<string, 'boolean' | 'number'> = {
   ignoreDaemonSets: 'boolean',
   timeout: 'number',
 };
+
+/** The taints Kubernetes' node lifecycle controller puts on a node that is not Ready. */
+const UNREACHABLE_TAINT = 'node.kubernetes.io/unreachable';
+const NOT_READY_TAINT = 'node.kubernetes.io/not-ready';
 
 const CAPACITY = { cpu: '4', memory: '16380640Ki', pods: '110' };
 const ALLOCATABLE = { cpu: '4', memory: '16278240Ki', pods: '110' };
@@ -55,7 +60,7 @@ export class NodeType extends ResourceType {
 
   /** A machine created by the pool controller, starting its provisioning script (§4.3). */
   createForPool(pool: SimObject, hostname: string): SimObject {
-    const node = this.build(pool, hostname);
+    const node = this.buildForPool(pool, hostname);
     const template = this.world.nodeTemplates.table.get(pool.fields.nodeTemplateId as string);
     const driver = (template?.fields.driver as string | undefined) ?? 'machine';
     setCondition(node.conditions, 'Initialized', 'True');
@@ -67,7 +72,7 @@ export class NodeType extends ResourceType {
 
   /** An already-registered node, for `/__sim/seed`. */
   createActive(pool: SimObject, hostname: string): SimObject {
-    const node = this.build(pool, hostname);
+    const node = this.buildForPool(pool, hostname);
     setCondition(node.conditions, 'Initialized', 'True');
     this.markProvisioned(node);
     this.markRegistered(node);
@@ -75,24 +80,62 @@ export class NodeType extends ResourceType {
     return node;
   }
 
-  private build(pool: SimObject, hostname: string): SimObject {
-    const clusterId = pool.fields.clusterId as string;
+  /**
+   * A custom node registered by `rancher-agent` on someone's own server (§5, `/__sim/agents`): no
+   * pool, no template, a `customConfig` (which is what gives it a `remove` link, §4.3). The agent's
+   * `--label`s and `--taints` become the Kubernetes node's labels and taints.
+   */
+  registerCustom(cluster: SimObject, hostname: string, agent: AgentCommand): SimObject {
+    const taken = this.table
+      .where('clusterId', cluster.id)
+      .some((n) => this.isLive(n) && n.fields.requestedHostname === hostname);
+    if (taken) throw new ApiError(409, 'AlreadyExists', `a node named ${hostname} is already registered`);
+    const node = this.build(cluster.id, hostname, {
+      nodePoolId: null,
+      nodeTemplateId: null,
+      ...agent.roles,
+      customConfig: {
+        address: `10.${octet()}.${octet()}.${octet()}`,
+        internalAddress: '',
+        label: { ...agent.labels },
+        taints: agent.taints.map((t) => `${t.key}=${t.value}:${t.effect}`),
+      },
+      nodeTaints: agent.taints.map((t) => ({ ...t })),
+    });
+    Object.assign(node.labels, agent.labels);
+    // The agent is already running: nothing to provision, only the node's registration is ahead.
+    setCondition(node.conditions, 'Initialized', 'True');
+    setCondition(node.conditions, 'Provisioned', 'Unknown', 'Registering agent...');
+    this.table.add(node);
+    this.reconcile(node);
+    return node;
+  }
+
+  private buildForPool(pool: SimObject, hostname: string): SimObject {
+    const node = this.build(pool.fields.clusterId as string, hostname, {
+      nodePoolId: pool.id,
+      nodeTemplateId: pool.fields.nodeTemplateId,
+      etcd: pool.fields.etcd === true,
+      controlPlane: pool.fields.controlPlane === true,
+      worker: pool.fields.worker === true,
+      nodeTaints: clone(pool.fields.nodeTaints),
+    });
+    Object.assign(node.labels, pool.labels, pool.fields.nodeLabels);
+    return node;
+  }
+
+  /** A node object before any controller touched it; `fields` says whose it is and its roles. */
+  private build(clusterId: string, hostname: string, fields: Record<string, unknown>): SimObject {
     const id = generateName(`${clusterId}:m-`, (candidate) => this.table.has(candidate));
     const node = this.world.newObject('node', id, hostname, {
       clusterId,
-      nodePoolId: pool.id,
-      nodeTemplateId: pool.fields.nodeTemplateId,
       requestedHostname: hostname,
       hostname: '',
       nodeName: '',
       ipAddress: '',
       externalIpAddress: '',
-      etcd: pool.fields.etcd === true,
-      controlPlane: pool.fields.controlPlane === true,
-      worker: pool.fields.worker === true,
       unschedulable: false,
       imported: false,
-      nodeTaints: clone(pool.fields.nodeTaints),
       taints: [],
       capacity: {},
       allocatable: {},
@@ -100,10 +143,10 @@ export class NodeType extends ResourceType {
       limits: {},
       info: {},
       description: '',
+      ...fields,
     });
     node.hidden.drain = 'none';
     node.hidden.createdAt = Date.now();
-    Object.assign(node.labels, pool.labels, pool.fields.nodeLabels);
     return node;
   }
 
@@ -145,6 +188,46 @@ export class NodeType extends ResourceType {
         if (this.isLive(node) && node.hidden.drain === 'draining') node.hidden.drain = 'drained';
       });
     }
+    this.watchReadiness(node);
+  }
+
+  /**
+   * What happens to a registered node whose kubelet `Ready` is not True. Kubernetes' node lifecycle
+   * controller taints it (`unreachable` when the kubelet stopped reporting, Ready=Unknown;
+   * `not-ready` when it reports NotReady, Ready=False). With `deleteNotReadyAfterSecs > 0` on its
+   * pool, the pool controller deletes a node that carries the `unreachable` taint with Ready
+   * Unknown for longer than that many seconds, and the pool makes a new one (rancher-212.md §3.4);
+   * a node that reports Ready=False is left alone, as in `nodepool.go`.
+   */
+  watchReadiness(node: SimObject): void {
+    if (!this.isLive(node)) return;
+    const ready = node.conditions.find((c) => c.type === 'Ready');
+    if (!ready) return;
+    const taint =
+      ready.status === 'Unknown' ? UNREACHABLE_TAINT : ready.status === 'False' ? NOT_READY_TAINT : undefined;
+    const taints = (Array.isArray(node.fields.taints) ? node.fields.taints : []) as Array<{ key: string }>;
+    const kept = taints.filter((t) => t.key !== UNREACHABLE_TAINT && t.key !== NOT_READY_TAINT);
+    node.fields.taints = taint
+      ? [...kept, { key: taint, effect: 'NoExecute', timeAdded: ready.lastTransitionTime }]
+      : kept;
+    if (taint !== UNREACHABLE_TAINT) return;
+    const pool = this.world.nodePools.table.get(node.fields.nodePoolId as string);
+    const seconds = pool ? Number(pool.fields.deleteNotReadyAfterSecs) : 0;
+    if (!pool || !(seconds > 0)) return;
+    const since = Date.parse(ready.lastTransitionTime ?? '') || Date.now();
+    const wait = Math.max(0, since + seconds * 1000 - Date.now());
+    this.world.scheduler.ensure(`${node.id}#not-ready`, wait, () => {
+      if (!this.isLive(node) || !this.world.nodePools.isLive(pool)) return;
+      const now = node.conditions.find((c) => c.type === 'Ready');
+      const limit = Number(pool.fields.deleteNotReadyAfterSecs);
+      if (now?.status !== 'Unknown' || !(limit > 0)) return;
+      // The setting may have grown meanwhile: look again when the longer wait is over.
+      if ((Date.parse(now.lastTransitionTime ?? '') || 0) + limit * 1000 > Date.now()) {
+        this.watchReadiness(node);
+        return;
+      }
+      this.remove(node);
+    });
   }
 
   private markProvisioned(node: SimObject): void {

@@ -48,6 +48,8 @@ export interface Pool {
   controlPlaneRole: boolean;
   workerRole: boolean;
   driver: string;
+  /** `unhealthyNodeTimeout` in ms; 0 when absent or zero (no MachineHealthCheck, rancher-212.md §3.2). */
+  unhealthyNodeTimeoutMs: number;
 }
 
 export function key(object: KubeObject): string {
@@ -83,8 +85,29 @@ export function poolsOf(cluster: KubeObject): Pool[] {
         controlPlaneRole: pool.controlPlaneRole === true,
         workerRole: pool.workerRole === true,
         driver: kind.replace(/Config$/, '').toLowerCase() || 'machine',
+        unhealthyNodeTimeoutMs:
+          typeof pool.unhealthyNodeTimeout === 'string' ? (durationMs(pool.unhealthyNodeTimeout) ?? 0) : 0,
       };
     });
+}
+
+/** Go's `time.ParseDuration` (what a `metav1.Duration` decodes with): `600s`, `5m`, `1h30m`, `1.5h`. */
+export function durationMs(text: string): number | undefined {
+  const units: Record<string, number> = {
+    ns: 1e-6,
+    us: 1e-3,
+    µs: 1e-3,
+    ms: 1,
+    s: 1000,
+    m: 60_000,
+    h: 3_600_000,
+  };
+  if (text === '0') return 0;
+  const parts = /^(?:\d+(?:\.\d*)?(?:ns|us|µs|ms|s|m|h))+$/.test(text)
+    ? [...text.matchAll(/(\d+(?:\.\d*)?)(ns|us|µs|ms|s|m|h)/g)]
+    : [];
+  if (parts.length === 0) return undefined;
+  return parts.reduce((sum, [, value, unit]) => sum + Number(value) * units[unit], 0);
 }
 
 export function poolOf(machine: KubeObject): string {
@@ -199,6 +222,46 @@ export function octet(): number {
 }
 
 /** A CAPI Machine of `pool` owned by its MachineSet; `running` makes it a finished one (seeding). */
+/**
+ * A CAPI machine as its creator writes it, before any controller ran: `Pending`, with its bootstrap
+ * (`RKEBootstrap`) and its infrastructure (a node driver's machine, or a `CustomMachine`).
+ */
+export function pendingMachine(
+  namespace: string,
+  name: string,
+  clusterName: string,
+  labels: Record<string, string>,
+  infrastructure: { apiVersion: string; kind: string },
+): KubeObject {
+  const machine: KubeObject = {
+    apiVersion: CAPI,
+    kind: 'Machine',
+    metadata: {
+      name,
+      namespace,
+      uid: uuid(),
+      resourceVersion: '',
+      creationTimestamp: k8sTime(),
+      labels,
+      annotations: {},
+    },
+    spec: {
+      clusterName,
+      bootstrap: { configRef: { apiVersion: 'rke.cattle.io/v1', kind: 'RKEBootstrap', name, namespace } },
+      infrastructureRef: { ...infrastructure, name, namespace },
+    },
+    status: {
+      phase: 'Pending',
+      bootstrapReady: false,
+      infrastructureReady: false,
+      observedGeneration: 1,
+      conditions: [] as Condition[],
+    },
+  };
+  (machine.metadata as unknown as Record<string, unknown>).finalizers = ['machine.cluster.x-k8s.io'];
+  return machine;
+}
+
 export function machineObject(options: {
   cluster: KubeObject;
   pool: Pool;
@@ -222,36 +285,14 @@ export function machineObject(options: {
   if (pool.controlPlaneRole) labels['rke.cattle.io/control-plane-role'] = 'true';
   if (pool.workerRole) labels['rke.cattle.io/worker-role'] = 'true';
   const kind = `${pool.driver[0].toUpperCase()}${pool.driver.slice(1)}Machine`;
-  const machine: KubeObject = {
-    apiVersion: CAPI,
-    kind: 'Machine',
-    metadata: {
-      name,
-      namespace,
-      generateName: `${machineSet.name}-`,
-      uid: uuid(),
-      resourceVersion: '',
-      creationTimestamp: k8sTime(),
-      labels,
-      annotations: {},
-    },
-    spec: {
-      clusterName,
-      bootstrap: { configRef: { apiVersion: 'rke.cattle.io/v1', kind: 'RKEBootstrap', name, namespace } },
-      infrastructureRef: { apiVersion: 'rke-machine.cattle.io/v1', kind, name, namespace },
-      nodeDeletionTimeout: '10s',
-    },
-    status: {
-      phase: 'Pending',
-      bootstrapReady: false,
-      infrastructureReady: false,
-      observedGeneration: 1,
-      conditions: [] as Condition[],
-    },
-  };
+  const machine = pendingMachine(namespace, name, clusterName, labels, {
+    apiVersion: 'rke-machine.cattle.io/v1',
+    kind,
+  });
+  machine.metadata.generateName = `${machineSet.name}-`;
+  (machine.spec as Spec).nodeDeletionTimeout = '10s';
   const meta = machine.metadata as unknown as Record<string, unknown>;
   meta.generation = 1;
-  meta.finalizers = ['machine.cluster.x-k8s.io'];
   meta.ownerReferences = [
     {
       apiVersion: CAPI,

@@ -5,8 +5,9 @@
  * Every controller write goes through the store, so `metadata.resourceVersion` moves with it and a
  * client PUT holding an older one gets the 409 a real server answers.
  */
+import type { AgentCommand } from '../agents';
 import { randomChars, uuid } from '../ids';
-import { isPlainObject } from '../http';
+import { ApiError, isPlainObject } from '../http';
 import type { KubeObject } from '../kube/store';
 import { clone } from '../merge';
 import { k8sTime } from '../resources/resource-type';
@@ -26,6 +27,7 @@ import {
   MACHINE,
   machineAddresses,
   machineObject,
+  pendingMachine,
   machineState,
   marked,
   poolOf,
@@ -69,6 +71,8 @@ interface Runtime {
 
 export class ProvisioningController {
   private readonly runtimes = new Map<string, Runtime>();
+  /** The host name each custom machine's system agent reported, by `namespace/name`. */
+  private readonly customHostnames = new Map<string, string>();
   /** Machine uid → creation sequence number. */
   private readonly creationOrder = new Map<string, number>();
   private machinesCreated = 0;
@@ -303,6 +307,51 @@ export class ProvisioningController {
     this.reconcileByName(machine.metadata.namespace!, clusterOf(machine));
   }
 
+  /**
+   * The pool's MachineHealthCheck (rancher-212.md §3.2), present while `unhealthyNodeTimeout > 0`:
+   * a running machine whose node is NotReady or unreachable (CAPI mirrors that as `NodeHealthy`
+   * False or Unknown) for longer than the timeout is marked unhealthy and remediated; the
+   * remediation of a MachineSet's machine is its deletion, and the MachineSet makes a new one.
+   */
+  private checkHealth(cluster: KubeObject, machine: KubeObject): void {
+    const { namespace = '', name } = machine.metadata;
+    if (machine.metadata.deletionTimestamp) return;
+    if ((machine.status as Record<string, unknown>).phase !== 'Running') return;
+    const pool = poolsOf(cluster).find((p) => p.name === poolOf(machine));
+    const timeout = pool?.unhealthyNodeTimeoutMs ?? 0;
+    const node = conditionsOf(machine).find((c) => c.type === 'NodeHealthy');
+    if (!(timeout > 0) || !node || node.status === 'True') return;
+    const since = Date.parse(node.lastTransitionTime ?? '') || Date.now();
+    this.world.scheduler.ensure(
+      `${namespace}/${name}#health-check`,
+      Math.max(0, since + timeout - Date.now()),
+      () => {
+        const latest = this.world.local.get(MACHINE, namespace, name);
+        const owner = this.world.local.get(CLUSTER, namespace, clusterOf(machine));
+        if (!latest || !owner || latest.metadata.deletionTimestamp) return;
+        const limit = poolsOf(owner).find((p) => p.name === poolOf(latest))?.unhealthyNodeTimeoutMs ?? 0;
+        const now = conditionsOf(latest).find((c) => c.type === 'NodeHealthy');
+        if (!(limit > 0) || !now || now.status === 'True') return;
+        // The timeout may have grown meanwhile: look again when the longer wait is over.
+        if ((Date.parse(now.lastTransitionTime ?? '') || 0) + limit > Date.now()) {
+          this.checkHealth(owner, latest);
+          return;
+        }
+        const next = clone(latest);
+        const conditions = (next.status as Record<string, unknown>).conditions as Condition[];
+        setCondition(
+          conditions,
+          'HealthCheckSucceeded',
+          'False',
+          `Condition Ready on node is reporting status ${now.status}`,
+          'UnhealthyNode',
+        );
+        setCondition(conditions, 'OwnerRemediated', 'False', '', 'WaitingForRemediation');
+        this.deleteMachine(this.world.local.write('MODIFIED', MACHINE, next));
+      },
+    );
+  }
+
   private updated(stored: KubeObject, previous: KubeObject): void {
     if (stored.metadata.deletionTimestamp) return;
     this.adoptMachineConfigs(stored);
@@ -401,6 +450,7 @@ export class ProvisioningController {
         this.syncPools(namespace, name),
       );
     }
+    for (const machine of this.machinesOf(namespace, name)) this.checkHealth(cluster, machine);
     this.evaluate(namespace, name);
     this.syncTwin(namespace, name);
   }
@@ -409,7 +459,7 @@ export class ProvisioningController {
   private poolsMatch(cluster: KubeObject): boolean {
     const pools = poolsOf(cluster);
     const live = this.machinesOf(cluster.metadata.namespace!, cluster.metadata.name).filter(
-      (machine) => !machine.metadata.deletionTimestamp,
+      (machine) => !machine.metadata.deletionTimestamp && !isCustom(machine),
     );
     const count = new Map<string, number>();
     for (const machine of live) {
@@ -426,8 +476,9 @@ export class ProvisioningController {
     const runtime = this.runtimes.get(`${namespace}/${name}`);
     if (!cluster || !runtime || cluster.metadata.deletionTimestamp) return;
     const pools = poolsOf(cluster);
+    // Custom machines (registered by a system agent) belong to no MachineSet: no pool owns them.
     const machines = this.machinesOf(namespace, name).filter(
-      (machine) => !machine.metadata.deletionTimestamp,
+      (machine) => !machine.metadata.deletionTimestamp && !isCustom(machine),
     );
     for (const machine of machines) {
       if (!pools.some((pool) => pool.name === poolOf(machine))) this.deleteMachine(machine);
@@ -517,7 +568,9 @@ export class ProvisioningController {
         return step(timings.nodeRegisterMs, (s, c, next) => {
           const distro = this.distroOfCluster(namespace, clusterOf(machine));
           s.phase = 'Running';
-          s.nodeRef = { apiVersion: 'v1', kind: 'Node', name };
+          // A custom machine's node is named after its host, a pool machine's after the machine.
+          const nodeName = this.customHostnames.get(`${namespace}/${name}`) ?? name;
+          s.nodeRef = { apiVersion: 'v1', kind: 'Node', name: nodeName };
           (next.spec as Record<string, unknown>).providerID = `${distro}://${name}`;
           s.nodeInfo = {
             kubeletVersion: this.appliedVersion(namespace, clusterOf(machine)),
@@ -528,6 +581,47 @@ export class ProvisioningController {
           setCondition(c, 'Ready', 'True');
         });
     }
+  }
+
+  /**
+   * A custom machine, as Rancher makes one when a system agent registers with the cluster's token
+   * (§5, `/__sim/agents`): a CAPI machine with a `CustomMachine` infrastructure and no MachineSet,
+   * the roles as labels and the agent's `--label`s and `--taints` in the annotations the planner
+   * reads. It then goes Pending → Running like any machine; deleting it removes the node for good.
+   */
+  registerCustomMachine(cluster: KubeObject, hostname: string, agent: AgentCommand): KubeObject {
+    const namespace = cluster.metadata.namespace ?? '';
+    const clusterName = cluster.metadata.name;
+    const taken = this.machinesOf(namespace, clusterName).some((m) => {
+      if (m.metadata.deletionTimestamp) return false;
+      const nodeRef = (m.status as { nodeRef?: { name?: string } } | undefined)?.nodeRef;
+      return this.customHostnames.get(key(m)) === hostname || nodeRef?.name === hostname;
+    });
+    if (taken) throw new ApiError(409, 'AlreadyExists', `a node named ${hostname} is already registered`);
+    let name = '';
+    do name = `custom-${randomHex(12)}`;
+    while (this.world.local.get(MACHINE, namespace, name));
+    const labels: Record<string, string> = {
+      'cluster.x-k8s.io/cluster-name': clusterName,
+      'rke.cattle.io/cluster-name': clusterName,
+    };
+    if (agent.roles.etcd) labels['rke.cattle.io/etcd-role'] = 'true';
+    if (agent.roles.controlPlane) labels['rke.cattle.io/control-plane-role'] = 'true';
+    if (agent.roles.worker) labels['rke.cattle.io/worker-role'] = 'true';
+    const machine = pendingMachine(namespace, name, clusterName, labels, {
+      apiVersion: 'rke.cattle.io/v1',
+      kind: 'CustomMachine',
+    });
+    machine.metadata.annotations = {
+      'rke.cattle.io/labels': JSON.stringify(agent.labels),
+      'rke.cattle.io/taints': JSON.stringify(agent.taints),
+    };
+    this.customHostnames.set(`${namespace}/${name}`, hostname);
+    this.creationOrder.set(machine.metadata.uid, ++this.machinesCreated);
+    const stored = this.world.local.write('ADDED', MACHINE, machine);
+    this.advanceMachine(namespace, name);
+    this.evaluate(namespace, clusterName);
+    return stored;
   }
 
   /** A machine deletion: `removing` now, gone after `nodeDeleteMs`; the MachineSet then replaces it. */
@@ -1045,7 +1139,17 @@ export class ProvisioningController {
 
   private drop(schemaId: string, object: KubeObject): void {
     this.creationOrder.delete(object.metadata.uid);
+    if (schemaId === MACHINE) this.customHostnames.delete(key(object));
     const latest = this.world.local.get(schemaId, object.metadata.namespace, object.metadata.name);
     if (latest) deleteNow(this.world, this.schema(schemaId), latest);
   }
+}
+
+/** A machine no machine pool made (a custom machine registered by a system agent). */
+function isCustom(machine: KubeObject): boolean {
+  return poolOf(machine) === '';
+}
+
+function randomHex(length: number): string {
+  return uuid().replace(/-/g, '').slice(0, length);
 }

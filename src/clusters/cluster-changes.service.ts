@@ -107,6 +107,7 @@ export class ClusterChanges {
         flavor: body.flavor,
         nodeTemplateId,
         quantity: body.quantity,
+        autoReplaceSeconds: body.autoReplace?.unhealthyAfterSeconds ?? null,
       };
       if (!(await this.clusters.insertPools([pool]))) {
         throw conflict(
@@ -134,6 +135,7 @@ export class ClusterChanges {
     clusterName: string,
     poolName: string,
     quantity: number,
+    autoReplaceSeconds?: number | null,
   ): Promise<OperationDto> {
     const project = await this.lookup.requireProject(projectName);
     const operationId = randomUUID();
@@ -147,7 +149,7 @@ export class ClusterChanges {
         clusterId: cluster.id,
         nodePoolId: pool.id,
         pools: [pool],
-        params: { quantity, previousQuantity: pool.quantity },
+        params: { quantity, previousQuantity: pool.quantity, autoReplaceSeconds },
       });
       await this.clusters.setPoolState(pool.id, 'scaling', quantity);
       await this.clusters.setState(cluster.id, 'updating');
@@ -156,6 +158,31 @@ export class ClusterChanges {
         await this.quota.reserve(project.id, { clusters: 0, nodes: quantity - pool.quantity });
         await this.reserveNodes(cluster, quantity - pool.quantity);
       }
+    });
+    return this.reads.operation(operationId);
+  }
+
+  /** Changes only a pool's auto-replace setting (null: off): one write to the backend, no quota. */
+  async setAutoReplace(
+    projectName: string,
+    clusterName: string,
+    poolName: string,
+    autoReplaceSeconds: number | null,
+  ): Promise<OperationDto> {
+    const project = await this.lookup.requireProject(projectName);
+    const operationId = randomUUID();
+    await this.uow.run(async () => {
+      const cluster = await this.lookup.requireLiveCluster(project, clusterName);
+      const pool = await this.lookup.requirePool(cluster, poolName);
+      await this.recorder.recordInTransaction({
+        id: operationId,
+        type: 'set-auto-replace',
+        projectId: project.id,
+        clusterId: cluster.id,
+        nodePoolId: pool.id,
+        pools: [pool],
+        params: { autoReplaceSeconds },
+      });
     });
     return this.reads.operation(operationId);
   }

@@ -204,6 +204,7 @@ export class ClusterCreation {
       flavor: p.flavor,
       nodeTemplateId: first.nodeTemplates[p.flavor],
       quantity: p.quantity,
+      autoReplaceSeconds: p.autoReplace?.unhealthyAfterSeconds ?? null,
     }));
     return inTransaction(async () => {
       const createdAt = await this.clusters.insertCluster(cluster, pools);

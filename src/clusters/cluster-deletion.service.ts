@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { NodeRegistrationLedger } from '../node-registrations/node-registration-ledger.service';
 import { OperationRecorder } from '../operations/operation-recorder.service';
 import type { ClusterRecord } from './cluster.types';
 import { ClustersRepository } from './clusters.repository';
@@ -9,6 +10,7 @@ export class ClusterDeletion {
   constructor(
     private readonly recorder: OperationRecorder,
     private readonly clusters: ClustersRepository,
+    private readonly registrations: NodeRegistrationLedger,
   ) {}
 
   /**
@@ -25,5 +27,7 @@ export class ClusterDeletion {
       pools: [],
     });
     await this.clusters.setState(cluster.id, 'deleting');
+    // Own servers joined to it stop counting now: they cannot outlive the cluster they joined.
+    await this.registrations.closeForCluster(cluster.id);
   }
 }

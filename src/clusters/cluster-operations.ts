@@ -8,6 +8,7 @@ import type { BackendKind } from '../rancher-backends/backend-driver';
 import { AwaitActiveStep } from './steps/await-active.step';
 import { AwaitClusterDeletedStep } from './steps/await-cluster-deleted.step';
 import { AwaitNodePoolDeletedStep } from './steps/await-node-pool-deleted.step';
+import { AwaitNodeReplacedStep } from './steps/await-node-replaced.step';
 import { AwaitRolesStep } from './steps/await-roles.step';
 import { AwaitUpgradeStartedStep } from './steps/await-upgrade-started.step';
 import { AwaitUpgradedStep } from './steps/await-upgraded.step';
@@ -17,9 +18,12 @@ import { CreateNodePoolStep } from './steps/create-node-pool.step';
 import { DeleteClusterStep } from './steps/delete-cluster.step';
 import { DeleteMachineConfigsStep } from './steps/delete-machine-configs.step';
 import { DeleteNodePoolStep } from './steps/delete-node-pool.step';
+import { AwaitNodeRemovedStep } from './steps/await-node-removed.step';
+import { DeleteNodeStep } from './steps/delete-node.step';
 import { RestoreQuantityStep } from './steps/restore-quantity.step';
 import { ScaleNodePoolStep } from './steps/scale-node-pool.step';
 import { SetKubernetesVersionStep } from './steps/set-kubernetes-version.step';
+import { SetAutoReplaceStep } from './steps/set-auto-replace.step';
 
 /**
  * What each operation on a cluster does, step by step, and how it is undone, per backend kind.
@@ -83,6 +87,26 @@ export const CLUSTER_OPERATIONS = {
     // A cancelled upgrade keeps whatever the backend was already asked for.
     cancel: 'stop',
   },
+  // A registered (own) node: the same delete as a replacement's, but no pool makes a new one; its
+  // quota is freed once the backend no longer lists it. Like every delete, it runs until done.
+  'remove-node': {
+    forward: [DeleteNodeStep, AwaitNodeRemovedStep],
+    compensation: [],
+    deadline: false,
+  },
+  // One node deleted (`DELETE /v3/nodes/<id>`); its pool, at the same quantity, makes a new one.
+  // A deleted node cannot be undone; a cancel stops waiting and keeps what the backend does.
+  'replace-node': {
+    forward: [DeleteNodeStep, AwaitNodeReplacedStep],
+    compensation: [],
+    deadline: true,
+    cancel: 'stop',
+  },
+  'set-auto-replace': {
+    forward: [perPool(SetAutoReplaceStep)],
+    compensation: [],
+    deadline: true,
+  },
   ...BACKUP_OPERATIONS,
 } as const satisfies Record<OperationType, OperationDeclaration>;
 
@@ -130,6 +154,12 @@ export const RKE2_CLUSTER_OPERATIONS = {
     deadline: false,
   },
   upgrade: CLUSTER_OPERATIONS.upgrade,
+  // The custom machine goes (no MachineSet owns it, so none replaces it).
+  'remove-node': CLUSTER_OPERATIONS['remove-node'],
+  // The CAPI machine is deleted; its MachineSet, at the same replicas, makes a new one. The same
+  // steps as rke1: the driver knows which object a node is.
+  'replace-node': CLUSTER_OPERATIONS['replace-node'],
+  'set-auto-replace': CLUSTER_OPERATIONS['set-auto-replace'],
   ...BACKUP_OPERATIONS,
 } as const satisfies Record<OperationType, OperationDeclaration>;
 

@@ -36,6 +36,24 @@ export const MAX_POOLS_PER_CLUSTER = 20;
 /** Ten years: a longer life is no expiry at all, and a typo. */
 export const MAX_TTL_SECONDS = 10 * 365 * 24 * 3600;
 
+/** RKE1's own bound on `deleteNotReadyAfterSecs` (about a year; rancher-212.md §3.4). */
+export const MAX_UNHEALTHY_AFTER_SECONDS = 31_540_000;
+
+/**
+ * Automatic replacement of a pool's unhealthy nodes: a node whose kubelet stops being Ready for
+ * this long is deleted by the backend and the pool makes a new one (rke1 `deleteNotReadyAfterSecs`,
+ * acting on an unreachable node; rke2 `unhealthyNodeTimeout`, a MachineHealthCheck on NotReady or
+ * unreachable nodes).
+ */
+export class AutoReplaceDto {
+  /** Seconds (1–31540000) a node may stay unhealthy before it is replaced. */
+  @ApiProperty({ minimum: 1, maximum: MAX_UNHEALTHY_AFTER_SECONDS, example: 600 })
+  @IsInt()
+  @Min(1)
+  @Max(MAX_UNHEALTHY_AFTER_SECONDS)
+  unhealthyAfterSeconds: number;
+}
+
 export class NodePoolSpecDto {
   @IsDnsLabel('Pool name, unique within the cluster', 'workers')
   name: string;
@@ -57,6 +75,12 @@ export class NodePoolSpecDto {
   @IsString()
   @Matches(/^[a-z0-9][a-z0-9.-]{0,62}$/, { message: 'flavor must be a flavor name such as m1.large' })
   flavor: string;
+
+  /** Replace nodes that stay unhealthy this long; absent: never. */
+  @IsOmittable()
+  @ValidateNested()
+  @Type(() => AutoReplaceDto)
+  autoReplace?: AutoReplaceDto;
 }
 
 export class CreateClusterDto {
@@ -144,12 +168,21 @@ export class UpdateClusterDto {
   kubernetesVersion?: string;
 }
 
-export class ScaleNodePoolDto {
+/** A change to a pool: its quantity, its auto-replace setting, or both (at least one). */
+export class UpdateNodePoolDto {
   /** New number of nodes (1–500). */
+  @IsOmittable()
   @IsInt()
   @Min(1)
   @Max(MAX_POOL_QUANTITY)
-  quantity: number;
+  quantity?: number;
+
+  /** New auto-replace setting; `null` turns it off. */
+  @ApiPropertyOptional({ type: AutoReplaceDto, nullable: true })
+  @ValidateIf((o: UpdateNodePoolDto) => o.autoReplace !== null && o.autoReplace !== undefined)
+  @ValidateNested()
+  @Type(() => AutoReplaceDto)
+  autoReplace?: AutoReplaceDto | null;
 }
 
 export class ListClustersQuery extends PageQuery {
@@ -191,6 +224,9 @@ export class NodePoolDto {
   readyNodes: number;
   @ApiProperty({ enum: POOL_STATES })
   state: NodePoolState;
+  /** Automatic replacement of unhealthy nodes, as the backend was last told; null: off. */
+  @ApiProperty({ type: AutoReplaceDto, nullable: true })
+  autoReplace: AutoReplaceDto | null;
   @ApiProperty({ format: 'date-time' })
   createdAt: string;
 }
@@ -243,6 +279,12 @@ export class NodeDto {
   /** Pool name, or null for a node that belongs to no pool Paddock knows. */
   @ApiProperty({ type: String, nullable: true })
   nodePool: string | null;
+  /** `pool` for a node of a node pool, `registered` for an own server joined with a node registration's command. */
+  @ApiProperty({ enum: ['pool', 'registered'] })
+  source: 'pool' | 'registered';
+  /** The node registration a registered node joined with (null when it names none of this cluster's). */
+  @ApiProperty({ type: String, nullable: true, format: 'uuid' })
+  registration: string | null;
   @ApiProperty({ enum: NODE_ROLES, isArray: true })
   roles: NodeRole[];
   /** Backend's state for the node: `provisioning`, `registering`, `active`, `unavailable`, ... */

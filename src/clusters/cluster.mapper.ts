@@ -52,6 +52,7 @@ export const toNodePoolDto = (p: NodePoolRecord): NodePoolDto => ({
   observedQuantity: p.remoteQuantity,
   readyNodes: p.readyNodes,
   state: p.state,
+  autoReplace: p.autoReplaceSeconds === null ? null : { unhealthyAfterSeconds: p.autoReplaceSeconds },
   createdAt: p.createdAt.toISOString(),
 });
 
@@ -77,6 +78,8 @@ export const toNodeDto = (n: NodeRecord): NodeDto => ({
   id: n.id,
   hostname: n.hostname,
   nodePool: n.nodePoolName,
+  source: n.source,
+  registration: n.registrationId,
   roles: n.roles,
   state: n.state,
   transitioning: n.transitioning,
@@ -145,6 +148,7 @@ export function toCreateAcceptedDto(recorded: RecordedCreate): ClusterAcceptedDt
   };
   const pools: NodePoolRecord[] = recorded.pools.map((p) => ({
     ...p,
+    autoReplaceSeconds: p.autoReplaceSeconds ?? null,
     remoteQuantity: null,
     readyNodes: 0,
     rancherId: null,

@@ -65,13 +65,19 @@ export interface NodePoolRecord {
   readyNodes: number;
   rancherId: string | null;
   state: NodePoolState;
+  /** Seconds a node may stay unhealthy before the backend replaces it; null: never. */
+  autoReplaceSeconds: number | null;
   createdAt: Date;
 }
 
 export interface NodeRecord {
   id: string;
   clusterId: string;
+  nodePoolId: string | null;
   nodePoolName: string | null;
+  /** `registered`: an own server joined with a node registration (no pool). */
+  source: 'pool' | 'registered';
+  registrationId: string | null;
   rancherId: string;
   hostname: string;
   state: string;
@@ -99,7 +105,8 @@ export interface NewCluster {
 export type NewNodePool = Pick<
   NodePoolRecord,
   'id' | 'clusterId' | 'name' | 'roles' | 'flavor' | 'nodeTemplateId' | 'quantity'
->;
+> &
+  Partial<Pick<NodePoolRecord, 'autoReplaceSeconds'>>;
 
 /** A pool's roles in the canonical order (etcd, controlplane, worker). */
 export const sortedRoles = (roles: readonly NodeRole[]): NodeRole[] =>

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { BackupsCoreModule } from '../backups/backups-core.module';
 import { OperationsRepository } from '../operations/operations.repository';
+import { NodeRegistrationsCoreModule } from '../node-registrations/node-registrations-core.module';
 import { OutboxModule } from '../outbox/outbox.module';
 import { ProjectsModule } from '../projects/projects.module';
 import { QuotaModule } from '../quota/quota.module';
@@ -11,7 +12,14 @@ import { ClustersRepository } from './clusters.repository';
 
 /** What both the API and the worker need: the cluster and operation tables, the outbox, recording operations. */
 @Module({
-  imports: [ProjectsModule, QuotaModule, RancherBackendsModule, OutboxModule, BackupsCoreModule],
+  imports: [
+    ProjectsModule,
+    QuotaModule,
+    RancherBackendsModule,
+    OutboxModule,
+    BackupsCoreModule,
+    NodeRegistrationsCoreModule,
+  ],
   providers: [ClustersRepository, OperationsRepository, OperationRecorder, ClusterDeletion],
   exports: [
     BackupsCoreModule,
@@ -19,6 +27,7 @@ import { ClustersRepository } from './clusters.repository';
     OperationsRepository,
     OperationRecorder,
     ClusterDeletion,
+    NodeRegistrationsCoreModule,
     OutboxModule,
     ProjectsModule,
     QuotaModule,

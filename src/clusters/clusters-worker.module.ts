@@ -6,6 +6,7 @@ import { OperationsProcessor } from '../operations/operations.processor';
 import { StepRegistry } from '../operations/step-registry';
 import { Sweeper } from '../operations/sweeper.service';
 import { AuditRepository } from '../audit/audit.repository';
+import { NodeRegistrationExpiry } from '../node-registrations/node-registration-expiry.service';
 import { ClusterExpiry } from './cluster-expiry.service';
 import { CLUSTER_STEP_HANDLERS } from './cluster-operations';
 import { ClustersCoreModule } from './clusters-core.module';
@@ -33,6 +34,7 @@ import { StatusSyncService } from './status-sync.service';
     IdempotencyKeysRepository,
     MaintenanceProcessor,
     ClusterExpiry,
+    NodeRegistrationExpiry,
     AuditRepository,
   ],
   exports: [StatusSyncService, Sweeper],

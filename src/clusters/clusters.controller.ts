@@ -17,9 +17,11 @@ import {
   ListClustersQuery,
   NodeListDto,
   NodePoolSpecDto,
-  ScaleNodePoolDto,
   UpdateClusterDto,
+  UpdateNodePoolDto,
 } from './cluster.dto';
+import { badRequest } from '../common/problem';
+import { NodeReplacement } from './node-replacement.service';
 import { ClusterChanges } from './cluster-changes.service';
 import { ClusterCreation } from './cluster-creation.service';
 import { ClusterReads } from './cluster-reads.service';
@@ -39,6 +41,7 @@ export class ClustersController {
     private readonly creation: ClusterCreation,
     private readonly changes: ClusterChanges,
     private readonly reads: ClusterReads,
+    private readonly nodeReplacement: NodeReplacement,
   ) {}
 
   @Post()
@@ -128,6 +131,29 @@ export class ClustersController {
     return this.reads.nodes(project, cluster, query);
   }
 
+  @Delete(':cluster/nodes/:node')
+  @HttpCode(202)
+  @ApiProblems({
+    409: ['OPERATION_IN_PROGRESS', 'NODE_BEING_REMOVED'],
+    422: ['WOULD_LOSE_QUORUM', 'NODE_NOT_IN_POOL'],
+  })
+  @ApiOperation({
+    operationId: 'removeNode',
+    summary:
+      'Replace a pool node (`{node}`: its hostname as listed, or its id): the backend deletes it and the pool makes a new one; a registered node is removed for good and its quota freed',
+  })
+  @ApiAcceptedResponse({ type: OperationDto })
+  async removeNode(
+    @Param('project') project: string,
+    @Param('cluster') cluster: string,
+    @Param('node') node: string,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<OperationDto> {
+    const operation = await this.nodeReplacement.removeNode(project, cluster, node);
+    located(res, operation);
+    return operation;
+  }
+
   @Post(':cluster/node-pools')
   @HttpCode(202)
   @ApiProblems({
@@ -149,16 +175,29 @@ export class ClustersController {
   @Patch(':cluster/node-pools/:pool')
   @HttpCode(202)
   @ApiProblems({ 409: ['OPERATION_IN_PROGRESS', 'QUOTA_EXCEEDED', 'BACKEND_CAPACITY_EXCEEDED'] })
-  @ApiOperation({ operationId: 'scaleNodePool', summary: 'Scale a node pool' })
+  @ApiOperation({
+    operationId: 'scaleNodePool',
+    summary: 'Scale a node pool and/or change its auto-replace setting (`autoReplace`, null turns it off)',
+  })
   @ApiAcceptedResponse({ type: OperationDto })
   async scaleNodePool(
     @Param('project') project: string,
     @Param('cluster') cluster: string,
     @Param('pool') pool: string,
-    @Body() body: ScaleNodePoolDto,
+    @Body() body: UpdateNodePoolDto,
     @Res({ passthrough: true }) res: Response,
   ): Promise<OperationDto> {
-    const operation = await this.changes.scaleNodePool(project, cluster, pool, body.quantity);
+    const autoReplace =
+      body.autoReplace === undefined ? undefined : (body.autoReplace?.unhealthyAfterSeconds ?? null);
+    if (body.quantity === undefined && autoReplace === undefined) {
+      throw badRequest('invalid request: give quantity, autoReplace or both', [
+        { field: 'quantity', message: 'quantity or autoReplace must be given' },
+      ]);
+    }
+    const operation =
+      body.quantity === undefined
+        ? await this.changes.setAutoReplace(project, cluster, pool, autoReplace ?? null)
+        : await this.changes.scaleNodePool(project, cluster, pool, body.quantity, autoReplace);
     located(res, operation);
     return operation;
   }

@@ -12,6 +12,7 @@ import { ClustersController } from './clusters.controller';
 import { OperationsController } from './operations.controller';
 import { OperationWaiters } from './operation-waiters.service';
 import { OperationsService } from './operations.service';
+import { NodeReplacement } from './node-replacement.service';
 
 /** The HTTP side of clusters: validation, the create transaction, changes, reads from Postgres. */
 @Module({
@@ -20,6 +21,7 @@ import { OperationsService } from './operations.service';
   providers: [
     ClusterCreation,
     ClusterChanges,
+    NodeReplacement,
     ClusterReads,
     ClusterUpgrades,
     ClusterLookup,

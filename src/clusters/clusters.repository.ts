@@ -51,6 +51,7 @@ interface NodePoolRow {
   ready_nodes: number;
   rancher_id: string | null;
   state: NodePoolState;
+  auto_replace_seconds: number | null;
   created_at: Date;
 }
 
@@ -58,7 +59,10 @@ interface NodePoolRow {
 interface NodeRow {
   id: string;
   cluster_id: string;
+  node_pool_id: string | null;
   node_pool_name: string | null;
+  source: 'pool' | 'registered';
+  registration_id: string | null;
   rancher_id: string;
   hostname: string;
   state: string;
@@ -106,13 +110,17 @@ const toPool = (r: NodePoolRow): NodePoolRecord => ({
   readyNodes: r.ready_nodes,
   rancherId: r.rancher_id,
   state: r.state,
+  autoReplaceSeconds: r.auto_replace_seconds ?? null,
   createdAt: r.created_at,
 });
 
 const toNode = (r: NodeRow): NodeRecord => ({
   id: r.id,
   clusterId: r.cluster_id,
+  nodePoolId: r.node_pool_id,
   nodePoolName: r.node_pool_name,
+  source: r.source,
+  registrationId: r.registration_id,
   rancherId: r.rancher_id,
   hostname: r.hostname,
   state: r.state,
@@ -133,15 +141,16 @@ export const LIVE = `NOT IN ('deleted', 'failed')`;
 
 /** Inserts `provisioning` pools from the seven arrays of `poolColumns`, bound from `$first` on. */
 const insertPoolsSql = (first: number) => {
-  const [id, cluster, name, roles, flavor, template, quantity] = Array.from(
-    { length: 7 },
+  const [id, cluster, name, roles, flavor, template, quantity, autoReplace] = Array.from(
+    { length: 8 },
     (_, i) => `$${first + i}`,
   );
   return `
-    INSERT INTO node_pools (id, cluster_id, name, roles, flavor, node_template_id, quantity, state)
-    SELECT id, cluster_id, name, string_to_array(roles, ','), flavor, template, quantity, 'provisioning'
+    INSERT INTO node_pools (id, cluster_id, name, roles, flavor, node_template_id, quantity, auto_replace_seconds, state)
+    SELECT id, cluster_id, name, string_to_array(roles, ','), flavor, template, quantity, auto_replace, 'provisioning'
     FROM unnest(${id}::uuid[], ${cluster}::uuid[], ${name}::text[], ${roles}::text[], ${flavor}::text[],
-      ${template}::text[], ${quantity}::int[]) AS t(id, cluster_id, name, roles, flavor, template, quantity)`;
+      ${template}::text[], ${quantity}::int[], ${autoReplace}::int[])
+      AS t(id, cluster_id, name, roles, flavor, template, quantity, auto_replace)`;
 };
 
 /** The pools' columns as parallel arrays, for `unnest`. */
@@ -154,6 +163,7 @@ const poolColumns = (pools: NewNodePool[]) => [
   pools.map((p) => p.flavor),
   pools.map((p) => p.nodeTemplateId),
   pools.map((p) => p.quantity),
+  pools.map((p) => p.autoReplaceSeconds ?? null),
 ];
 
 @Injectable()
@@ -286,6 +296,47 @@ export class ClustersRepository {
       [clusterId, after?.hostname ?? null, after?.id ?? null, limit + 1],
     );
     return rows.map(toNode);
+  }
+
+  /**
+   * The node `key` names in the cluster: its Paddock id, else its hostname (a live node before one
+   * being removed, when a replacement reuses the name, as RKE1 pools do).
+   */
+  async findNode(clusterId: string, key: string): Promise<NodeRecord | null> {
+    const rows: NodeRow[] = await this.uow.manager.query(
+      `SELECT n.*, p.name AS node_pool_name FROM nodes n LEFT JOIN node_pools p ON p.id = n.node_pool_id
+       WHERE n.cluster_id = $1 AND (n.hostname = $2 OR n.id::text = $2)
+       ORDER BY (n.id::text = $2) DESC, (n.state = 'removing'), n.updated_at DESC LIMIT 1`,
+      [clusterId, key],
+    );
+    return rows.length > 0 ? toNode(rows[0]) : null;
+  }
+
+  /** Every mirrored node of a cluster (for the quorum check of a replacement). */
+  async nodesOf(clusterId: string): Promise<NodeRecord[]> {
+    const rows: NodeRow[] = await this.uow.manager.query(
+      `SELECT n.*, p.name AS node_pool_name FROM nodes n LEFT JOIN node_pools p ON p.id = n.node_pool_id
+       WHERE n.cluster_id = $1 ORDER BY n.hostname, n.id`,
+      [clusterId],
+    );
+    return rows.map(toNode);
+  }
+
+  /** Whether the backend still lists a node (by its Rancher id) in the cluster's mirror. */
+  async hasNode(clusterId: string, rancherId: string): Promise<boolean> {
+    const rows: unknown[] = await this.uow.manager.query(
+      `SELECT 1 FROM nodes WHERE cluster_id = $1 AND rancher_id = $2`,
+      [clusterId, rancherId],
+    );
+    return rows.length > 0;
+  }
+
+  /** Records the auto-replace setting the backend now has for the pool. */
+  async setPoolAutoReplace(poolId: string, seconds: number | null): Promise<void> {
+    await this.uow.manager.query(
+      `UPDATE node_pools SET auto_replace_seconds = $2::int, updated_at = now() WHERE id = $1`,
+      [poolId, seconds],
+    );
   }
 
   /** What a cluster counts against its backend: itself and the quantity of its live pools. */

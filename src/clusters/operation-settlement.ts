@@ -103,6 +103,15 @@ export function settlementOf({
     // cancelled one keeps whatever the backend was asked for, and the sync follows the backend).
     case 'upgrade':
       return { ...base, cluster: 'active' };
+    // A registered node's quota is freed by its removal's last step, when the backend no longer
+    // lists it (node-registration-ledger.service.ts); own servers take no backend capacity.
+    case 'remove-node':
+      return { ...base, cluster: 'active' };
+    // A replacement keeps the pool's quantity: nothing to count, the cluster is at rest again.
+    case 'replace-node':
+      return { ...base, cluster: 'active' };
+    case 'set-auto-replace':
+      return { ...base, cluster: null };
   }
 }
 
@@ -129,11 +138,18 @@ export function failureWithoutUndo(
       };
     case 'take-backup':
     case 'update-backup-schedule':
+    case 'set-auto-replace':
       return { cluster: null, poolState: null };
     // Refused before the backend took the version (Rancher's refusal included): nothing changed,
     // the cluster is active as before. After it: the backend holds a change that did not finish.
     case 'upgrade':
       return { cluster: params.versionWritten ? 'error' : 'active', poolState: null };
+    // The node is still there (and still counted): nothing to undo.
+    case 'remove-node':
+    // The deleted node cannot be undeleted; the pool still makes its replacement, and the sync
+    // shows how that goes.
+    case 'replace-node':
+      return { cluster: 'active', poolState: null };
     case 'create-cluster':
     case 'add-node-pool':
     case 'scale-node-pool':

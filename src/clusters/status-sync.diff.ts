@@ -70,6 +70,10 @@ export interface NodeMirror {
   conditions: Condition[];
   unhealthyConditions: string[];
   provisioning: boolean;
+  /** `registered` for a node of no pool (an own server joined with a join command). */
+  source: 'pool' | 'registered';
+  /** The registration its label names, when well formed (the repository checks it is the cluster's). */
+  registrationId: string | null;
 }
 
 /** What one cycle found, stored on the backend row and shown to admins. */
@@ -84,6 +88,11 @@ export interface DriftReport {
   /** Objects labelled as Paddock's that match no live record (orphans). */
   unknownClusters: string[];
   unknownPools: string[];
+  /**
+   * Registered nodes no registration counts (`<cluster id>/<hostname>`): joined beyond their
+   * registration's count, after it closed, or with no registration of their cluster.
+   */
+  unregisteredNodes?: string[];
 }
 
 /**
@@ -172,6 +181,9 @@ export class SyncDiff {
   private readonly missingClusters: string[] = [];
   private readonly scaledPools: string[] = [];
   private readonly unknownClusters: string[] = [];
+  private readonly unregistered: string[] = [];
+  /** Hostnames of registered nodes no registration counts, by Paddock cluster id. */
+  private readonly nodeDriftByCluster = new Map<string, string[]>();
   private mirroredNodes = 0;
   private updatedClusters = 0;
 
@@ -204,6 +216,11 @@ export class SyncDiff {
         conditions: node.conditions.map(mirroredCondition),
         unhealthyConditions: unhealthyConditions(node.conditions),
         provisioning: node.provisioning,
+        source: node.nodePoolId ? 'pool' : 'registered',
+        registrationId:
+          !node.nodePoolId && UUID.test(node.registrationId ?? '')
+            ? node.registrationId!.toLowerCase()
+            : null,
       });
     }
     this.mirroredNodes += rows.length;
@@ -267,6 +284,20 @@ export class SyncDiff {
       .map((c) => this.clusterUpdate(c, undefined));
   }
 
+  /**
+   * Registered nodes that no registration counts. Each is drift on its cluster too (`InSync`
+   * False, reason `UnregisteredNodes`), so its owners see it, not only the admins.
+   */
+  unregisteredNodes(nodes: Array<{ clusterId: string; hostname: string }>): void {
+    for (const node of nodes) {
+      this.unregistered.push(`${node.clusterId}/${node.hostname}`);
+      this.nodeDriftByCluster.set(node.clusterId, [
+        ...(this.nodeDriftByCluster.get(node.clusterId) ?? []),
+        node.hostname,
+      ]);
+    }
+  }
+
   report(backend: string): DriftReport {
     const unknownClusters = new Set(this.unknownClusters);
     return {
@@ -276,6 +307,7 @@ export class SyncDiff {
       missingClusters: [...this.missingClusters],
       scaledPools: [...this.scaledPools],
       unknownClusters: [...this.unknownClusters],
+      unregisteredNodes: [...this.unregistered],
       // A pool of an unknown or departing cluster is accounted for with its cluster.
       unknownPools: this.unknownPoolCandidates
         .filter((p) => !this.removingClusters.has(p.clusterId) && !unknownClusters.has(p.clusterId))
@@ -313,6 +345,7 @@ export class SyncDiff {
     if (missing) this.missingClusters.push(cluster.id);
     this.updatedClusters++;
     const poolDrift = this.poolDriftByCluster.get(cluster.id) ?? [];
+    const nodeDrift = this.nodeDriftByCluster.get(cluster.id) ?? [];
     const transition = (next: Omit<Condition, 'lastTransitionTime'>) =>
       withTransition(cluster.conditions, next, this.now);
     const conditions: Condition[] = [
@@ -346,7 +379,14 @@ export class SyncDiff {
             }
           : poolDrift.length > 0
             ? { type: 'InSync', status: 'False', reason: 'NodePoolDrift', message: poolDrift.join('; ') }
-            : { type: 'InSync', status: 'True' },
+            : nodeDrift.length > 0
+              ? {
+                  type: 'InSync',
+                  status: 'False',
+                  reason: 'UnregisteredNodes',
+                  message: `nodes joined beyond their registration (not counted): ${nodeDrift.join(', ')}`,
+                }
+              : { type: 'InSync', status: 'True' },
       ),
     ];
     return {

@@ -173,14 +173,17 @@ export class StatusSyncRepository {
     if (nodes.length === 0) return;
     await this.uow.manager.query(
       `INSERT INTO nodes (cluster_id, node_pool_id, rancher_id, hostname, state, transitioning, message, roles, ip_address,
-         conditions, unhealthy_conditions, provisioning_since)
+         conditions, unhealthy_conditions, provisioning_since, source, registration_id)
        SELECT cluster_id, node_pool_id, rancher_id, hostname, state, transitioning, message, string_to_array(roles, ','), ip_address,
-         conditions::jsonb, string_to_array(unhealthy, ','), CASE WHEN provisioning THEN now() END
+         conditions::jsonb, string_to_array(unhealthy, ','), CASE WHEN provisioning THEN now() END, source,
+         -- A label is anyone's to write: it counts only when it names a registration of the node's cluster.
+         (SELECT r.id FROM node_registrations r WHERE r.id = v.registration_id AND r.cluster_id = v.cluster_id)
        FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
-                   $10::text[], $11::text[], $12::boolean[])
+                   $10::text[], $11::text[], $12::boolean[], $13::text[], $14::uuid[])
          AS v(cluster_id, node_pool_id, rancher_id, hostname, state, transitioning, message, roles, ip_address,
-              conditions, unhealthy, provisioning)
+              conditions, unhealthy, provisioning, source, registration_id)
        ON CONFLICT (rancher_id) DO UPDATE SET node_pool_id = excluded.node_pool_id, hostname = excluded.hostname,
+         source = excluded.source, registration_id = coalesce(nodes.registration_id, excluded.registration_id),
          state = excluded.state, transitioning = excluded.transitioning, message = excluded.message,
          roles = excluded.roles, ip_address = excluded.ip_address, conditions = excluded.conditions,
          unhealthy_conditions = excluded.unhealthy_conditions,
@@ -188,9 +191,10 @@ export class StatusSyncRepository {
                                    ELSE coalesce(nodes.provisioning_since, excluded.provisioning_since) END,
          updated_at = now()
        WHERE (nodes.state, nodes.transitioning, nodes.message, nodes.hostname, nodes.ip_address, nodes.node_pool_id,
-              nodes.conditions, nodes.provisioning_since IS NULL)
+              nodes.conditions, nodes.provisioning_since IS NULL, nodes.source, nodes.registration_id IS NULL)
          IS DISTINCT FROM (excluded.state, excluded.transitioning, excluded.message, excluded.hostname, excluded.ip_address,
-              excluded.node_pool_id, excluded.conditions, excluded.provisioning_since IS NULL)`,
+              excluded.node_pool_id, excluded.conditions, excluded.provisioning_since IS NULL, excluded.source,
+              excluded.registration_id IS NULL AND nodes.registration_id IS NULL)`,
       [
         nodes.map((n) => n.clusterId),
         nodes.map((n) => n.nodePoolId),
@@ -204,6 +208,8 @@ export class StatusSyncRepository {
         nodes.map((n) => JSON.stringify(n.conditions)),
         nodes.map((n) => n.unhealthyConditions.join(',')),
         nodes.map((n) => n.provisioning),
+        nodes.map((n) => n.source),
+        nodes.map((n) => n.registrationId),
       ],
     );
   }

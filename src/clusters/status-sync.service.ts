@@ -8,6 +8,7 @@ import { BackendDriver, PADDOCK_LABELS } from '../rancher-backends/backend-drive
 import { isBackendError } from '../rancher-backends/backend.errors';
 import { BackendDriversService } from '../rancher-backends/backend-drivers.service';
 import { BackendsRepository } from '../rancher-backends/backends.repository';
+import { NodeRegistrationLedger } from '../node-registrations/node-registration-ledger.service';
 import { DriftReport, labelledIds, SyncDiff } from './status-sync.diff';
 import { StatusSyncRepository } from './status-sync.repository';
 
@@ -35,6 +36,7 @@ export class StatusSyncService {
     private readonly drivers: BackendDriversService,
     private readonly repository: StatusSyncRepository,
     private readonly backups: BackupsRepository,
+    private readonly registrations: NodeRegistrationLedger,
     registry: Registry,
   ) {
     this.drift = gauge(registry, {
@@ -85,15 +87,25 @@ export class StatusSyncService {
     this.drift.set({ backend: backend.name, kind: 'scaled-pool' }, report.scaledPools.length);
     this.drift.set({ backend: backend.name, kind: 'unknown-cluster' }, report.unknownClusters.length);
     this.drift.set({ backend: backend.name, kind: 'unknown-pool' }, report.unknownPools.length);
+    const unregisteredNodes = report.unregisteredNodes ?? [];
+    this.drift.set({ backend: backend.name, kind: 'unregistered-node' }, unregisteredNodes.length);
     this.runs.inc({ backend: backend.name, outcome: 'ok' });
     this.duration.observe({ backend: backend.name }, report.durationMs / 1000);
     // Drift persists across cycles until someone acts: the gauges above show it every cycle,
     // the log says when it appears, changes or goes away (not once per cycle).
     const { missingClusters, scaledPools, unknownClusters, unknownPools } = report;
-    const seen = JSON.stringify([missingClusters, scaledPools, unknownClusters, unknownPools]);
-    if (seen !== (this.loggedDrift.get(backend.name) ?? JSON.stringify([[], [], [], []]))) {
+    const seen = JSON.stringify([
+      missingClusters,
+      scaledPools,
+      unknownClusters,
+      unknownPools,
+      unregisteredNodes,
+    ]);
+    if (seen !== (this.loggedDrift.get(backend.name) ?? JSON.stringify([[], [], [], [], []]))) {
       this.loggedDrift.set(backend.name, seen);
-      if (missingClusters.length + scaledPools.length + unknownClusters.length + unknownPools.length > 0)
+      const found =
+        missingClusters.length + scaledPools.length + unknownClusters.length + unknownPools.length;
+      if (found + unregisteredNodes.length > 0)
         this.logger.warn({ ...report }, `drift on backend ${backend.name}`);
       else this.logger.log({ backend: backend.name }, `no more drift on backend ${backend.name}`);
     }
@@ -118,6 +130,10 @@ export class StatusSyncService {
       );
       await this.repository.upsertNodes(diff.nodes(page, ids.clusters, ids.pools));
     }
+    // Own servers' quota moves with what was listed (joined ones count, gone ones free theirs)
+    // before the rows of gone nodes are dropped; those no registration counts are drift.
+    const uncounted = await this.uow.run(() => this.registrations.settleSync(backendId, diff.seenNodeIds));
+    diff.unregisteredNodes(uncounted);
     await this.repository.deleteNodesNotIn(backendId, diff.seenNodeIds);
 
     for await (const page of prefetched(driver.nodePoolPages())) {

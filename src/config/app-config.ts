@@ -213,6 +213,13 @@ export class EnvironmentVariables {
   @IsOptional()
   @Transform(toInt)
   @IsInt()
+  @Min(60)
+  @Max(7 * 24 * 3600)
+  PADDOCK_NODE_REGISTRATION_TTL?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
   @Min(100)
   PADDOCK_KUBE_PROXY_CONNECT_TIMEOUT_MS?: number;
 
@@ -358,6 +365,8 @@ export interface AppConfig {
   publicCaPem: string | null;
   /** The longest life a kubeconfig credential may be given, in seconds. */
   kubeconfigMaxTtlSeconds: number;
+  /** How long a node registration's join command works when the request names no `ttlSeconds`. */
+  nodeRegistrationTtlSeconds: number;
   /**
    * The Kubernetes API proxy: how long to wait for the backend to accept a connection and to
    * answer, and the longest any one proxied request or upgraded connection may stay open (an
@@ -458,6 +467,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     publicUrl: env.PADDOCK_PUBLIC_URL?.replace(/\/+$/, '') ?? null,
     publicCaPem: env.PADDOCK_PUBLIC_CA_FILE ? readCaFile(env.PADDOCK_PUBLIC_CA_FILE) : null,
     kubeconfigMaxTtlSeconds: env.PADDOCK_KUBECONFIG_MAX_TTL ?? 30 * 24 * 3600,
+    nodeRegistrationTtlSeconds: env.PADDOCK_NODE_REGISTRATION_TTL ?? 3600,
     kubeProxy: {
       connectTimeoutMs: env.PADDOCK_KUBE_PROXY_CONNECT_TIMEOUT_MS ?? 5_000,
       // Rancher's own proxy takes up to ~40 s to give up on a lost cluster agent (rancher-212.md).

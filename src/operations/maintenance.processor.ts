@@ -13,6 +13,7 @@ import {
   WORKER_LOCK_OPTIONS,
 } from '../queue/queues';
 import { ClusterExpiry } from '../clusters/cluster-expiry.service';
+import { NodeRegistrationExpiry } from '../node-registrations/node-registration-expiry.service';
 import { Sweeper } from './sweeper.service';
 
 /** How often the outbox is relayed regardless of kicks. */
@@ -35,6 +36,7 @@ export class MaintenanceProcessor extends WorkerHost implements OnModuleInit, On
     private readonly sweeper: Sweeper,
     private readonly relay: OutboxRelay,
     private readonly expiry: ClusterExpiry,
+    private readonly registrationExpiry: NodeRegistrationExpiry,
   ) {
     super();
   }
@@ -64,6 +66,8 @@ export class MaintenanceProcessor extends WorkerHost implements OnModuleInit, On
         return this.relay.pass();
       case JOBS.expireClusters:
         await this.expiry.expireDue();
+        // Node registrations expire on the same period (their reservation and token go).
+        await this.registrationExpiry.pass();
         return;
     }
   }

@@ -53,12 +53,20 @@ describe('operation declarations', () => {
     ]);
   });
 
-  it('declares every operation type; only deletes run without a deadline; deletes, backups and upgrades have no undo', () => {
-    const backups = ['take-backup', 'restore-backup', 'update-backup-schedule', 'upgrade'];
+  it('declares every operation type; only deletes run without a deadline; deletes, backups, upgrades and node changes have no undo', () => {
+    // A replaced node cannot be undeleted; an auto-replace setting that failed never reached the backend.
+    const backups = [
+      'take-backup',
+      'restore-backup',
+      'update-backup-schedule',
+      'upgrade',
+      'replace-node',
+      'set-auto-replace',
+    ];
     for (const type of OPERATION_TYPES) {
       const declaration = CLUSTER_OPERATIONS[type];
       assert.ok(declaration.forward.length > 0, type);
-      const isDelete = type === 'delete-cluster' || type === 'delete-node-pool';
+      const isDelete = type === 'delete-cluster' || type === 'delete-node-pool' || type === 'remove-node';
       assert.equal(declaration.deadline, !isDelete, type);
       assert.equal(declaration.compensation.length === 0, isDelete || backups.includes(type), type);
     }
@@ -77,7 +85,9 @@ describe('operation declarations', () => {
     const keys = CLUSTER_STEP_HANDLERS.map((h) => h.key);
     assert.equal(new Set(keys).size, keys.length);
     // Ten for rke1's create, scale and delete, two only rke2 declares (create-machine-config,
-    // delete-machine-configs), seven for buckets, backups and restores, three for upgrades.
-    assert.equal(CLUSTER_STEP_HANDLERS.length, 22);
+    // delete-machine-configs), seven for buckets, backups and restores, three for upgrades, three
+    // for node replacement and auto-replace (delete-node, await-node-replaced, set-auto-replace),
+    // one for removing a registered node (await-node-removed; it deletes with delete-node).
+    assert.equal(CLUSTER_STEP_HANDLERS.length, 26);
   });
 });

@@ -10,6 +10,9 @@ export const OPERATION_TYPES = [
   'restore-backup',
   'update-backup-schedule',
   'upgrade',
+  'replace-node',
+  'set-auto-replace',
+  'remove-node',
 ] as const;
 export type OperationType = (typeof OPERATION_TYPES)[number];
 
@@ -63,6 +66,10 @@ export interface OperationParams {
   previousKubernetesVersion?: string;
   /** Set once the backend accepted the new version, so a failure after it leaves `error`, not `active`. */
   versionWritten?: boolean;
+  /** Replace-node: the node deleted on the backend (its Rancher id) and its hostname then. */
+  node?: { rancherId: string; hostname: string };
+  /** Set-auto-replace, or a scale that also changes it: the new setting (null: off). */
+  autoReplaceSeconds?: number | null;
 }
 
 export interface OperationRecord {

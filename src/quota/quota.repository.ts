@@ -63,6 +63,8 @@ const SELECT_QUOTA = `SELECT q.*, p.name AS project_name FROM project_quotas q J
  * reserved while its create operation is in flight; a live pool's quantity counts as used, or as
  * reserved while the create or add-pool operation that makes it is in flight; a pool being scaled
  * counts its previous quantity as used and any growth as reserved (a shrink is released when done).
+ * A node registration of a live cluster counts its joined nodes as used and, while open, its
+ * unused slots as reserved (node-registration-ledger.service.ts).
  * `$1` narrows to some projects (null = all).
  */
 const TRUTH_SQL = `
@@ -93,8 +95,15 @@ const TRUTH_SQL = `
       count(*) FILTER (WHERE op_type = 'create-cluster') AS clusters_reserved
     FROM live GROUP BY project_id
   ),
+  registrations AS (
+    SELECT r.project_id, r.joined AS used,
+      CASE WHEN r.closed_at IS NULL THEN r.count - r.joined - r.released ELSE 0 END AS reserved
+    FROM node_registrations r JOIN live ON live.id = r.cluster_id
+  ),
   by_pool AS (
-    SELECT project_id, sum(used) AS nodes_used, sum(reserved) AS nodes_reserved FROM pools GROUP BY project_id
+    SELECT project_id, sum(used) AS nodes_used, sum(reserved) AS nodes_reserved
+    FROM (SELECT project_id, used, reserved FROM pools UNION ALL SELECT project_id, used, reserved FROM registrations) n
+    GROUP BY project_id
   )
   SELECT p.id AS project_id,
     coalesce(bc.clusters_used, 0) AS clusters_used, coalesce(bc.clusters_reserved, 0) AS clusters_reserved,

@@ -51,6 +51,8 @@ export const PADDOCK_LABELS = {
   clusterId: 'paddock.dev/cluster-id',
   poolId: 'paddock.dev/pool-id',
   projectId: 'paddock.dev/project-id',
+  /** On a node registered with a Paddock join command: the node registration's id. */
+  registrationId: 'paddock.dev/registration-id',
 } as const;
 
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
@@ -142,6 +144,23 @@ export interface RemoteNode extends RemoteStatus {
    * provisioning failed and is being retried): what `paddock_node_provisioning_seconds` measures.
    */
   provisioning: boolean;
+  /**
+   * For a node that joined with a Paddock node registration's command (it carries the
+   * `paddock.dev/registration-id` label the command sets): that registration's id, as the label
+   * says it (anyone can write a label: the sync checks it names a registration of the cluster).
+   */
+  registrationId?: string | null;
+}
+
+/**
+ * A cluster registration token made for one node registration (rancher-api.md §5). `nodeCommand`
+ * holds the token: it is a credential (it joins servers to the cluster) and is never logged.
+ */
+export interface RemoteRegistrationToken {
+  /** The backend's id (`c-abcde:paddock-<registration>`), safe to log and store. */
+  id: string;
+  /** The backend's node command, before any role flag (`docker run … rancher/rancher-agent …` or `curl … | sh -s - …`). */
+  nodeCommand: string;
 }
 
 export interface ClusterCreateSpec {
@@ -217,6 +236,11 @@ export interface NodePoolCreateSpec {
   roles: NodeRoles;
   nodeTemplateId: string;
   labels: Record<string, string>;
+  /**
+   * Replace a node whose kubelet stops being Ready for this many seconds (rke1
+   * `deleteNotReadyAfterSecs`, rke2 `unhealthyNodeTimeout`); absent or null: never.
+   */
+  autoReplaceSeconds?: number | null;
 }
 
 export interface BackendProbe {
@@ -329,6 +353,20 @@ export interface BackendDriver {
   createNodePool(spec: NodePoolCreateSpec): Promise<RemoteNodePool>;
   scaleNodePool(id: string, quantity: number): Promise<RemoteNodePool>;
   deleteNodePool(id: string): Promise<void>;
+  /**
+   * Sets how long a node of the pool may be unhealthy before the backend replaces it (null:
+   * never). rke1: the pool's `deleteNotReadyAfterSecs`; rke2: the machine pool's
+   * `unhealthyNodeTimeout`, which Rancher turns into a CAPI MachineHealthCheck.
+   */
+  setNodePoolAutoReplace(id: string, seconds: number | null): Promise<void>;
+
+  /**
+   * Deletes one node of a pool on the backend; the pool, whose quantity is unchanged, makes a new
+   * one in its place (rke1 `DELETE /v3/nodes/<id>`; rke2 deletes the CAPI machine and its
+   * MachineSet replaces it). A registered node (rke1 custom node, rke2 custom machine) belongs to no
+   * pool: it goes for good. Idempotent: a node already gone is success.
+   */
+  deleteNode(id: string): Promise<void>;
 
   /**
    * Every cluster, pool and node on the backend, one page at a time (for the status sync, which
@@ -354,4 +392,17 @@ export interface BackendDriver {
   restoreBackup(clusterId: string, backupId: string, restoreKubernetesVersion: boolean): Promise<void>;
   /** How the restore `restoreBackup` started is going. */
   restoreProgress(clusterId: string): Promise<RestoreProgress>;
+
+  // ---------------------------------------------------------------- node registrations (§5)
+
+  /**
+   * A registration token of the cluster named `name`, made unless it exists (a retry finds the
+   * first attempt's), once the backend has filled its node command. Both kinds use
+   * `/v3/clusterregistrationtokens` of the management cluster (rke2: the `c-m-…` twin).
+   */
+  ensureRegistrationToken(clusterId: string, name: string): Promise<RemoteRegistrationToken>;
+  /** Removes a registration token; idempotent. Nodes that joined with it stay. */
+  deleteRegistrationToken(id: string): Promise<void>;
+  /** One node, or null once it is gone. */
+  getNode(id: string): Promise<RemoteNode | null>;
 }

@@ -27,10 +27,12 @@ import type {
   RemoteCluster,
   RemoteNode,
   RemoteNodePool,
+  RemoteRegistrationToken,
 } from './backend-driver';
 import { BackendError, isBackendError } from './backend.errors';
 import { findCloudCredential } from './cloud-credentials';
 import { backendVersionOf, defaultFirst } from './kubernetes-versions';
+import { deleteRegistrationToken, ensureRegistrationToken } from './registration-tokens';
 import { RancherClient, fillRoute } from './rancher-client';
 import {
   K8sEtcdBackup,
@@ -60,6 +62,7 @@ const ROUTES = {
   nodePools: '/v3/nodepools',
   nodePool: '/v3/nodepools/:id',
   nodes: '/v3/nodes',
+  node: '/v3/nodes/:id',
   etcdBackups: '/v3/etcdbackups',
   etcdBackup: '/v3/etcdbackups/:id',
 } as const;
@@ -272,6 +275,23 @@ export class Rke1Driver implements BackendDriver {
     await this.deleteIdempotent(ROUTES.nodePool, id);
   }
 
+  async setNodePoolAutoReplace(id: string, seconds: number | null): Promise<void> {
+    // Seconds on the wire (the controller multiplies by time.Second); 0 turns it off (rancher-212.md §3.4).
+    await this.client.request<V3NodePool>({
+      method: 'PUT',
+      route: ROUTES.nodePool,
+      params: { id },
+      body: { deleteNotReadyAfterSecs: seconds ?? 0 },
+      idempotent: true,
+    });
+  }
+
+  async deleteNode(id: string): Promise<void> {
+    // The pool's quantity is unchanged, so its controller creates a node in its place (§4.2); a
+    // custom node (registered, with a `customConfig`) has no pool and is gone for good.
+    await this.deleteIdempotent(ROUTES.node, id);
+  }
+
   async *clusterPages(): AsyncGenerator<RemoteCluster[]> {
     // A 2.6–2.11 server lists the twins of its provisioning-v2 clusters here too; they carry the
     // labels of their `/v1` cluster (Paddock's, when an rke2 backend on the same server made it),
@@ -361,6 +381,21 @@ export class Rke1Driver implements BackendDriver {
       return { phase: 'failed', message: remote.message || updated?.message || 'the restore failed' };
     const pending = cluster.rancherKubernetesEngineConfig?.restore?.restore === true;
     return !pending && remote.state === 'active' ? { phase: 'done' } : { phase: 'running' };
+  }
+
+  // ------------------------------------------------------------------ node registrations (§4.3, §5)
+
+  ensureRegistrationToken(clusterId: string, name: string): Promise<RemoteRegistrationToken> {
+    return ensureRegistrationToken(this.client, clusterId, name);
+  }
+
+  deleteRegistrationToken(id: string): Promise<void> {
+    return deleteRegistrationToken(this.client, id);
+  }
+
+  async getNode(id: string): Promise<RemoteNode | null> {
+    const node = await this.getOrNull<V3Node>(ROUTES.node, id);
+    return node ? toRemoteNode(node) : null;
   }
 
   // ------------------------------------------------------------------ helpers

@@ -31,6 +31,7 @@ import type {
   RemoteCluster,
   RemoteNode,
   RemoteNodePool,
+  RemoteRegistrationToken,
   RestoreProgress,
 } from './backend-driver';
 import { PADDOCK_LABELS } from './backend-driver';
@@ -38,6 +39,7 @@ import { BackendError, isBackendError } from './backend.errors';
 import { findCloudCredential } from './cloud-credentials';
 import { backendVersionOf, defaultFirst } from './kubernetes-versions';
 import { RancherClient } from './rancher-client';
+import { deleteRegistrationToken, ensureRegistrationToken } from './registration-tokens';
 import {
   CapiMachine,
   EtcdSnapshot,
@@ -54,6 +56,7 @@ import {
   isSteveObject,
   splitClusterId,
   splitPoolId,
+  toDuration,
   toMachinePool,
   toRemoteCluster,
   toRemoteNode,
@@ -78,6 +81,7 @@ const ROUTES = {
   clustersIn: '/v1/provisioning.cattle.io.clusters/:namespace',
   cluster: '/v1/provisioning.cattle.io.clusters/:namespace/:name',
   machinesIn: '/v1/cluster.x-k8s.io.machines/:namespace',
+  machine: '/v1/cluster.x-k8s.io.machines/:namespace/:name',
   snapshotsIn: '/v1/rke.cattle.io.etcdsnapshots/:namespace',
   snapshot: '/v1/rke.cattle.io.etcdsnapshots/:namespace/:name',
   controlPlane: '/v1/rke.cattle.io.rkecontrolplanes/:namespace/:name',
@@ -385,6 +389,28 @@ export class Rke2Driver implements BackendDriver {
     });
   }
 
+  async setNodePoolAutoReplace(id: string, seconds: number | null): Promise<void> {
+    // An update with resourceVersion, like every pool change; Rancher makes (or removes) the pool's
+    // MachineHealthCheck from the field (rancher-212.md §3.2). Absent: no health check.
+    const ref = this.poolRef(id);
+    await this.updateCluster(ref.clusterId, (c) => {
+      const pool = (c.spec?.rkeConfig?.machinePools ?? []).find((p) => p.name === ref.pool);
+      if (!pool) throw this.gone('PUT', id);
+      const wanted = seconds === null ? undefined : toDuration(seconds);
+      if (pool.unhealthyNodeTimeout === wanted) return false;
+      if (wanted === undefined) delete pool.unhealthyNodeTimeout;
+      else pool.unhealthyNodeTimeout = wanted;
+      return true;
+    });
+  }
+
+  async deleteNode(id: string): Promise<void> {
+    // Deleting the CAPI machine leaves the MachineSet's replicas as they are, so it makes a new
+    // machine (with a new name) in its place (rancher-212.md §3.3). A custom machine (a registered
+    // node) has no MachineSet: it is gone for good.
+    await this.deleteQuietly(ROUTES.machine, this.machineRef(id));
+  }
+
   /**
    * The provisioning clusters, then the management twins (`/v3/clusters`, paged). Rancher removes
    * a twin only after its provisioning cluster is gone (§9.3), so a twin being removed whose
@@ -431,6 +457,40 @@ export class Rke2Driver implements BackendDriver {
       { namespace: FLEET_NAMESPACE },
     ))
       yield page.map(toRemoteNode);
+  }
+
+  // ------------------------------------------------------------------ node registrations (§5, §9.3)
+
+  /** The token lives with the management twin (`c-m-…`), which the cluster's status names. */
+  async ensureRegistrationToken(clusterId: string, name: string): Promise<RemoteRegistrationToken> {
+    const cluster = await this.readCluster(clusterId);
+    const managementId = cluster?.status?.clusterName;
+    if (!managementId) throw this.gone('GET', clusterId);
+    return ensureRegistrationToken(this.client, managementId, name);
+  }
+
+  deleteRegistrationToken(id: string): Promise<void> {
+    return deleteRegistrationToken(this.client, id);
+  }
+
+  async getNode(id: string): Promise<RemoteNode | null> {
+    try {
+      const res = await this.client.request<CapiMachine>({
+        method: 'GET',
+        route: ROUTES.machine,
+        params: this.machineRef(id),
+      });
+      return toRemoteNode(this.object(res.data, 'GET', id));
+    } catch (error) {
+      if (isBackendError(error) && error.kind === 'not-found') return null;
+      throw error;
+    }
+  }
+
+  private machineRef(id: string): { namespace: string; name: string } {
+    const ref = splitClusterId(id);
+    if (!ref) throw this.client.unexpected({ method: 'GET', path: id }, 'not a machine id');
+    return ref;
   }
 
   // ------------------------------------------------------------------ helpers

@@ -339,10 +339,39 @@ describe('the paddock CLI, run as a CI job runs it', () => {
     assert.equal(deleted.code, 0, deleted.stderr);
   });
 
+  it('nodes replace --wait replaces a worker (exit 0); the lone etcd/controlplane node is refused (exit 2, WOULD_LOSE_QUORUM)', async () => {
+    const listed = await paddock.request('GET', '/v1/projects/web/clusters/cli-bk/nodes');
+    assert.equal(listed.status, 200, JSON.stringify(listed.body));
+    const nodes: Array<{ id: string; hostname: string; nodePool: string }> = listed.body.items;
+    const worker = nodes.find((n) => n.nodePool === 'workers');
+    const control = nodes.find((n) => n.nodePool === 'control');
+    assert.ok(worker && control, JSON.stringify(nodes));
+    const replaced = await paddockCli([
+      'nodes',
+      'replace',
+      'cli-bk',
+      worker.hostname,
+      '--wait',
+      '-o',
+      'json',
+    ]);
+    assert.equal(replaced.code, 0, replaced.stderr);
+    const op = JSON.parse(replaced.stdout) as { type: string; state: string };
+    assert.deepEqual([op.type, op.state], ['replace-node', 'succeeded']);
+    const after = (await paddock.request('GET', '/v1/projects/web/clusters/cli-bk/nodes')).body
+      .items as Array<{
+      id: string;
+    }>;
+    assert.ok(!after.some((n) => n.id === worker.id), 'the old worker is gone');
+    const refused = await paddockCli(['nodes', 'replace', 'cli-bk', control.hostname]);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, /WOULD_LOSE_QUORUM/);
+  });
+
   it('--help describes every command and exits 0', async () => {
     const help = await paddockCli(['--help']);
     assert.equal(help.code, 0);
-    for (const command of ['clusters', 'ops', 'kubeconfig', 'quota', 'pools', 'backups'])
+    for (const command of ['clusters', 'ops', 'kubeconfig', 'quota', 'pools', 'backups', 'nodes'])
       assert.match(help.stdout, new RegExp(command));
     assert.match(help.stdout, /Exit codes: 0 done, 1 the operation failed, 2 bad usage/);
     for (const sub of [
@@ -351,6 +380,7 @@ describe('the paddock CLI, run as a CI job runs it', () => {
       ['pools', 'scale'],
       ['backups', 'restore'],
       ['clusters', 'upgrade'],
+      ['nodes', 'replace'],
     ]) {
       const page = await paddockCli([...sub, '--help']);
       assert.equal(page.code, 0);

@@ -182,6 +182,30 @@ describe('provisioning v2 machines', () => {
     assert.equal(spec.rkeConfig.machinePools[0].quantity, 2);
   });
 
+  it('replaces a machine whose node stays unhealthy past unhealthyNodeTimeout (the MachineHealthCheck)', async () => {
+    await createV2Cluster(sim, 'mhc', [['all', 2, ['etcd', 'controlPlane', 'worker']]]);
+    const path = `${CLUSTERS_V1}/fleet-default/mhc`;
+    await waitForSteveState(sim, path, 'active');
+    const [sick, well] = await waitForMachines(sim, 'mhc', { all: 2 });
+    // No timeout, no health check: the unhealthy machine stays.
+    await sim.setCondition({
+      type: 'machine',
+      id: sick.id,
+      condition: { type: 'NodeHealthy', status: 'False' },
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal((await sim.rancher('GET', `${MACHINES_V1}/${sick.id}`)).status, 200);
+    const started = Date.now();
+    await updateSpec(sim, 'mhc', (spec) => {
+      spec.rkeConfig.machinePools[0].unhealthyNodeTimeout = '1s';
+    });
+    await waitForGone(sim, `${MACHINES_V1}/${sick.id}`);
+    assert.ok(Date.now() - started >= 500, 'not before the timeout');
+    const after = await waitForMachines(sim, 'mhc', { all: 2 });
+    assert.ok(!after.some((m) => m.metadata.name === sick.metadata.name));
+    assert.ok(after.some((m) => m.metadata.name === well.metadata.name));
+  });
+
   it('upgrades on a kubernetesVersion change: updating, then active on the new version', async () => {
     await createV2Cluster(sim, 'upgrade');
     const path = `${CLUSTERS_V1}/fleet-default/upgrade`;

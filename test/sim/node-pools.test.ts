@@ -164,6 +164,52 @@ describe('node templates, pools and nodes', () => {
     assert.equal((await sim.rancher('GET', `/v3/nodePools/${pool.id}`)).body.quantity, 3);
   });
 
+  it('bounds deleteNotReadyAfterSecs as norman does (0–31540000)', async () => {
+    const pool = await createPool(sim, clusterId, { hostnamePrefix: 'dnr-', quantity: 1, worker: true });
+    for (const [value, code] of [
+      [-1, 'MinLimitExceeded'],
+      [31_540_001, 'MaxLimitExceeded'],
+      ['60', 'InvalidFormat'],
+    ] as const) {
+      const put = await sim.rancher('PUT', `/v3/nodePools/${pool.id}`, { deleteNotReadyAfterSecs: value });
+      assert.equal(put.status, 422, JSON.stringify(put.body));
+      assert.equal(put.body.code, code);
+      assert.equal(put.body.fieldName, 'deleteNotReadyAfterSecs');
+    }
+    const ok = await sim.rancher('PUT', `/v3/nodePools/${pool.id}`, { deleteNotReadyAfterSecs: 600 });
+    assert.equal(ok.body.deleteNotReadyAfterSecs, 600);
+  });
+
+  it('with deleteNotReadyAfterSecs, replaces an unreachable node (Ready=Unknown) after that long, not a NotReady one', async () => {
+    const pool = await createPool(sim, clusterId, { hostnamePrefix: 'sick-', quantity: 2, worker: true });
+    await settled(pool.id, ['sick-1', 'sick-2']);
+    const active = await waitFor(async () => {
+      const all = await listNodes(sim, `nodePoolId=${pool.id}`);
+      return all.length === 2 && all.every((n) => n.state === 'active') ? all : undefined;
+    });
+    await sim.rancher('PUT', `/v3/nodePools/${pool.id}`, { deleteNotReadyAfterSecs: 1 });
+    const [unreachable, notReady] = active;
+    await sim.setCondition({
+      type: 'node',
+      id: unreachable.id,
+      condition: { type: 'Ready', status: 'Unknown' },
+    });
+    await sim.setCondition({ type: 'node', id: notReady.id, condition: { type: 'Ready', status: 'False' } });
+    const taints = async (id: string) =>
+      ((await sim.rancher('GET', `/v3/nodes/${id}`)).body.taints as Array<{ key: string }>).map((t) => t.key);
+    assert.deepEqual(await taints(unreachable.id), ['node.kubernetes.io/unreachable']);
+    assert.deepEqual(await taints(notReady.id), ['node.kubernetes.io/not-ready']);
+    const started = Date.now();
+    await waitForGone(sim, `/v3/nodes/${unreachable.id}`);
+    assert.ok(Date.now() - started >= 800, 'not before deleteNotReadyAfterSecs');
+    const healed = await settled(pool.id, ['sick-1', 'sick-2']);
+    assert.ok(!healed.some((n) => n.id === unreachable.id));
+    assert.ok(
+      healed.some((n) => n.id === notReady.id),
+      'a NotReady node stays (only unreachable ones go)',
+    );
+  });
+
   it('reuses the lowest free name when scaling up after a scaledown', async () => {
     const pool = await createPool(sim, clusterId, { hostnamePrefix: 'gap-', quantity: 3, worker: true });
     await settled(pool.id, ['gap-1', 'gap-2', 'gap-3']);

@@ -62,6 +62,7 @@ export function poolSpecOf(cluster: ClusterRecord, pool: NodePoolRecord): NodePo
       worker: pool.roles.includes('worker'),
     },
     nodeTemplateId: pool.nodeTemplateId,
+    autoReplaceSeconds: pool.autoReplaceSeconds,
     labels: {
       [PADDOCK_LABELS.managed]: 'true',
       [PADDOCK_LABELS.clusterId]: cluster.id,

@@ -7,11 +7,17 @@ import {
   StepError,
   StepResult,
 } from '../../operations/operation-step';
+import { ClustersRepository } from '../clusters.repository';
 
-/** Sets the pool's quantity on the backend to the one the scale asked for. */
+/**
+ * Sets the pool's quantity on the backend to the one the scale asked for, and its auto-replace
+ * setting when the same request changed that too (recorded once the backend has it).
+ */
 @Injectable()
 export class ScaleNodePoolStep implements OperationStep {
   static readonly key = 'scale-node-pool';
+
+  constructor(private readonly clusters: ClustersRepository) {}
 
   async run(context: StepContext): Promise<StepResult> {
     const pool = requirePool(context);
@@ -22,6 +28,11 @@ export class ScaleNodePoolStep implements OperationStep {
         false,
       );
     await context.driver.scaleNodePool(pool.rancherId, context.operation.params.quantity ?? pool.quantity);
+    const autoReplace = context.operation.params.autoReplaceSeconds;
+    if (autoReplace !== undefined) {
+      await context.driver.setNodePoolAutoReplace(pool.rancherId, autoReplace);
+      await this.clusters.setPoolAutoReplace(pool.id, autoReplace);
+    }
     return DONE;
   }
 }

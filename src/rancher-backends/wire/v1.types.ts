@@ -99,6 +99,7 @@ export interface CapiMachine extends SteveObject {
 // Labels Rancher puts on CAPI machines (pkg/capr): the pool and roles a machine belongs to.
 const MACHINE_POOL_LABEL = 'rke.cattle.io/rke-machine-pool-name';
 const MACHINE_CLUSTER_LABEL = 'cluster.x-k8s.io/cluster-name';
+const AGENT_LABELS_ANNOTATION = 'rke.cattle.io/labels';
 const ROLE_LABELS = {
   etcd: 'rke.cattle.io/etcd-role',
   controlPlane: 'rke.cattle.io/control-plane-role',
@@ -256,7 +257,25 @@ export function toRemoteNode(m: CapiMachine): RemoteNode {
     roles,
     // Still being made (or remade): not running yet and not on its way out.
     provisioning: !running && !m.metadata?.deletionTimestamp,
+    registrationId: pool ? null : (agentLabelsOf(m)[PADDOCK_LABELS.registrationId] ?? null),
   };
+}
+
+/**
+ * The `--label`s a system agent registered a custom machine with: Rancher keeps them, as JSON, in
+ * the machine's `rke.cattle.io/labels` annotation, and the planner puts them on the node (pkg/capr).
+ */
+function agentLabelsOf(m: CapiMachine): Record<string, string> {
+  const raw = m.metadata?.annotations?.[AGENT_LABELS_ANNOTATION];
+  if (!raw) return {};
+  try {
+    const parsed: unknown = JSON.parse(raw);
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+      ? (parsed as Record<string, string>)
+      : {};
+  } catch {
+    return {};
+  }
 }
 
 /** A machine pool as Paddock creates it; Paddock's labels go on its MachineDeployment. */
@@ -272,8 +291,12 @@ export function toMachinePool(
     workerRole: spec.roles.worker,
     machineConfigRef: { kind: machineConfig.kind, name: machineConfig.name },
     machineDeploymentLabels: { ...spec.labels },
+    ...(spec.autoReplaceSeconds ? { unhealthyNodeTimeout: toDuration(spec.autoReplaceSeconds) } : {}),
   };
 }
+
+/** `unhealthyNodeTimeout` is a `metav1.Duration`: `600s` (rancher-212.md §3.1). */
+export const toDuration = (seconds: number): string => `${seconds}s`;
 
 /** Whether a machine pool is the one a Paddock pool record describes (by its label, else its name). */
 export function isPaddockPool(p: MachinePool, poolId: string): boolean {

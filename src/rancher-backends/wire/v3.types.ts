@@ -9,6 +9,7 @@
 
 import {
   componentConditionType,
+  PADDOCK_LABELS,
   type BackupState,
   type ClusterBackupSpec,
   type ClusterCreateSpec,
@@ -171,6 +172,8 @@ export interface V3NodePoolCreate {
   controlPlane: boolean;
   worker: boolean;
   labels: Record<string, string>;
+  /** Seconds a node may be unreachable before the pool replaces it; 0: never (rancher-212.md §3.4). */
+  deleteNotReadyAfterSecs?: number;
 }
 
 export interface V3Node extends V3Resource {
@@ -335,6 +338,8 @@ export function toRemoteNode(n: V3Node): RemoteNode {
     ipAddress: n.ipAddress || null,
     roles: toRoles(n),
     provisioning: !isTrueIn(n, 'Provisioned') || !isTrueIn(n, 'Registered'),
+    // The agent's `--label`s are the Kubernetes node's labels, which the v3 node shows.
+    registrationId: n.labels?.[PADDOCK_LABELS.registrationId] ?? null,
   };
 }
 
@@ -420,8 +425,9 @@ export function toNodePoolCreate(spec: {
   roles: NodeRoles;
   nodeTemplateId: string;
   labels: Record<string, string>;
+  autoReplaceSeconds?: number | null;
 }): V3NodePoolCreate {
-  return {
+  const body: V3NodePoolCreate = {
     type: 'nodePool',
     clusterId: spec.clusterId,
     nodeTemplateId: spec.nodeTemplateId,
@@ -432,4 +438,6 @@ export function toNodePoolCreate(spec: {
     worker: spec.roles.worker,
     labels: { ...spec.labels },
   };
+  if (spec.autoReplaceSeconds) body.deleteNotReadyAfterSecs = spec.autoReplaceSeconds;
+  return body;
 }
