@@ -261,12 +261,14 @@ describe('replacing nodes on both backend kinds (rke1 on Rancher 2.9, rke2 on 2.
       await poolSettles(main, 'cp', 3, [broken.id]);
     });
 
-    it(`${kind}: a worker whose kubelet stops reporting is replaced by the backend after autoReplace's 1 s`, async () => {
+    it(`${kind}: a worker gone unhealthy (rke1: unreachable, Ready=Unknown; rke2: Ready=False) is replaced by the backend after autoReplace's 1 s`, async () => {
       const workers = await poolSettles(main, 'workers', 2);
       const victim = workers[1];
       const rancherId = await rancherIdOf(victim.id);
       const started = Date.now();
-      await makeUnhealthy(kind, rancherId, 'Unknown');
+      // RKE1's pool controller acts only on unreachable nodes (rancher-212.md §3.4); RKE2's
+      // MachineHealthCheck on NotReady ones too.
+      await makeUnhealthy(kind, rancherId, kind === 'rke1' ? 'Unknown' : 'False');
       await poolSettles(main, 'workers', 2, [victim.id]);
       const tookMs = Date.now() - started;
       assert.ok(tookMs >= 1000, `replaced after ${tookMs} ms, not before the 1 s`);
