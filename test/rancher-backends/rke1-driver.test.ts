@@ -230,6 +230,36 @@ describe('rke1 driver', () => {
     assert.deepEqual(await driver.listNodePools(cluster.id), []);
   });
 
+  test('auto-replace and node replacement: deleteNotReadyAfterSecs in seconds, DELETE /v3/nodes idempotent, the pool remakes the node', async () => {
+    const cluster = await driver.createCluster({ name: 'replace', labels });
+    const pool = await createPoolAfterWindow(driver, {
+      clusterId: cluster.id,
+      hostnamePrefix: 'replace-',
+      quantity: 1,
+      roles: { etcd: false, controlPlane: false, worker: true },
+      nodeTemplateId: templateId,
+      labels: {},
+      autoReplaceSeconds: 300,
+    });
+    const remote = async () => (await sim.rancher('GET', `/v3/nodePools/${pool.id}`)).body;
+    assert.equal((await remote()).deleteNotReadyAfterSecs, 300);
+    await driver.setNodePoolAutoReplace(pool.id, 45);
+    assert.equal((await remote()).deleteNotReadyAfterSecs, 45);
+    await driver.setNodePoolAutoReplace(pool.id, null);
+    assert.equal((await remote()).deleteNotReadyAfterSecs, 0);
+
+    const inPool = async () => (await all(driver.nodePages())).filter((n) => n.nodePoolId === pool.id);
+    const [node] = await waitFor(async () => ((await inPool()).length === 1 ? inPool() : null));
+    await driver.deleteNode(node.id);
+    await driver.deleteNode(node.id);
+    const replaced = await waitFor(async () => {
+      const nodes = await inPool();
+      return nodes.length === 1 && nodes[0].id !== node.id ? nodes : null;
+    });
+    assert.equal(replaced[0].hostname === '' || replaced[0].hostname === 'replace-1', true);
+    await driver.deleteNode(node.id);
+  });
+
   test('a cluster with all roles becomes active', async () => {
     const cluster = await driver.createCluster({ name: 'full', labels });
     await createPoolAfterWindow(driver, {

@@ -197,6 +197,45 @@ describe('rke2 driver against a simulated Rancher 2.12', () => {
     assert.equal(callsOf(await sim.calls(), 'PUT', /./).length, 0);
   });
 
+  test("auto-replace is the pool's unhealthyNodeTimeout (removed when off); deleting a machine is one DELETE and the MachineSet remakes it", async () => {
+    const poolOf = async () =>
+      (
+        await sim.rancher('GET', `/v1/provisioning.cattle.io.clusters/${clusterId}`)
+      ).body.spec.rkeConfig.machinePools.find((p: { name: string }) => p.name === 'workers');
+    await driver.setNodePoolAutoReplace(`${clusterId}/workers`, 600);
+    assert.equal((await poolOf()).unhealthyNodeTimeout, '600s');
+    await sim.clearCalls();
+    await driver.setNodePoolAutoReplace(`${clusterId}/workers`, 600);
+    assert.equal(
+      callsOf(await sim.calls(), 'PUT', /provisioning/).length,
+      0,
+      'the same value writes nothing',
+    );
+    await driver.setNodePoolAutoReplace(`${clusterId}/workers`, null);
+    assert.equal('unhealthyNodeTimeout' in (await poolOf()), false);
+
+    const workers = async () =>
+      (await all(driver.nodePages())).filter(
+        (n) => n.nodePoolId === `${clusterId}/workers` && n.state !== 'removing',
+      );
+    const [victim] = await workers();
+    await sim.clearCalls();
+    await driver.deleteNode(victim.id);
+    assert.deepEqual(
+      (await sim.calls()).filter((c) => c.method !== 'GET').map((c) => `${c.method} ${c.path}`),
+      [`DELETE /v1/cluster.x-k8s.io.machines/${victim.id}`],
+    );
+    const quantity = (await poolOf()).quantity;
+    await waitFor(
+      async () => {
+        const now = await workers();
+        return now.length === quantity && now.every((n) => n.id !== victim.id && n.state === 'active');
+      },
+      { what: 'the machine remade', timeoutMs: 20_000 },
+    );
+    await driver.deleteNode(victim.id);
+  });
+
   test('backup schedule: one S3 credential per cluster (looked up before made), rkeConfig.etcd names it; a stale-version 409 is redone', async () => {
     await sim.clearCalls();
     await sim.faults.add({
