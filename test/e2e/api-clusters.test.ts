@@ -30,6 +30,7 @@ const CLUSTER_KEYS = [
   'updatedAt',
 ];
 const POOL_KEYS = [
+  'autoReplace',
   'createdAt',
   'flavor',
   'id',
