@@ -5,7 +5,14 @@
  * credential's keys, and a restore reads it back. The S3 calls are the rke1 path's (sim/s3.ts).
  */
 import { isPlainObject } from '../http';
-import { downloadSnapshot, s3Reason, uploadSnapshot, validateS3Target, type S3Target } from '../s3';
+import {
+  deleteSnapshot,
+  downloadSnapshot,
+  s3Reason,
+  uploadSnapshot,
+  validateS3Target,
+  type S3Target,
+} from '../s3';
 import type { World } from '../world';
 
 /** The target an `rkeConfig.etcd.s3` block resolves to, or the error RKE2 reports for it. */
@@ -66,4 +73,9 @@ export async function readBackV2Snapshot(target: S3Target, file: string): Promis
   } catch (error) {
     return `failed to download etcd snapshot ${file} from s3: ${s3Reason(error)}`;
   }
+}
+
+/** A pruned snapshot leaves the bucket; a failed delete leaves the object, as k3s only logs it. */
+export async function deleteV2Snapshot(target: S3Target, file: string): Promise<void> {
+  await deleteSnapshot(target, file).catch(() => undefined);
 }
