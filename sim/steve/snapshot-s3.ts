@@ -52,12 +52,15 @@ export async function uploadV2Snapshot(
   clusterState: string,
 ): Promise<{ size: number } | { error: string }> {
   const check = await validateS3Target(target);
-  if (check !== null)
+  if (check !== null) {
+    // `validateS3Target` words it as Rancher's RKE1 store does; k3s words its own bucket check.
+    const reason = check.replace(/^Unable to validate S3 backup target configuration: /, '');
     return {
       error: check.includes('not found')
         ? `failed to get etcd S3 client: bucket ${target.bucket} does not exist`
-        : `failed to get etcd S3 client: ${check}`,
+        : `failed to get etcd S3 client: failed to test for existence of bucket ${target.bucket}: ${reason}`,
     };
+  }
   try {
     return { size: await uploadSnapshot(target, file, { name: file, clusterState }) };
   } catch (error) {

@@ -8,6 +8,7 @@ import {
   waitForSteveState,
   type TestSimulator,
 } from '../support/simulator';
+import { startTestS3, type TestS3 } from '../support/s3';
 import { CLUSTERS_V1, createMachineConfig, QUICK, v2ClusterBody } from './fixtures';
 
 const SNAPSHOTS = '/v1/rke.cattle.io.etcdsnapshots';
@@ -247,5 +248,61 @@ describe('provisioning v2 scheduled etcd snapshots', () => {
     const settled = await names();
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     assert.deepEqual(await names(), settled, 'no scheduled snapshot after disableSnapshots');
+  });
+});
+
+describe('provisioning v2 S3 snapshots with the credential keys', () => {
+  let sim: TestSimulator;
+  let s3: TestS3;
+  before(async () => {
+    s3 = await startTestS3();
+    sim = await startTestSimulator({ version: 'v2.14.1', timings: QUICK });
+  });
+  after(async () => {
+    await sim.close();
+    await s3.close();
+  });
+
+  const credential = async (name: string, accessKey: string) => {
+    const created = await sim.rancher('POST', '/v3/cloudcredentials', {
+      type: 'cloudCredential',
+      name,
+      s3credentialConfig: { accessKey, secretKey: s3.secretAccessKey },
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    return created.body.id as string;
+  };
+
+  it("uploads with the credential's keys: the right ones land, an unknown key id fails the snapshot", async () => {
+    await s3.ensureBucket('keys-ok');
+    await s3.ensureBucket('keys-bad');
+    for (const [name, accessKey] of [
+      ['keys-ok', s3.accessKeyId],
+      ['keys-bad', 'AKIA-NOT-A-KEY'],
+    ] as const) {
+      const id = await credential(`cred-${name}`, accessKey);
+      await activeCluster(sim, name, false, {
+        s3: { bucket: name, endpoint: s3.endpoint, region: s3.region, cloudCredentialName: id },
+      });
+      assert.equal((await patchRke(sim, name, { etcdSnapshotCreate: { generation: 1 } })).status, 200);
+    }
+    const s3Snapshot = async (cluster: string) =>
+      (await snapshotsOf(sim, cluster, 2)).find(
+        (x) => x.metadata.annotations['etcdsnapshot.rke.io/storage'] === 's3',
+      );
+    const good = await s3Snapshot('keys-ok');
+    assert.equal(good.snapshotFile.status, 'successful');
+    assert.deepEqual(
+      (await s3.objects('keys-ok')).map((o) => o.key),
+      [good.snapshotFile.name],
+    );
+    const bad = await s3Snapshot('keys-bad');
+    assert.equal(bad.snapshotFile.status, 'failed');
+    // A HEAD answer has no body: minio-go reports the 403 of an unknown key id as access denied.
+    assert.equal(
+      bad.snapshotFile.message,
+      'failed to get etcd S3 client: failed to test for existence of bucket keys-bad: Access Denied.',
+    );
+    assert.deepEqual(await s3.objects('keys-bad'), []);
   });
 });
