@@ -833,7 +833,9 @@ export class ProvisioningController {
    * default every 12 hours) fires on each etcd node, names them `etcd-snapshot-<node>-<unix time>`
    * and then prunes the scheduled ones beyond `snapshotRetention` (default 5). One simulated hour is
    * `backupHourMs`. The cron is read again at each firing, so a schedule change takes effect after
-   * the pending one.
+   * the pending one. A cluster without `rkeConfig.etcd` takes none here, although RKE2's defaults
+   * would take local ones: only S3 copies reach Paddock, and local-only snapshots every simulated
+   * 12 hours would be noise in every other test.
    */
   private armScheduledSnapshots(namespace: string, name: string): void {
     const cluster = this.world.local.get(CLUSTER, namespace, name);
