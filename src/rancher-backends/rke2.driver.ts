@@ -509,10 +509,13 @@ export class Rke2Driver implements BackendDriver {
   }
 
   async restoreProgress(clusterId: string): Promise<RestoreProgress> {
+    // The control plane first: the cluster's conditions are copied from it, so a cluster read
+    // after it is at least as new (read the other way round, a `Failed` phase could come with the
+    // message of the phase before it).
+    const status = (await this.readControlPlane(clusterId))?.status;
     const cluster = await this.readCluster(clusterId);
     if (!cluster) return { phase: 'gone' };
     const wanted = (cluster.spec?.rkeConfig?.etcdSnapshotRestore ?? {}) as { generation?: number };
-    const status = (await this.readControlPlane(clusterId))?.status;
     // Until the control plane records this generation, the phase it shows is an older restore's.
     if ((status?.etcdSnapshotRestore?.generation ?? 0) !== (wanted.generation ?? 0))
       return { phase: 'running' };
