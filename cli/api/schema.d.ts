@@ -775,6 +775,12 @@ export interface components {
             /** @description The Rancher calls the create would make (admins only; empty for everyone else). */
             rancherCalls: components["schemas"]["PlannedCallDto"][];
             region: string | null;
+            /**
+             * @description The S3 calls the create would make before the cluster exists on Rancher: the look-up of the
+             *     cluster's bucket and its creation when absent (admins only; empty for everyone else, and when
+             *     the cluster gets no backups).
+             */
+            s3Calls: components["schemas"]["PlannedCallDto"][];
             /** @description The steps the create operation would run, in order. */
             steps: string[];
         };
@@ -1157,8 +1163,11 @@ export interface components {
         };
         PlannedCallDto: {
             /** @enum {string} */
-            method: "GET" | "POST" | "PUT" | "DELETE";
-            /** @description Rancher path; `{clusterId}` stands for the id Rancher will assign. */
+            method: "GET" | "HEAD" | "POST" | "PUT" | "DELETE";
+            /**
+             * @description Rancher path, `{clusterId}` standing for the id Rancher will assign; or, for an S3 call, the
+             *     path-style path under `PADDOCK_S3_ENDPOINT`, `{id}` standing for the cluster's Paddock id.
+             */
             path: string;
             purpose: string;
             /** @description True for a poll that repeats until its condition holds. */

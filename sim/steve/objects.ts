@@ -396,3 +396,29 @@ export function snapshotObject(options: {
   ];
   return object;
 }
+
+/** `spec.rkeConfig.etcd` of a provisioning cluster, if it has one. */
+export function etcdConfigOf(cluster: KubeObject): Record<string, unknown> | undefined {
+  const rke = specOf(cluster).rkeConfig;
+  return isPlainObject(rke) && isPlainObject(rke.etcd) ? rke.etcd : undefined;
+}
+
+/**
+ * Hours between two firings of a snapshot cron, for the schedules a client sets: minute, hour
+ * step N, any day (every N hours), and minute, hour, day-of-month step D (every D days). Any other spec fires on RKE2's default of
+ * every 12 hours here: the simulator has no clock of days to match it against.
+ */
+export function cronIntervalHours(cron: unknown): number {
+  const fields = typeof cron === 'string' ? cron.trim().split(/\s+/) : [];
+  if (fields.length !== 5) return 12;
+  const step = (field: string) => (/^\*\/\d+$/.test(field) ? Number(field.slice(2)) : 0);
+  if (step(fields[1]) > 0 && fields[2] === '*') return step(fields[1]);
+  if (/^\d+$/.test(fields[1]) && step(fields[2]) > 0) return 24 * step(fields[2]);
+  return 12;
+}
+
+/** When a snapshot was taken, as its file records it. */
+export function createdAtOf(snapshot: KubeObject): string {
+  const file = isPlainObject(snapshot.snapshotFile) ? snapshot.snapshotFile : {};
+  return String(file.createdAt ?? snapshot.metadata.creationTimestamp ?? '');
+}

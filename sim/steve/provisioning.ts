@@ -22,6 +22,9 @@ import {
   clusterState,
   conditionsOf,
   CONTROL_PLANE,
+  createdAtOf,
+  cronIntervalHours,
+  etcdConfigOf,
   generationOf,
   key,
   MACHINE,
@@ -47,7 +50,7 @@ import {
   type Spec,
 } from './objects';
 import { admissionDenied, type SteveSchema } from './schema';
-import { readBackV2Snapshot, uploadV2Snapshot, v2S3Target } from './snapshot-s3';
+import { deleteV2Snapshot, readBackV2Snapshot, uploadV2Snapshot, v2S3Target } from './snapshot-s3';
 
 const WEBHOOK = 'rancher.cattle.io.clusters.provisioning.cattle.io';
 const NAME_MESSAGE =
@@ -293,6 +296,7 @@ export class ProvisioningController {
         setCondition(conditions, 'Ready', 'Unknown', '', 'Waiting');
       }
     });
+    this.armScheduledSnapshots(stored.metadata.namespace!, stored.metadata.name);
     if (active) {
       this.world.clusters.connectTwin(twin, version);
       this.syncTwin(stored.metadata.namespace!, stored.metadata.name);
@@ -369,6 +373,7 @@ export class ProvisioningController {
       if (restore.generation > 0 && restore.name !== '') this.startRestore(stored);
     }
     if (JSON.stringify(specOf(previous)) !== JSON.stringify(spec)) {
+      this.armScheduledSnapshots(stored.metadata.namespace!, stored.metadata.name);
       this.reconcileByName(stored.metadata.namespace!, stored.metadata.name);
     }
   }
@@ -906,60 +911,126 @@ export class ProvisioningController {
   // ---- etcd snapshots --------------------------------------------------------------------------
 
   /**
-   * A `etcdSnapshotCreate.generation` bump: after `etcdBackupMs`, one local snapshot per running
-   * etcd machine and one S3 snapshot when `rkeConfig.etcd.s3` is set (rancher-212.md §5.3).
+   * A `etcdSnapshotCreate.generation` bump: after `etcdBackupMs`, an on-demand snapshot
+   * (`rke2 etcd-snapshot save`, whose snapshots are named `on-demand-<node>-<unix time>`).
    */
   private scheduleSnapshot(cluster: KubeObject, generation: number): void {
-    const { namespace = '', name } = cluster.metadata;
     this.world.scheduler.ensure(
       `${key(cluster)}#snapshot-${generation}`,
       this.world.timings.etcdBackupMs,
+      () => this.takeSnapshot(cluster.metadata.namespace ?? '', cluster.metadata.name, 'on-demand'),
+    );
+  }
+
+  /**
+   * Scheduled snapshots: RKE2's `etcd-snapshot-schedule-cron` (from `rkeConfig.etcd.snapshotScheduleCron`,
+   * default every 12 hours) fires on each etcd node, names them `etcd-snapshot-<node>-<unix time>`
+   * and then prunes the scheduled ones beyond `snapshotRetention` (default 5). One simulated hour is
+   * `backupHourMs`. The cron is read again at each firing, so a schedule change takes effect after
+   * the pending one. A cluster without `rkeConfig.etcd` takes none here, although RKE2's defaults
+   * would take local ones: only S3 copies reach Paddock, and local-only snapshots every simulated
+   * 12 hours would be noise in every other test.
+   */
+  private armScheduledSnapshots(namespace: string, name: string): void {
+    const cluster = this.world.local.get(CLUSTER, namespace, name);
+    if (!cluster || cluster.metadata.deletionTimestamp) return;
+    const etcd = etcdConfigOf(cluster);
+    if (!etcd || etcd.disableSnapshots === true) return;
+    const hours = cronIntervalHours(etcd.snapshotScheduleCron);
+    this.world.scheduler.ensure(
+      `${namespace}/${name}#scheduled-snapshot`,
+      hours * this.world.timings.backupHourMs,
       () => {
         const latest = this.world.local.get(CLUSTER, namespace, name);
         if (!latest || latest.metadata.deletionTimestamp) return;
-        const etcd = this.machinesOf(namespace, name).filter(
-          (m) =>
-            m.metadata.labels?.['rke.cattle.io/etcd-role'] === 'true' &&
-            (m.status as Record<string, unknown>).phase === 'Running',
-        );
-        if (etcd.length === 0) return;
-        const rke = specOf(latest).rkeConfig as Spec;
-        const etcdConfig = isPlainObject(rke.etcd) ? rke.etcd : {};
-        const s3 = isPlainObject(etcdConfig.s3) ? etcdConfig.s3 : undefined;
-        // RKE2 names snapshots by the second; two in one second would collide, so take the next free one.
-        let timestamp = Math.floor(Date.now() / 1000);
-        const taken = (ts: number) =>
-          etcd.some((m) =>
-            this.world.local.get(
-              SNAPSHOT,
-              namespace,
-              snapshotObjectName(name, `etcd-snapshot-${m.metadata.name}-${ts}`, 'local'),
-            ),
-          );
-        while (taken(timestamp)) timestamp++;
-        const version = this.appliedVersion(namespace, name);
-        const metadata = Buffer.from(JSON.stringify({ kubernetesVersion: version, rkeConfig: rke })).toString(
-          'base64',
-        );
-        for (const machine of etcd) {
-          this.writeSnapshot(
-            latest,
-            machine,
-            `etcd-snapshot-${machine.metadata.name}-${timestamp}`,
-            'local',
-            metadata,
-          );
-        }
-        if (s3)
-          void this.writeS3Snapshot(
-            latest,
-            etcd[0],
-            `etcd-snapshot-${etcd[0].metadata.name}-${timestamp}`,
-            metadata,
-            s3,
-          );
+        const now = etcdConfigOf(latest);
+        if (now && now.disableSnapshots !== true) this.takeSnapshot(namespace, name, 'etcd-snapshot');
+        this.armScheduledSnapshots(namespace, name);
       },
     );
+  }
+
+  /**
+   * One snapshot of the cluster's etcd: a local one per running etcd machine and one S3 copy when
+   * `rkeConfig.etcd.s3` is set (rancher-212.md §5.3). Scheduled ones are then pruned by retention;
+   * on-demand ones are never pruned (k3s docs, "etcd-snapshot").
+   */
+  private takeSnapshot(namespace: string, name: string, base: 'on-demand' | 'etcd-snapshot'): void {
+    const latest = this.world.local.get(CLUSTER, namespace, name);
+    if (!latest || latest.metadata.deletionTimestamp) return;
+    const etcd = this.machinesOf(namespace, name).filter(
+      (m) =>
+        m.metadata.labels?.['rke.cattle.io/etcd-role'] === 'true' &&
+        (m.status as Record<string, unknown>).phase === 'Running',
+    );
+    if (etcd.length === 0) return;
+    const rke = specOf(latest).rkeConfig as Spec;
+    const etcdConfig = etcdConfigOf(latest) ?? {};
+    const s3 = isPlainObject(etcdConfig.s3) ? etcdConfig.s3 : undefined;
+    // RKE2 names snapshots by the second; two in one second would collide, so take the next free one.
+    let timestamp = Math.floor(Date.now() / 1000);
+    const taken = (ts: number) =>
+      etcd.some((m) =>
+        this.world.local.get(
+          SNAPSHOT,
+          namespace,
+          snapshotObjectName(name, `${base}-${m.metadata.name}-${ts}`, 'local'),
+        ),
+      );
+    while (taken(timestamp)) timestamp++;
+    const version = this.appliedVersion(namespace, name);
+    const metadata = Buffer.from(JSON.stringify({ kubernetesVersion: version, rkeConfig: rke })).toString(
+      'base64',
+    );
+    for (const machine of etcd) {
+      this.writeSnapshot(latest, machine, `${base}-${machine.metadata.name}-${timestamp}`, 'local', metadata);
+    }
+    const retention =
+      typeof etcdConfig.snapshotRetention === 'number' && etcdConfig.snapshotRetention > 0
+        ? etcdConfig.snapshotRetention
+        : 5;
+    const prune = () => {
+      if (base === 'etcd-snapshot') void this.pruneScheduled(namespace, name, retention);
+    };
+    if (s3)
+      void this.writeS3Snapshot(
+        latest,
+        etcd[0],
+        `${base}-${etcd[0].metadata.name}-${timestamp}`,
+        metadata,
+        s3,
+      ).then(prune);
+    else prune();
+  }
+
+  /**
+   * Retention of scheduled snapshots: per node for local ones and across the bucket for S3 ones,
+   * the oldest beyond `retention` go, their S3 objects with them. On-demand snapshots stay.
+   */
+  private async pruneScheduled(namespace: string, name: string, retention: number): Promise<void> {
+    const groups = new Map<string, KubeObject[]>();
+    for (const snapshot of this.world.local.list(SNAPSHOT, namespace)) {
+      if (snapshot.metadata.labels?.['rke.cattle.io/cluster-name'] !== name) continue;
+      if (snapshot.metadata.deletionTimestamp) continue;
+      const file = isPlainObject(snapshot.snapshotFile) ? snapshot.snapshotFile : {};
+      if (!String(file.name ?? '').startsWith('etcd-snapshot-')) continue;
+      const group = String(file.nodeName ?? '');
+      groups.set(group, [...(groups.get(group) ?? []), snapshot]);
+    }
+    for (const snapshots of groups.values()) {
+      snapshots.sort(
+        (a, b) =>
+          createdAtOf(b).localeCompare(createdAtOf(a)) || b.metadata.name.localeCompare(a.metadata.name),
+      );
+      for (const old of snapshots.slice(retention)) {
+        const file = old.snapshotFile as Record<string, unknown>;
+        if (isPlainObject(file.s3) && file.status === 'successful') {
+          const source = this.s3SourceOf(namespace, name, old.metadata.name);
+          if (source && !('error' in source.target)) await deleteV2Snapshot(source.target, source.file);
+        }
+        this.drop(SNAPSHOT, old);
+      }
+    }
   }
 
   /** The S3 copy: uploaded into the bucket first; the object records whether that worked. */

@@ -5,7 +5,14 @@
  * credential's keys, and a restore reads it back. The S3 calls are the rke1 path's (sim/s3.ts).
  */
 import { isPlainObject } from '../http';
-import { downloadSnapshot, s3Reason, uploadSnapshot, validateS3Target, type S3Target } from '../s3';
+import {
+  deleteSnapshot,
+  downloadSnapshot,
+  s3Reason,
+  uploadSnapshot,
+  validateS3Target,
+  type S3Target,
+} from '../s3';
 import type { World } from '../world';
 
 /** The target an `rkeConfig.etcd.s3` block resolves to, or the error RKE2 reports for it. */
@@ -45,12 +52,15 @@ export async function uploadV2Snapshot(
   clusterState: string,
 ): Promise<{ size: number } | { error: string }> {
   const check = await validateS3Target(target);
-  if (check !== null)
+  if (check !== null) {
+    // `validateS3Target` words it as Rancher's RKE1 store does; k3s words its own bucket check.
+    const reason = check.replace(/^Unable to validate S3 backup target configuration: /, '');
     return {
       error: check.includes('not found')
         ? `failed to get etcd S3 client: bucket ${target.bucket} does not exist`
-        : `failed to get etcd S3 client: ${check}`,
+        : `failed to get etcd S3 client: failed to test for existence of bucket ${target.bucket}: ${reason}`,
     };
+  }
   try {
     return { size: await uploadSnapshot(target, file, { name: file, clusterState }) };
   } catch (error) {
@@ -66,4 +76,9 @@ export async function readBackV2Snapshot(target: S3Target, file: string): Promis
   } catch (error) {
     return `failed to download etcd snapshot ${file} from s3: ${s3Reason(error)}`;
   }
+}
+
+/** A pruned snapshot leaves the bucket; a failed delete leaves the object, as k3s only logs it. */
+export async function deleteV2Snapshot(target: S3Target, file: string): Promise<void> {
+  await deleteSnapshot(target, file).catch(() => undefined);
 }

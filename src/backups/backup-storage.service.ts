@@ -1,6 +1,6 @@
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { APP_CONFIG, AppConfig, BackupSettings } from '../config/app-config';
-import type { ClusterBackupSpec } from '../rancher-backends/backend-driver';
+import type { ClusterBackupSpec, PlannedCall } from '../rancher-backends/backend-driver';
 import type { BackupSettingsRecord } from './backup.types';
 import { BackupsRepository } from './backups.repository';
 import { bucketNameFor, ObjectStore } from './object-store';
@@ -24,6 +24,25 @@ export class BackupStorage implements OnModuleDestroy {
 
   bucketFor(clusterId: string): string | null {
     return this.settings ? bucketNameFor(this.settings.bucketPrefix, clusterId) : null;
+  }
+
+  /**
+   * The S3 calls of the create's `ensure-bucket` step, for the `:plan` dry run: look before
+   * create (`ObjectStore.ensureBucket`). A retry after a lost CreateBucket answer adds one more
+   * HeadBucket; that is not planned. `{id}` stands for the cluster's Paddock id, unknown before
+   * the create.
+   */
+  planBucket(): PlannedCall[] {
+    if (!this.settings) return [];
+    const path = `/${this.settings.bucketPrefix}-{id}`;
+    return [
+      {
+        method: 'HEAD',
+        path,
+        purpose: "HeadBucket: look the cluster's bucket up (found: nothing more to do)",
+      },
+      { method: 'PUT', path, purpose: "CreateBucket: make the cluster's bucket when it is absent" },
+    ];
   }
 
   /** What the backend is told: the schedule and the bucket with the keys (null: the cluster has no backups). */

@@ -4,6 +4,7 @@ import type { Principal } from '../common/auth.guard';
 import { BackupStorage } from '../backups/backup-storage.service';
 import { KINDS_WITH_BACKUPS } from '../backups/backup.types';
 import { BackupsRepository } from '../backups/backups.repository';
+import { EnsureBucketStep } from '../backups/steps/ensure-bucket.step';
 import { badRequest, conflict, ProblemError } from '../common/problem';
 import { UnitOfWork } from '../database/unit-of-work';
 import { OperationRecorder } from '../operations/operation-recorder.service';
@@ -88,6 +89,13 @@ export class ClusterCreation {
       steps: recorded.operation.steps.map((step) => step.label),
       // The calls name flavors by their Rancher node templates: the platform team's business too.
       rancherCalls: principal.role === 'admin' ? calls : [],
+      // The S3 store is infrastructure as well; the bucket calls are planned only when the create
+      // has its ensure-bucket step (backups on, and a backend kind whose backups Paddock drives).
+      s3Calls:
+        principal.role === 'admin' &&
+        recorded.operation.steps.some((step) => step.label === EnsureBucketStep.key)
+          ? this.backupStorage.planBucket()
+          : [],
     };
   }
 

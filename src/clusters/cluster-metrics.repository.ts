@@ -81,6 +81,23 @@ export class ClusterMetricsRepository {
     return rows.map((r) => ({ ...r, seconds: Number(r.seconds) }));
   }
 
+  /**
+   * Clusters reading `updating` (an update, upgrade or restore under way), with how long: since
+   * the operation that runs on the cluster was accepted, or, for a change the backend started on
+   * its own, since the row last changed.
+   */
+  async updatingClusters(): Promise<Provisioning[]> {
+    const rows: Array<Provisioning & { seconds: string }> = await this.uow.manager.query(
+      `SELECT p.name AS project, c.name AS cluster,
+         extract(epoch FROM now() - coalesce(
+           (SELECT min(o.created_at) FROM operations o
+            WHERE o.cluster_id = c.id AND o.state IN ('pending', 'running')),
+           c.updated_at))::float8 AS seconds
+       FROM clusters c JOIN projects p ON p.id = c.project_id WHERE c.state = 'updating'`,
+    );
+    return rows.map((r) => ({ ...r, seconds: Number(r.seconds) }));
+  }
+
   /** Nodes not yet registered with Kubernetes, with how long since the sync first saw them so. */
   async provisioningNodes(): Promise<Provisioning[]> {
     const rows: Array<Provisioning & { seconds: string }> = await this.uow.manager.query(

@@ -94,6 +94,18 @@ export class ClusterMetrics {
         })),
     });
     scraped(registry, {
+      name: 'paddock_cluster_updating_seconds',
+      help:
+        'Seconds a cluster has been updating (update, upgrade or restore under way); its Updated and ' +
+        'Provisioned conditions are transitional meanwhile.',
+      type: 'gauge',
+      collect: async () =>
+        (await clusters.updatingClusters()).map(({ project, cluster, seconds }) => ({
+          value: Math.round(seconds),
+          labels: { project, cluster },
+        })),
+    });
+    scraped(registry, {
       name: 'paddock_node_provisioning_seconds',
       help: 'Seconds since the status sync first saw a node that has not registered with Kubernetes yet.',
       type: 'gauge',

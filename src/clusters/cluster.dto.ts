@@ -312,9 +312,12 @@ export class NodeListDto {
 }
 
 export class PlannedCallDto {
-  @ApiProperty({ enum: ['GET', 'POST', 'PUT', 'DELETE'] })
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
-  /** Rancher path; `{clusterId}` stands for the id Rancher will assign. */
+  @ApiProperty({ enum: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE'] })
+  method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
+  /**
+   * Rancher path, `{clusterId}` standing for the id Rancher will assign; or, for an S3 call, the
+   * path-style path under `PADDOCK_S3_ENDPOINT`, `{id}` standing for the cluster's Paddock id.
+   */
   path: string;
   purpose: string;
   /** True for a poll that repeats until its condition holds. */
@@ -339,4 +342,11 @@ export class ClusterPlanDto {
   /** The Rancher calls the create would make (admins only; empty for everyone else). */
   @ApiProperty({ type: [PlannedCallDto] })
   rancherCalls: PlannedCallDto[];
+  /**
+   * The S3 calls the create would make before the cluster exists on Rancher: the look-up of the
+   * cluster's bucket and its creation when absent (admins only; empty for everyone else, and when
+   * the cluster gets no backups).
+   */
+  @ApiProperty({ type: [PlannedCallDto] })
+  s3Calls: PlannedCallDto[];
 }

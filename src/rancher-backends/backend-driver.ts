@@ -268,9 +268,9 @@ export interface CloudCredentialRef {
   drivers: string[];
 }
 
-/** One Rancher call a plan expects to make, described for people (the `:plan` dry run). */
+/** One Rancher (or S3) call a plan expects to make, described for people (the `:plan` dry run). */
 export interface PlannedCall {
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
   /** Path with placeholders for ids not known yet, e.g. `/v3/clusters/{clusterId}`. */
   path: string;
   purpose: string;

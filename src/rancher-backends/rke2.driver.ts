@@ -516,13 +516,13 @@ export class Rke2Driver implements BackendDriver {
 
   /**
    * Raises `etcdSnapshotCreate.generation`. The answer names no snapshot, so what is returned is a
-   * marker (`activating`) that `getBackup` resolves: the first S3 snapshot of the cluster newer
-   * than the newest one there was before the raise. A recurring snapshot landing in that window is
-   * taken for it; it is a real backup in the bucket either way.
+   * marker (`activating`) that `getBackup` resolves: the first on-demand S3 snapshot of the
+   * cluster newer than the newest on-demand one there was before the raise (a scheduled snapshot
+   * landing in that window is not it).
    */
   async takeBackup(clusterId: string): Promise<RemoteBackup> {
     const ref = this.clusterRef(clusterId);
-    const before = (await this.s3SnapshotsOf(ref.name)).map(toRemoteSnapshot);
+    const before = (await this.s3SnapshotsOf(ref.name)).map(toRemoteSnapshot).filter((b) => b.manual);
     const newest = before.reduce<string>(
       (max, b) => ((b.createdAt ?? '') > max ? (b.createdAt ?? '') : max),
       '',
@@ -596,10 +596,13 @@ export class Rke2Driver implements BackendDriver {
   }
 
   async restoreProgress(clusterId: string): Promise<RestoreProgress> {
+    // The control plane first: the cluster's conditions are copied from it, so a cluster read
+    // after it is at least as new (read the other way round, a `Failed` phase could come with the
+    // message of the phase before it).
+    const status = (await this.readControlPlane(clusterId))?.status;
     const cluster = await this.readCluster(clusterId);
     if (!cluster) return { phase: 'gone' };
     const wanted = (cluster.spec?.rkeConfig?.etcdSnapshotRestore ?? {}) as { generation?: number };
-    const status = (await this.readControlPlane(clusterId))?.status;
     // Until the control plane records this generation, the phase it shows is an older restore's.
     if ((status?.etcdSnapshotRestore?.generation ?? 0) !== (wanted.generation ?? 0))
       return { phase: 'running' };
@@ -684,7 +687,9 @@ export class Rke2Driver implements BackendDriver {
     if (!ref || !(await this.readCluster(clusterId))) return null;
     const made = (await this.s3SnapshotsOf(ref.name))
       .map(toRemoteSnapshot)
+      // Only an on-demand snapshot answers the bump: a scheduled one may land meanwhile.
       .filter((b) => {
+        if (!b.manual) return false;
         const at = b.createdAt ?? '';
         return at > newest || (at === newest && !atNewest.includes(b.name));
       })

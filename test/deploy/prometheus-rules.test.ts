@@ -59,6 +59,7 @@ describe('Prometheus alert rules', () => {
       PaddockClusterProvisioningTooLong: ['project', 'cluster'],
       PaddockNodeProvisioningTooLong: ['project', 'cluster', 'node'],
       PaddockClusterConditionNotTrue: ['project', 'cluster', 'condition'],
+      PaddockClusterUpdatingTooLong: ['project', 'cluster'],
       PaddockClusterComponentUnhealthy: ['project', 'cluster', 'condition'],
       PaddockNodeNotReady: ['project', 'cluster', 'node'],
       PaddockNodeConditionNotTrue: ['project', 'cluster', 'node', 'condition'],

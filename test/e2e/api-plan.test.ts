@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { bearer, clusterBody, issueToken, startPaddock, TestPaddock } from '../support/paddock';
+import { startTestS3, TestS3 } from '../support/s3';
 import { startTestSimulator, TestSimulator } from '../support/simulator';
 
 /** Rows and counters a plan must leave exactly as they were. */
@@ -16,12 +17,14 @@ async function footprint(paddock: TestPaddock) {
 describe('POST /v1/projects/{project}/clusters:plan', () => {
   let paddock: TestPaddock;
   let sim: TestSimulator;
+  let s3: TestS3;
 
   before(async () => {
     sim = await startTestSimulator({ nodeTemplates: [{ name: 'm1.large' }] });
+    s3 = await startTestS3();
     // No worker: its status sync and probes call the simulator on their own schedule, and this
     // file asserts that a dry run makes no Rancher call at all.
-    paddock = await startPaddock({ workers: 'none' });
+    paddock = await startPaddock({ workers: 'none', env: s3.env });
     assert.equal((await paddock.registerBackend('plan-sim', sim, { region: 'tokyo' })).status, 201);
     assert.equal((await paddock.request('POST', '/v1/admin/projects', { name: 'plans' })).status, 201);
     await sim.clearCalls();
@@ -30,6 +33,7 @@ describe('POST /v1/projects/{project}/clusters:plan', () => {
   after(async () => {
     await paddock?.close();
     await sim?.close();
+    await s3?.close();
   });
 
   it('answers the placement, steps and Rancher calls of a create, and writes nothing', async () => {
@@ -53,8 +57,16 @@ describe('POST /v1/projects/{project}/clusters:plan', () => {
       writes.map((c: { method: string; path: string }) => `${c.method} ${c.path}`),
       ['POST /v3/clusters', 'POST /v3/nodepools', 'POST /v3/nodepools'],
     );
+    // The bucket of the ensure-bucket step, looked up before it is made, as the S3 calls go.
+    const bucket = `/${s3.env.PADDOCK_BACKUP_BUCKET_PREFIX}-{id}`;
+    assert.deepEqual(
+      planned.body.s3Calls.map((c: { method: string; path: string }) => `${c.method} ${c.path}`),
+      [`HEAD ${bucket}`, `PUT ${bucket}`],
+    );
+    for (const call of planned.body.s3Calls) assert.ok(call.purpose.length > 0);
     assert.deepEqual(await footprint(paddock), before, 'a plan leaves no row and no counter behind');
     assert.deepEqual(await sim.calls(), [], 'a plan makes no Rancher call');
+    assert.deepEqual(await s3.buckets(), [], 'a plan makes no bucket');
     // The create it describes still works afterwards (the name was not taken by the dry run).
     assert.equal(
       (await paddock.request('POST', '/v1/projects/plans/clusters', clusterBody('planned'))).status,
@@ -153,6 +165,8 @@ describe('POST /v1/projects/{project}/clusters:plan', () => {
     assert.equal(planned.status, 200, JSON.stringify(planned.body));
     assert.equal(planned.body.backend, null);
     assert.equal(planned.body.region, 'tokyo');
+    assert.deepEqual(planned.body.rancherCalls, []);
+    assert.deepEqual(planned.body.s3Calls, [], 'the S3 store is the platform team business too');
     const refused = await whileDraining(() =>
       paddock.request('POST', '/v1/projects/plans/clusters:plan', clusterBody('ci-far'), bearer(ci.secret)),
     );

@@ -223,6 +223,149 @@ describe('etcd backups under faults', () => {
     assert.equal((await paddock.request('GET', clusterPath('flaky'))).body.state, 'active');
   });
 
+  describe('on an rke2 backend (provisioning v2 snapshots through a cloud credential)', () => {
+    let v2: TestSimulator;
+    const CLUSTERS_V1 = '/v1/provisioning.cattle.io.clusters';
+    const createV2 = (name: string) =>
+      paddock.request('POST', `/v1/projects/${PROJECT}/clusters`, clusterBody(name, { region: 'v2' }));
+    /** Provisioning clusters and S3 cloud credentials left on the backend for `name`. */
+    const leftOnV2 = async (name: string) => ({
+      clusters: (
+        (await v2.rancher('GET', `${CLUSTERS_V1}?limit=1000`)).body.data as Array<{ id: string }>
+      ).filter((c) => c.id.includes(name)).length,
+      credentials: (
+        (await v2.rancher('GET', '/v3/cloudcredentials?limit=1000')).body.data as Array<{
+          name: string;
+          s3credentialConfig?: unknown;
+        }>
+      ).filter((c) => c.s3credentialConfig !== undefined).length,
+    });
+    const rancherName = async (name: string) =>
+      String(
+        (await paddock.db.query(`SELECT rancher_id FROM clusters WHERE name = $1`, [name])).rows[0]
+          .rancher_id,
+      ).split('/')[1];
+
+    before(async () => {
+      v2 = await startTestSimulator({ version: 'v2.12.3', timings: { etcdBackupMs: 50 } });
+      assert.equal((await paddock.registerBackend('bf-rke2', v2, { region: 'v2' })).status, 201);
+    });
+    after(() => v2?.close());
+
+    it('S3 down during create: the create fails and compensates; no cluster, credential or bucket', async () => {
+      await v2.clearCalls();
+      await s3.stop();
+      let stopped = true;
+      try {
+        const created = await createV2('v2s3down');
+        assert.equal(created.status, 202, JSON.stringify(created.body));
+        const id = created.body.operation.id;
+        await waitFor('the create to turn to compensation', async () => {
+          const op = (await paddock.request('GET', `/v1/operations/${id}`)).body;
+          return op.steps.some((s: { name: string }) => s.name.startsWith('compensate:')) || undefined;
+        });
+        await s3.start();
+        stopped = false;
+        const op = await paddock.waitForOperation(id);
+        assert.equal(op.state, 'failed');
+        assert.equal(op.steps.find((s: { name: string }) => s.name === 'ensure-bucket').state, 'failed');
+        assert.deepEqual(await leftOnV2('v2s3down'), { clusters: 0, credentials: 0 });
+        assert.equal(await s3.bucketExists(await bucketOf('v2s3down')), false);
+        assert.equal(
+          (await v2.calls()).filter((c) => c.method === 'POST' && c.path === CLUSTERS_V1).length,
+          0,
+        );
+      } finally {
+        if (stopped) await s3.start();
+      }
+    });
+
+    it('the backend refuses the cluster: compensation leaves no cluster, credential or bucket', async () => {
+      await v2.faults.add({ method: 'POST', path: `^${CLUSTERS_V1}$`, status: 422, code: 'Invalid' });
+      try {
+        const created = await createV2('v2refused');
+        const op = await paddock.waitForOperation(created.body.operation.id);
+        assert.equal(op.state, 'failed', JSON.stringify(op));
+        assert.equal(op.error.code, 'BACKEND_REJECTED');
+        assert.equal(op.steps.at(-1).name, 'compensate:remove-bucket');
+      } finally {
+        await v2.faults.clear();
+      }
+      await waitFor('nothing left on the backend', async () => {
+        const left = await leftOnV2('v2refused');
+        return (left.clusters === 0 && left.credentials === 0) || undefined;
+      });
+      assert.equal(await s3.bucketExists(await bucketOf('v2refused')), false, 'no orphan bucket');
+    });
+
+    it('faults at each backup step are retried and the snapshot still lands in S3', async () => {
+      const created = await createV2('v2flaky');
+      assert.equal((await paddock.waitForOperation(created.body.operation.id)).state, 'succeeded');
+      const name = await rancherName('v2flaky');
+      // take-backup: a 503 on the generation bump; await-backup: two 500s on the snapshot list.
+      await v2.faults.add({
+        method: 'PUT',
+        path: `^${CLUSTERS_V1}/fleet-default/${name}$`,
+        status: 503,
+        times: 1,
+      });
+      await v2.faults.add({
+        method: 'GET',
+        path: '^/v1/rke.cattle.io.etcdsnapshots/',
+        status: 500,
+        times: 2,
+      });
+      const op = await run(`${clusterPath('v2flaky')}/backups`);
+      await v2.faults.clear();
+      assert.equal(op.state, 'succeeded', JSON.stringify(op));
+      assert.ok(op.steps.find((s: { name: string }) => s.name === 'take-backup').attempts >= 2);
+      const objects = await s3.objects(await bucketOf('v2flaky'));
+      assert.equal(objects.length, 1);
+      assert.match(objects[0].key, /^on-demand-/);
+    });
+
+    it('faults at each restore step are retried and the restore succeeds', async () => {
+      const name = await rancherName('v2flaky');
+      const backup = (await paddock.request('GET', `${clusterPath('v2flaky')}/backups`)).body.items[0];
+      await v2.faults.add({
+        method: 'PUT',
+        path: `^${CLUSTERS_V1}/fleet-default/${name}$`,
+        status: 503,
+        times: 1,
+      });
+      await v2.faults.add({
+        method: 'GET',
+        path: `^/v1/rke.cattle.io.rkecontrolplanes/fleet-default/${name}$`,
+        status: 500,
+        times: 2,
+      });
+      const op = await run(`${clusterPath('v2flaky')}/backups/${backup.name}/restore`, {});
+      await v2.faults.clear();
+      assert.equal(op.state, 'succeeded', JSON.stringify(op));
+      assert.ok(op.steps.find((s: { name: string }) => s.name === 'start-restore').attempts >= 2);
+      assert.equal((await paddock.request('GET', clusterPath('v2flaky'))).body.state, 'active');
+    });
+
+    it('a restore the backend refuses fails without touching the cluster, which stays active', async () => {
+      const name = await rancherName('v2flaky');
+      const backup = (await paddock.request('GET', `${clusterPath('v2flaky')}/backups`)).body.items[0];
+      await v2.faults.add({
+        method: 'PUT',
+        path: `^${CLUSTERS_V1}/fleet-default/${name}$`,
+        status: 422,
+        code: 'Invalid',
+      });
+      const op = await run(`${clusterPath('v2flaky')}/backups/${backup.name}/restore`, {});
+      await v2.faults.clear();
+      assert.equal(op.state, 'failed');
+      assert.equal(op.error.code, 'BACKEND_REJECTED');
+      assert.equal((await paddock.request('GET', clusterPath('v2flaky'))).body.state, 'active');
+      const deleted = await paddock.request('DELETE', clusterPath('v2flaky'));
+      assert.equal((await paddock.waitForOperation(deleted.body.id)).state, 'succeeded');
+      assert.deepEqual(await leftOnV2('v2flaky'), { clusters: 0, credentials: 0 });
+    });
+  });
+
   it('with PADDOCK_BACKUP_BUCKET_ON_DELETE=delete, a delete empties and removes the bucket after the cluster', async () => {
     await paddock.close();
     paddock = await startPaddock({

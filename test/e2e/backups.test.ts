@@ -304,8 +304,12 @@ describe('etcd backups to S3', () => {
     let bucket: string;
 
     before(async () => {
-      // A Rancher 2.12 registered as rke2, in a region of its own; snapshots take 50 ms.
-      sim212 = await startTestSimulator({ version: 'v2.12.3', timings: { etcdBackupMs: 50 } });
+      // A Rancher 2.12 registered as rke2, in a region of its own; snapshots take 50 ms and a
+      // simulated hour 600 ms, as on the rke1 simulator.
+      sim212 = await startTestSimulator({
+        version: 'v2.12.3',
+        timings: { backupHourMs: 600, etcdBackupMs: 50 },
+      });
       assert.equal((await paddock.registerBackend('bk-rke2', sim212, { region: 'v2' })).status, 201);
     });
 
@@ -313,7 +317,8 @@ describe('etcd backups to S3', () => {
       const created = await paddock.request(
         'POST',
         `/v1/projects/${PROJECT}/clusters`,
-        clusterBody('v2', { region: 'v2', backup: { intervalHours: 6, retention: 2 } }),
+        // A week between scheduled snapshots (100 s here), so the counts below are the manual ones.
+        clusterBody('v2', { region: 'v2', backup: { intervalHours: 168, retention: 2 } }),
       );
       assert.equal(created.status, 202, JSON.stringify(created.body));
       const op = await paddock.waitForOperation(created.body.operation.id);
@@ -321,10 +326,10 @@ describe('etcd backups to S3', () => {
       assert.equal(op.steps[0].name, 'ensure-bucket');
       bucket = await bucketOf('v2');
       assert.equal(await s3.bucketExists(bucket), true);
-      assert.deepEqual((await listed('v2')).schedule, { intervalHours: 6, retention: 2 });
+      assert.deepEqual((await listed('v2')).schedule, { intervalHours: 168, retention: 2 });
 
       const etcd = (await v2Cluster('v2')).spec.rkeConfig.etcd;
-      assert.equal(etcd.snapshotScheduleCron, '0 */6 * * *');
+      assert.equal(etcd.snapshotScheduleCron, '0 0 */7 * *');
       assert.equal(etcd.snapshotRetention, 2);
       assert.equal(etcd.s3.bucket, bucket);
       assert.equal(etcd.s3.endpoint, s3.endpoint);
@@ -355,7 +360,18 @@ describe('etcd backups to S3', () => {
       const objects = await s3.objects(bucket);
       assert.equal(objects.length, 1);
       assert.equal(objects[0].key, await fileOf(backup.name));
+      assert.match(objects[0].key, /^on-demand-/, 'RKE2 names an on-demand snapshot on-demand-<node>-<time>');
       assert.ok(objects[0].size > 0);
+
+      // The kind as the status sync reads it from the backend, not as the operation recorded it:
+      // the row is dropped and the next sync passes bring it back.
+      await paddock.db.query(`DELETE FROM cluster_backups WHERE name = $1`, [backup.name]);
+      const synced = await waitFor('the sync lists the backup again', async () => {
+        const again = (await listed('v2')).items.find((b: { name: string }) => b.name === backup.name);
+        return again ?? undefined;
+      });
+      assert.equal(synced.kind, 'manual');
+      assert.equal(synced.state, 'active');
     });
 
     it('restore in one call succeeds once the control plane reports Finished', async () => {
@@ -400,6 +416,58 @@ describe('etcd backups to S3', () => {
       assert.equal(failed.state, 'failed', JSON.stringify(failed));
       assert.equal(failed.error.code, 'RESTORE_FAILED');
       assert.match(failed.error.message, /The specified key does not exist/);
+    });
+
+    it('scheduled snapshots follow the cron, are listed as recurring, and rotate by snapshotRetention', async () => {
+      const created = await paddock.request(
+        'POST',
+        `/v1/projects/${PROJECT}/clusters`,
+        clusterBody('v2rota', { region: 'v2', backup: { intervalHours: 1, retention: 2 } }),
+      );
+      assert.equal(created.status, 202, JSON.stringify(created.body));
+      assert.equal((await paddock.waitForOperation(created.body.operation.id)).state, 'succeeded');
+      const rotaBucket = await bucketOf('v2rota');
+      assert.equal((await takeBackup('v2rota')).state, 'succeeded');
+      const { rows } = await paddock.db.query(`SELECT rancher_id FROM clusters WHERE name = 'v2rota'`);
+      const clusterName = String(rows[0].rancher_id).split('/')[1];
+      const selector = encodeURIComponent(`rke.cattle.io/cluster-name=${clusterName}`);
+      // Every scheduled S3 snapshot the backend ever showed: more than `retention` must be taken.
+      const seen = new Set<string>();
+      await waitFor('four scheduled snapshots taken', async () => {
+        const page = (
+          await sim212.rancher('GET', `/v1/rke.cattle.io.etcdsnapshots?labelSelector=${selector}`)
+        ).body.data as Array<{ metadata: { name: string; annotations: Record<string, string> } }>;
+        for (const s of page)
+          if (
+            s.metadata.annotations['etcdsnapshot.rke.io/storage'] === 's3' &&
+            s.metadata.name.includes('-etcd-snapshot-')
+          )
+            seen.add(s.metadata.name);
+        return seen.size >= 4 || undefined;
+      });
+      const kept = await waitFor('retention applied in the list and in the bucket', async () => {
+        const items = (await listed('v2rota')).items as Array<{ name: string; kind: string; state: string }>;
+        const recurring = items.filter((b) => b.kind === 'recurring' && b.state === 'active');
+        const manual = items.filter((b) => b.kind === 'manual');
+        const objects = await s3.objects(rotaBucket);
+        if (recurring.length !== 2 || manual.length !== 1 || objects.length !== 3) return undefined;
+        // A snapshot pruned since the last sync has no object to name: look again next time.
+        const files = await Promise.all(
+          items.map(
+            async (b) =>
+              (await sim212.rancher('GET', `/v1/rke.cattle.io.etcdsnapshots/fleet-default/${b.name}`)).body
+                ?.snapshotFile?.name as string | undefined,
+          ),
+        );
+        if (files.includes(undefined)) return undefined;
+        const keys = objects.map((o) => o.key).sort();
+        if (JSON.stringify([...files].sort()) !== JSON.stringify(keys)) return undefined;
+        return recurring.map((b) => files[items.indexOf(b)] as string);
+      });
+      for (const file of kept) assert.match(file, /^etcd-snapshot-/);
+      assert.ok(seen.size > kept.length, `${seen.size} taken, ${kept.length} kept`);
+      const deleted = await paddock.request('DELETE', clusterPath('v2rota'));
+      assert.equal((await paddock.waitForOperation(deleted.body.id)).state, 'succeeded');
     });
 
     it("delete removes the cluster's credential once the cluster is gone, and keeps the bucket", async () => {

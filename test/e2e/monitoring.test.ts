@@ -256,6 +256,39 @@ describe('monitoring: conditions mirrored, shown and exported', { concurrency: t
     assert.equal(failed[0]?.value, 1);
   });
 
+  it('an updating cluster has an updating gauge, which leaves when the update is done', async () => {
+    const cluster = await activeCluster('m-updating');
+    const pool = await paddock.db.query(
+      `SELECT rancher_id FROM node_pools WHERE cluster_id = $1 AND name = 'workers'`,
+      [cluster.id],
+    );
+    // The scale's write to the backend is held for 3 s: the cluster reads updating meanwhile.
+    await backend.sim.faults.add({
+      method: 'PUT',
+      path: `^/v3/nodepools/${pool.rows[0].rancher_id}$`,
+      delayMs: 3_000,
+      times: 1,
+    });
+    const scaled = await paddock.request(
+      'PATCH',
+      `/v1/projects/${PROJECT}/clusters/m-updating/node-pools/workers`,
+      {
+        quantity: 3,
+      },
+    );
+    assert.equal(scaled.status, 202, JSON.stringify(scaled.body));
+    const labels = { project: PROJECT, cluster: 'm-updating' };
+    const [gauge] = await waitFor('updating gauge', async () => {
+      const found = await series('paddock_cluster_updating_seconds', labels);
+      return found.length === 1 ? found : undefined;
+    });
+    assert.ok(gauge.value >= 0 && gauge.value < 60, `seconds since the scale was accepted: ${gauge.value}`);
+    assert.equal((await paddock.waitForOperation(scaled.body.id)).state, 'succeeded');
+    await waitFor('updating gauge gone', async () =>
+      (await series('paddock_cluster_updating_seconds', labels)).length === 0 ? true : undefined,
+    );
+  });
+
   it('finished operations are counted in the duration histogram, whose buckets are cumulative', async () => {
     await activeCluster('m-histogram');
     const succeededCreates = async () =>

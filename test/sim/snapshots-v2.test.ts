@@ -8,6 +8,7 @@ import {
   waitForSteveState,
   type TestSimulator,
 } from '../support/simulator';
+import { startTestS3, type TestS3 } from '../support/s3';
 import { CLUSTERS_V1, createMachineConfig, QUICK, v2ClusterBody } from './fixtures';
 
 const SNAPSHOTS = '/v1/rke.cattle.io.etcdsnapshots';
@@ -15,9 +16,15 @@ const ADMISSION =
   'admission webhook "rancher.cattle.io.clusters.provisioning.cattle.io" denied the request: ';
 
 /** An active cluster with one etcd machine, backing up to S3 when `s3` is set. */
-async function activeCluster(sim: TestSimulator, name: string, s3 = false): Promise<any> {
+async function activeCluster(
+  sim: TestSimulator,
+  name: string,
+  s3 = false,
+  etcd?: Record<string, unknown>,
+): Promise<any> {
   const config = await createMachineConfig(sim, `nc-${name}-`);
   const body: any = v2ClusterBody(name, config.metadata.name);
+  if (etcd) body.spec.rkeConfig.etcd = etcd;
   if (s3) {
     body.spec.rkeConfig.etcd = {
       snapshotScheduleCron: '0 */5 * * *',
@@ -78,13 +85,14 @@ describe('provisioning v2 etcd snapshots', () => {
     assert.equal(local.metadata.labels['rke.cattle.io/node-name'], machine.metadata.name);
     assert.equal(local.metadata.labels['rke.cattle.io/machine-id'], machine.metadata.uid);
     const fileName = local.metadata.annotations['etcdsnapshot.rke.io/snapshot-name'];
-    assert.match(fileName, new RegExp(`^etcd-snapshot-${machine.metadata.name}-\\d{10}$`));
+    // `rke2 etcd-snapshot save` names on-demand snapshots `on-demand-<node>-<unix time>`.
+    assert.match(fileName, new RegExp(`^on-demand-${machine.metadata.name}-\\d{10}$`));
     assert.equal(local.snapshotFile.name, fileName);
     assert.equal(local.snapshotFile.nodeName, machine.metadata.name);
     assert.equal(local.snapshotFile.status, 'successful');
     assert.match(local.snapshotFile.location, /^file:\/\/\/var\/lib\/rancher\/rke2\/server\/db\/snapshots\//);
     assert.ok(local.metadata.name.length <= 63);
-    assert.ok(local.metadata.name.startsWith('snap-etcd-snapshot-'));
+    assert.ok(local.metadata.name.startsWith('snap-on-demand-'));
     assert.equal(local.metadata.state.name, 'active');
 
     assert.equal(s3.metadata.labels['rke.cattle.io/node-name'], undefined);
@@ -190,5 +198,111 @@ describe('provisioning v2 restores on 2.12', () => {
     const response = await patchRke(sim, 'lax', { etcdSnapshotRestore: restore });
     assert.equal(response.status, 200);
     assert.deepEqual(response.body.spec.rkeConfig.etcdSnapshotRestore, restore);
+  });
+});
+
+describe('provisioning v2 scheduled etcd snapshots', () => {
+  let sim: TestSimulator;
+  before(async () => {
+    // One simulated hour is 300 ms: a `0 */1 * * *` schedule fires about three times a second.
+    sim = await startTestSimulator({ version: 'v2.14.1', timings: { ...QUICK, backupHourMs: 300 } });
+  });
+  after(() => sim.close());
+
+  it('takes etcd-snapshot-<node>-<time> on the cron, prunes beyond retention, and keeps on-demand ones', async () => {
+    await activeCluster(sim, 'cron', false, { snapshotScheduleCron: '0 */1 * * *', snapshotRetention: 2 });
+    const machine = (await sim.rancher('GET', `/v1/cluster.x-k8s.io.machines/fleet-default`)).body.data.find(
+      (m: any) => m.metadata.labels['cluster.x-k8s.io/cluster-name'] === 'cron',
+    );
+    assert.equal((await patchRke(sim, 'cron', { etcdSnapshotCreate: { generation: 1 } })).status, 200);
+    const selector = encodeURIComponent('rke.cattle.io/cluster-name=cron');
+    const seen = new Set<string>();
+    const listed = await waitFor(
+      async () => {
+        const { body } = await sim.rancher('GET', `${SNAPSHOTS}?labelSelector=${selector}`);
+        const names: string[] = body.data.map((s: any) => s.snapshotFile.name);
+        for (const name of names) if (name.startsWith('etcd-snapshot-')) seen.add(name);
+        return seen.size >= 4 && names.some((n) => n.startsWith('on-demand-')) ? names : undefined;
+      },
+      { what: 'four scheduled snapshots and the on-demand one' },
+    );
+    const scheduled = listed.filter((n) => n.startsWith('etcd-snapshot-'));
+    for (const name of scheduled)
+      assert.match(name, new RegExp(`^etcd-snapshot-${machine.metadata.name}-\\d{10}$`));
+    assert.ok(scheduled.length <= 2, `retention 2 keeps at most two: ${listed.join(', ')}`);
+    const newest = [...seen].sort().slice(-scheduled.length);
+    assert.deepEqual([...scheduled].sort(), newest, 'the oldest go first');
+    assert.equal(
+      listed.filter((n) => n.startsWith('on-demand-')).length,
+      1,
+      'on-demand snapshots are not pruned',
+    );
+
+    // Disabling snapshots stops the schedule.
+    assert.equal((await patchRke(sim, 'cron', { etcd: { disableSnapshots: true } })).status, 200);
+    const names = async () =>
+      ((await sim.rancher('GET', `${SNAPSHOTS}?labelSelector=${selector}`)).body.data as any[])
+        .map((s) => s.snapshotFile.name as string)
+        .sort();
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    const settled = await names();
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    assert.deepEqual(await names(), settled, 'no scheduled snapshot after disableSnapshots');
+  });
+});
+
+describe('provisioning v2 S3 snapshots with the credential keys', () => {
+  let sim: TestSimulator;
+  let s3: TestS3;
+  before(async () => {
+    s3 = await startTestS3();
+    sim = await startTestSimulator({ version: 'v2.14.1', timings: QUICK });
+  });
+  after(async () => {
+    await sim.close();
+    await s3.close();
+  });
+
+  const credential = async (name: string, accessKey: string) => {
+    const created = await sim.rancher('POST', '/v3/cloudcredentials', {
+      type: 'cloudCredential',
+      name,
+      s3credentialConfig: { accessKey, secretKey: s3.secretAccessKey },
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    return created.body.id as string;
+  };
+
+  it("uploads with the credential's keys: the right ones land, an unknown key id fails the snapshot", async () => {
+    await s3.ensureBucket('keys-ok');
+    await s3.ensureBucket('keys-bad');
+    for (const [name, accessKey] of [
+      ['keys-ok', s3.accessKeyId],
+      ['keys-bad', 'AKIA-NOT-A-KEY'],
+    ] as const) {
+      const id = await credential(`cred-${name}`, accessKey);
+      await activeCluster(sim, name, false, {
+        s3: { bucket: name, endpoint: s3.endpoint, region: s3.region, cloudCredentialName: id },
+      });
+      assert.equal((await patchRke(sim, name, { etcdSnapshotCreate: { generation: 1 } })).status, 200);
+    }
+    const s3Snapshot = async (cluster: string) =>
+      (await snapshotsOf(sim, cluster, 2)).find(
+        (x) => x.metadata.annotations['etcdsnapshot.rke.io/storage'] === 's3',
+      );
+    const good = await s3Snapshot('keys-ok');
+    assert.equal(good.snapshotFile.status, 'successful');
+    assert.deepEqual(
+      (await s3.objects('keys-ok')).map((o) => o.key),
+      [good.snapshotFile.name],
+    );
+    const bad = await s3Snapshot('keys-bad');
+    assert.equal(bad.snapshotFile.status, 'failed');
+    // A HEAD answer has no body: minio-go reports the 403 of an unknown key id as access denied.
+    assert.equal(
+      bad.snapshotFile.message,
+      'failed to get etcd S3 client: failed to test for existence of bucket keys-bad: Access Denied.',
+    );
+    assert.deepEqual(await s3.objects('keys-bad'), []);
   });
 });
