@@ -1,3 +1,4 @@
+import { ADDON_OPERATIONS } from '../addons/addon-operations';
 import { BACKUP_OPERATIONS } from '../backups/backup-operations';
 import { EnsureBucketStep } from '../backups/steps/ensure-bucket.step';
 import { RemoveBucketStep } from '../backups/steps/remove-bucket.step';
@@ -84,6 +85,7 @@ export const CLUSTER_OPERATIONS = {
     cancel: 'stop',
   },
   ...BACKUP_OPERATIONS,
+  ...ADDON_OPERATIONS,
 } as const satisfies Record<OperationType, OperationDeclaration>;
 
 /**
@@ -131,6 +133,7 @@ export const RKE2_CLUSTER_OPERATIONS = {
   },
   upgrade: CLUSTER_OPERATIONS.upgrade,
   ...BACKUP_OPERATIONS,
+  ...ADDON_OPERATIONS,
 } as const satisfies Record<OperationType, OperationDeclaration>;
 
 const OPERATIONS_BY_KIND: Record<BackendKind, Record<OperationType, OperationDeclaration>> = {

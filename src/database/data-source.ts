@@ -10,6 +10,7 @@ import { Rke2Backends1764700000000 } from '../../migrations/1764700000000-Rke2Ba
 import { ClusterExpiryOperationCancel1764700100000 } from '../../migrations/1764700100000-ClusterExpiryOperationCancel';
 import { ConditionMirrors1764700200000 } from '../../migrations/1764700200000-ConditionMirrors';
 import { EtcdBackups1764700300000 } from '../../migrations/1764700300000-EtcdBackups';
+import { Addons1764800000000 } from '../../migrations/1764800000000-Addons';
 
 /** Every migration, in order. Migrations are reviewed SQL; `synchronize` is never on. */
 export const MIGRATIONS = [
@@ -24,6 +25,7 @@ export const MIGRATIONS = [
   ClusterExpiryOperationCancel1764700100000,
   ConditionMirrors1764700200000,
   EtcdBackups1764700300000,
+  Addons1764800000000,
 ];
 
 export function createDataSource(databaseUrl: string, poolSize = 20): DataSource {

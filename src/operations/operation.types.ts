@@ -10,6 +10,8 @@ export const OPERATION_TYPES = [
   'restore-backup',
   'update-backup-schedule',
   'upgrade',
+  'install-addon',
+  'uninstall-addon',
 ] as const;
 export type OperationType = (typeof OPERATION_TYPES)[number];
 
@@ -63,6 +65,9 @@ export interface OperationParams {
   previousKubernetesVersion?: string;
   /** Set once the backend accepted the new version, so a failure after it leaves `error`, not `active`. */
   versionWritten?: boolean;
+  /** Addon opt-in and opt-out: the addon (its id survives a rename of nothing: names are fixed). */
+  addonId?: string;
+  addonName?: string;
 }
 
 export interface OperationRecord {
