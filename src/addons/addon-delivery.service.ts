@@ -43,13 +43,17 @@ export class AddonDelivery {
       namespace: addon.namespace,
       releaseName: addon.name,
       values: addon.values,
-      selector: addon.required ? { [PADDOCK_LABELS.managed]: 'true' } : { [optInLabel(addon.name)]: addon.id },
+      selector: addon.required
+        ? { [PADDOCK_LABELS.managed]: 'true' }
+        : { [optInLabel(addon.name)]: addon.id },
       clusterTargets: targets.map((t) => ({
         name: `cluster-${t.clusterId}`,
         fleetClusterName: driver.fleetClusterName(t.rancherId),
         values: t.values,
       })),
-      maxUnavailable: /^\d+$/.test(addon.maxUnavailable) ? Number(addon.maxUnavailable) : addon.maxUnavailable,
+      maxUnavailable: /^\d+$/.test(addon.maxUnavailable)
+        ? Number(addon.maxUnavailable)
+        : addon.maxUnavailable,
       paused: addon.paused,
     });
     await this.addons.recordApplied(addon.id, backendId, kind, addon.generation);

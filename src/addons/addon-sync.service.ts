@@ -1,7 +1,17 @@
 import { Injectable, Logger } from '@nestjs/common';
-import type { BackendDriver, RemoteAddonDeployment, RemoteAddonSummary } from '../rancher-backends/backend-driver';
+import type {
+  BackendDriver,
+  RemoteAddonDeployment,
+  RemoteAddonSummary,
+} from '../rancher-backends/backend-driver';
 import { isBackendError } from '../rancher-backends/backend.errors';
-import type { AddonRecord, AddonState, ClusterAddonUpdate, DeliveryRecord, SyncedClusterAddon } from './addon.types';
+import type {
+  AddonRecord,
+  AddonState,
+  ClusterAddonUpdate,
+  DeliveryRecord,
+  SyncedClusterAddon,
+} from './addon.types';
 import { fleetNameOf } from './addon.types';
 import { AddonDelivery } from './addon-delivery.service';
 import { AddonsRepository } from './addons.repository';
@@ -47,7 +57,10 @@ export class AddonSync {
           (await this.addons.failedCount(addon.id)) > addon.maxFailures &&
           (await this.addons.pauseAutomatically(addon.id))
         ) {
-          this.logger.warn({ addon: addon.name }, `rollout of ${addon.name} paused: more than ${addon.maxFailures} clusters failed`);
+          this.logger.warn(
+            { addon: addon.name },
+            `rollout of ${addon.name} paused: more than ${addon.maxFailures} clusters failed`,
+          );
           addon = (await this.addons.findById(addon.id)) ?? addon;
         }
         // Behind, or the object vanished behind Paddock's back: written again.
@@ -69,7 +82,7 @@ export class AddonSync {
     backendId: string,
     driver: BackendDriver,
   ): Promise<void> {
-    const failed = summary.errApplied + summary.notReady;
+    const failed = summary.errApplied + summary.modified;
     await this.addons.recordCounts(addon.id, backendId, {
       desiredReady: summary.desiredReady,
       ready: summary.ready,
@@ -113,12 +126,15 @@ export function stateOf(
     case 'Ready':
       return { state: 'installed', version, message: '' };
     case 'ErrApplied':
-    case 'NotReady':
     case 'Modified':
       return { state: 'failed', version, message: deployment.message || `Fleet reports ${deployment.state}` };
+    case 'NotReady':
     case 'WaitApplied':
     case 'Pending':
     case 'OutOfSync': {
+      // NotReady is also what a release still coming up reads: failed only when a resource reports an error.
+      if (deployment.error)
+        return { state: 'failed', version, message: deployment.message || 'Fleet reports NotReady' };
       // Moving to a version other than the one it had: an upgrade (it stays one until it lands).
       const upgrading = row.state === 'upgrading' || (row.version !== null && row.version !== version);
       return { state: upgrading ? 'upgrading' : 'installing', version, message: deployment.message };

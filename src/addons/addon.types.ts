@@ -2,7 +2,14 @@ import type { AddonDeliveryKind } from '../rancher-backends/backend-driver';
 
 /** Addons as the services, the sync and the repository speak of them. */
 
-export const ADDON_STATES = ['pending', 'installing', 'installed', 'upgrading', 'failed', 'uninstalling'] as const;
+export const ADDON_STATES = [
+  'pending',
+  'installing',
+  'installed',
+  'upgrading',
+  'failed',
+  'uninstalling',
+] as const;
 /** One addon on one cluster: not deployed yet, on its way, there, moving to a new version, broken, leaving. */
 export type AddonState = (typeof ADDON_STATES)[number];
 

@@ -76,7 +76,10 @@ export class AdminAddonsController {
   }
 
   @Get(':addon/rollout')
-  @ApiOperation({ operationId: 'getAddonRollout', summary: "Where the addon's current version stands, per backend" })
+  @ApiOperation({
+    operationId: 'getAddonRollout',
+    summary: "Where the addon's current version stands, per backend",
+  })
   rollout(@Param('addon') name: string): Promise<AddonRolloutStatusDto> {
     return this.addons.rollout(name);
   }

@@ -547,20 +547,27 @@ export class AddonsRepository {
   }
 
   async failedClusters(addonId: string, limit: number): Promise<FailedCluster[]> {
-    const rows: Array<{ project: string; cluster: string; backend: string; version: string | null; message: string }> =
-      await this.uow.manager.query(
-        `SELECT p.name AS project, c.name AS cluster, b.name AS backend, ca.version, ca.message
+    const rows: Array<{
+      project: string;
+      cluster: string;
+      backend: string;
+      version: string | null;
+      message: string;
+    }> = await this.uow.manager.query(
+      `SELECT p.name AS project, c.name AS cluster, b.name AS backend, ca.version, ca.message
          FROM cluster_addons ca JOIN addons a ON a.id = ca.addon_id JOIN clusters c ON c.id = ca.cluster_id
          JOIN projects p ON p.id = c.project_id JOIN backends b ON b.id = c.backend_id
          WHERE ca.addon_id = $1 AND ca.state = 'failed' AND ${LIVE_CLUSTER} AND ${DESIRED}
          ORDER BY p.name, c.name LIMIT $2`,
-        [addonId, limit],
-      );
+      [addonId, limit],
+    );
     return rows;
   }
 
   /** `paddock_addon_installs`: clusters per addon, version and state. */
-  async installCounts(): Promise<Array<{ addon: string; version: string; state: AddonState; count: number }>> {
+  async installCounts(): Promise<
+    Array<{ addon: string; version: string; state: AddonState; count: number }>
+  > {
     const rows: Array<{ addon: string; version: string | null; state: AddonState; count: number }> =
       await this.uow.manager.query(
         `SELECT a.name AS addon, ca.version, ca.state, count(*)::int AS count

@@ -101,7 +101,9 @@ export class AddonsService {
   async rollout(name: string): Promise<AddonRolloutStatusDto> {
     const addon = await this.require(name);
     const deliveries = await this.addons.deliveriesOf(addon.id);
-    const counts = new Map((await this.addons.rolloutCounts(addon.id, addon.chart.version)).map((c) => [c.backendId, c]));
+    const counts = new Map(
+      (await this.addons.rolloutCounts(addon.id, addon.chart.version)).map((c) => [c.backendId, c]),
+    );
     const perBackend = deliveries.map((d) => {
       const c = counts.get(d.backendId) ?? { total: 0, ready: 0, failed: 0 };
       return {

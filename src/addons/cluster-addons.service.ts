@@ -63,8 +63,7 @@ export class ClusterAddonsService {
   async uninstall(projectName: string, clusterName: string, addonName: string): Promise<OperationDto> {
     return this.record(projectName, clusterName, addonName, 'uninstall-addon', async (cluster, addon) => {
       const had = await this.addons.optOut(cluster.id, addon.id);
-      if (had === undefined)
-        throw notFound('addon on this cluster', addonName);
+      if (had === undefined) throw notFound('addon on this cluster', addonName);
       // Its values target goes from the Fleet object with the next generation.
       if (had !== null) await this.addons.bumpGeneration(addon.id);
     });
@@ -80,7 +79,8 @@ export class ClusterAddonsService {
     const project = await this.lookup.requireProject(projectName);
     const operationId = randomUUID();
     // Asked before the transaction opens: it may need the backend, and no row waits on it.
-    if (type === 'install-addon') await this.requireDelivery(await this.lookup.requireLiveCluster(project, clusterName));
+    if (type === 'install-addon')
+      await this.requireDelivery(await this.lookup.requireLiveCluster(project, clusterName));
     await this.uow.run(async () => {
       const cluster = await this.lookup.requireLiveCluster(project, clusterName);
       const addon = await this.addons.findByName(addonName);
@@ -119,7 +119,8 @@ export class ClusterAddonsService {
     if (state === null) {
       const backend = await this.backends.findById(cluster.backendId);
       try {
-        if (backend && (await this.drivers.forBackend(backend).addonDeliveryKind()) === null) state = 'unsupported';
+        if (backend && (await this.drivers.forBackend(backend).addonDeliveryKind()) === null)
+          state = 'unsupported';
       } catch (error) {
         if (!isBackendError(error)) throw error;
       }

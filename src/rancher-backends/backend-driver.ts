@@ -29,6 +29,8 @@ export interface BackendDriverSettings {
   cloudCredential?: string | null;
   /** Kubernetes versions as the backend spells them, as its last probe found them. */
   kubernetesVersions?: readonly string[];
+  /** Rancher's version as the last probe found it (null: not probed yet). */
+  rancherVersion?: string | null;
 }
 
 /** Where a backend lives and how to authenticate. The token is a secret: never log it. */
@@ -388,9 +390,9 @@ export interface RemoteAddonSummary {
   desiredReady: number;
   ready: number;
   errApplied: number;
-  /** NotReady, Modified and OutOfSync: installed, but not as asked. */
-  notReady: number;
-  /** WaitApplied and Pending. */
+  /** Modified: installed, then changed behind Fleet's back. */
+  modified: number;
+  /** WaitApplied, Pending, NotReady and OutOfSync: on their way. */
   waiting: number;
   state: string;
 }
@@ -404,6 +406,8 @@ export interface RemoteAddonDeployment {
   clusterId: string;
   version: string | null;
   state: RemoteAddonDeploymentState;
+  /** A `NotReady` that is an error (a resource reports one), not a release still coming up. */
+  error: boolean;
   message: string;
 }
 

@@ -17,6 +17,7 @@ import type {
 import { PADDOCK_LABELS } from './backend-driver';
 import { isBackendError } from './backend.errors';
 import { RancherClient } from './rancher-client';
+import { atLeast } from './rancher-version';
 import { FLEET_NAMESPACE } from './wire/v1.types';
 
 const SCHEMA_IDS: Record<AddonDeliveryKind, string> = {
@@ -60,7 +61,19 @@ interface FleetObject {
   };
   spec?: Record<string, unknown> & { paused?: boolean; helm?: { version?: string } };
   status?: {
-    summary?: Partial<Record<'desiredReady' | 'ready' | 'errApplied' | 'waitApplied' | 'pending' | 'notReady' | 'modified' | 'outOfSync', number>>;
+    summary?: Partial<
+      Record<
+        | 'desiredReady'
+        | 'ready'
+        | 'errApplied'
+        | 'waitApplied'
+        | 'pending'
+        | 'notReady'
+        | 'modified'
+        | 'outOfSync',
+        number
+      >
+    >;
     display?: { state?: string; message?: string };
     version?: string;
   };
@@ -68,15 +81,15 @@ interface FleetObject {
 
 interface BundleDeployment {
   metadata?: { name?: string; namespace?: string; labels?: Record<string, string> };
-  spec?: { deploymentID?: string; options?: { helm?: { version?: string } } };
+  spec?: { deploymentID?: string; stagedDeploymentID?: string; options?: { helm?: { version?: string } } };
   status?: {
     appliedDeploymentID?: string;
     ready?: boolean;
     nonModified?: boolean;
     conditions?: { type?: string; status?: string; message?: string; reason?: string }[];
     display?: { state?: string; message?: string };
-    nonReadyStatus?: { summary?: { message?: string[] } }[];
-    modifiedStatus?: unknown[];
+    nonReadyStatus?: { summary?: { message?: string[]; error?: boolean } }[];
+    modifiedStatus?: { summary?: { message?: string[]; error?: boolean } }[];
   };
 }
 
@@ -90,6 +103,8 @@ export class FleetAddons {
   constructor(
     private readonly client: RancherClient,
     private readonly clusterIdOf: (fleetClusterName: string) => string,
+    /** Rancher's version as last probed; asked of the server when unknown. */
+    private readonly rancherVersion: string | null = null,
   ) {}
 
   /** HelmOp where served, else Bundle, else null (no Fleet, or one too old): at most two calls, once. */
@@ -101,16 +116,27 @@ export class FleetAddons {
     return this.kind;
   }
 
+  /**
+   * A served HelmOp type decides it (Fleet ≥ 0.13). Without it, a Bundle carries a chart only
+   * where its CRD keeps `helmOpOptions`: Rancher 2.11's Fleet 0.12 (the simulator serves it under
+   * the 0.13 name there; real 0.12 calls it `helmAppOptions`, behind an experimental flag); on
+   * ≤ 2.10 the field is pruned and the Bundle would go Ready having deployed nothing.
+   */
   private async detectKind(): Promise<AddonDeliveryKind | null> {
-    for (const kind of ['helmop', 'bundle'] as const) {
-      try {
-        await this.client.request({ method: 'GET', route: ROUTES.schema, params: { id: SCHEMA_IDS[kind] } });
-        return kind;
-      } catch (error) {
-        if (!(isBackendError(error) && error.kind === 'not-found')) throw error;
-      }
-    }
+    if (await this.serves('helmop')) return 'helmop';
+    const version = this.rancherVersion ?? (await this.client.serverVersion()).version;
+    if (atLeast(version, 2, 11) && (await this.serves('bundle'))) return 'bundle';
     return null;
+  }
+
+  private async serves(kind: AddonDeliveryKind): Promise<boolean> {
+    try {
+      await this.client.request({ method: 'GET', route: ROUTES.schema, params: { id: SCHEMA_IDS[kind] } });
+      return true;
+    } catch (error) {
+      if (isBackendError(error) && error.kind === 'not-found') return false;
+      throw error;
+    }
   }
 
   /**
@@ -152,7 +178,10 @@ export class FleetAddons {
           params,
           body: {
             ...desired,
-            metadata: { ...current.metadata, labels: { ...current.metadata?.labels, ...desired.metadata.labels } },
+            metadata: {
+              ...current.metadata,
+              labels: { ...current.metadata?.labels, ...desired.metadata.labels },
+            },
           },
           idempotent: false,
         });
@@ -198,8 +227,8 @@ export class FleetAddons {
           desiredReady: s.desiredReady ?? 0,
           ready: s.ready ?? 0,
           errApplied: s.errApplied ?? 0,
-          notReady: (s.notReady ?? 0) + (s.modified ?? 0) + (s.outOfSync ?? 0),
-          waiting: (s.waitApplied ?? 0) + (s.pending ?? 0),
+          modified: s.modified ?? 0,
+          waiting: (s.waitApplied ?? 0) + (s.pending ?? 0) + (s.notReady ?? 0) + (s.outOfSync ?? 0),
           state: item.status?.display?.state ?? '',
         },
       ];
@@ -222,6 +251,7 @@ export class FleetAddons {
             clusterId: this.clusterIdOf(cluster),
             version: bd.spec?.options?.helm?.version ?? null,
             state: deploymentState(bd),
+            error: (bd.status?.nonReadyStatus ?? []).some((r) => r.summary?.error === true),
             message: deploymentMessage(bd),
           },
         ];
@@ -284,37 +314,30 @@ function toFleetObject(kind: AddonDeliveryKind, spec: AddonDeliverySpec) {
   };
 }
 
-/** Fleet's per-deployment state (`summary.GetDeploymentState`), from the object's status. */
+/**
+ * Fleet's per-deployment state (`summary.GetDeploymentState`), computed from the object as Fleet
+ * does: `status.display.state` only says ready or not.
+ */
 function deploymentState(bd: BundleDeployment): RemoteAddonDeploymentState {
   const status = bd.status ?? {};
-  const display = status.display?.state;
-  if (display && isState(display)) return display;
   if (!status.appliedDeploymentID || status.appliedDeploymentID !== bd.spec?.deploymentID) {
     const deployed = status.conditions?.find((c) => c.type === 'Deployed');
     return deployed?.status === 'False' ? 'ErrApplied' : 'WaitApplied';
   }
   if (!status.ready) return 'NotReady';
+  if (bd.spec?.stagedDeploymentID && bd.spec.stagedDeploymentID !== bd.spec.deploymentID) return 'OutOfSync';
   if (status.nonModified === false) return 'Modified';
   return 'Ready';
 }
 
-const STATES: readonly RemoteAddonDeploymentState[] = [
-  'Ready',
-  'NotReady',
-  'WaitApplied',
-  'ErrApplied',
-  'OutOfSync',
-  'Modified',
-  'Pending',
-];
-const isState = (s: string): s is RemoteAddonDeploymentState =>
-  (STATES as readonly string[]).includes(s);
-
+/** What went wrong, in Fleet's words: the failed condition, else the resources' own messages. */
 function deploymentMessage(bd: BundleDeployment): string {
   const status = bd.status ?? {};
-  if (status.display?.message) return status.display.message;
-  const failing = status.conditions?.find((c) => c.status === 'False' && c.message);
-  if (failing?.message) return failing.message;
-  const nonReady = status.nonReadyStatus?.[0]?.summary?.message?.join('; ');
-  return nonReady ?? '';
+  const deployed = status.conditions?.find((c) => c.type === 'Deployed' && c.status === 'False');
+  if (deployed?.message) return deployed.message;
+  for (const list of [status.nonReadyStatus, status.modifiedStatus]) {
+    const message = (list ?? []).flatMap((r) => r.summary?.message ?? []).join('; ');
+    if (message) return message;
+  }
+  return status.conditions?.find((c) => c.type === 'Ready' && c.status === 'False')?.message ?? '';
 }

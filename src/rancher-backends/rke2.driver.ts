@@ -111,7 +111,11 @@ export class Rke2Driver implements BackendDriver {
     private readonly client: RancherClient,
     private readonly settings: BackendDriverSettings = { flavors: {} },
   ) {
-    this.fleet = new FleetAddons(client, (fleetName) => `${FLEET_NAMESPACE}/${fleetName}`);
+    this.fleet = new FleetAddons(
+      client,
+      (fleetName) => `${FLEET_NAMESPACE}/${fleetName}`,
+      settings.rancherVersion ?? null,
+    );
   }
 
   // ---------------------------------------------------------------- addons (Fleet)
@@ -151,7 +155,8 @@ export class Rke2Driver implements BackendDriver {
       c.metadata.labels = labels;
       return true;
     });
-    if (!updated) throw this.client.unexpected({ method: 'PUT', path: clusterId }, 'the cluster is gone', 404);
+    if (!updated)
+      throw this.client.unexpected({ method: 'PUT', path: clusterId }, 'the cluster is gone', 404);
   }
 
   planCreate(cluster: ClusterCreateSpec, pools: NodePoolCreateSpec[]): PlannedCall[] {

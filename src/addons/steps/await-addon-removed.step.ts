@@ -10,7 +10,9 @@ export class AwaitAddonRemovedStep implements OperationStep {
   constructor(private readonly addons: AddonsRepository) {}
 
   async run({ cluster, operation }: StepContext): Promise<StepResult> {
-    const row = operation.params.addonId ? await this.addons.clusterRow(cluster.id, operation.params.addonId) : null;
+    const row = operation.params.addonId
+      ? await this.addons.clusterRow(cluster.id, operation.params.addonId)
+      : null;
     // Opted in again meanwhile: nothing left to wait for.
     if (!row || row.optedIn) return DONE;
     return poll(500);

@@ -1,5 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import { DONE, OperationStep, poll, StepContext, StepError, StepResult } from '../../operations/operation-step';
+import {
+  DONE,
+  OperationStep,
+  poll,
+  StepContext,
+  StepError,
+  StepResult,
+} from '../../operations/operation-step';
 import { AddonsRepository } from '../addons.repository';
 import { addonOf } from './addon-of';
 
