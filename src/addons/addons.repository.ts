@@ -167,10 +167,11 @@ export class AddonsRepository {
    * rollout that paused).
    */
   async update(id: string, next: NewAddon): Promise<AddonRecord | null> {
-    const rows: AddonRow[] = await this.uow.manager.query(
-      `UPDATE addons SET chart_repo = $2, chart_name = $3, chart_version = $4, namespace = $5, "values" = $6,
+    // TypeORM answers an UPDATE with `[rows, rowCount]`, not the rows.
+    const [rows]: [AddonRow[], number] = await this.uow.manager.query(
+      `UPDATE addons SET chart_repo = $2, chart_name = $3, chart_version = $4::varchar, namespace = $5, "values" = $6::jsonb,
               required = $7, max_unavailable = $8, max_failures = $9, generation = generation + 1,
-              paused = CASE WHEN chart_version <> $4 OR "values" <> $6::jsonb THEN false ELSE paused END,
+              paused = CASE WHEN chart_version <> $4::varchar OR "values" <> $6::jsonb THEN false ELSE paused END,
               updated_at = now()
        WHERE id = $1 AND NOT deleting RETURNING *`,
       [
@@ -208,7 +209,7 @@ export class AddonsRepository {
    * for this generation.
    */
   async pauseAutomatically(id: string): Promise<boolean> {
-    const rows: unknown[] = await this.uow.manager.query(
+    const [rows]: [unknown[], number] = await this.uow.manager.query(
       `UPDATE addons SET paused = true, generation = generation + 1, updated_at = now()
        WHERE id = $1 AND NOT paused AND NOT deleting AND resumed_generation IS DISTINCT FROM generation
        RETURNING id`,
@@ -219,7 +220,7 @@ export class AddonsRepository {
 
   /** Resumes a paused rollout; the automatic pause stays off until the addon changes again. */
   async resume(id: string): Promise<AddonRecord | null> {
-    const rows: AddonRow[] = await this.uow.manager.query(
+    const [rows]: [AddonRow[], number] = await this.uow.manager.query(
       `UPDATE addons SET paused = false, generation = generation + 1, resumed_generation = generation + 1,
               updated_at = now()
        WHERE id = $1 AND NOT deleting RETURNING *`,
@@ -363,8 +364,8 @@ export class AddonsRepository {
   /** Fleet says every targeted cluster is ready at `version`: one statement for all of them. */
   async markAllInstalled(addonId: string, backendId: string, version: string, at: Date): Promise<void> {
     await this.uow.manager.query(
-      `UPDATE cluster_addons ca SET state = 'installed', version = $3, message = '', synced_at = $4,
-              updated_at = CASE WHEN ca.state = 'installed' AND ca.version = $3 THEN ca.updated_at ELSE now() END
+      `UPDATE cluster_addons ca SET state = 'installed', version = $3::varchar, message = '', synced_at = $4,
+              updated_at = CASE WHEN ca.state = 'installed' AND ca.version = $3::varchar THEN ca.updated_at ELSE now() END
        FROM clusters c, addons a
        WHERE c.id = ca.cluster_id AND a.id = ca.addon_id AND ca.addon_id = $1 AND c.backend_id = $2
          AND ${LIVE_CLUSTER} AND ${DESIRED}`,
@@ -505,7 +506,7 @@ export class AddonsRepository {
 
   /** The owner opts out: returns the values it had (null: none), undefined when it was not opted in. */
   async optOut(clusterId: string, addonId: string): Promise<Record<string, unknown> | null | undefined> {
-    const rows: Array<{ values: Record<string, unknown> | null }> = await this.uow.manager.query(
+    const [rows]: [Array<{ values: Record<string, unknown> | null }>, number] = await this.uow.manager.query(
       `UPDATE cluster_addons ca SET opted_in = false, "values" = NULL, state = 'uninstalling', message = '',
               updated_at = now()
        FROM (SELECT "values" FROM cluster_addons WHERE cluster_id = $1 AND addon_id = $2 AND opted_in FOR UPDATE) old
@@ -518,7 +519,7 @@ export class AddonsRepository {
 
   // ------------------------------------------------------------------ rollout and metrics
 
-  /** Per backend: clusters that should have the addon, ready at `version`, failed. */
+  /** Per backend: clusters that should have the addon, ready at `version`, failed at `version`. */
   async rolloutCounts(
     addonId: string,
     version: string,
@@ -527,7 +528,7 @@ export class AddonsRepository {
       await this.uow.manager.query(
         `SELECT c.backend_id, count(*)::int AS total,
                 count(*) FILTER (WHERE ca.state = 'installed' AND ca.version = $2)::int AS ready,
-                count(*) FILTER (WHERE ca.state = 'failed')::int AS failed
+                count(*) FILTER (WHERE ca.state = 'failed' AND ca.version = $2)::int AS failed
          FROM cluster_addons ca JOIN addons a ON a.id = ca.addon_id JOIN clusters c ON c.id = ca.cluster_id
          WHERE ca.addon_id = $1 AND ${LIVE_CLUSTER} AND ${DESIRED}
          GROUP BY c.backend_id`,
@@ -536,11 +537,16 @@ export class AddonsRepository {
     return rows.map((r) => ({ backendId: r.backend_id, total: r.total, ready: r.ready, failed: r.failed }));
   }
 
+  /**
+   * Clusters where the addon's current version failed: a failure of the version it replaces
+   * (still reported until the new one reaches the cluster) does not count against the new one.
+   */
   async failedCount(addonId: string): Promise<number> {
     const rows: Array<{ n: number }> = await this.uow.manager.query(
       `SELECT count(*)::int AS n FROM cluster_addons ca JOIN addons a ON a.id = ca.addon_id
        JOIN clusters c ON c.id = ca.cluster_id
-       WHERE ca.addon_id = $1 AND ca.state = 'failed' AND ${LIVE_CLUSTER} AND ${DESIRED}`,
+       WHERE ca.addon_id = $1 AND ca.state = 'failed' AND ca.version = a.chart_version
+         AND ${LIVE_CLUSTER} AND ${DESIRED}`,
       [addonId],
     );
     return rows[0]?.n ?? 0;
@@ -557,7 +563,8 @@ export class AddonsRepository {
       `SELECT p.name AS project, c.name AS cluster, b.name AS backend, ca.version, ca.message
          FROM cluster_addons ca JOIN addons a ON a.id = ca.addon_id JOIN clusters c ON c.id = ca.cluster_id
          JOIN projects p ON p.id = c.project_id JOIN backends b ON b.id = c.backend_id
-         WHERE ca.addon_id = $1 AND ca.state = 'failed' AND ${LIVE_CLUSTER} AND ${DESIRED}
+         WHERE ca.addon_id = $1 AND ca.state = 'failed' AND ca.version = a.chart_version
+           AND ${LIVE_CLUSTER} AND ${DESIRED}
          ORDER BY p.name, c.name LIMIT $2`,
       [addonId, limit],
     );
