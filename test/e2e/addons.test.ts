@@ -37,15 +37,33 @@ describe('addons through Fleet (rke1 on 2.11 with Bundles, rke2 on 2.12 with Hel
     assert.equal(res.status, 200, JSON.stringify(res.body));
     return res.body;
   };
-  const waitForRollout = (addon: string, done: (r: any) => boolean, what: string, timeoutMs = 60_000) => {
-    return waitFor(
-      what,
-      async () => {
-        const last = await rollout(addon);
-        return done(last) ? last : undefined;
-      },
-      timeoutMs,
-    );
+  const fleetObject = async (kind: Kind, addon: string) =>
+    (await sims[kind].rancher('GET', `/v1/${KINDS[kind].fleetType}/fleet-default/paddock-${addon}`)).body;
+  const waitForRollout = async (
+    addon: string,
+    done: (r: any) => boolean,
+    what: string,
+    timeoutMs = 60_000,
+  ) => {
+    let last: any;
+    try {
+      return await waitFor(
+        what,
+        async () => {
+          last = await rollout(addon);
+          return done(last) ? last : undefined;
+        },
+        timeoutMs,
+      );
+    } catch (error) {
+      // The rollout as last read, and each backend's Fleet status, say where it stopped.
+      const fleet = await Promise.all(
+        (['rke1', 'rke2'] as const).map(async (k) => (await fleetObject(k, addon)).status?.summary),
+      );
+      throw new Error(
+        `${(error as Error).message}; last ${JSON.stringify(last)}; fleet ${JSON.stringify(fleet)}`,
+      );
+    }
   };
   const waitInstalled = (cluster: string, addon: string, version: string) =>
     waitFor(
@@ -56,8 +74,6 @@ describe('addons through Fleet (rke1 on 2.11 with Bundles, rke2 on 2.12 with Hel
       },
       60_000,
     );
-  const fleetObject = async (kind: Kind, addon: string) =>
-    (await sims[kind].rancher('GET', `/v1/${KINDS[kind].fleetType}/fleet-default/paddock-${addon}`)).body;
 
   async function createCluster(kind: Kind, name: string): Promise<void> {
     const created = await paddock.request(
@@ -310,9 +326,12 @@ describe('addons through Fleet (rke1 on 2.11 with Bundles, rke2 on 2.12 with Hel
     assert.equal(notPaused.status, 409);
     assert.equal(notPaused.body.code, 'ROLLOUT_NOT_PAUSED');
 
-    // The fixed version supersedes the failed one.
+    // The fixed version supersedes the failed one. Fleet counts the failed clusters as
+    // unavailable and updates nothing while they fill maxUnavailable, so the fix also lets every
+    // cluster move at once.
     const fixed = await paddock.request('PATCH', '/v1/admin/addons/ingress', {
       chart: { repo: chartRepo(), name: 'ingress-nginx', version: '4.12.1' },
+      rollout: { maxUnavailable: '100%' },
     });
     assert.equal(fixed.status, 200);
     const done = await waitForRollout(
