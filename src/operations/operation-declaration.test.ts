@@ -53,8 +53,15 @@ describe('operation declarations', () => {
     ]);
   });
 
-  it('declares every operation type; only deletes run without a deadline; deletes, backups and upgrades have no undo', () => {
-    const backups = ['take-backup', 'restore-backup', 'update-backup-schedule', 'upgrade'];
+  it('declares every operation type; only deletes run without a deadline; deletes, backups, upgrades and addons have no undo', () => {
+    const backups = [
+      'take-backup',
+      'restore-backup',
+      'update-backup-schedule',
+      'upgrade',
+      'install-addon',
+      'uninstall-addon',
+    ];
     for (const type of OPERATION_TYPES) {
       const declaration = CLUSTER_OPERATIONS[type];
       assert.ok(declaration.forward.length > 0, type);
@@ -77,7 +84,8 @@ describe('operation declarations', () => {
     const keys = CLUSTER_STEP_HANDLERS.map((h) => h.key);
     assert.equal(new Set(keys).size, keys.length);
     // Ten for rke1's create, scale and delete, two only rke2 declares (create-machine-config,
-    // delete-machine-configs), seven for buckets, backups and restores, three for upgrades.
-    assert.equal(CLUSTER_STEP_HANDLERS.length, 22);
+    // delete-machine-configs), seven for buckets, backups and restores, three for upgrades, five
+    // for addon opt-ins.
+    assert.equal(CLUSTER_STEP_HANDLERS.length, 27);
   });
 });
