@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import { AddonsModule } from './addons/addons.module';
 import { AuditModule } from './audit/audit.module';
 import { BackupsModule } from './backups/backups.module';
 import { AuthGuard } from './common/auth.guard';
@@ -50,6 +51,7 @@ export class ApiModule {
         ClustersModule,
         BackupsModule,
         NodeRegistrationsModule,
+        AddonsModule,
         KubeAccessModule,
         HealthModule,
         QueueDashboardModule,

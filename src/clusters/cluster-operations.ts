@@ -1,3 +1,4 @@
+import { ADDON_OPERATIONS } from '../addons/addon-operations';
 import { BACKUP_OPERATIONS } from '../backups/backup-operations';
 import { EnsureBucketStep } from '../backups/steps/ensure-bucket.step';
 import { RemoveBucketStep } from '../backups/steps/remove-bucket.step';
@@ -108,6 +109,7 @@ export const CLUSTER_OPERATIONS = {
     deadline: true,
   },
   ...BACKUP_OPERATIONS,
+  ...ADDON_OPERATIONS,
 } as const satisfies Record<OperationType, OperationDeclaration>;
 
 /**
@@ -161,6 +163,7 @@ export const RKE2_CLUSTER_OPERATIONS = {
   'replace-node': CLUSTER_OPERATIONS['replace-node'],
   'set-auto-replace': CLUSTER_OPERATIONS['set-auto-replace'],
   ...BACKUP_OPERATIONS,
+  ...ADDON_OPERATIONS,
 } as const satisfies Record<OperationType, OperationDeclaration>;
 
 const OPERATIONS_BY_KIND: Record<BackendKind, Record<OperationType, OperationDeclaration>> = {

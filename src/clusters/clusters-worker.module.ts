@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AddonsCoreModule } from '../addons/addons-core.module';
 import { IdempotencyKeysRepository } from '../common/idempotency-keys.repository';
 import { MaintenanceProcessor } from '../operations/maintenance.processor';
 import { OperationRunner } from '../operations/operation-runner.service';
@@ -20,7 +21,7 @@ import { StatusSyncService } from './status-sync.service';
  * the cluster-wide maintenance (sweeper, outbox catch-up, the expiry of clusters).
  */
 @Module({
-  imports: [ClustersCoreModule],
+  imports: [ClustersCoreModule, AddonsCoreModule],
   providers: [
     ...CLUSTER_STEP_HANDLERS,
     StepRegistry,

@@ -98,6 +98,9 @@ export function settlementOf({
       return { ...base, cluster: succeeded ? 'active' : 'error' };
     case 'take-backup':
     case 'update-backup-schedule':
+    // An addon's install or removal changes neither the cluster's state, quota nor capacity.
+    case 'install-addon':
+    case 'uninstall-addon':
       return { ...base, cluster: null };
     // An upgrade changes neither quota nor capacity; the cluster is at rest again either way (a
     // cancelled one keeps whatever the backend was asked for, and the sync follows the backend).
@@ -139,6 +142,8 @@ export function failureWithoutUndo(
     case 'take-backup':
     case 'update-backup-schedule':
     case 'set-auto-replace':
+    case 'install-addon':
+    case 'uninstall-addon':
       return { cluster: null, poolState: null };
     // Refused before the backend took the version (Rancher's refusal included): nothing changed,
     // the cluster is active as before. After it: the backend holds a change that did not finish.

@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Registry } from 'prom-client';
+import { AddonSync } from '../addons/addon-sync.service';
 import { KINDS_WITH_BACKUPS } from '../backups/backup.types';
 import { BackupsRepository } from '../backups/backups.repository';
 import { UnitOfWork } from '../database/unit-of-work';
@@ -37,6 +38,7 @@ export class StatusSyncService {
     private readonly repository: StatusSyncRepository,
     private readonly backups: BackupsRepository,
     private readonly registrations: NodeRegistrationLedger,
+    private readonly addons: AddonSync,
     registry: Registry,
   ) {
     this.drift = gauge(registry, {
@@ -167,6 +169,8 @@ export class StatusSyncService {
         await this.backups.upsertPage(backendId, page, cycleAt);
       await this.backups.deleteNotSyncedSince(backendId, cycleAt);
     }
+    // Addons after the clusters, so a cluster that just became active is counted this cycle.
+    await this.addons.syncBackend(backendId, driver);
     return diff.report(backendName);
   }
 }

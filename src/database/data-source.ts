@@ -10,6 +10,7 @@ import { Rke2Backends1764700000000 } from '../../migrations/1764700000000-Rke2Ba
 import { ClusterExpiryOperationCancel1764700100000 } from '../../migrations/1764700100000-ClusterExpiryOperationCancel';
 import { ConditionMirrors1764700200000 } from '../../migrations/1764700200000-ConditionMirrors';
 import { EtcdBackups1764700300000 } from '../../migrations/1764700300000-EtcdBackups';
+import { Addons1764800000000 } from '../../migrations/1764800000000-Addons';
 import { NodePoolAutoReplace1764800200000 } from '../../migrations/1764800200000-NodePoolAutoReplace';
 import { NodeRegistrations1764800300000 } from '../../migrations/1764800300000-NodeRegistrations';
 
@@ -26,6 +27,7 @@ export const MIGRATIONS = [
   ClusterExpiryOperationCancel1764700100000,
   ConditionMirrors1764700200000,
   EtcdBackups1764700300000,
+  Addons1764800000000,
   NodePoolAutoReplace1764800200000,
   NodeRegistrations1764800300000,
 ];

@@ -53,7 +53,7 @@ describe('operation declarations', () => {
     ]);
   });
 
-  it('declares every operation type; only deletes run without a deadline; deletes, backups, upgrades and node changes have no undo', () => {
+  it('declares every operation type; only deletes run without a deadline; deletes, backups, upgrades, node changes and addons have no undo', () => {
     // A replaced node cannot be undeleted; an auto-replace setting that failed never reached the backend.
     const backups = [
       'take-backup',
@@ -62,6 +62,8 @@ describe('operation declarations', () => {
       'upgrade',
       'replace-node',
       'set-auto-replace',
+      'install-addon',
+      'uninstall-addon',
     ];
     for (const type of OPERATION_TYPES) {
       const declaration = CLUSTER_OPERATIONS[type];
@@ -87,7 +89,8 @@ describe('operation declarations', () => {
     // Ten for rke1's create, scale and delete, two only rke2 declares (create-machine-config,
     // delete-machine-configs), seven for buckets, backups and restores, three for upgrades, three
     // for node replacement and auto-replace (delete-node, await-node-replaced, set-auto-replace),
-    // one for removing a registered node (await-node-removed; it deletes with delete-node).
-    assert.equal(CLUSTER_STEP_HANDLERS.length, 26);
+    // one for removing a registered node (await-node-removed; it deletes with delete-node), five
+    // for addon opt-ins.
+    assert.equal(CLUSTER_STEP_HANDLERS.length, 31);
   });
 });

@@ -13,6 +13,8 @@ export const OPERATION_TYPES = [
   'replace-node',
   'set-auto-replace',
   'remove-node',
+  'install-addon',
+  'uninstall-addon',
 ] as const;
 export type OperationType = (typeof OPERATION_TYPES)[number];
 
@@ -70,6 +72,9 @@ export interface OperationParams {
   node?: { rancherId: string; hostname: string };
   /** Set-auto-replace, or a scale that also changes it: the new setting (null: off). */
   autoReplaceSeconds?: number | null;
+  /** Addon opt-in and opt-out: the addon (its id survives a rename of nothing: names are fixed). */
+  addonId?: string;
+  addonName?: string;
 }
 
 export interface OperationRecord {

@@ -11,6 +11,7 @@ import { BackendsRepository } from './backends.repository';
 import type { Backend } from './backend.types';
 import type { BackendDriver, BackendKind } from './backend-driver';
 import { plainVersions } from './kubernetes-versions';
+import { rancherMinor } from './rancher-version';
 
 const FLAVOR_NAME = /^[a-z0-9][a-z0-9.-]{0,62}$/;
 const NODE_TEMPLATE_ID = /^[a-z0-9][a-z0-9.-]*:[a-z0-9][a-z0-9.-]*$/;
@@ -18,12 +19,6 @@ const NODE_TEMPLATE_ID = /^[a-z0-9][a-z0-9.-]*:[a-z0-9][a-z0-9.-]*$/;
 const MACHINE_CONFIG_KIND = /^[A-Z][A-Za-z0-9]{0,62}Config$/;
 /** Machine-config fields Paddock sets itself: a template may not carry them. */
 const RESERVED_FIELDS = new Set(['apiVersion', 'kind', 'metadata', 'id', 'type', 'links', 'status']);
-
-/** The Rancher minor version a version string names (`v2.12.3` → [2, 12]); null when unreadable. */
-function rancherMinor(version: string): [number, number] | null {
-  const m = /^v?(\d+)\.(\d+)/.exec(version);
-  return m ? [Number(m[1]), Number(m[2])] : null;
-}
 
 /** Whether a server of this version still has RKE1 (removed in 2.12, rancher-212.md §1). */
 export function servesRke1(version: string): boolean {

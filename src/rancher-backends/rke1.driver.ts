@@ -13,6 +13,10 @@
  */
 
 import type {
+  AddonDeliveryKind,
+  AddonDeliverySpec,
+  RemoteAddonDeployment,
+  RemoteAddonSummary,
   BackendDriver,
   BackendDriverSettings,
   BackendProbe,
@@ -33,6 +37,7 @@ import { BackendError, isBackendError } from './backend.errors';
 import { findCloudCredential } from './cloud-credentials';
 import { backendVersionOf, defaultFirst } from './kubernetes-versions';
 import { deleteRegistrationToken, ensureRegistrationToken } from './registration-tokens';
+import { FleetAddons } from './fleet-addons';
 import { RancherClient, fillRoute } from './rancher-client';
 import {
   K8sEtcdBackup,
@@ -73,11 +78,59 @@ const UPGRADE_REFUSALS =
 
 export class Rke1Driver implements BackendDriver {
   readonly kind = 'rke1' as const;
+  /** Rancher registers every `c-xxxxx` cluster in Fleet under that same name (§4.b). */
+  private readonly fleet: FleetAddons;
 
   constructor(
     private readonly client: RancherClient,
     private readonly settings: BackendDriverSettings = { flavors: {} },
-  ) {}
+  ) {
+    this.fleet = new FleetAddons(client, (fleetName) => fleetName, settings.rancherVersion ?? null);
+  }
+
+  // ---------------------------------------------------------------- addons (Fleet)
+
+  addonDeliveryKind(): Promise<AddonDeliveryKind | null> {
+    return this.fleet.deliveryKind();
+  }
+
+  applyAddon(kind: AddonDeliveryKind, spec: AddonDeliverySpec): Promise<void> {
+    return this.fleet.apply(kind, spec);
+  }
+
+  removeAddon(kind: AddonDeliveryKind, name: string): Promise<void> {
+    return this.fleet.remove(kind, name);
+  }
+
+  addonSummaries(kind: AddonDeliveryKind): Promise<RemoteAddonSummary[]> {
+    return this.fleet.summaries(kind);
+  }
+
+  addonDeploymentPages(name: string): AsyncIterable<RemoteAddonDeployment[]> {
+    return this.fleet.deploymentPages(name);
+  }
+
+  fleetClusterName(clusterId: string): string {
+    return clusterId;
+  }
+
+  async setClusterLabel(clusterId: string, key: string, value: string | null): Promise<void> {
+    // A PUT replaces the labels map wholesale (keys with `cattle.io/` survive: §2.9), so the
+    // cluster is read first and its labels sent back with the one change.
+    const cluster = await this.getOrNull<V3Cluster>(ROUTES.cluster, clusterId);
+    if (!cluster) throw this.gone('PUT', fillRoute(ROUTES.cluster, { id: clusterId }));
+    const labels = { ...(cluster.labels ?? {}) };
+    if ((labels[key] ?? null) === value) return;
+    if (value === null) delete labels[key];
+    else labels[key] = value;
+    await this.client.request({
+      method: 'PUT',
+      route: ROUTES.cluster,
+      params: { id: clusterId },
+      body: { name: cluster.name, labels },
+      idempotent: true,
+    });
+  }
 
   planCreate(cluster: ClusterCreateSpec, pools: NodePoolCreateSpec[]): PlannedCall[] {
     return [

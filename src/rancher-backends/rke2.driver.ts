@@ -17,6 +17,10 @@
  */
 
 import type {
+  AddonDeliveryKind,
+  AddonDeliverySpec,
+  RemoteAddonDeployment,
+  RemoteAddonSummary,
   BackendDriver,
   BackendDriverSettings,
   BackendProbe,
@@ -38,6 +42,7 @@ import { PADDOCK_LABELS } from './backend-driver';
 import { BackendError, isBackendError } from './backend.errors';
 import { findCloudCredential } from './cloud-credentials';
 import { backendVersionOf, defaultFirst } from './kubernetes-versions';
+import { FleetAddons } from './fleet-addons';
 import { RancherClient } from './rancher-client';
 import { deleteRegistrationToken, ensureRegistrationToken } from './registration-tokens';
 import {
@@ -103,11 +108,60 @@ const typeOf = (kind: string) => `${kind.toLowerCase()}s`;
 
 export class Rke2Driver implements BackendDriver {
   readonly kind = 'rke2' as const;
+  /** Fleet names a v2 cluster as its provisioning cluster (§4.b): `fleet-default/<name>` ↔ `<name>`. */
+  private readonly fleet: FleetAddons;
 
   constructor(
     private readonly client: RancherClient,
     private readonly settings: BackendDriverSettings = { flavors: {} },
-  ) {}
+  ) {
+    this.fleet = new FleetAddons(
+      client,
+      (fleetName) => `${FLEET_NAMESPACE}/${fleetName}`,
+      settings.rancherVersion ?? null,
+    );
+  }
+
+  // ---------------------------------------------------------------- addons (Fleet)
+
+  addonDeliveryKind(): Promise<AddonDeliveryKind | null> {
+    return this.fleet.deliveryKind();
+  }
+
+  applyAddon(kind: AddonDeliveryKind, spec: AddonDeliverySpec): Promise<void> {
+    return this.fleet.apply(kind, spec);
+  }
+
+  removeAddon(kind: AddonDeliveryKind, name: string): Promise<void> {
+    return this.fleet.remove(kind, name);
+  }
+
+  addonSummaries(kind: AddonDeliveryKind): Promise<RemoteAddonSummary[]> {
+    return this.fleet.summaries(kind);
+  }
+
+  addonDeploymentPages(name: string): AsyncIterable<RemoteAddonDeployment[]> {
+    return this.fleet.deploymentPages(name);
+  }
+
+  fleetClusterName(clusterId: string): string {
+    return this.clusterRef(clusterId).name;
+  }
+
+  async setClusterLabel(clusterId: string, key: string, value: string | null): Promise<void> {
+    // On the provisioning cluster: Rancher copies its labels to the management cluster and from
+    // there to the Fleet cluster (§4.b).
+    const updated = await this.updateCluster(clusterId, (c) => {
+      const labels = (c.metadata ??= {}).labels ?? {};
+      if ((labels[key] ?? null) === value) return false;
+      if (value === null) delete labels[key];
+      else labels[key] = value;
+      c.metadata.labels = labels;
+      return true;
+    });
+    if (!updated)
+      throw this.client.unexpected({ method: 'PUT', path: clusterId }, 'the cluster is gone', 404);
+  }
 
   planCreate(cluster: ClusterCreateSpec, pools: NodePoolCreateSpec[]): PlannedCall[] {
     const clusterPath = `${ROUTES.clusters}/${FLEET_NAMESPACE}/${cluster.name}`;

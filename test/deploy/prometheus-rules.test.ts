@@ -69,6 +69,8 @@ describe('Prometheus alert rules', () => {
       PaddockOperationsStuck: ['type'],
       PaddockOperationsFailing: ['type'],
       PaddockBackupMissing: ['project', 'cluster'],
+      PaddockAddonNotReady: ['project', 'cluster', 'addon'],
+      PaddockAddonFailed: ['addon', 'version'],
     };
     assert.deepEqual([...byName.keys()].sort(), Object.keys(promised).sort());
     for (const [name, labels] of Object.entries(promised)) {

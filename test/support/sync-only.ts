@@ -5,6 +5,7 @@
  */
 import { DynamicModule, INestApplicationContext, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { AddonsCoreModule } from '../../src/addons/addons-core.module';
 import { ClustersCoreModule } from '../../src/clusters/clusters-core.module';
 import { StatusSyncRepository } from '../../src/clusters/status-sync.repository';
 import { StatusSyncService } from '../../src/clusters/status-sync.service';
@@ -27,6 +28,7 @@ class SyncOnlyModule {
         DatabaseModule,
         QueueModule,
         ClustersCoreModule,
+        AddonsCoreModule,
       ],
       providers: [StatusSyncRepository, StatusSyncService],
     };
