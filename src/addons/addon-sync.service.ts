@@ -26,6 +26,16 @@ import { AddonsRepository } from './addons.repository';
 @Injectable()
 export class AddonSync {
   private readonly logger = new Logger(AddonSync.name);
+  /**
+   * Per backend and addon, the generation at which the previous cycle already saw more than
+   * `maxFailures` failed clusters. Right after a new version reaches the Fleet object, a bundle
+   * deployment that failed before still reads ErrApplied (Fleet keeps the failed `Deployed`
+   * condition until the agent applies the new deployment), now under the new version; pausing on
+   * that would stop a fixed version. A real failure outlasts one cycle, so the pause waits for a
+   * second cycle at the same generation. Held in memory: a worker that restarts (or another
+   * worker taking the backend) only delays a pause by a cycle.
+   */
+  private readonly failingAt = new Map<string, number>();
 
   constructor(
     private readonly addons: AddonsRepository,
@@ -51,12 +61,17 @@ export class AddonSync {
         const summary = summaries.get(fleetNameOf(addon.name));
         if (!addon.deleting && summary && delivered && delivered.appliedGeneration > 0)
           await this.observe(addon, delivered, summary, backendId, driver);
-        if (
+        const failingKey = `${backendId}/${addon.id}`;
+        const failing =
           !addon.deleting &&
           !addon.paused &&
-          (await this.addons.failedCount(addon.id)) > addon.maxFailures &&
-          (await this.addons.pauseAutomatically(addon.id))
-        ) {
+          delivered !== undefined &&
+          delivered.appliedGeneration >= addon.generation &&
+          (await this.addons.failedCount(addon.id)) > addon.maxFailures;
+        const failingBefore = this.failingAt.get(failingKey) === addon.generation;
+        if (failing) this.failingAt.set(failingKey, addon.generation);
+        else this.failingAt.delete(failingKey);
+        if (failing && failingBefore && (await this.addons.pauseAutomatically(addon.id, addon.generation))) {
           this.logger.warn(
             { addon: addon.name },
             `rollout of ${addon.name} paused: more than ${addon.maxFailures} clusters failed`,

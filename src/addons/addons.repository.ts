@@ -208,12 +208,14 @@ export class AddonsRepository {
    * Pauses the rollout (true when it was running), unless a resume holds the automatic pause off
    * for this generation.
    */
-  async pauseAutomatically(id: string): Promise<boolean> {
+  async pauseAutomatically(id: string, generation: number): Promise<boolean> {
+    // Only at the generation whose failures were counted: a change that landed since supersedes them.
     const [rows]: [unknown[], number] = await this.uow.manager.query(
       `UPDATE addons SET paused = true, generation = generation + 1, updated_at = now()
-       WHERE id = $1 AND NOT paused AND NOT deleting AND resumed_generation IS DISTINCT FROM generation
+       WHERE id = $1 AND generation = $2 AND NOT paused AND NOT deleting
+         AND resumed_generation IS DISTINCT FROM generation
        RETURNING id`,
-      [id],
+      [id, generation],
     );
     return rows.length > 0;
   }

@@ -124,9 +124,12 @@ export class AddonsService {
     const carried = deliveries.every(
       (d) => d.state === 'unsupported' || (d.state === 'applied' && d.appliedGeneration >= addon.generation),
     );
+    // Every cluster at the version and none failed is a finished rollout even when a pause was
+    // set: a pause only holds back clusters that have not moved yet, and none is left.
+    const completed = carried && ready === total && failed === 0;
     return {
       version: addon.chart.version,
-      state: addon.paused ? 'paused' : carried && ready === total ? 'completed' : 'running',
+      state: completed ? 'completed' : addon.paused ? 'paused' : 'running',
       total,
       ready,
       failed,
