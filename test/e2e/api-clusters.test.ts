@@ -427,12 +427,17 @@ describe('clusters API', () => {
           'ipAddress',
           'message',
           'nodePool',
+          'registration',
           'roles',
+          'source',
           'state',
           'transitioning',
           'updatedAt',
         ]);
         assert.match(node.id, UUID);
+        // Pool nodes; a registered (own) server would read source "registered" with its registration.
+        assert.equal(node.source, 'pool');
+        assert.equal(node.registration, null);
         assert.equal(
           node.conditions.find((c: { type: string }) => c.type === 'Ready')?.status,
           'True',

@@ -121,6 +121,10 @@ describe('kube access: no Rancher URL, token or id in any non-admin answer', () 
       operation: failedOperationId,
       // No backups here (no S3 store): the backup routes answer their refusals.
       backup: 'no-such-backup',
+      // No catalog, no registrations and no such node: those routes answer their refusals.
+      addon: 'no-such-addon',
+      registration: 'no-such-registration',
+      node: 'no-such-node',
     };
     const routes = Object.entries(spec.paths)
       .filter(([path]) => path.startsWith('/v1/') && !path.startsWith('/v1/admin'))
