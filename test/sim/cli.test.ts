@@ -26,11 +26,18 @@ describe('simulator CLI', () => {
     const [line] = (await once(child.stdout, 'data')) as [Buffer];
     const text = line.toString();
     const match =
-      /^rancher simulator listening on (http:\/\/127\.0\.0\.1:\d+) \(profile realistic\) node templates: m1\.large=(cattle-global-nt:nt-\w{5}) gpu=(cattle-global-nt:nt-\w{5})\n$/.exec(
+      /^rancher simulator listening on (http:\/\/127\.0\.0\.1:\d+) \(profile realistic\) node templates: m1\.large=(cattle-global-nt:nt-\w{5}) gpu=(cattle-global-nt:nt-\w{5}) cloud credentials: openstack=(cattle-global-data:cc-\w{5}) amazonec2=(cattle-global-data:cc-\w{5})\n$/.exec(
         text,
       );
     assert.ok(match, text);
-    const [, url, largeId, gpuId] = match;
+    const [, url, largeId, gpuId, ...credentialIds] = match;
+    // One cloud credential per node driver, served as printed (rke2 registrations name one).
+    for (const id of credentialIds) {
+      const credential = await fetch(`${url}/v3/cloudcredentials/${id}`, {
+        headers: { Authorization: 'Bearer token-cli00:secret' },
+      });
+      assert.equal(credential.status, 200, id);
+    }
 
     const response = await fetch(`${url}/v3/nodetemplates`, {
       headers: { Authorization: 'Bearer token-cli00:secret' },
@@ -66,9 +73,10 @@ describe('simulator CLI', () => {
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     const [line] = (await once(child.stdout, 'data')) as [Buffer];
-    const match = /^rancher simulator listening on (http:\/\/127\.0\.0\.1:\d+) \(profile fast\)\n$/.exec(
-      line.toString(),
-    );
+    const match =
+      /^rancher simulator listening on (http:\/\/127\.0\.0\.1:\d+) \(profile fast\) cloud credentials: openstack=cattle-global-data:cc-\w{5}\n$/.exec(
+        line.toString(),
+      );
     assert.ok(match, line.toString());
     const url = match[1];
     assert.equal(((await (await fetch(`${url}/rancherversion`)).json()) as any).Version, 'v2.12.3');
