@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import type { Schemas } from '../api/client';
 import { render, type Column } from '../output';
 import { action, print } from './common';
-import { settle, type WaitOptions } from './settle';
+import { settle, waitOf, type WaitOptions } from './settle';
 
 type Backup = Schemas['BackupDto'];
 
@@ -50,6 +50,7 @@ export function backupsCommand(): Command {
       .argument('<cluster>', 'cluster name'),
   ).action(
     action(async (ctx, cluster: string, options: WaitOptions) => {
+      const wait = waitOf(options);
       const project = await ctx.project(options.project);
       const accepted = await ctx.call(
         ctx.client.POST('/v1/projects/{project}/clusters/{cluster}/backups', {
@@ -57,7 +58,7 @@ export function backupsCommand(): Command {
         }),
       );
       ctx.note(`backup of ${project}/${cluster} accepted; operation ${accepted.id}`);
-      await settle(ctx, accepted, options);
+      await settle(ctx, accepted, wait);
     }),
   );
   withWait(
@@ -75,6 +76,7 @@ export function backupsCommand(): Command {
         backup: string,
         options: WaitOptions & { restoreKubernetesVersion?: boolean },
       ) => {
+        const wait = waitOf(options);
         const project = await ctx.project(options.project);
         const accepted = await ctx.call(
           ctx.client.POST('/v1/projects/{project}/clusters/{cluster}/backups/{backup}/restore', {
@@ -83,7 +85,7 @@ export function backupsCommand(): Command {
           }),
         );
         ctx.note(`restore of ${project}/${cluster} from ${backup} accepted; operation ${accepted.id}`);
-        await settle(ctx, accepted, options);
+        await settle(ctx, accepted, wait);
       },
     ),
   );

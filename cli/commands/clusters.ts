@@ -7,6 +7,7 @@ import { CliError, EXIT } from '../exit-codes';
 import { follow, requireOutcome } from '../follow';
 import { render, type Column } from '../output';
 import { action, print, seconds, wholeSeconds, writeKubeconfig } from './common';
+import { settle, waitOf, type WaitOptions } from './settle';
 
 const CLUSTER_COLUMNS: Column<Cluster>[] = [
   ['NAME', (c) => c.name],
@@ -140,26 +141,17 @@ export function clustersCommand(): Command {
     .option('--wait', 'follow the operation until the cluster is deleted')
     .option('--timeout <duration>', 'with --wait: stop waiting after this long, exit 3')
     .action(
-      action(
-        async (ctx, cluster: string, options: { project?: string; wait?: boolean; timeout?: string }) => {
-          const timeout = seconds('--timeout', options.timeout);
-          const project = await ctx.project(options.project);
-          const op = await ctx.call(
-            ctx.client.DELETE('/v1/projects/{project}/clusters/{cluster}', {
-              params: { path: { project, cluster } },
-            }),
-          );
-          ctx.note(`delete of ${project}/${cluster} accepted; operation ${op.id}`);
-          const final = options.wait ? await follow(ctx, op.id, timeout) : op;
-          if (options.wait) requireOutcome(final);
-          print(
-            render(ctx.options.output, final, [
-              ['OPERATION', (o) => o.id],
-              ['STATE', (o) => o.state],
-            ]),
-          );
-        },
-      ),
+      action(async (ctx, cluster: string, options: WaitOptions) => {
+        const wait = waitOf(options);
+        const project = await ctx.project(options.project);
+        const op = await ctx.call(
+          ctx.client.DELETE('/v1/projects/{project}/clusters/{cluster}', {
+            params: { path: { project, cluster } },
+          }),
+        );
+        ctx.note(`delete of ${project}/${cluster} accepted; operation ${op.id}`);
+        await settle(ctx, op, wait);
+      }),
     );
   clusters
     .command('expire')
@@ -206,37 +198,24 @@ export function clustersCommand(): Command {
     .option('--wait', 'follow the operation until the cluster runs the new version')
     .option('--timeout <duration>', 'with --wait: stop waiting after this long, exit 3')
     .action(
-      action(
-        async (
-          ctx,
-          cluster: string,
-          options: { project?: string; version: string; wait?: boolean; timeout?: string },
-        ) => {
-          const timeout = seconds('--timeout', options.timeout);
-          const project = await ctx.project(options.project);
-          const answer = await ctx.call(
-            ctx.client.PATCH('/v1/projects/{project}/clusters/{cluster}', {
-              params: { path: { project, cluster } },
-              body: { kubernetesVersion: options.version },
-            }),
-          );
-          // The version it runs already: nothing to do, the cluster as it is.
-          if (!isOperation(answer)) {
-            ctx.note(`${project}/${cluster} runs ${answer.kubernetesVersion} already`);
-            print(render(ctx.options.output, answer, CLUSTER_COLUMNS));
-            return;
-          }
-          ctx.note(`upgrade of ${project}/${cluster} accepted; operation ${answer.id}`);
-          const final = options.wait ? await follow(ctx, answer.id, timeout) : answer;
-          if (options.wait) requireOutcome(final);
-          print(
-            render(ctx.options.output, final, [
-              ['OPERATION', (o) => o.id],
-              ['STATE', (o) => o.state],
-            ]),
-          );
-        },
-      ),
+      action(async (ctx, cluster: string, options: WaitOptions & { version: string }) => {
+        const wait = waitOf(options);
+        const project = await ctx.project(options.project);
+        const answer = await ctx.call(
+          ctx.client.PATCH('/v1/projects/{project}/clusters/{cluster}', {
+            params: { path: { project, cluster } },
+            body: { kubernetesVersion: options.version },
+          }),
+        );
+        // The version it runs already: nothing to do, the cluster as it is.
+        if (!isOperation(answer)) {
+          ctx.note(`${project}/${cluster} runs ${answer.kubernetesVersion} already`);
+          print(render(ctx.options.output, answer, CLUSTER_COLUMNS));
+          return;
+        }
+        ctx.note(`upgrade of ${project}/${cluster} accepted; operation ${answer.id}`);
+        await settle(ctx, answer, wait);
+      }),
     );
   return clusters;
 }

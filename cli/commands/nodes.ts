@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { action } from './common';
-import { settle, type WaitOptions } from './settle';
+import { settle, waitOf, type WaitOptions } from './settle';
 
 export function nodesCommand(): Command {
   const nodes = new Command('nodes').description("a cluster's nodes: replace a broken one");
@@ -18,6 +18,7 @@ export function nodesCommand(): Command {
     .option('--timeout <duration>', 'with --wait: stop waiting after this long, exit 3')
     .action(
       action(async (ctx, cluster: string, node: string, options: WaitOptions) => {
+        const wait = waitOf(options);
         const project = await ctx.project(options.project);
         const accepted = await ctx.call(
           ctx.client.DELETE('/v1/projects/{project}/clusters/{cluster}/nodes/{node}', {
@@ -25,7 +26,7 @@ export function nodesCommand(): Command {
           }),
         );
         ctx.note(`replacement of ${node} in ${project}/${cluster} accepted; operation ${accepted.id}`);
-        await settle(ctx, accepted, options);
+        await settle(ctx, accepted, wait);
       }),
     );
   return nodes;

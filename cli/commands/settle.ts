@@ -17,14 +17,24 @@ export interface WaitOptions {
   timeout?: string;
 }
 
+/** --wait and --timeout, read before the request that starts the operation. */
+export interface Wait {
+  wait: boolean;
+  timeout: number | null;
+}
+
+/** Reads --timeout first, so that a bad value is refused before anything is asked of Paddock. */
+export function waitOf(options: WaitOptions): Wait {
+  return { wait: options.wait === true, timeout: seconds('--timeout', options.timeout) };
+}
+
 /** Prints the accepted operation, or with --wait follows it: exit 0 when it succeeded, 1 when not. */
-export async function settle(ctx: CliContext, accepted: Operation, options: WaitOptions): Promise<void> {
-  const timeout = seconds('--timeout', options.timeout);
-  if (!options.wait) {
+export async function settle(ctx: CliContext, accepted: Operation, wait: Wait): Promise<void> {
+  if (!wait.wait) {
     print(render(ctx.options.output, accepted, OPERATION_COLUMNS));
     return;
   }
-  const final = await follow(ctx, accepted.id, timeout);
+  const final = await follow(ctx, accepted.id, wait.timeout);
   print(render(ctx.options.output, final, OPERATION_COLUMNS));
   requireOutcome(final);
 }

@@ -299,6 +299,18 @@ describe('the paddock CLI, run as a CI job runs it', () => {
     const unknown = await paddockCli(['backups', 'restore', 'cli-bk', 'no-such-backup']);
     assert.equal(unknown.code, 2, unknown.stderr);
     assert.match(unknown.stderr, /NOT_FOUND/);
+    // A bad --timeout is refused before the request: no second backup is asked for.
+    const backupsAsked = async () =>
+      (
+        await paddock.db.query(
+          `SELECT count(*)::int AS n FROM operations WHERE type = 'take-backup' AND state <> 'cancelled'`,
+        )
+      ).rows[0].n;
+    const before = await backupsAsked();
+    const badTimeout = await paddockCli(['backups', 'create', 'cli-bk', '--wait', '--timeout', 'soon']);
+    assert.equal(badTimeout.code, 2, badTimeout.stderr);
+    assert.match(badTimeout.stderr, /--timeout/);
+    assert.equal(await backupsAsked(), before);
   });
 
   it('clusters upgrade --version --wait exits 0 once the cluster runs the new version; a downgrade exits 2 naming it', async () => {
