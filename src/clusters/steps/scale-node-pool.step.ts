@@ -1,23 +1,23 @@
 import { Injectable } from '@nestjs/common';
 import {
-  DONE,
   OperationStep,
   requirePool,
   StepContext,
   StepError,
   StepResult,
 } from '../../operations/operation-step';
-import { ClustersRepository } from '../clusters.repository';
+import { SetAutoReplaceStep } from './set-auto-replace.step';
 
 /**
- * Sets the pool's quantity on the backend to the one the scale asked for, and its auto-replace
- * setting when the same request changed that too (recorded once the backend has it).
+ * Sets the pool's quantity on the backend to the one the scale asked for, then, when the same
+ * request changed the pool's auto-replace setting too, writes it as the `set-auto-replace`
+ * operation does (one PATCH is one operation, so the scale carries both writes).
  */
 @Injectable()
 export class ScaleNodePoolStep implements OperationStep {
   static readonly key = 'scale-node-pool';
 
-  constructor(private readonly clusters: ClustersRepository) {}
+  constructor(private readonly autoReplace: SetAutoReplaceStep) {}
 
   async run(context: StepContext): Promise<StepResult> {
     const pool = requirePool(context);
@@ -28,11 +28,6 @@ export class ScaleNodePoolStep implements OperationStep {
         false,
       );
     await context.driver.scaleNodePool(pool.rancherId, context.operation.params.quantity ?? pool.quantity);
-    const autoReplace = context.operation.params.autoReplaceSeconds;
-    if (autoReplace !== undefined) {
-      await context.driver.setNodePoolAutoReplace(pool.rancherId, autoReplace);
-      await this.clusters.setPoolAutoReplace(pool.id, autoReplace);
-    }
-    return DONE;
+    return this.autoReplace.run(context);
   }
 }
