@@ -130,23 +130,37 @@ export class ClusterChanges {
     return this.reads.operation(operationId);
   }
 
-  async scaleNodePool(
+  /**
+   * One PATCH of a pool, one operation: a new quantity is a `scale-node-pool` (which also writes an
+   * auto-replace setting sent with it); an auto-replace setting alone (null: off) is a
+   * `set-auto-replace`, one write to the backend and no quota.
+   */
+  async changeNodePool(
     projectName: string,
     clusterName: string,
     poolName: string,
-    quantity: number,
-    autoReplaceSeconds?: number | null,
+    change: { quantity?: number; autoReplaceSeconds?: number | null },
   ): Promise<OperationDto> {
+    const { quantity, autoReplaceSeconds } = change;
     const project = await this.lookup.requireProject(projectName);
     const operationId = randomUUID();
     await this.uow.run(async () => {
       const cluster = await this.lookup.requireLiveCluster(project, clusterName);
       const pool = await this.lookup.requirePool(cluster, poolName);
+      const operation = { id: operationId, projectId: project.id, clusterId: cluster.id };
+      if (quantity === undefined) {
+        await this.recorder.recordInTransaction({
+          ...operation,
+          type: 'set-auto-replace',
+          nodePoolId: pool.id,
+          pools: [pool],
+          params: { autoReplaceSeconds: autoReplaceSeconds ?? null },
+        });
+        return;
+      }
       await this.recorder.recordInTransaction({
-        id: operationId,
+        ...operation,
         type: 'scale-node-pool',
-        projectId: project.id,
-        clusterId: cluster.id,
         nodePoolId: pool.id,
         pools: [pool],
         params: { quantity, previousQuantity: pool.quantity, autoReplaceSeconds },
@@ -158,31 +172,6 @@ export class ClusterChanges {
         await this.quota.reserve(project.id, { clusters: 0, nodes: quantity - pool.quantity });
         await this.reserveNodes(cluster, quantity - pool.quantity);
       }
-    });
-    return this.reads.operation(operationId);
-  }
-
-  /** Changes only a pool's auto-replace setting (null: off): one write to the backend, no quota. */
-  async setAutoReplace(
-    projectName: string,
-    clusterName: string,
-    poolName: string,
-    autoReplaceSeconds: number | null,
-  ): Promise<OperationDto> {
-    const project = await this.lookup.requireProject(projectName);
-    const operationId = randomUUID();
-    await this.uow.run(async () => {
-      const cluster = await this.lookup.requireLiveCluster(project, clusterName);
-      const pool = await this.lookup.requirePool(cluster, poolName);
-      await this.recorder.recordInTransaction({
-        id: operationId,
-        type: 'set-auto-replace',
-        projectId: project.id,
-        clusterId: cluster.id,
-        nodePoolId: pool.id,
-        pools: [pool],
-        params: { autoReplaceSeconds },
-      });
     });
     return this.reads.operation(operationId);
   }

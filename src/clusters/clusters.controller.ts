@@ -194,10 +194,10 @@ export class ClustersController {
         { field: 'quantity', message: 'quantity or autoReplace must be given' },
       ]);
     }
-    const operation =
-      body.quantity === undefined
-        ? await this.changes.setAutoReplace(project, cluster, pool, autoReplace ?? null)
-        : await this.changes.scaleNodePool(project, cluster, pool, body.quantity, autoReplace);
+    const operation = await this.changes.changeNodePool(project, cluster, pool, {
+      quantity: body.quantity,
+      autoReplaceSeconds: autoReplace,
+    });
     located(res, operation);
     return operation;
   }
