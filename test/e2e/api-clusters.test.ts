@@ -491,9 +491,12 @@ describe('clusters API', () => {
       assert.equal(response.status, 200);
       assert.equal(response.body.state, 'succeeded');
       assert.ok(elapsed < 15_000, `long-poll took ${elapsed} ms`);
+      // The NOTIFY answers it at once; the only other way out is the 5 s safety-net re-read, so any
+      // answer well inside 5 s of the finish came from the NOTIFY (3 s leaves room for a loaded
+      // machine's scheduling delays).
       const finishedAt = Date.parse(response.body.finishedAt);
       assert.ok(
-        Date.now() - finishedAt < 1500,
+        Date.now() - finishedAt < 3000,
         `answered ${Date.now() - finishedAt} ms after the operation finished`,
       );
     });
