@@ -1,18 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import {
-  IsBoolean,
-  IsInt,
-  IsObject,
-  IsString,
-  Matches,
-  Max,
-  MaxLength,
-  Min,
-  ValidateNested,
-} from 'class-validator';
+import { IsBoolean, IsInt, IsObject, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { IsDnsLabel } from '../common/dns-label';
-import { IsOmittable } from '../common/validation';
+import { IsNestedObject, IsOmittable } from '../common/validation';
 import { ADDON_STATES } from './addon.types';
 import type { AddonState } from './addon.types';
 
@@ -67,8 +56,7 @@ export class CreateAddonDto {
   @MaxLength(53)
   name: string;
 
-  @ValidateNested()
-  @Type(() => AddonChartDto)
+  @IsNestedObject(() => AddonChartDto)
   chart: AddonChartDto;
 
   @IsDnsLabel('Namespace the chart is installed in on every cluster', 'ingress-nginx')
@@ -86,16 +74,14 @@ export class CreateAddonDto {
   required?: boolean;
 
   @IsOmittable()
-  @ValidateNested()
-  @Type(() => AddonRolloutDto)
+  @IsNestedObject(() => AddonRolloutDto)
   rollout?: AddonRolloutDto;
 }
 
 /** Any field of the addon but its name; a new version or values is a rollout. */
 export class UpdateAddonDto {
   @IsOmittable()
-  @ValidateNested()
-  @Type(() => AddonChartDto)
+  @IsNestedObject(() => AddonChartDto)
   chart?: AddonChartDto;
 
   @IsOmittable()
@@ -112,8 +98,7 @@ export class UpdateAddonDto {
   required?: boolean;
 
   @IsOmittable()
-  @ValidateNested()
-  @Type(() => AddonRolloutDto)
+  @IsNestedObject(() => AddonRolloutDto)
   rollout?: AddonRolloutDto;
 }
 

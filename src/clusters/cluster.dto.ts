@@ -19,7 +19,7 @@ import {
 } from 'class-validator';
 import { BackupScheduleDto } from '../backups/backup.dto';
 import { IsDnsLabel } from '../common/dns-label';
-import { IsOmittable } from '../common/validation';
+import { IsNestedObject, IsOmittable } from '../common/validation';
 import { PageQuery } from '../common/cursor';
 import {
   CLUSTER_STATES,
@@ -78,8 +78,7 @@ export class NodePoolSpecDto {
 
   /** Replace nodes that stay unhealthy this long; absent: never. */
   @IsOmittable()
-  @ValidateNested()
-  @Type(() => AutoReplaceDto)
+  @IsNestedObject(() => AutoReplaceDto)
   autoReplace?: AutoReplaceDto;
 }
 
@@ -133,8 +132,7 @@ export class CreateClusterDto {
 
   /** Recurring etcd backups to the cluster's own bucket; the configured defaults when absent. */
   @IsOmittable()
-  @ValidateNested()
-  @Type(() => BackupScheduleDto)
+  @IsNestedObject(() => BackupScheduleDto)
   backup?: BackupScheduleDto;
 }
 
@@ -180,8 +178,7 @@ export class UpdateNodePoolDto {
   /** New auto-replace setting; `null` turns it off. */
   @ApiPropertyOptional({ type: AutoReplaceDto, nullable: true })
   @ValidateIf((o: UpdateNodePoolDto) => o.autoReplace !== null && o.autoReplace !== undefined)
-  @ValidateNested()
-  @Type(() => AutoReplaceDto)
+  @IsNestedObject(() => AutoReplaceDto)
   autoReplace?: AutoReplaceDto | null;
 }
 

@@ -1,5 +1,6 @@
-import { ValidationError, ValidationPipe } from '@nestjs/common';
-import { ValidateIf } from 'class-validator';
+import { applyDecorators, ValidationError, ValidationPipe } from '@nestjs/common';
+import { Type } from 'class-transformer';
+import { IsObject, ValidateIf, ValidateNested } from 'class-validator';
 import { badRequest, FieldProblem } from './problem';
 
 /** Flattens class-validator's tree into `field: message` pairs with paths like `nodePools[1].name`. */
@@ -40,3 +41,11 @@ export function createValidationPipe(): ValidationPipe {
  * skips only a missing field, and `null` meets the field's own rules (and fails them).
  */
 export const IsOmittable = () => ValidateIf((_object, value) => value !== undefined);
+
+/**
+ * For a body field that holds one object of `type`. `ValidateNested` alone takes an array (it
+ * validates each element, and none for `[]`), so `{"chart": []}` reached the service as an array
+ * and failed there with a 500; the object check refuses it first, naming the field.
+ */
+export const IsNestedObject = (type: () => new () => object) =>
+  applyDecorators(IsObject({ message: '$property must be an object' }), ValidateNested(), Type(type));

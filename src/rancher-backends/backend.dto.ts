@@ -1,19 +1,7 @@
 import { ApiProperty, ApiPropertyOptional, OmitType, PartialType } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import {
-  IsIn,
-  IsInt,
-  IsObject,
-  IsString,
-  IsUrl,
-  Matches,
-  MaxLength,
-  Max,
-  Min,
-  ValidateNested,
-} from 'class-validator';
+import { IsIn, IsInt, IsObject, IsString, IsUrl, Matches, MaxLength, Max, Min } from 'class-validator';
 import { IsDnsLabel } from '../common/dns-label';
-import { IsOmittable } from '../common/validation';
+import { IsNestedObject, IsOmittable } from '../common/validation';
 import { BACKEND_STATES, type BackendState } from './backend.types';
 
 export class BackendCapacityDto {
@@ -103,9 +91,7 @@ export class RegisterBackendDto {
   @IsObject()
   labels?: Record<string, string>;
 
-  @IsObject()
-  @ValidateNested()
-  @Type(() => BackendCapacityDto)
+  @IsNestedObject(() => BackendCapacityDto)
   capacity: BackendCapacityDto;
 
   @ApiPropertyOptional({ enum: BACKEND_STATES })

@@ -162,6 +162,36 @@ describe('hardening', () => {
     assert.equal(planned.status, 200, JSON.stringify(planned.body));
   });
 
+  it('refuses an array, a string or a number where a body field holds one object (400 naming it), writing nothing', async () => {
+    const before = await counts();
+    const chart = { repo: `${sim.url}/charts`, name: 'ingress-nginx', version: '4.11.3' };
+    const addon = { name: 'shapes', chart, namespace: 'ingress' };
+    const pool = { name: 'extra', roles: ['worker'], quantity: 1, flavor: 'm1.large' };
+    const writes: Array<[string, string, Record<string, unknown>, string]> = [
+      ['POST', '/v1/admin/addons', addon, 'chart'],
+      ['POST', '/v1/admin/addons', addon, 'rollout'],
+      ['PATCH', '/v1/admin/addons/shapes', {}, 'chart'],
+      ['PATCH', '/v1/admin/addons/shapes', {}, 'rollout'],
+      ['POST', '/v1/projects/web/clusters', clusterBody('objects'), 'backup'],
+      ['POST', '/v1/projects/web/clusters:plan', clusterBody('objects'), 'backup'],
+      ['POST', '/v1/projects/web/clusters/objects/node-pools', pool, 'autoReplace'],
+      ['PATCH', '/v1/projects/web/clusters/objects/node-pools/extra', {}, 'autoReplace'],
+    ];
+    for (const value of [[], [{}], 'x', 7]) {
+      for (const [method, path, template, field] of writes) {
+        const response = await paddock.request(method, path, { ...template, [field]: value });
+        const what = `${method} ${path} ${field}=${JSON.stringify(value)}`;
+        assert.equal(response.status, 400, `${what}: ${response.status} ${JSON.stringify(response.body)}`);
+        assert.equal(response.headers.get('content-type'), PROBLEM);
+        assert.ok(
+          response.body.errors.some((e: { field: string }) => e.field === field),
+          `${what} names ${field}: ${JSON.stringify(response.body.errors)}`,
+        );
+      }
+    }
+    assert.deepEqual(await counts(), before);
+  });
+
   it('keeps a token secret out of idempotency_keys, withholds it on replay, and never caches it', async () => {
     const headers = { 'idempotency-key': 'token-once' };
     const body = { subject: 'ci-secret', role: 'ci', project: 'web' };
