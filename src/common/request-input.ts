@@ -57,6 +57,12 @@ export function bodyProblems(body: unknown): FieldProblem[] {
       if (problem) problems.push(problem);
       continue;
     }
+    // JSON has no Infinity, but `1e400` parses to it; stored in jsonb (addon values, labels) it
+    // would turn into null without a word, and no field of the API means "infinite".
+    if (typeof value === 'number' && !Number.isFinite(value)) {
+      problems.push({ field, message: `${field} is a number too large to hold` });
+      continue;
+    }
     if (value === null || typeof value !== 'object') continue;
     if (depth >= INPUT_LIMITS.maxDepth) {
       return [

@@ -296,6 +296,18 @@ describe('hardening', () => {
     assert.equal(patched.status, 400);
   });
 
+  it('refuses a number past what a double holds (1e400) with a 400 naming it, instead of storing null', async () => {
+    const chart = `{"repo":"${sim.url}/charts","name":"ingress-nginx","version":"4.11.3"}`;
+    const body = `{"name":"huge","namespace":"ingress","chart":${chart},"values":{"replicas":1e400}}`;
+    const response = await paddock.request('POST', '/v1/admin/addons', body);
+    assert.equal(response.status, 400, JSON.stringify(response.body));
+    assert.deepEqual(
+      response.body.errors.map((e: { field: string }) => e.field),
+      ['values.replicas'],
+    );
+    assert.equal((await paddock.request('GET', '/v1/admin/addons/huge')).status, 404);
+  });
+
   it('refuses __proto__ and constructor like any unknown field, and non-JSON bodies with 415', async () => {
     for (const key of ['__proto__', 'constructor']) {
       const response = await paddock.request(
