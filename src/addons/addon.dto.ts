@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsInt, IsObject, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsBoolean, IsInt, IsObject, IsString, IsUrl, Matches, Max, MaxLength, Min } from 'class-validator';
 import { IsDnsLabel } from '../common/dns-label';
 import { IsNestedObject, IsOmittable } from '../common/validation';
 import { ADDON_STATES } from './addon.types';
@@ -21,6 +21,11 @@ export class AddonChartDto {
   @IsString()
   @MaxLength(2048)
   @Matches(HTTP_URL, { message: 'chart.repo must be an http or https URL without credentials' })
+  // The pattern alone lets through what no URL parser reads (`http://[`, `http://%zz/`).
+  @IsUrl(
+    { require_tld: false, require_protocol: true, protocols: ['http', 'https'], disallow_auth: true },
+    { message: 'chart.repo must be an http or https URL without credentials' },
+  )
   repo: string;
 
   @ApiProperty({ example: 'ingress-nginx', pattern: CHART_NAME.source })

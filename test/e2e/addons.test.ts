@@ -131,6 +131,16 @@ describe('addons through Fleet (rke1 on 2.11 with Bundles, rke2 on 2.12 with Hel
         },
         'chart.repo',
       ],
+      // Shaped like a URL, yet no URL parser reads them (they used to reach the index read and 500).
+      ...['http://[', 'http://%zz/charts', 'http://x.example:99999/charts'].map(
+        (repo): [Record<string, unknown>, string] => [
+          {
+            ...addonBody('ok', 'ingress-nginx', '4.11.3'),
+            chart: { repo, name: 'ingress-nginx', version: '4.11.3' },
+          },
+          'chart.repo',
+        ],
+      ),
       [addonBody('ok', 'ingress-nginx', '4.11.3', { namespace: 'Not A Namespace' }), 'namespace'],
       [addonBody('ok', 'ingress-nginx', '4.11.3', { rollout: { maxFailures: -1 } }), 'rollout.maxFailures'],
       [
