@@ -30,6 +30,8 @@ export interface Fault extends FaultSpec {
 export interface CallRecord {
   method: string;
   path: string;
+  /** The query string without `?`, when the request had one (a page, a filter, an action). */
+  query?: string;
   status: number;
   at: string;
   dropped?: true;

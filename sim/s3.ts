@@ -93,6 +93,13 @@ export function s3Reason(error: unknown): string {
     return messages[error.name] ?? `${error.name} (HTTP ${status ?? '?'})`;
   }
   const err = error as { code?: string; message?: string };
+  // TLS spoken to a plain HTTP port: Go's client says so in these words.
+  if (
+    err.code === 'EPROTO' ||
+    err.code === 'ERR_SSL_WRONG_VERSION_NUMBER' ||
+    /wrong version number/.test(err.message ?? '')
+  )
+    return 'http: server gave HTTP response to HTTPS client';
   return err.code ? `dial tcp: ${err.code}` : (err.message ?? String(error));
 }
 

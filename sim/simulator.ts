@@ -237,7 +237,15 @@ async function handle(
   }
 
   const dropped = fault?.dropResponse === true;
-  calls.record({ method, path, status: response.status, at, ...(dropped ? { dropped: true as const } : {}) });
+  const query = target.search.slice(1);
+  calls.record({
+    method,
+    path,
+    ...(query ? { query } : {}),
+    status: response.status,
+    at,
+    ...(dropped ? { dropped: true as const } : {}),
+  });
   if (dropped) {
     // The request was applied; the client just never hears about it.
     destroy(connection);

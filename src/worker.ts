@@ -2,7 +2,8 @@ import 'reflect-metadata';
 import { createServer } from 'node:http';
 import { loadConfig } from './config/app-config';
 import { prepareDatabase, startWorker } from './bootstrap';
-import { exposition, metricsRegistry } from './metrics/metrics.module';
+import { Registry } from 'prom-client';
+import { exposition } from './metrics/metrics.module';
 
 /**
  * Entry point of a queue worker on its own: operation steps, status sync, probes, sweeper. With
@@ -25,7 +26,7 @@ async function main(): Promise<void> {
             res.writeHead(404).end();
             return;
           }
-          void exposition(metricsRegistry()).then((body) =>
+          void exposition(worker.get(Registry)).then((body) =>
             res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(body),
           );
         }).listen(config.workerMetricsPort)

@@ -1902,7 +1902,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`. */
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`, `DATABASE_BUSY`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1919,7 +1919,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "DATABASE_BUSY";
                     };
                 };
             };
@@ -2144,7 +2144,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`. */
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`, `DATABASE_BUSY`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2161,7 +2161,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "DATABASE_BUSY";
                     };
                 };
             };
@@ -2300,7 +2300,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`. */
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`, `DATABASE_BUSY`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2317,7 +2317,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "DATABASE_BUSY";
                     };
                 };
             };
@@ -2498,7 +2498,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`. */
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`, `DATABASE_BUSY`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2515,7 +2515,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "DATABASE_BUSY";
                     };
                 };
             };
@@ -2763,7 +2763,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`. */
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`, `DATABASE_BUSY`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2780,7 +2780,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "DATABASE_BUSY";
                     };
                 };
             };
@@ -2919,7 +2919,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`. */
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`, `DATABASE_BUSY`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2936,7 +2936,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "DATABASE_BUSY";
                     };
                 };
             };
@@ -3117,7 +3117,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`. */
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`, `DATABASE_BUSY`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3134,7 +3134,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "DATABASE_BUSY";
                     };
                 };
             };
@@ -3280,7 +3280,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`. */
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`, `DATABASE_BUSY`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3297,7 +3297,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "DATABASE_BUSY";
                     };
                 };
             };
@@ -3413,7 +3413,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`. */
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`, `DATABASE_BUSY`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3430,7 +3430,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "DATABASE_BUSY";
                     };
                 };
             };
@@ -3655,7 +3655,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`. */
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`, `DATABASE_BUSY`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3672,7 +3672,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "DATABASE_BUSY";
                     };
                 };
             };
@@ -3811,7 +3811,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`. */
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`, `DATABASE_BUSY`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3828,7 +3828,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "DATABASE_BUSY";
                     };
                 };
             };
@@ -4007,7 +4007,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`. */
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`, `DATABASE_BUSY`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4024,7 +4024,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "DATABASE_BUSY";
                     };
                 };
             };
@@ -4272,7 +4272,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`. */
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`, `DATABASE_BUSY`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4289,7 +4289,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "DATABASE_BUSY";
                     };
                 };
             };
@@ -4405,7 +4405,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`. */
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`, `DATABASE_BUSY`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4422,7 +4422,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "DATABASE_BUSY";
                     };
                 };
             };
@@ -4647,7 +4647,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`. */
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`, `DATABASE_BUSY`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4664,7 +4664,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "DATABASE_BUSY";
                     };
                 };
             };
@@ -4803,7 +4803,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`. */
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`, `DATABASE_BUSY`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4820,7 +4820,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "DATABASE_BUSY";
                     };
                 };
             };
@@ -5068,7 +5068,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`. */
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`, `DATABASE_BUSY`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5085,7 +5085,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "DATABASE_BUSY";
                     };
                 };
             };
@@ -5266,7 +5266,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`. */
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`, `DATABASE_BUSY`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5283,7 +5283,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "DATABASE_BUSY";
                     };
                 };
             };
@@ -5422,7 +5422,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`. */
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`, `DATABASE_BUSY`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5439,7 +5439,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "DATABASE_BUSY";
                     };
                 };
             };
@@ -5687,7 +5687,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`. */
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`, `DATABASE_BUSY`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5704,7 +5704,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "DATABASE_BUSY";
                     };
                 };
             };
@@ -5820,7 +5820,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`. */
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`, `DATABASE_BUSY`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5837,7 +5837,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "DATABASE_BUSY";
                     };
                 };
             };
@@ -5995,7 +5995,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`. */
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`, `DATABASE_BUSY`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6012,7 +6012,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "DATABASE_BUSY";
                     };
                 };
             };
@@ -6152,7 +6152,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`. */
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`, `DATABASE_BUSY`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6169,7 +6169,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "DATABASE_BUSY";
                     };
                 };
             };
@@ -6394,7 +6394,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`. */
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`, `DATABASE_BUSY`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6411,7 +6411,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "DATABASE_BUSY";
                     };
                 };
             };
@@ -6591,7 +6591,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`. */
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`, `DATABASE_BUSY`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6608,7 +6608,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "DATABASE_BUSY";
                     };
                 };
             };
@@ -6748,7 +6748,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`. */
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`, `DATABASE_BUSY`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6765,7 +6765,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "DATABASE_BUSY";
                     };
                 };
             };
@@ -6907,7 +6907,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`, `TOO_MANY_WAITS`. */
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`, `DATABASE_BUSY`, `TOO_MANY_WAITS`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6924,7 +6924,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE" | "TOO_MANY_WAITS";
+                        code?: "DATABASE_UNAVAILABLE" | "DATABASE_BUSY" | "TOO_MANY_WAITS";
                     };
                 };
             };
@@ -7084,7 +7084,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`. */
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`, `DATABASE_BUSY`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7101,7 +7101,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "DATABASE_BUSY";
                     };
                 };
             };
@@ -7196,7 +7196,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`. */
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`, `DATABASE_BUSY`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7213,7 +7213,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "DATABASE_BUSY";
                     };
                 };
             };
@@ -7354,7 +7354,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`. */
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`, `DATABASE_BUSY`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7371,7 +7371,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "DATABASE_BUSY";
                     };
                 };
             };
@@ -7598,7 +7598,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`, `NO_BACKEND_AVAILABLE`. */
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`, `DATABASE_BUSY`, `NO_BACKEND_AVAILABLE`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7615,7 +7615,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE" | "NO_BACKEND_AVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "DATABASE_BUSY" | "NO_BACKEND_AVAILABLE";
                     };
                 };
             };
@@ -7734,7 +7734,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`. */
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`, `DATABASE_BUSY`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7751,7 +7751,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "DATABASE_BUSY";
                     };
                 };
             };
@@ -7912,7 +7912,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`. */
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`, `DATABASE_BUSY`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7929,7 +7929,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "DATABASE_BUSY";
                     };
                 };
             };
@@ -8167,7 +8167,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`. */
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`, `DATABASE_BUSY`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -8184,7 +8184,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "DATABASE_BUSY";
                     };
                 };
             };
@@ -8303,7 +8303,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`. */
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`, `DATABASE_BUSY`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -8320,7 +8320,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "DATABASE_BUSY";
                     };
                 };
             };
@@ -8549,7 +8549,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`. */
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`, `DATABASE_BUSY`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -8566,7 +8566,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "DATABASE_BUSY";
                     };
                 };
             };
@@ -8728,7 +8728,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`. */
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`, `DATABASE_BUSY`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -8745,7 +8745,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "DATABASE_BUSY";
                     };
                 };
             };
@@ -8864,7 +8864,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`. */
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`, `DATABASE_BUSY`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -8881,7 +8881,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "DATABASE_BUSY";
                     };
                 };
             };
@@ -9042,7 +9042,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`. */
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`, `DATABASE_BUSY`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -9059,7 +9059,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "DATABASE_BUSY";
                     };
                 };
             };
@@ -9287,7 +9287,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`. */
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`, `DATABASE_BUSY`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -9304,7 +9304,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "DATABASE_BUSY";
                     };
                 };
             };
@@ -9533,7 +9533,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`. */
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`, `DATABASE_BUSY`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -9550,7 +9550,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "DATABASE_BUSY";
                     };
                 };
             };
@@ -9718,7 +9718,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`. */
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`, `DATABASE_BUSY`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -9735,7 +9735,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "DATABASE_BUSY";
                     };
                 };
             };
@@ -9963,7 +9963,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`. */
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`, `DATABASE_BUSY`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -9980,7 +9980,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "DATABASE_BUSY";
                     };
                 };
             };
@@ -10142,7 +10142,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`. */
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`, `DATABASE_BUSY`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -10159,7 +10159,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "DATABASE_BUSY";
                     };
                 };
             };
@@ -10388,7 +10388,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`. */
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`, `DATABASE_BUSY`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -10405,7 +10405,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "DATABASE_BUSY";
                     };
                 };
             };
@@ -10524,7 +10524,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`. */
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`, `DATABASE_BUSY`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -10541,7 +10541,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "DATABASE_BUSY";
                     };
                 };
             };
@@ -10769,7 +10769,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`, `BACKEND_UNAVAILABLE`. */
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`, `DATABASE_BUSY`, `BACKEND_UNAVAILABLE`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -10786,7 +10786,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE" | "BACKEND_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "DATABASE_BUSY" | "BACKEND_UNAVAILABLE";
                     };
                 };
             };
@@ -10948,7 +10948,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`. */
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`, `DATABASE_BUSY`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -10965,7 +10965,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "DATABASE_BUSY";
                     };
                 };
             };
@@ -11084,7 +11084,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`. */
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`, `DATABASE_BUSY`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -11101,7 +11101,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "DATABASE_BUSY";
                     };
                 };
             };
@@ -11263,7 +11263,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`. */
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`, `DATABASE_BUSY`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -11280,7 +11280,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "DATABASE_BUSY";
                     };
                 };
             };
@@ -11507,7 +11507,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`. */
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`, `DATABASE_BUSY`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -11524,7 +11524,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "DATABASE_BUSY";
                     };
                 };
             };
@@ -11642,7 +11642,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`. */
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds. Codes: `DATABASE_UNAVAILABLE`, `DATABASE_BUSY`. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -11659,7 +11659,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "DATABASE_UNAVAILABLE";
+                        code?: "DATABASE_UNAVAILABLE" | "DATABASE_BUSY";
                     };
                 };
             };

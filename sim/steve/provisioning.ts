@@ -50,7 +50,13 @@ import {
   type Spec,
 } from './objects';
 import { admissionDenied, type SteveSchema } from './schema';
-import { deleteV2Snapshot, readBackV2Snapshot, uploadV2Snapshot, v2S3Target } from './snapshot-s3';
+import {
+  deleteV2Snapshot,
+  readBackV2Snapshot,
+  s3InsecureOf,
+  uploadV2Snapshot,
+  v2S3Target,
+} from './snapshot-s3';
 
 const WEBHOOK = 'rancher.cattle.io.clusters.provisioning.cattle.io';
 const NAME_MESSAGE =
@@ -1041,7 +1047,8 @@ export class ProvisioningController {
     metadata: string,
     s3: Record<string, unknown>,
   ): Promise<void> {
-    const target = v2S3Target(this.world, s3);
+    const rke = specOf(cluster).rkeConfig;
+    const target = v2S3Target(this.world, s3, isPlainObject(rke) && s3InsecureOf(rke));
     const outcome = 'error' in target ? target : await uploadV2Snapshot(target, snapshotName, metadata);
     const { namespace = '', name } = cluster.metadata;
     const latest = this.world.local.get(CLUSTER, namespace, name);
@@ -1145,7 +1152,11 @@ export class ProvisioningController {
     const s3 = isPlainObject(etcd.s3) ? etcd.s3 : {};
     return {
       file: String(file.name ?? ''),
-      target: v2S3Target(this.world, { ...file.s3, cloudCredentialName: s3.cloudCredentialName }),
+      target: v2S3Target(
+        this.world,
+        { ...file.s3, cloudCredentialName: s3.cloudCredentialName },
+        s3InsecureOf(rke),
+      ),
     };
   }
 

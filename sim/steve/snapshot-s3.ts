@@ -15,8 +15,42 @@ import {
 } from '../s3';
 import type { World } from '../world';
 
+/**
+ * Where k3s's S3 client connects (k3s pkg/etcd/s3/s3.go: `minio.New(endpoint, {Secure:
+ * !etcd-s3-insecure})`; minio-go utils.go `getEndpointURL`): a bare `host[:port]` gets `https://`
+ * (`http://` when insecure); a URL keeps its scheme only when it agrees with Secure, otherwise the
+ * client is never made. Rancher's S3 block cannot say insecure: only `etcd-s3-insecure` in the
+ * cluster's `machineGlobalConfig` does.
+ */
+export function k3sEndpointUrl(endpoint: string, insecure: boolean): string | { error: string } {
+  const host = endpoint === '' ? 's3.amazonaws.com' : endpoint;
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(host)?.[1]?.toLowerCase();
+  if (scheme === undefined) return `${insecure ? 'http' : 'https'}://${host}`;
+  if (scheme !== 'http' && scheme !== 'https')
+    return {
+      error: `Endpoint url scheme "${scheme}" is unsupported; use http or https or omit the scheme.`,
+    };
+  if ((scheme === 'https') === insecure)
+    return {
+      error: `Endpoint url scheme "${scheme}" conflicts with the secure option; remove the scheme from the endpoint or align the secure option.`,
+    };
+  if (/^[a-z]+:\/\/[^/]+\/./i.test(host)) return { error: 'Endpoint url cannot have fully qualified paths.' };
+  return host;
+}
+
+/** Whether the cluster's config.yaml would carry `etcd-s3-insecure: true` (planner/config.go `addUserConfig`). */
+export function s3InsecureOf(rkeConfig: Record<string, unknown>): boolean {
+  const global = isPlainObject(rkeConfig.machineGlobalConfig) ? rkeConfig.machineGlobalConfig : {};
+  const value = global['etcd-s3-insecure'];
+  return value === true || value === 'true';
+}
+
 /** The target an `rkeConfig.etcd.s3` block resolves to, or the error RKE2 reports for it. */
-export function v2S3Target(world: World, s3: Record<string, unknown>): S3Target | { error: string } {
+export function v2S3Target(
+  world: World,
+  s3: Record<string, unknown>,
+  insecure: boolean,
+): S3Target | { error: string } {
   const ref = typeof s3.cloudCredentialName === 'string' ? s3.cloudCredentialName : '';
   let cred: Record<string, unknown> = {};
   if (ref !== '') {
@@ -39,7 +73,9 @@ export function v2S3Target(world: World, s3: Record<string, unknown>): S3Target 
     secretKey: first(undefined, cred.secretKey),
   };
   if (target.bucket === '') return { error: 's3 bucket name was not set' };
-  return target;
+  const url = k3sEndpointUrl(target.endpoint, insecure);
+  if (typeof url !== 'string') return { error: `failed to get etcd S3 client: ${url.error}` };
+  return { ...target, endpoint: url };
 }
 
 /**

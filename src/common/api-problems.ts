@@ -43,6 +43,8 @@ const EXAMPLE_DETAIL: Record<string, string> = {
   RATE_LIMITED: 'too many requests for this token; retry in 3 s',
   INTERNAL: 'unexpected error (id 3f1c…); the operators have it in the log',
   DATABASE_UNAVAILABLE: 'the database is unavailable; retry shortly',
+  DATABASE_BUSY:
+    'the database is too busy to finish this request right now and nothing was written; try again shortly',
 };
 
 const problemResponse = (status: number, codes: string[]) => {
@@ -97,7 +99,7 @@ export function withProblemResponses(method: string, path: string, operation: Op
   // Public routes too: an address past its limit of failed authentications is refused everywhere.
   add(429, 'RATE_LIMITED');
   add(500, 'INTERNAL');
-  if (secured) add(503, 'DATABASE_UNAVAILABLE');
+  if (secured) add(503, 'DATABASE_UNAVAILABLE', 'DATABASE_BUSY');
   for (const [status, list] of Object.entries(operation[PROBLEM_CODES_EXTENSION] ?? {}))
     add(Number(status), ...(list ?? []));
   delete operation[PROBLEM_CODES_EXTENSION];

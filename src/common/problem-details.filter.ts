@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Request, Response } from 'express';
-import { isDatabaseUnavailable } from '../database/database-errors';
+import { isDatabaseBusy, isDatabaseUnavailable } from '../database/database-errors';
 import type { AuthenticatedRequest } from './auth.guard';
 import { FieldProblem, ProblemError } from './problem';
 
@@ -86,7 +86,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     if (response.headersSent) return;
     // For the audit log, which records the outcome of every mutating request.
     response.locals[PROBLEM_CODE_LOCAL] = body.code;
-    if (body.code === 'DATABASE_UNAVAILABLE') response.setHeader('Retry-After', '1');
+    if (body.code === 'DATABASE_UNAVAILABLE' || body.code === 'DATABASE_BUSY')
+      response.setHeader('Retry-After', '1');
     else if (typeof body.retryAfterSeconds === 'number')
       response.setHeader('Retry-After', String(body.retryAfterSeconds));
     response.status(body.status).type('application/problem+json').json(body);
@@ -131,6 +132,19 @@ export class ProblemDetailsFilter implements ExceptionFilter {
         HttpStatus.SERVICE_UNAVAILABLE,
         'DATABASE_UNAVAILABLE',
         'the database is unavailable right now; try again shortly (an Idempotency-Key makes retrying a change safe)',
+      );
+    }
+    if (isDatabaseBusy(exception)) {
+      // A statement outwaited its timeout (a burst of creates queued on one project's quota row):
+      // rolled back, nothing written, worth sending again.
+      this.logger.warn(
+        { err: exception, method: request.method, path: request.path },
+        'database too busy to finish a request in time',
+      );
+      return problemBody(
+        HttpStatus.SERVICE_UNAVAILABLE,
+        'DATABASE_BUSY',
+        'the database is too busy to finish this request right now and nothing was written; try again shortly (an Idempotency-Key makes retrying a change safe)',
       );
     }
     const errorId = randomUUID();

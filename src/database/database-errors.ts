@@ -51,6 +51,22 @@ export function isDatabaseUnavailable(error: unknown, depth = 0): boolean {
   return isDatabaseUnavailable(e.driverError, depth + 1) || isDatabaseUnavailable(e.cause, depth + 1);
 }
 
+/**
+ * SQLSTATEs of a statement that waited its turn too long rather than failed: 57014 (cancelled by
+ * `statement_timeout`, e.g. queued behind the locks on one project's quota row while a burst of
+ * creates commits one by one), 55P03 (lock not available). The transaction is rolled back, so
+ * nothing was written and the request can simply be sent again.
+ */
+const BUSY_SQLSTATE = new Set(['57014', '55P03']);
+
+/** The database was reachable but too busy to finish the statement in time: a retryable 503. */
+export function isDatabaseBusy(error: unknown, depth = 0): boolean {
+  if (!error || typeof error !== 'object' || depth > 3) return false;
+  const e = error as { code?: unknown; driverError?: unknown; cause?: unknown };
+  if (typeof e.code === 'string' && BUSY_SQLSTATE.has(e.code)) return true;
+  return isDatabaseBusy(e.driverError, depth + 1) || isDatabaseBusy(e.cause, depth + 1);
+}
+
 /** A unique index or constraint refused an insert: the caller turns it into its own 409. */
 export function isUniqueViolation(error: unknown, constraint: string): boolean {
   const e = error as { code?: unknown; constraint?: unknown } | null;

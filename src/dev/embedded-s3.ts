@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import type { IncomingMessage, Server } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +26,8 @@ export interface EmbeddedS3Options {
   secretAccessKey?: string;
   /** An existing folder to keep the data in (default: a new temporary one, removed on close). */
   directory?: string;
+  /** Sees every request the store receives (tests count the S3 traffic with it). */
+  onRequest?: (request: IncomingMessage) => void;
 }
 
 /**
@@ -49,6 +52,8 @@ export async function startEmbeddedS3(options: EmbeddedS3Options = {}): Promise<
     if (server) return;
     const instance = new S3rver({ address: '127.0.0.1', port, silent: true, directory });
     port = (await instance.run()).port;
+    if (options.onRequest)
+      (instance as unknown as { httpServer: Server }).httpServer.on('request', options.onRequest);
     server = instance;
   };
   const stop = async () => {

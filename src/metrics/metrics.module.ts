@@ -1,4 +1,4 @@
-import { Controller, Get, Global, Header, Module } from '@nestjs/common';
+import { Controller, Get, Global, Header, Inject, Injectable, Module, OnModuleDestroy } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import {
   collectDefaultMetrics,
@@ -11,20 +11,45 @@ import {
   Registry,
 } from 'prom-client';
 import { Public } from '../common/auth.guard';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
 
 /**
- * One Prometheus registry per process, shared by the API and the worker when they run together,
- * so `/metrics` shows both. Metrics are looked up by name before being created, which lets tests
- * boot several applications in one process.
+ * Each application (the API, the worker) owns a registry, so a metric computed at scrape time reads
+ * the database of the application that made it, never one that has shut down. The applications
+ * of one deployment running in one process (the API and the worker on the same database and
+ * queue) form a group, and `/metrics` shows the whole group: what the worker counts is scraped
+ * from the API's port. Tests boot several deployments in one process; each sees only its own.
  */
-let processRegistry: Registry | undefined;
+interface Group {
+  members: Set<Registry>;
+}
+const groups = new Map<string, Group>();
+const groupOf = new WeakMap<Registry, Group>();
 
-export function metricsRegistry(): Registry {
+/** Process-wide metrics (CPU, memory, event loop), collected once for every group. */
+let processRegistry: Registry | undefined;
+function processMetrics(): Registry {
   if (!processRegistry) {
     processRegistry = new Registry();
     collectDefaultMetrics({ register: processRegistry, prefix: 'paddock_' });
   }
   return processRegistry;
+}
+
+/** The registry of one application, in the group of its deployment; `leave` on shutdown. */
+export function joinMetricsGroup(key: string): { registry: Registry; leave: () => void } {
+  const group = groups.get(key) ?? { members: new Set<Registry>() };
+  groups.set(key, group);
+  const registry = new Registry();
+  group.members.add(registry);
+  groupOf.set(registry, group);
+  return {
+    registry,
+    leave: () => {
+      group.members.delete(registry);
+      if (group.members.size === 0 && groups.get(key) === group) groups.delete(key);
+    },
+  };
 }
 
 export function counter<T extends string>(registry: Registry, config: CounterConfiguration<T>): Counter<T> {
@@ -104,10 +129,27 @@ async function renderScraped(metric: ScrapedMetric): Promise<string> {
   return `${lines.join('\n')}\n`;
 }
 
-/** The whole exposition: prom-client's metrics, then the scraped ones. */
+/**
+ * The whole exposition: prom-client's metrics, then the scraped ones, of the registry and the
+ * other live members of its group (a name the registry has itself is taken from it), then the
+ * process's own.
+ */
 export async function exposition(registry: Registry): Promise<string> {
-  const own = [...(scrapedMetrics.get(registry)?.values() ?? [])];
-  const [base, ...rest] = await Promise.all([registry.metrics(), ...own.map(renderScraped)]);
+  const group = groupOf.get(registry);
+  const registries = group
+    ? [registry, ...[...group.members].filter((r) => r !== registry), processMetrics()]
+    : [registry];
+  const merged = registries.length === 1 ? registry : new Registry();
+  const own = new Map<string, ScrapedMetric>();
+  for (const member of registries) {
+    if (merged !== registry)
+      for (const { name } of member.getMetricsAsArray()) {
+        const metric = member.getSingleMetric(name);
+        if (metric && !merged.getSingleMetric(name)) merged.registerMetric(metric);
+      }
+    for (const [name, metric] of scrapedMetrics.get(member) ?? []) if (!own.has(name)) own.set(name, metric);
+  }
+  const [base, ...rest] = await Promise.all([merged.metrics(), ...[...own.values()].map(renderScraped)]);
   return rest.length === 0 ? base : `${base}\n${rest.join('\n')}`;
 }
 
@@ -124,10 +166,35 @@ class MetricsController {
   }
 }
 
+/** The application's registry, leaving its group when the application shuts down. */
+@Injectable()
+export class ApplicationMetrics implements OnModuleDestroy {
+  readonly registry: Registry;
+  private readonly leave: () => void;
+
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    // One deployment: the same database and queue (the API and the worker of `npm start`).
+    ({ registry: this.registry, leave: this.leave } = joinMetricsGroup(
+      `${config.databaseUrl}\n${config.queuePrefix}`,
+    ));
+  }
+
+  onModuleDestroy(): void {
+    this.leave();
+  }
+}
+
 /** Provides the registry; the `/metrics` route is mounted only by the HTTP application. */
 @Global()
 @Module({
-  providers: [{ provide: Registry, useFactory: metricsRegistry }],
+  providers: [
+    ApplicationMetrics,
+    {
+      provide: Registry,
+      useFactory: (metrics: ApplicationMetrics) => metrics.registry,
+      inject: [ApplicationMetrics],
+    },
+  ],
   exports: [Registry],
 })
 export class MetricsModule {}

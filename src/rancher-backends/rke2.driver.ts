@@ -343,6 +343,7 @@ export class Rke2Driver implements BackendDriver {
                     spec.backup,
                   ),
                 ),
+                ...insecureS3Config(spec.backup),
               }
             : {}),
         },
@@ -559,10 +560,20 @@ export class Rke2Driver implements BackendDriver {
     if (!current) throw this.gone('PUT', clusterId);
     const credential = await this.ensureBackupCredential(this.paddockIdOf(current, clusterId), backup);
     const etcd = toEtcdConfig(backup, credential);
+    const global = insecureS3Config(backup).machineGlobalConfig;
     const updated = await this.updateCluster(clusterId, (c) => {
       const rke = c.spec!.rkeConfig!;
-      if (JSON.stringify(rke.etcd) === JSON.stringify({ ...(rke.etcd as object), ...etcd })) return false;
-      rke.etcd = { ...(rke.etcd as object), ...etcd };
+      const wanted = {
+        etcd: { ...(rke.etcd as object), ...etcd },
+        machineGlobalConfig: { ...(rke.machineGlobalConfig as object), ...global },
+      };
+      if (
+        JSON.stringify(rke.etcd) === JSON.stringify(wanted.etcd) &&
+        (!global || JSON.stringify(rke.machineGlobalConfig) === JSON.stringify(wanted.machineGlobalConfig))
+      )
+        return false;
+      rke.etcd = wanted.etcd;
+      if (global) rke.machineGlobalConfig = wanted.machineGlobalConfig;
       return true;
     });
     if (!updated) throw this.gone('PUT', clusterId);
@@ -686,7 +697,7 @@ export class Rke2Driver implements BackendDriver {
           accessKey: backup.target.accessKey,
           secretKey: backup.target.secretKey,
           defaultRegion: backup.target.region,
-          defaultEndpoint: backup.target.endpoint,
+          defaultEndpoint: rke2S3Endpoint(backup.target.endpoint).host,
           defaultBucket: backup.target.bucket,
         },
       },
@@ -990,6 +1001,32 @@ const pendingSnapshot = (
 const credentialNameOf = (paddockId: string) => `paddock-etcd-${paddockId}`;
 
 /**
+ * The endpoint as RKE2/K3s take it. Rancher passes `rkeConfig.etcd.s3.endpoint` through unchanged
+ * as `etcd-s3-endpoint` (pkg/capr/planner/s3args.go), and k3s hands it to minio-go's `minio.New`
+ * with `Secure: !etcd-s3-insecure` (k3s pkg/etcd/s3/s3.go): it wants `host[:port]` and speaks
+ * HTTPS unless told otherwise; minio-go refuses an `http://` URL while secure (utils.go
+ * `getEndpointURL`), and older minio-go releases refuse any scheme.
+ */
+export function rke2S3Endpoint(endpoint: string): { host: string; insecure: boolean } {
+  const match = /^(https?):\/\/([^/]+)\/?$/i.exec(endpoint.trim());
+  if (!match) return { host: endpoint.trim(), insecure: false };
+  return { host: match[2], insecure: match[1].toLowerCase() === 'http' };
+}
+
+/**
+ * Rancher's S3 block has no "insecure" field (ETCDSnapshotS3 in pkg/apis/rke.cattle.io/v1:
+ * endpoint, endpointCA, skipSSLVerify, bucket, region, cloudCredentialName, folder), so a plain
+ * HTTP endpoint is asked for the one other way Rancher offers: `machineGlobalConfig`, which the
+ * planner writes into the same config.yaml as the `etcd-s3-*` settings (planner/config.go
+ * `addConfigFile`: `addUserConfig`, then `addETCD`), read by the server and by `etcd-snapshot save`.
+ */
+function insecureS3Config(backup: ClusterBackupSpec): { machineGlobalConfig?: Record<string, unknown> } {
+  return rke2S3Endpoint(backup.target.endpoint).insecure
+    ? { machineGlobalConfig: { 'etcd-s3-insecure': true } }
+    : {};
+}
+
+/**
  * `rkeConfig.etcd` for a schedule. Cron has no "every N hours" past a day: intervals of a day or
  * more become every round(N/24) days at midnight.
  */
@@ -1001,7 +1038,7 @@ export function toEtcdConfig(backup: ClusterBackupSpec, credential: string): Rec
     snapshotRetention: backup.schedule.retention,
     s3: {
       bucket: backup.target.bucket,
-      endpoint: backup.target.endpoint,
+      endpoint: rke2S3Endpoint(backup.target.endpoint).host,
       region: backup.target.region,
       cloudCredentialName: credential,
     },

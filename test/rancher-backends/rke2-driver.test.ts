@@ -264,10 +264,14 @@ describe('rke2 driver against a simulated Rancher 2.12', () => {
       .rkeConfig.etcd;
     assert.equal(etcd.snapshotScheduleCron, '0 */6 * * *');
     assert.equal(etcd.snapshotRetention, 3);
+    // RKE2 takes host:port and speaks HTTPS unless `etcd-s3-insecure`, which only machineGlobalConfig can say.
     assert.deepEqual(
       { bucket: etcd.s3.bucket, endpoint: etcd.s3.endpoint, region: etcd.s3.region },
-      { bucket: BUCKET, endpoint: s3.endpoint, region: s3.region },
+      { bucket: BUCKET, endpoint: new URL(s3.endpoint).host, region: s3.region },
     );
+    const global = (await sim.rancher('GET', `/v1/provisioning.cattle.io.clusters/${clusterId}`)).body.spec
+      .rkeConfig.machineGlobalConfig;
+    assert.equal(global['etcd-s3-insecure'], true, 'the embedded store speaks plain HTTP');
     const credential = await sim.rancher('GET', `/v3/cloudcredentials/${etcd.s3.cloudCredentialName}`);
     assert.equal(credential.status, 200);
     assert.equal(credential.body.s3credentialConfig.accessKey, s3.accessKeyId);

@@ -21,10 +21,12 @@ async function activeCluster(
   name: string,
   s3 = false,
   etcd?: Record<string, unknown>,
+  machineGlobalConfig?: Record<string, unknown>,
 ): Promise<any> {
   const config = await createMachineConfig(sim, `nc-${name}-`);
   const body: any = v2ClusterBody(name, config.metadata.name);
   if (etcd) body.spec.rkeConfig.etcd = etcd;
+  if (machineGlobalConfig) body.spec.rkeConfig.machineGlobalConfig = machineGlobalConfig;
   if (s3) {
     body.spec.rkeConfig.etcd = {
       snapshotScheduleCron: '0 */5 * * *',
@@ -274,6 +276,7 @@ describe('provisioning v2 S3 snapshots with the credential keys', () => {
   };
 
   it("uploads with the credential's keys: the right ones land, an unknown key id fails the snapshot", async () => {
+    const host = new URL(s3.endpoint).host;
     await s3.ensureBucket('keys-ok');
     await s3.ensureBucket('keys-bad');
     for (const [name, accessKey] of [
@@ -281,9 +284,13 @@ describe('provisioning v2 S3 snapshots with the credential keys', () => {
       ['keys-bad', 'AKIA-NOT-A-KEY'],
     ] as const) {
       const id = await credential(`cred-${name}`, accessKey);
-      await activeCluster(sim, name, false, {
-        s3: { bucket: name, endpoint: s3.endpoint, region: s3.region, cloudCredentialName: id },
-      });
+      await activeCluster(
+        sim,
+        name,
+        false,
+        { s3: { bucket: name, endpoint: host, region: s3.region, cloudCredentialName: id } },
+        { 'etcd-s3-insecure': true },
+      );
       assert.equal((await patchRke(sim, name, { etcdSnapshotCreate: { generation: 1 } })).status, 200);
     }
     const s3Snapshot = async (cluster: string) =>
@@ -304,5 +311,48 @@ describe('provisioning v2 S3 snapshots with the credential keys', () => {
       'failed to get etcd S3 client: failed to test for existence of bucket keys-bad: Access Denied.',
     );
     assert.deepEqual(await s3.objects('keys-bad'), []);
+  });
+
+  it('takes the endpoint as k3s does: host:port over HTTPS unless etcd-s3-insecure, a scheme only when it agrees', async () => {
+    const host = new URL(s3.endpoint).host;
+    const id = await credential('cred-forms', s3.accessKeyId);
+    // [cluster, endpoint, machineGlobalConfig, the S3 snapshot's status, its message]
+    const cases: Array<[string, string, Record<string, unknown> | undefined, string, string?]> = [
+      ['form-plain', host, { 'etcd-s3-insecure': true }, 'successful'],
+      ['form-url-insecure', s3.endpoint, { 'etcd-s3-insecure': 'true' }, 'successful'],
+      [
+        'form-url',
+        s3.endpoint,
+        undefined,
+        'failed',
+        'failed to get etcd S3 client: Endpoint url scheme "http" conflicts with the secure option; remove the scheme from the endpoint or align the secure option.',
+      ],
+      [
+        'form-https',
+        host,
+        undefined,
+        'failed',
+        'failed to get etcd S3 client: failed to test for existence of bucket form-https: http: server gave HTTP response to HTTPS client',
+      ],
+    ];
+    for (const [name, endpoint, global] of cases) {
+      await s3.ensureBucket(name);
+      await activeCluster(
+        sim,
+        name,
+        false,
+        { s3: { bucket: name, endpoint, region: s3.region, cloudCredentialName: id } },
+        global,
+      );
+      assert.equal((await patchRke(sim, name, { etcdSnapshotCreate: { generation: 1 } })).status, 200);
+    }
+    for (const [name, , , status, message] of cases) {
+      const snapshot = (await snapshotsOf(sim, name, 2)).find(
+        (x) => x.metadata.annotations['etcdsnapshot.rke.io/storage'] === 's3',
+      );
+      assert.equal(snapshot.snapshotFile.status, status, `${name}: ${snapshot.snapshotFile.message}`);
+      if (message) assert.equal(snapshot.snapshotFile.message, message, name);
+      assert.equal((await s3.objects(name)).length, status === 'successful' ? 1 : 0, name);
+    }
   });
 });

@@ -23,13 +23,28 @@ export interface TestS3 extends EmbeddedS3 {
   objects(bucket: string): Promise<Array<{ key: string; size: number }>>;
   deleteObject(bucket: string, key: string): Promise<void>;
   ensureBucket(bucket: string): Promise<void>;
+  /** Every request the store received since the last `clearRequests`, oldest first. */
+  requests(): S3Request[];
+  clearRequests(): void;
+}
+
+/** One request to the store: `HEAD /bucket`, `PUT /bucket/key`, `GET /bucket?list-type=2`… */
+export interface S3Request {
+  method: string;
+  path: string;
+  query: string;
 }
 
 export async function startTestS3(): Promise<TestS3> {
   const suffix = randomBytes(4).toString('hex');
+  let seen: S3Request[] = [];
   const store = await startEmbeddedS3({
     accessKeyId: `test-access-${suffix}`,
     secretAccessKey: `test-secret-${randomBytes(12).toString('hex')}`,
+    onRequest: (req) => {
+      const url = new URL(req.url ?? '/', 'http://s3');
+      seen.push({ method: req.method ?? 'GET', path: url.pathname, query: url.search.slice(1) });
+    },
   });
   const client = new S3Client({
     endpoint: store.endpoint,
@@ -73,6 +88,10 @@ export async function startTestS3(): Promise<TestS3> {
     },
     async ensureBucket(bucket) {
       await client.send(new CreateBucketCommand({ Bucket: bucket }));
+    },
+    requests: () => [...seen],
+    clearRequests: () => {
+      seen = [];
     },
     async close() {
       client.destroy();
