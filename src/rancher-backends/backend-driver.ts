@@ -411,7 +411,7 @@ export interface BackendDriver extends AddonDriver {
 
 // ------------------------------------------------------------------ addons (through Fleet)
 
-/** How a backend's Fleet takes an addon: a `HelmOp`, or a `Bundle` with `helmOpOptions`. */
+/** How a backend's Fleet takes an addon: a `HelmOp`, or a `Bundle` that embeds the chart. */
 export type AddonDeliveryKind = 'helmop' | 'bundle';
 
 /** One addon's Fleet object on one backend, in Paddock's words. */
@@ -421,6 +421,8 @@ export interface AddonDeliverySpec {
   /** Paddock's addon name, as a label on the object. */
   addon: string;
   chart: { repo: string; name: string; version: string };
+  /** For a Bundle: the chart's files as `spec.resources`, the way `fleet apply` embeds a chart. */
+  resources?: { name: string; content: string; encoding?: string }[];
   namespace: string;
   releaseName: string;
   values: Record<string, unknown>;
