@@ -29,8 +29,6 @@ export interface BackendDriverSettings {
   cloudCredential?: string | null;
   /** Kubernetes versions as the backend spells them, as its last probe found them. */
   kubernetesVersions?: readonly string[];
-  /** Rancher's version as the last probe found it (null: not probed yet). */
-  rancherVersion?: string | null;
 }
 
 /** Where a backend lives and how to authenticate. The token is a secret: never log it. */
