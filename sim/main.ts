@@ -3,7 +3,7 @@
  * [--version v2.11.3] [--host 0.0.0.0] [--node-template m1.large[=driver] ...]
  * [--kubernetes-version v1.31.9-rancher1-1 ...] [--rke2-version v1.31.9+rke2r1 ...]
  * [--k3s-version v1.31.9+k3s1 ...] [--timing nodeProvisionMs=500 ...]
- * [--tls-cert cert.pem --tls-key key.pem [--tls-port 9443]]`.
+ * [--tls-cert cert.pem --tls-key key.pem [--tls-port 9443]] [--no-fleet]`.
  * Environment fallbacks: SIM_PORT, SIM_TOKEN, SIM_PROFILE. Runs until SIGINT/SIGTERM.
  */
 import { readFileSync } from 'node:fs';
@@ -50,6 +50,9 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): SimulatorOptions {
         break;
       case '--version':
         options.version = value();
+        break;
+      case '--no-fleet':
+        options.fleet = false;
         break;
       case '--node-template': {
         const [name, driver] = value().split('=');

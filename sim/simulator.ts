@@ -51,6 +51,11 @@ export interface SimulatorOptions {
   /** K3s releases (`v1.31.9+k3s1`); the first is `k3s-default-version`. */
   k3sVersions?: string[];
   /**
+   * Rancher's `fleet` feature (default on). Off, Rancher installs no Fleet charts, so steve serves
+   * no `fleet.cattle.io` type at all.
+   */
+  fleet?: boolean;
+  /**
    * Also serve HTTPS on a second port (`secureUrl`) with this PEM key and certificate. kubectl
    * sends no credentials to a plain-HTTP server, so it needs this to reach `/k8s/clusters/…`.
    */
@@ -99,6 +104,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     k3sVersions: options.k3sVersions?.length ? options.k3sVersions : DEFAULT_K3S_VERSIONS,
     timings: resolveTimings(options.profile, options.timings),
     token,
+    fleet: options.fleet ?? true,
   });
   const faults = new FaultRegistry();
   const calls = new CallLog();

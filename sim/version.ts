@@ -52,13 +52,20 @@ export function servesHelmOps(version: RancherVersion): boolean {
 }
 
 /**
- * Whether a Bundle's `helmOpOptions` makes the agents download its chart. From Fleet 0.13 (2.12)
- * it is the documented field. Fleet 0.12 (2.11) has the same path as the experimental
- * `helmAppOptions`; the simulator serves it under the 0.13 name there, so RKE1 backends (≤ 2.11)
- * can take addons as Bundles. Fleet 0.11 and older (≤ 2.10) have no such field: the CRD prunes it.
+ * The Bundle field that makes the agents download `helm.repo/chart/version` themselves, as this
+ * version's Fleet CRD names it (its structural schema prunes any other):
+ * - Fleet 0.13 (2.12 on): `helmOpOptions` (`pkg/apis/fleet.cattle.io/v1alpha1/bundle_types.go`).
+ * - Fleet 0.12 (2.11): `helmAppOptions`, honoured only with the controller's env
+ *   `EXPERIMENTAL_HELM_OPS=true` (fleet `internal/cmd/controller/reconciler/bundle_controller.go`
+ *   at 0.12: "bundle contains data used by helm ops but env variable EXPERIMENTAL_HELM_OPS is not
+ *   set to true"), which Rancher's Fleet chart values never set
+ *   (rancher `pkg/controllers/dashboard/fleetcharts/controller.go`).
+ * - Fleet 0.11 and older (≤ 2.10): none; a Bundle carries its chart in `spec.resources`.
  */
-export function honoursHelmOpOptions(version: RancherVersion): boolean {
-  return version.minor >= 11;
+export function bundleChartField(version: RancherVersion): 'helmOpOptions' | 'helmAppOptions' | null {
+  if (version.minor >= 12) return 'helmOpOptions';
+  if (version.minor === 11) return 'helmAppOptions';
+  return null;
 }
 
 export const DEFAULT_RKE2_VERSIONS = ['v1.31.9+rke2r1', 'v1.30.14+rke2r2', 'v1.32.5+rke2r1'];

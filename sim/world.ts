@@ -26,6 +26,8 @@ export interface WorldConfig {
   k3sVersions: string[];
   timings: SimulatorTimings;
   token: string;
+  /** Rancher's `fleet` feature: off, no Fleet type is served. */
+  fleet?: boolean;
 }
 
 /** Everything one simulated Rancher server holds: objects, controllers, timers, settings. */
@@ -37,6 +39,8 @@ export class World {
   readonly kubernetesVersions: string[];
   readonly rke2Versions: string[];
   readonly k3sVersions: string[];
+  /** Whether Rancher installed Fleet (its `fleet` feature). */
+  readonly fleetInstalled: boolean;
   /** The local (Rancher's own) cluster's objects behind steve `/v1`: one resourceVersion counter. */
   readonly local = new ClusterObjects();
   /** The admin user every request acts as (creatorId, kubeconfig token names, RBAC messages). */
@@ -69,6 +73,7 @@ export class World {
     this.kubernetesVersions = config.kubernetesVersions;
     this.rke2Versions = config.rke2Versions;
     this.k3sVersions = config.k3sVersions;
+    this.fleetInstalled = config.fleet ?? true;
     this.tokens.add(config.token);
     this.clusters = new ClusterType(this);
     this.nodePools = new NodePoolType(this);

@@ -147,16 +147,24 @@ function archive(chart: ChartInfo, version: string): Buffer {
       'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata:\n  replicas: "{{ .Values.replicaCount }}"\n',
     ],
   ];
+  const out = tarGz(files);
+  archives.set(key, out);
+  return out;
+}
+
+/**
+ * A gzipped ustar archive of regular files (mode 0644, fixed mtime): a chart archive as `helm
+ * package` writes one. gzip's header holds no time when none is given, so the bytes (and the
+ * digest) are stable.
+ */
+export function tarGz(files: Array<[string, string | Buffer]>): Buffer {
   const blocks: Buffer[] = [];
   for (const [name, content] of files) {
-    const data = Buffer.from(content, 'utf8');
+    const data = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
     blocks.push(tarHeader(name, data.length), data, Buffer.alloc((512 - (data.length % 512)) % 512));
   }
   blocks.push(Buffer.alloc(1024));
-  const out = gzipSync(Buffer.concat(blocks), { level: 9 });
-  // gzip's header holds no time when none is given, so the archive (and its digest) is stable.
-  archives.set(key, out);
-  return out;
+  return gzipSync(Buffer.concat(blocks), { level: 9 });
 }
 
 /** A ustar header for a regular file, mode 0644, fixed mtime. */

@@ -4,6 +4,7 @@
  * `fleetReconcileMs` while there is Fleet work, and on demand before a Fleet type is read.
  */
 import type { World } from '../world';
+import { BundleContents } from './contents';
 import { DeploymentAgent, type Breakage } from './deployments';
 import { HelmOpController } from './helmops';
 import { BUNDLE, BUNDLE_DEPLOYMENT, FLEET_CLUSTER, HELMOP } from './names';
@@ -35,9 +36,10 @@ export class FleetController {
   constructor(private readonly world: World) {
     const chartsUrl = () => `${world.serverUrl}/charts`;
     this.registration = new FleetRegistration(world);
-    this.agent = new DeploymentAgent(world, chartsUrl);
+    const contents = new BundleContents();
+    this.agent = new DeploymentAgent(world, chartsUrl, contents);
     this.helmops = new HelmOpController(world, chartsUrl);
-    this.rollout = new BundleRollout(world, this.agent);
+    this.rollout = new BundleRollout(world, this.agent, contents);
   }
 
   /** Something Fleet watches changed: reconcile soon (and keep going while there is work). */

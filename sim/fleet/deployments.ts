@@ -10,6 +10,7 @@ import { k8sTime } from '../resources/resource-type';
 import type { Condition } from '../state';
 import type { World } from '../world';
 import { findChart, isFailingVersion } from './charts';
+import { embeddedChart, type BundleContents } from './contents';
 import { BUNDLE_DEPLOYMENT } from './names';
 import { deploymentState, putCondition } from './summary';
 
@@ -46,6 +47,7 @@ export class DeploymentAgent {
   constructor(
     private readonly world: World,
     private readonly chartsUrl: () => string,
+    private readonly contents: BundleContents,
   ) {}
 
   /** The controller set a new deployment ID: the agent picks it up after `fleetApplyMs`. */
@@ -215,19 +217,33 @@ export class DeploymentAgent {
   }
 
   /**
-   * Why Helm would fail: a chart version with the pre-release `-fail` always does; a chart the
-   * simulator's own repository does not list cannot be downloaded. Other repositories are assumed
-   * reachable. Only a bundle with `helmOpOptions` downloads a chart (rancher-212.md §4.b).
+   * Why Helm would fail. With `helmChartOptions` the agent downloads `helm.repo/chart/version`: a
+   * chart the simulator's own repository does not list cannot be downloaded (other repositories
+   * are assumed reachable). Without it the agent installs what the bundle's resources hold
+   * (rancher-212.md §4.b): the chart found there by `DetermineStyle`, else plain manifests, and an
+   * unreadable resource fails. A chart version with the pre-release `-fail` always fails.
    */
   private applyError(spec: Record<string, unknown>): string | undefined {
-    if (!isPlainObject(spec.helmChartOptions)) return undefined;
     const options = isPlainObject(spec.options) ? spec.options : {};
     const helm = isPlainObject(options.helm) ? options.helm : {};
-    const chart = String(helm.chart ?? '');
-    const version = String(helm.version ?? '');
-    const repo = String(helm.repo ?? '').replace(/\/+$/, '');
-    if (repo === this.chartsUrl() && !findChart(chart, version)) {
-      return `chart "${chart}" version "${version}" not found in ${repo} repository`;
+    let chart: string;
+    let version: string;
+    if (isPlainObject(spec.helmChartOptions)) {
+      chart = String(helm.chart ?? '');
+      version = String(helm.version ?? '');
+      const repo = String(helm.repo ?? '').replace(/\/+$/, '');
+      if (repo === this.chartsUrl() && !findChart(chart, version))
+        return `chart "${chart}" version "${version}" not found in ${repo} repository`;
+    } else {
+      const resources = this.contents.get(String(spec.deploymentID ?? '').split(':')[0]);
+      if (!resources) return undefined;
+      try {
+        const embedded = embeddedChart(resources, options);
+        if (!embedded) return undefined;
+        ({ name: chart, version } = embedded);
+      } catch (error) {
+        return (error as Error).message;
+      }
     }
     if (isFailingVersion(version)) {
       const release = String(helm.releaseName || chart);

@@ -13,6 +13,7 @@ import { k8sTime } from '../resources/resource-type';
 import type { Condition } from '../state';
 import type { World } from '../world';
 import { isSemver } from './charts';
+import type { BundleContents } from './contents';
 import type { DeploymentAgent } from './deployments';
 import { API_VERSION, BUNDLE, BUNDLE_DEPLOYMENT } from './names';
 import type { RegisteredCluster } from './registration';
@@ -63,11 +64,16 @@ export class BundleRollout {
   constructor(
     private readonly world: World,
     private readonly agent: DeploymentAgent,
+    private readonly contents: BundleContents,
   ) {}
 
   /** `existing`: this bundle's bundle deployments, by their namespace. */
   reconcile(bundle: KubeObject, clusters: RegisteredCluster[], existing: Map<string, KubeObject>): void {
     const spec = isPlainObject(bundle.spec) ? bundle.spec : {};
+    // Fleet 0.12 without EXPERIMENTAL_HELM_OPS (Rancher never sets it) fails the reconcile of a
+    // bundle with `helmAppOptions` before it targets anything or writes a status
+    // (`bundle_controller.go` at 0.12): nothing is deployed, nothing changes.
+    if (isPlainObject(spec.helmAppOptions)) return;
     const workspace = bundle.metadata.namespace ?? '';
     const invalid = this.invalidVersion(spec);
     const targets: Target[] = [];
@@ -115,8 +121,12 @@ export class BundleRollout {
           : undefined;
         if (current === target.deploymentID) continue;
         if (!target.bd && newlyCreated >= MAX_NEW) continue;
-        if (unavailable >= maxUnavailable || pUnavailable >= pMax) continue;
-        const wasUnavailable = isUnavailable(target.bd);
+        // `updateDeploymentFromStaged` (fleet `internal/cmd/controller/target/partition.go`): the
+        // limits hold back only a deployment that is available now. One that is unavailable
+        // already (failed, not ready, or new: it has no ready status yet) moves to the staged ID
+        // whatever the counts, so a fixed version reaches the failed clusters first.
+        const wasUnavailable = !target.bd || isUnavailable(target.bd);
+        if (!wasUnavailable && (unavailable >= maxUnavailable || pUnavailable >= pMax)) continue;
         target.bd = this.deploy(bundle, target, spec);
         if (current === undefined) newlyCreated++;
         if (!wasUnavailable) {
@@ -126,14 +136,19 @@ export class BundleRollout {
       }
       const summary = emptySummary();
       for (const target of partition.targets) this.count(summary, target);
+      // A partition's own count is stricter: a target must be up to date and available, and the
+      // partition is unavailable only above its limit (`status.go` `updatePartitionStatus`).
+      const partitionUnavailable = partition.targets.filter(
+        (t) => !upToDate(t) || isUnavailable(t.bd),
+      ).length;
       partitionStatus.push({
         name: partition.name,
         count: partition.targets.length,
         maxUnavailable: pMax,
-        unavailable: pUnavailable,
+        unavailable: partitionUnavailable,
         summary,
       });
-      if (pUnavailable > 0 && pUnavailable >= pMax) unavailablePartitions++;
+      if (partitionUnavailable > pMax) unavailablePartitions++;
       if (unavailablePartitions > maxUnavailablePartitions) stopped = true;
     }
     this.writeStatus(bundle, targets, {
@@ -164,6 +179,8 @@ export class BundleRollout {
     for (const [name, value] of Object.entries(spec))
       if (!NOT_OPTIONS.has(name)) baseOptions[name] = clone(value);
     const manifestID = manifestId(spec);
+    // The controller stores the resources as the content the agents read (`Store`).
+    this.contents.store(manifestID, spec.resources);
     const perTarget = specTargets.map((target) => {
       const options = mergeOptions(baseOptions, target);
       return { options, deploymentID: `${manifestID}:${hash(options)}` };
@@ -313,6 +330,18 @@ function partitionsOf(targets: Target[], rollout: Record<string, unknown>): Part
     out.push({ name: `Partition ${out.length}`, targets: targets.slice(i, i + size) });
   }
   return out;
+}
+
+/** fleet `upToDate`: staged, current and applied IDs are all the target's. */
+function upToDate(target: Target): boolean {
+  if (!target.bd) return false;
+  const spec = isPlainObject(target.bd.spec) ? target.bd.spec : {};
+  const status = isPlainObject(target.bd.status) ? target.bd.status : {};
+  return (
+    spec.stagedDeploymentID === target.deploymentID &&
+    spec.deploymentID === target.deploymentID &&
+    status.appliedDeploymentID === target.deploymentID
+  );
 }
 
 /** fleet `IsUnavailable`: a deployment not yet applied or not ready. */

@@ -6,7 +6,7 @@
 import { isPlainObject } from '../http';
 import type { KubeObject } from '../kube/store';
 import { SteveError, type SteveSchema } from '../steve/schema';
-import { servesHelmOps, honoursHelmOpOptions } from '../version';
+import { bundleChartField, servesHelmOps } from '../version';
 import type { World } from '../world';
 import { BUNDLE, BUNDLE_DEPLOYMENT, FLEET_CLUSTER, GROUP, HELMOP } from './names';
 
@@ -62,11 +62,15 @@ export function fleetSchemas(world: World): SteveSchema[] {
   return schemas;
 }
 
-/** The CRD's structural schema: `spec` is an object; fields this Fleet does not know are pruned. */
+/**
+ * The CRD's structural schema: `spec` is an object; the chart-download field of another Fleet
+ * version is unknown here and pruned, as the API server prunes any unknown field.
+ */
 function admitBundle(world: World, next: KubeObject): void {
   requireSpec(next);
   const spec = next.spec as Record<string, unknown>;
-  if (!honoursHelmOpOptions(world.rancher)) delete spec.helmOpOptions;
+  const known = bundleChartField(world.rancher);
+  for (const field of ['helmOpOptions', 'helmAppOptions'] as const) if (field !== known) delete spec[field];
 }
 
 function requireSpec(next: KubeObject): void {

@@ -122,8 +122,8 @@ export function mergeOptions(
 }
 
 /**
- * fleet `limit`: an int or a percentage of `count` (rounded up) as `intstr`; never below 1.
- * Anything unparsable counts as the default.
+ * fleet `limit` (`internal/cmd/controller/target/status.go`): an int, or a percentage of `count`
+ * rounded down, as `intstr`; never below 1. Anything unparsable counts as the default.
  */
 export function limit(count: number, value: unknown, fallback: string | number): number {
   const given = value === undefined || value === null || value === '' ? fallback : value;
@@ -131,7 +131,7 @@ export function limit(count: number, value: unknown, fallback: string | number):
   if (typeof given === 'number') result = Math.floor(given);
   else {
     const match = /^(\d+)%$/.exec(String(given));
-    if (match) result = Math.ceil((count * Number(match[1])) / 100);
+    if (match) result = Math.floor((count * Number(match[1])) / 100);
     else if (/^\d+$/.test(String(given))) result = Number(given);
     else return limit(count, fallback, fallback);
   }

@@ -27,7 +27,7 @@ export class SteveTypes {
     this.provisioning = new ProvisioningController(world);
     for (const schema of this.provisioning.schemas()) this.add(schema);
     this.add(settingSchema());
-    for (const schema of fleetSchemas(world)) this.add(schema);
+    if (world.fleetInstalled) for (const schema of fleetSchemas(world)) this.add(schema);
     for (const driver of BUILT_IN_DRIVERS) this.addDriver(driver);
   }
 

@@ -1,9 +1,18 @@
 import { Injectable } from '@nestjs/common';
+import { ProblemError } from '../common/problem';
 import type { BackendDriver } from '../rancher-backends/backend-driver';
 import { PADDOCK_LABELS } from '../rancher-backends/backend-driver';
 import type { AddonRecord } from './addon.types';
 import { fleetNameOf, optInLabel } from './addon.types';
 import { AddonsRepository } from './addons.repository';
+import type { BundleResource } from './chart-archive';
+import { ChartIndex } from './chart-index';
+
+/**
+ * How one apply ended: written; refused because the backend's Fleet takes no addons; or the chart
+ * could not be embedded (recorded on the delivery with the reason; the next sync tries again).
+ */
+export type DeliveryOutcome = { applied: true } | { applied: false; code: string; message: string };
 
 /**
  * Makes one addon's Fleet object on one backend say what Postgres says, and records the
@@ -13,33 +22,43 @@ import { AddonsRepository } from './addons.repository';
  */
 @Injectable()
 export class AddonDelivery {
-  constructor(private readonly addons: AddonsRepository) {}
+  constructor(
+    private readonly addons: AddonsRepository,
+    private readonly charts: ChartIndex,
+  ) {}
 
-  /** False when the backend's Fleet cannot take addons (recorded on the delivery). */
-  async apply(addon: AddonRecord, backendId: string, driver: BackendDriver): Promise<boolean> {
+  async apply(addon: AddonRecord, backendId: string, driver: BackendDriver): Promise<DeliveryOutcome> {
     const kind = await driver.addonDeliveryKind();
     if (addon.deleting) {
       // Deleting the object is what uninstalls the addon from every cluster of the backend.
       if (kind) await driver.removeAddon(kind, fleetNameOf(addon.name));
       await this.addons.deleteDelivery(addon.id, backendId);
       await this.addons.deleteIfDelivered(addon.id);
-      return true;
+      return { applied: true };
     }
     await this.addons.ensureDeliveries(backendId);
     if (!kind) {
-      await this.addons.recordDeliveryProblem(
-        addon.id,
-        backendId,
-        'unsupported',
-        "the backend's Fleet serves neither HelmOps nor Bundles",
-      );
-      return false;
+      const message = "the backend's Fleet serves neither HelmOps nor Bundles";
+      await this.addons.recordDeliveryProblem(addon.id, backendId, 'unsupported', message);
+      return { applied: false, code: 'ADDONS_UNSUPPORTED_ON_BACKEND', message };
+    }
+    // A Fleet without HelmOps cannot download a chart: the Bundle carries it (rancher-212.md §4.b).
+    let resources: BundleResource[] | undefined;
+    if (kind === 'bundle') {
+      try {
+        resources = await this.charts.bundleResources(addon.chart);
+      } catch (error) {
+        if (!(error instanceof ProblemError)) throw error;
+        await this.addons.recordDeliveryProblem(addon.id, backendId, 'error', error.detail);
+        return { applied: false, code: error.code, message: error.detail };
+      }
     }
     const targets = await this.addons.valuesTargets(addon.id, backendId);
     await driver.applyAddon(kind, {
       name: fleetNameOf(addon.name),
       addon: addon.name,
       chart: addon.chart,
+      resources,
       namespace: addon.namespace,
       releaseName: addon.name,
       values: addon.values,
@@ -57,6 +76,6 @@ export class AddonDelivery {
       paused: addon.paused,
     });
     await this.addons.recordApplied(addon.id, backendId, kind, addon.generation);
-    return true;
+    return { applied: true };
   }
 }

@@ -2,10 +2,14 @@ import { Module } from '@nestjs/common';
 import { AddonDelivery } from './addon-delivery.service';
 import { AddonSync } from './addon-sync.service';
 import { AddonsRepository } from './addons.repository';
+import { ChartIndex } from './chart-index';
 
-/** What both the API and the worker need of addons: their tables, writing a Fleet object, the sync pass. */
+/**
+ * What both the API and the worker need of addons: their tables, the charts' repositories,
+ * writing a Fleet object, the sync pass.
+ */
 @Module({
-  providers: [AddonsRepository, AddonDelivery, AddonSync],
-  exports: [AddonsRepository, AddonDelivery, AddonSync],
+  providers: [AddonsRepository, ChartIndex, AddonDelivery, AddonSync],
+  exports: [AddonsRepository, ChartIndex, AddonDelivery, AddonSync],
 })
 export class AddonsCoreModule {}

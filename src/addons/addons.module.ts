@@ -6,13 +6,12 @@ import { AddonMetrics } from './addon-metrics.service';
 import { AddonsCoreModule } from './addons-core.module';
 import { AdminAddonsController, ClusterAddonsController } from './addons.controller';
 import { AddonsService } from './addons.service';
-import { ChartIndex } from './chart-index';
 import { ClusterAddonsService } from './cluster-addons.service';
 
 /** The HTTP side of addons: the catalog and its rollouts (admins), a cluster's addons (its owners). */
 @Module({
   imports: [ClustersCoreModule, AddonsCoreModule],
   controllers: [AdminAddonsController, ClusterAddonsController],
-  providers: [AddonsService, ClusterAddonsService, ChartIndex, AddonMetrics, ClusterLookup, ClusterReads],
+  providers: [AddonsService, ClusterAddonsService, AddonMetrics, ClusterLookup, ClusterReads],
 })
 export class AddonsModule {}

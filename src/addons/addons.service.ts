@@ -1,6 +1,9 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { conflict, notFound, ProblemError } from '../common/problem';
 import { UnitOfWork } from '../database/unit-of-work';
+import { BackendDriversService } from '../rancher-backends/backend-drivers.service';
+import { isBackendError } from '../rancher-backends/backend.errors';
+import { BackendsRepository } from '../rancher-backends/backends.repository';
 import type {
   AddonDto,
   AddonListDto,
@@ -40,13 +43,19 @@ export class AddonsService {
     private readonly uow: UnitOfWork,
     private readonly addons: AddonsRepository,
     private readonly charts: ChartIndex,
+    private readonly backends: BackendsRepository,
+    private readonly drivers: BackendDriversService,
   ) {}
 
-  /** 422 when the repository does not list the chart version; 409 when the name is taken. */
+  /**
+   * 422 when the repository does not list the chart version, its archive cannot be had or does
+   * not match the index's digest, or it is too large to embed in a Bundle while a backend takes
+   * addons as Bundles; 409 when the name is taken.
+   */
   async create(body: CreateAddonDto): Promise<AddonDto> {
     if (await this.addons.findByName(body.name))
       throw conflict('ADDON_EXISTS', `an addon named '${body.name}' exists`);
-    await this.charts.requireVersion(body.chart);
+    await this.charts.requireVersion(body.chart, await this.anyBundleBackend());
     const created = await this.addons.insert({
       name: body.name,
       chart: { repo: body.chart.repo, name: body.chart.name, version: body.chart.version },
@@ -82,10 +91,26 @@ export class AddonsService {
       maxUnavailable: body.rollout?.maxUnavailable ?? current.maxUnavailable,
       maxFailures: body.rollout?.maxFailures ?? current.maxFailures,
     };
-    if (body.chart) await this.charts.requireVersion(next.chart);
+    if (body.chart) await this.charts.requireVersion(next.chart, await this.anyBundleBackend());
     const updated = await this.addons.update(current.id, next);
     if (!updated) throw notFound('addon', name);
     return toAddonDto(updated);
+  }
+
+  /**
+   * Whether some backend takes addons as Bundles that embed the chart (its Fleet has no HelmOps):
+   * asked of each backend's driver, once per driver. A backend that does not answer now is left
+   * to its delivery, which fails with the same words if the chart is too large.
+   */
+  private async anyBundleBackend(): Promise<boolean> {
+    for (const backend of await this.backends.listAll()) {
+      try {
+        if ((await this.drivers.forBackend(backend).addonDeliveryKind()) === 'bundle') return true;
+      } catch (error) {
+        if (!isBackendError(error)) throw error;
+      }
+    }
+    return false;
   }
 
   /**

@@ -29,8 +29,6 @@ export interface BackendDriverSettings {
   cloudCredential?: string | null;
   /** Kubernetes versions as the backend spells them, as its last probe found them. */
   kubernetesVersions?: readonly string[];
-  /** Rancher's version as the last probe found it (null: not probed yet). */
-  rancherVersion?: string | null;
 }
 
 /** Where a backend lives and how to authenticate. The token is a secret: never log it. */
@@ -411,7 +409,7 @@ export interface BackendDriver extends AddonDriver {
 
 // ------------------------------------------------------------------ addons (through Fleet)
 
-/** How a backend's Fleet takes an addon: a `HelmOp`, or a `Bundle` with `helmOpOptions`. */
+/** How a backend's Fleet takes an addon: a `HelmOp`, or a `Bundle` that embeds the chart. */
 export type AddonDeliveryKind = 'helmop' | 'bundle';
 
 /** One addon's Fleet object on one backend, in Paddock's words. */
@@ -421,6 +419,8 @@ export interface AddonDeliverySpec {
   /** Paddock's addon name, as a label on the object. */
   addon: string;
   chart: { repo: string; name: string; version: string };
+  /** For a Bundle: the chart's files as `spec.resources`, the way `fleet apply` embeds a chart. */
+  resources?: { name: string; content: string; encoding?: string }[];
   namespace: string;
   releaseName: string;
   values: Record<string, unknown>;

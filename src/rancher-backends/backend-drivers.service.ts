@@ -55,7 +55,6 @@ export class BackendDriversService implements OnApplicationShutdown {
         flavors: backend.flavors,
         cloudCredential: backend.cloudCredential,
         kubernetesVersions: backend.kubernetesVersions,
-        rancherVersion: backend.rancherVersion,
       },
     );
     this.drivers.set(backend.id, { version, driver });

@@ -2,10 +2,13 @@
  * Addons through the backend's Fleet (rancher-212.md §4.b), the same on both backend kinds: Fleet
  * lives on Rancher's local cluster and is reached through steve `/v1` whatever API the backend
  * provisions clusters with. One Fleet object per addon in `fleet-default`: a `HelmOp` where the
- * backend's Fleet serves that type (Fleet ≥ 0.13, Rancher ≥ 2.12), else a `Bundle` with
- * `helmOpOptions` (without it the agent deploys an empty chart and reports Ready: §4.b).
- * Which of the two a backend has is read from steve's schemas once per driver (drivers are
- * rebuilt whenever the backend row changes).
+ * backend's Fleet serves that type (Fleet ≥ 0.13, Rancher ≥ 2.12), else a `Bundle` that embeds
+ * the chart in `spec.resources` as `fleet apply` does. Before 0.13 no Bundle field makes the
+ * agents download a chart: Fleet 0.12 (Rancher 2.11) has `helmAppOptions` only behind the
+ * controller's `EXPERIMENTAL_HELM_OPS` env, which Rancher does not set, and Fleet ≤ 0.11 (Rancher
+ * ≤ 2.10: 0.11 in 2.10, 0.10 in 2.9) has no such field at all; a Bundle with neither resources
+ * nor that field deploys an empty chart and reports Ready. Which of the two a backend has is read
+ * from steve's schemas once per driver (drivers are rebuilt whenever the backend row changes).
  */
 import type {
   AddonDeliveryKind,
@@ -17,7 +20,6 @@ import type {
 import { PADDOCK_LABELS } from './backend-driver';
 import { isBackendError } from './backend.errors';
 import { RancherClient } from './rancher-client';
-import { atLeast } from './rancher-version';
 import { FLEET_NAMESPACE } from './wire/v1.types';
 
 const SCHEMA_IDS: Record<AddonDeliveryKind, string> = {
@@ -103,8 +105,6 @@ export class FleetAddons {
   constructor(
     private readonly client: RancherClient,
     private readonly clusterIdOf: (fleetClusterName: string) => string,
-    /** Rancher's version as last probed; asked of the server when unknown. */
-    private readonly rancherVersion: string | null = null,
   ) {}
 
   /** HelmOp where served, else Bundle, else null (no Fleet, or one too old): at most two calls, once. */
@@ -116,16 +116,10 @@ export class FleetAddons {
     return this.kind;
   }
 
-  /**
-   * A served HelmOp type decides it (Fleet ≥ 0.13). Without it, a Bundle carries a chart only
-   * where its CRD keeps `helmOpOptions`: Rancher 2.11's Fleet 0.12 (the simulator serves it under
-   * the 0.13 name there; real 0.12 calls it `helmAppOptions`, behind an experimental flag); on
-   * ≤ 2.10 the field is pruned and the Bundle would go Ready having deployed nothing.
-   */
+  /** A served HelmOp type decides it (Fleet ≥ 0.13); else any Fleet that serves Bundles takes the chart embedded. */
   private async detectKind(): Promise<AddonDeliveryKind | null> {
     if (await this.serves('helmop')) return 'helmop';
-    const version = this.rancherVersion ?? (await this.client.serverVersion()).version;
-    if (atLeast(version, 2, 11) && (await this.serves('bundle'))) return 'bundle';
+    if (await this.serves('bundle')) return 'bundle';
     return null;
   }
 
@@ -305,8 +299,10 @@ function toFleetObject(kind: AddonDeliveryKind, spec: AddonDeliverySpec) {
     },
     spec: {
       defaultNamespace: spec.namespace,
+      // A Bundle keeps the chart's coordinates as `fleet apply` does: the agent finds the chart
+      // among the resources under `.chart/<sha256 of chart:repo:version>/` (`style.go`).
       helm,
-      ...(kind === 'bundle' ? { helmOpOptions: {} } : {}),
+      ...(kind === 'bundle' ? { resources: spec.resources ?? [] } : {}),
       targets,
       rolloutStrategy: { maxUnavailable: spec.maxUnavailable },
       paused: spec.paused,

@@ -85,7 +85,7 @@ export class Rke1Driver implements BackendDriver {
     private readonly client: RancherClient,
     private readonly settings: BackendDriverSettings = { flavors: {} },
   ) {
-    this.fleet = new FleetAddons(client, (fleetName) => fleetName, settings.rancherVersion ?? null);
+    this.fleet = new FleetAddons(client, (fleetName) => fleetName);
   }
 
   // ---------------------------------------------------------------- addons (Fleet)

@@ -115,11 +115,7 @@ export class Rke2Driver implements BackendDriver {
     private readonly client: RancherClient,
     private readonly settings: BackendDriverSettings = { flavors: {} },
   ) {
-    this.fleet = new FleetAddons(
-      client,
-      (fleetName) => `${FLEET_NAMESPACE}/${fleetName}`,
-      settings.rancherVersion ?? null,
-    );
+    this.fleet = new FleetAddons(client, (fleetName) => `${FLEET_NAMESPACE}/${fleetName}`);
   }
 
   // ---------------------------------------------------------------- addons (Fleet)

@@ -1,7 +1,7 @@
 /**
  * Addons end to end on both backend kinds at once: one Paddock (real Postgres, Redis, workers)
- * with an rke1 backend (a simulated Rancher 2.11: Fleet Bundles with `helmOpOptions`) and an
- * rke2 backend (2.12: HelmOps), clusters created through the API, the simulator's Fleet moving
+ * with an rke1 backend (a simulated Rancher 2.11: Fleet Bundles that embed the chart Paddock
+ * downloaded) and an rke2 backend (2.12: HelmOps), clusters created through the API, the simulator's Fleet moving
  * bundle deployments over time, and the chart versions checked against the simulator's Helm
  * repository at `<sim>/charts`.
  */
@@ -18,7 +18,7 @@ const KINDS: Record<Kind, { version: string; region: string; fleetType: string }
 const PROJECT = 'addons';
 const CLUSTERS_PER_KIND = 6;
 
-describe('addons through Fleet (rke1 on 2.11 with Bundles, rke2 on 2.12 with HelmOps)', () => {
+describe('addons through Fleet (rke1 on 2.11 with Bundles embedding the chart, rke2 on 2.12 with HelmOps)', () => {
   const sims = {} as Record<Kind, TestSimulator>;
   let paddock: TestPaddock;
   const clusters: Record<Kind, string[]> = { rke1: [], rke2: [] };
@@ -190,8 +190,15 @@ describe('addons through Fleet (rke1 on 2.11 with Bundles, rke2 on 2.12 with Hel
     for (const kind of ['rke1', 'rke2'] as const)
       for (const c of clusters[kind]) await waitInstalled(c, 'ingress', '4.11.3');
     // One Fleet object per backend, of the kind its Fleet has.
-    assert.equal((await fleetObject('rke1', 'ingress')).kind, 'Bundle');
-    assert.deepEqual((await fleetObject('rke1', 'ingress')).spec.helmOpOptions, {});
+    const bundle = await fleetObject('rke1', 'ingress');
+    assert.equal(bundle.kind, 'Bundle');
+    assert.equal(bundle.spec.helmOpOptions, undefined);
+    // The chart's files, where `fleet apply` puts a downloaded chart and the agent looks for it.
+    const names = bundle.spec.resources.map((r: { name: string }) => r.name);
+    assert.ok(
+      names.some((n: string) => /^\.chart\/[0-9a-f]{64}\/ingress-nginx\/Chart\.yaml$/.test(n)),
+      JSON.stringify(names),
+    );
     assert.equal((await fleetObject('rke2', 'ingress')).kind, 'HelmOp');
 
     // New clusters: no call per addon; the label they are created with selects them.
@@ -336,12 +343,11 @@ describe('addons through Fleet (rke1 on 2.11 with Bundles, rke2 on 2.12 with Hel
     assert.equal(notPaused.status, 409);
     assert.equal(notPaused.body.code, 'ROLLOUT_NOT_PAUSED');
 
-    // The fixed version supersedes the failed one. Fleet counts the failed clusters as
-    // unavailable and updates nothing while they fill maxUnavailable, so the fix also lets every
-    // cluster move at once.
+    // The fixed version supersedes the failed one. The failed clusters count as unavailable and
+    // fill maxUnavailable, but Fleet moves an unavailable deployment whatever the count: the fix
+    // reaches them first, then the healthy ones follow within maxUnavailable.
     const fixed = await paddock.request('PATCH', '/v1/admin/addons/ingress', {
       chart: { repo: chartRepo(), name: 'ingress-nginx', version: '4.12.1' },
-      rollout: { maxUnavailable: '100%' },
     });
     assert.equal(fixed.status, 200);
     const done = await waitForRollout(

@@ -1,11 +1,14 @@
 /**
  * Fleet in the simulator over real HTTP (rancher-212.md §4.b): Fleet clusters for active clusters
- * with copied labels, HelmOps (2.12+) and Bundles with `helmOpOptions` (2.11), bundle deployments
+ * with copied labels, HelmOps (2.12+) and Bundles that embed their chart in `spec.resources` (the
+ * only way before 2.12: 2.11 prunes `helmOpOptions` and holds `helmAppOptions`), bundle deployments
  * moving to Ready with Fleet's summaries, rollout pacing, `-fail` versions, pause, target removal,
  * breakage behind the manager's back, and the built-in Helm repository at `/charts`.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { parse } from 'yaml';
 import { startTestSimulator, waitFor, waitForSteveState, type TestSimulator } from '../support/simulator';
 import { CLUSTERS_V1, createV2Cluster, QUICK, TEMPLATE } from './fixtures';
@@ -225,6 +228,30 @@ describe('Fleet on a v2.12 simulator (HelmOps, provisioning v2 clusters)', () =>
   });
 });
 
+/**
+ * A chart's files as `fleet apply` embeds a downloaded chart: under
+ * `.chart/<sha256 of chart:repo:version>/<chart>/`, text as is or gzipped base64 (`base64+gz`).
+ */
+function embeddedChart(chartsUrl: string, chart: string, version: string): any[] {
+  const hash = createHash('sha256').update(`${chart}:${chartsUrl}:${version}`).digest('hex');
+  const dir = `.chart/${hash}/${chart}`;
+  const template = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n';
+  return [
+    { name: `${dir}/Chart.yaml`, content: `apiVersion: v2\nname: ${chart}\nversion: ${version}\n` },
+    {
+      name: `${dir}/templates/configmap.yaml`,
+      content: gzipSync(Buffer.from(template)).toString('base64'),
+      encoding: 'base64+gz',
+    },
+  ];
+}
+
+/** Points a Bundle spec at another version of its chart, the resources with it. */
+function setVersion(spec: any, version: string): void {
+  spec.helm.version = version;
+  spec.resources = embeddedChart(spec.helm.repo, spec.helm.chart, version);
+}
+
 function bundle(
   name: string,
   chart: string,
@@ -237,7 +264,7 @@ function bundle(
     spec: {
       defaultNamespace: name,
       helm: { repo: chartsUrl, chart, version, releaseName: name },
-      helmOpOptions: {},
+      resources: embeddedChart(chartsUrl, chart, version),
       targets: [{ name: 'addons', clusterSelector: { matchLabels: { 'paddock.io/managed': 'true' } } }],
       ...extra,
     },
@@ -277,7 +304,7 @@ describe('Fleet: deleting a HelmOp (v2.12)', () => {
   });
 });
 
-describe('Fleet on a v2.11 simulator (Bundles with helmOpOptions, RKE1 clusters)', () => {
+describe('Fleet on a v2.11 simulator (Bundles with embedded charts, RKE1 clusters)', () => {
   let sim: TestSimulator;
   let charts: string;
   let ids: string[];
@@ -328,7 +355,7 @@ describe('Fleet on a v2.11 simulator (Bundles with helmOpOptions, RKE1 clusters)
     const other = bds.find((bd) => bd.metadata.labels['fleet.cattle.io/cluster'] === ids[1]);
     assert.deepEqual(first.spec.options.helm.values, { a: { x: 1, y: 2 } });
     assert.deepEqual(other.spec.options.helm.values, { a: { x: 1, y: 1 } });
-    assert.deepEqual(first.spec.helmChartOptions, {});
+    assert.equal(first.spec.helmChartOptions, undefined);
     const cluster = (await sim.rancher('GET', `/v1/fleet.cattle.io.clusters/${WS}/${ids[0]}`)).body;
     assert.equal(cluster.status.display.readyBundles, '1/1');
   });
@@ -362,7 +389,7 @@ describe('Fleet on a v2.11 simulator (Bundles with helmOpOptions, RKE1 clusters)
   it('stops deploying a new version while paused and continues when resumed', async () => {
     let current = (await sim.rancher('GET', `/v1/fleet.cattle.io.bundles/${WS}/svc`)).body;
     current.spec.paused = true;
-    current.spec.helm.version = '1.2.0';
+    setVersion(current.spec, '1.2.0');
     assert.equal((await sim.rancher('PUT', `/v1/fleet.cattle.io.bundles/${WS}/svc`, current)).status, 200);
     const held = await waitForSummary(
       sim,
@@ -413,7 +440,7 @@ describe('Fleet on a v2.11 simulator (Bundles with helmOpOptions, RKE1 clusters)
     assert.equal((await sim.rancher('POST', '/__sim/fleet/break', { id: 'x/y' })).status, 404);
     assert.equal((await sim.rancher('POST', '/__sim/fleet/break', { id, state: 'Gone' })).status, 400);
     const current = (await sim.rancher('GET', `/v1/fleet.cattle.io.bundles/${WS}/svc`)).body;
-    current.spec.helm.version = '1.0.0';
+    setVersion(current.spec, '1.0.0');
     assert.equal((await sim.rancher('PUT', `/v1/fleet.cattle.io.bundles/${WS}/svc`, current)).status, 200);
     await waitForSummary(
       sim,
@@ -425,7 +452,7 @@ describe('Fleet on a v2.11 simulator (Bundles with helmOpOptions, RKE1 clusters)
 
   it('rolls out by partitions, reporting each one', async () => {
     const current = (await sim.rancher('GET', `/v1/fleet.cattle.io.bundles/${WS}/svc`)).body;
-    current.spec.helm.version = '1.1.0';
+    setVersion(current.spec, '1.1.0');
     current.spec.rolloutStrategy = {
       maxUnavailable: 1,
       partitions: [{ name: 'canary', maxUnavailable: 1, clusterName: ids[0] }],
@@ -475,6 +502,81 @@ describe('Fleet on a v2.11 simulator (Bundles with helmOpOptions, RKE1 clusters)
     const calls = await sim.calls();
     assert.ok(calls.some((c) => c.method === 'DELETE' && c.path === `/v1/fleet.cattle.io.bundles/${WS}/svc`));
     assert.ok(calls.some((c) => c.method === 'GET' && c.path === '/v1/fleet.cattle.io.bundledeployments'));
+  });
+
+  it('prunes helmOpOptions (Fleet 0.13 names it so) and never deploys a Bundle with helmAppOptions (EXPERIMENTAL_HELM_OPS is off)', async () => {
+    const withOp = bundle('op', 'cinder-csi', '2.31.0', charts);
+    withOp.spec.helmOpOptions = {};
+    const pruned = await sim.rancher('POST', `/v1/fleet.cattle.io.bundles/${WS}`, withOp);
+    assert.equal(pruned.status, 201, JSON.stringify(pruned.body));
+    assert.equal(pruned.body.spec.helmOpOptions, undefined);
+    const withApp = bundle('app', 'cinder-csi', '2.31.0', charts);
+    delete withApp.spec.resources;
+    withApp.spec.helmAppOptions = {};
+    const held = await sim.rancher('POST', `/v1/fleet.cattle.io.bundles/${WS}`, withApp);
+    assert.equal(held.status, 201, JSON.stringify(held.body));
+    assert.deepEqual(held.body.spec.helmAppOptions, {});
+    await waitForSummary(
+      sim,
+      `/v1/fleet.cattle.io.bundles/${WS}/op`,
+      (s) => s.summary?.ready === 3,
+      'op ready',
+    );
+    // The reconcile of `app` fails before it targets anything: no deployment, no status.
+    assert.deepEqual(await bundleDeployments(sim, 'app'), []);
+    assert.equal(
+      (await sim.rancher('GET', `/v1/fleet.cattle.io.bundles/${WS}/app`)).body.status?.summary,
+      undefined,
+    );
+    for (const name of ['op', 'app'])
+      assert.equal((await sim.rancher('DELETE', `/v1/fleet.cattle.io.bundles/${WS}/${name}`)).status, 204);
+  });
+
+  it('fails a -fail chart found among the resources; the fix reaches the failed clusters though they fill maxUnavailable', async () => {
+    const created = await sim.rancher(
+      'POST',
+      `/v1/fleet.cattle.io.bundles/${WS}`,
+      bundle('bad', 'ingress-nginx', '4.13.0-fail', charts, { rolloutStrategy: { maxUnavailable: 1 } }),
+    );
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const failed = await waitForSummary(
+      sim,
+      `/v1/fleet.cattle.io.bundles/${WS}/bad`,
+      (s) => s.summary?.errApplied === 3,
+      'ErrApplied on the 3 labelled clusters',
+    );
+    for (const resource of failed.status.summary.nonReadyResources)
+      assert.match(resource.message, /ingress-nginx-4\.13\.0-fail: pre-install hook/);
+    assert.equal(failed.status.unavailable, 3);
+    assert.equal(failed.status.maxUnavailable, 1);
+    // Every failed deployment is unavailable already, so Fleet moves each to the new ID at once
+    // (`partition.go` `updateDeploymentFromStaged`).
+    const current = (await sim.rancher('GET', `/v1/fleet.cattle.io.bundles/${WS}/bad`)).body;
+    setVersion(current.spec, '4.12.1');
+    assert.equal((await sim.rancher('PUT', `/v1/fleet.cattle.io.bundles/${WS}/bad`, current)).status, 200);
+    await waitForSummary(
+      sim,
+      `/v1/fleet.cattle.io.bundles/${WS}/bad`,
+      (s) => s.summary?.ready === 3,
+      'fixed',
+    );
+    assert.equal((await sim.rancher('DELETE', `/v1/fleet.cattle.io.bundles/${WS}/bad`)).status, 204);
+  });
+
+  it('deploys plain manifests when the resources hold no chart', async () => {
+    const body = bundle('plain', 'none', '0.0.0', charts);
+    delete body.spec.helm;
+    body.spec.resources = [
+      { name: 'configmap.yaml', content: 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain\n' },
+    ];
+    assert.equal((await sim.rancher('POST', `/v1/fleet.cattle.io.bundles/${WS}`, body)).status, 201);
+    await waitForSummary(
+      sim,
+      `/v1/fleet.cattle.io.bundles/${WS}/plain`,
+      (s) => s.summary?.ready === 3,
+      'ready',
+    );
+    assert.equal((await sim.rancher('DELETE', `/v1/fleet.cattle.io.bundles/${WS}/plain`)).status, 204);
   });
 });
 
@@ -537,21 +639,43 @@ describe('Fleet rollout pacing (v2.12, 60 RKE2 clusters)', () => {
   });
 });
 
-describe('Fleet on a v2.10 simulator', () => {
+describe('Fleet on a v2.10 simulator (Fleet 0.11)', () => {
   let sim: TestSimulator;
   before(async () => {
-    sim = await startTestSimulator({ version: 'v2.10.5', timings: QUICK });
+    sim = await startTestSimulator({ version: 'v2.10.5', timings: QUICK, nodeTemplates: [TEMPLATE] });
+    await sim.seed({ clusters: 2, labels: { 'paddock.io/managed': 'true' } });
   });
   after(() => sim.close());
 
-  it('prunes helmOpOptions from a Bundle: Fleet 0.11 has no such field', async () => {
-    const created = await sim.rancher(
-      'POST',
-      `/v1/fleet.cattle.io.bundles/${WS}`,
-      bundle('old', 'cinder-csi', '2.31.0', `${sim.url}/charts`),
-    );
+  it('prunes helmOpOptions and helmAppOptions from a Bundle and deploys the chart its resources embed', async () => {
+    const body = bundle('old', 'cinder-csi', '2.31.0', `${sim.url}/charts`);
+    body.spec.helmOpOptions = {};
+    body.spec.helmAppOptions = {};
+    const created = await sim.rancher('POST', `/v1/fleet.cattle.io.bundles/${WS}`, body);
     assert.equal(created.status, 201);
     assert.equal(created.body.spec.helmOpOptions, undefined);
+    assert.equal(created.body.spec.helmAppOptions, undefined);
     assert.equal((await sim.rancher('GET', '/v1/fleet.cattle.io.helmops')).status, 404);
+    await waitForSummary(
+      sim,
+      `/v1/fleet.cattle.io.bundles/${WS}/old`,
+      (s) => s.summary?.ready === 2,
+      'ready',
+    );
+    const [bd] = await bundleDeployments(sim, 'old');
+    assert.equal(bd.status.release, 'old/old:1');
+  });
+});
+
+describe('Rancher with its fleet feature off', () => {
+  let sim: TestSimulator;
+  before(async () => {
+    sim = await startTestSimulator({ version: 'v2.10.5', timings: QUICK, fleet: false });
+  });
+  after(() => sim.close());
+
+  it('serves no Fleet type', async () => {
+    for (const type of ['bundles', 'helmops', 'clusters', 'bundledeployments'])
+      assert.equal((await sim.rancher('GET', `/v1/fleet.cattle.io.${type}`)).status, 404, type);
   });
 });

@@ -19,12 +19,8 @@ export class ApplyAddonStep implements OperationStep {
 
   async run(context: StepContext): Promise<StepResult> {
     const addon = await addonOf(this.addons, context);
-    if (!(await this.delivery.apply(addon, context.cluster.backendId, context.driver)))
-      throw new StepError(
-        'ADDONS_UNSUPPORTED_ON_BACKEND',
-        "the cluster's backend has no Fleet that can deliver addons",
-        false,
-      );
+    const outcome = await this.delivery.apply(addon, context.cluster.backendId, context.driver);
+    if (!outcome.applied) throw new StepError(outcome.code, outcome.message, false);
     return DONE;
   }
 }
