@@ -665,6 +665,7 @@ export interface components {
             /** @example ingress-nginx */
             name: string;
             /**
+             * Format: uri
              * @description The Helm repository's URL (http or https); every cluster downloads the chart from it.
              * @example https://charts.example.com/stable
              */
