@@ -296,9 +296,9 @@ describe('reliability: faults at every step', { concurrency: 16 }, () => {
   // first backoff, so the retry has usually run by then; whichever of the two reaches Rancher
   // second meets the first one's object. Either way Paddock ends with one of each.
   /** Creates `name` with its first `path` request landing late; returns the simulator's calls. */
-  async function createLanding(name: string, path: string, options = {}) {
+  async function createLanding(name: string, path: string, options = {}, delayMs = LATE_LANDING_MS) {
     const b = await backend(name, options);
-    await createCluster(b, name, { method: 'POST', path, delayMs: LATE_LANDING_MS, times: 1 });
+    await createCluster(b, name, { method: 'POST', path, delayMs, times: 1 });
     await assertNoOrphans(paddock, [b.sim], { timeoutMs: 15_000 });
     return { b, calls: await b.sim.calls() };
   }
@@ -345,6 +345,34 @@ describe('reliability: faults at every step', { concurrency: 16 }, () => {
       }
     });
   }
+
+  // rke2 makes the pools' machine configs before the cluster, so a config can also land after the
+  // cluster was made from the retry's copy: here it lands 15 s late (the retry and the cluster
+  // POST come after a few seconds, even on a loaded machine), with nodes slow enough (30 s) that
+  // the create is still waiting for them then. The copy no machine pool uses is removed all the same.
+  it('rke2 create-machine-config: a timed-out request that lands after the cluster was made → the stray config is removed', async () => {
+    const rke2 = BACKEND_KINDS.rke2;
+    const late = 15_000;
+    const { b, calls } = await createLanding(
+      'f2-late-config-after-cluster',
+      rke2.poolPost.source,
+      { ...rke2.options, timings: { nodeProvisionMs: 30_000 } },
+      late,
+    );
+    const configPosts = calls.filter((c) => c.method === 'POST' && rke2.poolPost.test(c.path));
+    const clusterPost = calls.find((c) => c.method === 'POST' && rke2.clusterPost.test(c.path));
+    // Calls are logged as they arrive: the first config POST is the one that landed late.
+    assert.ok(
+      Date.parse(configPosts[0].at) + late > Date.parse(clusterPost!.at),
+      'the late config landed after the cluster was made (what this case is about)',
+    );
+    assert.equal(count(calls, 'POST', rke2.poolPost, 201), POOLS.length + 1, 'the late copy was made');
+    const configs = await remoteMachineConfigs(b.sim);
+    const inUse = (await b.sim.rancher('GET', rke2.clustersPath)).body.data.flatMap((c: any) =>
+      c.spec.rkeConfig.machinePools.map((p: any) => p.machineConfigRef.name),
+    );
+    assert.deepEqual(configs.map((c) => c.name).sort(), [...inUse].sort());
+  });
 
   // ---- compensated: permanent refusals --------------------------------------------------------
   it('create: permanent 422 on create-node-pool → compensated (BACKEND_REJECTED), quota released', async () => {
