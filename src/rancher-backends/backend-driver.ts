@@ -314,6 +314,15 @@ export interface BackendDriver extends AddonDriver {
    */
   releaseNodePools(owner: { clusterId: string; poolId?: string }): Promise<void>;
 
+  /**
+   * Removes copies of what `prepareNodePool` made that no pool of the cluster `rancherId` uses
+   * (Paddock's cluster `clusterId`): a create that timed out can land after its retry made
+   * another, and after the cluster was made from that one. Returns how many went; idempotent.
+   * rke2: machine configs labelled with the cluster that no machine pool references; rke1:
+   * nothing, no call.
+   */
+  removeStrayNodePoolPreparations(owner: { clusterId: string; rancherId: string }): Promise<number>;
+
   /** Whether pools may be created in the cluster yet (rke1 waits for its roles, §11.9). */
   acceptsNodePools(cluster: RemoteCluster): boolean;
 

@@ -205,6 +205,11 @@ export class Rke1Driver implements BackendDriver {
     // Node templates belong to the platform team and outlive every pool: nothing to remove.
   }
 
+  async removeStrayNodePoolPreparations(): Promise<number> {
+    // `prepareNodePool` makes nothing here, so nothing can be left over.
+    return 0;
+  }
+
   acceptsNodePools(cluster: RemoteCluster): boolean {
     // Pool creates are refused until the cluster's roles exist (§11.9).
     return cluster.conditions.some((c) => c.type === 'InitialRolesPopulated' && c.status === 'True');

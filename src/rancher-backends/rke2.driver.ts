@@ -289,6 +289,29 @@ export class Rke2Driver implements BackendDriver {
     }
   }
 
+  async removeStrayNodePoolPreparations(owner: { clusterId: string; rancherId: string }): Promise<number> {
+    const cluster = await this.readCluster(owner.rancherId);
+    if (!cluster) return 0;
+    // A config is in use when a machine pool names it; machine pools name their config only.
+    const inUse = new Set(
+      (cluster.spec?.rkeConfig?.machinePools ?? []).map((p) => p.machineConfigRef?.name).filter(Boolean),
+    );
+    let removed = 0;
+    for (const kind of this.templateKinds()) {
+      for (const config of await this.machineConfigsOf(kind, PADDOCK_LABELS.clusterId, owner.clusterId)) {
+        const name = config.metadata?.name;
+        if (!name || inUse.has(name)) continue;
+        await this.deleteQuietly(ROUTES.machineConfig, {
+          type: typeOf(kind),
+          namespace: config.metadata?.namespace ?? FLEET_NAMESPACE,
+          name,
+        });
+        removed++;
+      }
+    }
+    return removed;
+  }
+
   acceptsNodePools(): boolean {
     // The cluster object carries its pools: there is no window in which they are refused.
     return true;

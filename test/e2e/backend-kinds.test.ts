@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { assertNoOrphans } from '../support/invariants';
+import { createSteps } from '../support/kinds';
 import { clusterBody, startPaddock, TestPaddock, waitFor } from '../support/paddock';
 import { CallRecord, startTestSimulator, TestSimulator } from '../support/simulator';
 
@@ -22,7 +23,6 @@ interface KindProfile {
   scaleWrites: RegExp[];
   addPoolWrites: RegExp[];
   removePoolWrites: RegExp[];
-  createSteps(pools: string[]): string[];
   /** Scales a pool behind Paddock's back through the simulator's own API. */
   scaleBehindPaddock(
     sim: TestSimulator,
@@ -44,14 +44,6 @@ const KINDS: Record<Kind, KindProfile> = {
     scaleWrites: [/^PUT \/v3\/nodepools\/[^/]+$/],
     addPoolWrites: [/^POST \/v3\/nodepools$/],
     removePoolWrites: [/^DELETE \/v3\/nodepools\/[^/]+$/],
-    // `ensure-bucket` makes the backup bucket first; without S3 settings it writes nothing.
-    createSteps: (pools) => [
-      'ensure-bucket',
-      'create-cluster',
-      'await-roles',
-      ...pools.map((p) => `create-node-pool:${p}`),
-      'await-active',
-    ],
     async scaleBehindPaddock(sim, _cluster, pool, quantity) {
       assert.equal((await sim.rancher('PUT', `/v3/nodepools/${pool}`, { quantity })).status, 200);
     },
@@ -68,14 +60,6 @@ const KINDS: Record<Kind, KindProfile> = {
     removePoolWrites: [
       /^PUT \/v1\/provisioning\.cattle\.io\.clusters\/fleet-default\/[^/]+$/,
       /^DELETE \/v1\/rke-machine-config\.cattle\.io\.openstackconfigs\/fleet-default\/[^/]+$/,
-    ],
-    // As on rke1, the bucket comes first; without S3 settings it writes nothing.
-    createSteps: (pools) => [
-      'ensure-bucket',
-      ...pools.map((p) => `create-machine-config:${p}`),
-      'create-cluster',
-      ...pools.map((p) => `create-node-pool:${p}`),
-      'await-active',
     ],
     async scaleBehindPaddock(sim, cluster, pool, quantity) {
       const poolName = pool.split('/').at(-1);
@@ -291,7 +275,7 @@ describe('the cluster lifecycle on both backend kinds (rke1 on Rancher 2.9, rke2
         clusterId = created.body.cluster.id;
         assert.deepEqual(
           op.steps.map((s: { name: string }) => s.name),
-          profile.createSteps(['control', 'workers']),
+          createSteps(kind, ['control', 'workers']),
         );
         assertWrites(await sim.calls(), profile.createWrites(2), `${kind} create`);
         const cluster = await waitFor(`life-${kind} synced with ready nodes`, async () => {

@@ -2,7 +2,8 @@
  * The race: two API processes against one database take 200 concurrent creates and scale-ups
  * at a project whose quota admits exactly 15 of them; afterwards exactly 15 were accepted, the
  * counters equal the truth recomputed from the cluster tables, and the simulator holds exactly
- * the accepted clusters and nodes. Then the create 202 latency at 50 concurrent clients with
+ * the accepted clusters and nodes. The race runs once per backend kind (rke1 through `/v3`, rke2
+ * through steve `/v1`: machine configs, provisioning clusters, machines). Then the create 202 latency at 50 concurrent clients with
  * quota enforcement on, beside the same with it off.
  */
 import assert from 'node:assert/strict';
@@ -19,6 +20,8 @@ import {
   TestPaddock,
   waitFor,
 } from '../support/paddock';
+import { BACKEND_KINDS, BackendKind, KIND_VERSIONS } from '../support/kinds';
+import { remoteClusters, remoteNodes, remotePools } from '../support/remote';
 import { startTestSimulator, TestSimulator } from '../support/simulator';
 
 const PRE_EXISTING = 10;
@@ -27,8 +30,9 @@ const NODE_LIMIT = 40;
 /** Every request asks for two nodes: a 2-node cluster, or a 1 → 3 scale-up. */
 const ALLOWED = (NODE_LIMIT - PRE_EXISTING) / 2;
 
-const single = (name: string, quantity: number) => ({
+const single = (name: string, quantity: number, region?: string) => ({
   name,
+  ...(region ? { region } : {}),
   nodePools: [{ name: 'all', roles: ['etcd', 'controlplane', 'worker'], quantity, flavor: 'm1.large' }],
 });
 
@@ -51,124 +55,138 @@ async function send(
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 
+// One Paddock and its two API processes for both kinds: each race has its own backend (pinned by
+// region) and project, and they run one after the other.
 describe('quota race across two API processes', () => {
   let paddock: TestPaddock;
-  let sim: TestSimulator;
+  const sims = {} as Record<BackendKind, TestSimulator>;
   let apis: ApiProcess[] = [];
 
   before(async () => {
-    sim = await startTestSimulator({ nodeTemplates: [{ name: 'm1.large' }] });
-    paddock = await startPaddock();
-    assert.equal(
-      (await paddock.registerBackend('sim-a', sim, { capacity: { maxClusters: 10_000, maxNodes: 100_000 } }))
-        .status,
-      201,
-    );
-    assert.equal((await paddock.request('POST', '/v1/admin/projects', { name: 'race' })).status, 201);
-    const made = await Promise.all(
-      Array.from({ length: PRE_EXISTING }, (_, i) =>
-        paddock.request('POST', '/v1/projects/race/clusters', single(`pre-${i}`, 1)),
+    [sims.rke1, sims.rke2] = await Promise.all(
+      BACKEND_KINDS.map((kind) =>
+        startTestSimulator({ version: KIND_VERSIONS[kind], nodeTemplates: [{ name: 'm1.large' }] }),
       ),
     );
-    for (const r of made) assert.equal(r.status, 202, JSON.stringify(r.body));
-    for (const r of made)
-      assert.equal((await paddock.waitForOperation(r.body.operation.id)).state, 'succeeded');
-    const quota = await paddock.request('PUT', '/v1/admin/projects/race/quota', {
-      clusters: PRE_EXISTING + ALLOWED + 5,
-      nodes: NODE_LIMIT,
-    });
-    assert.equal(quota.status, 200);
+    paddock = await startPaddock();
+    for (const kind of BACKEND_KINDS) {
+      const registered = await paddock.registerBackend(`sim-${kind}`, sims[kind], {
+        region: kind,
+        capacity: { maxClusters: 10_000, maxNodes: 100_000 },
+      });
+      assert.equal(registered.status, 201, JSON.stringify(registered.body));
+      assert.equal(registered.body.kind, kind);
+    }
     apis = await Promise.all([startApiProcess(paddock), startApiProcess(paddock)]);
   });
 
   after(async () => {
     await Promise.all(apis.map((a) => a.stop()));
     await paddock?.close();
-    await sim?.close();
+    await Promise.all(Object.values(sims).map((s) => s?.close()));
   });
 
-  it('accepts exactly what fits, and usage equals the truth on both sides', async () => {
-    const ci = bearer(
-      (await issueToken(paddock, { subject: 'ci-race', role: 'ci', project: 'race' })).secret,
-    );
-    const requests = [
-      ...Array.from({ length: CREATES }, (_, i) => ({
-        kind: 'create',
-        method: 'POST',
-        path: '/v1/projects/race/clusters',
-        body: single(`r-${i}`, 2) as unknown,
-      })),
-      ...Array.from({ length: PRE_EXISTING }, (_, i) => ({
-        kind: 'scale',
-        method: 'PATCH',
-        path: `/v1/projects/race/clusters/pre-${i}/node-pools/all`,
-        body: { quantity: 3 } as unknown,
-      })),
-    ].sort(() => Math.random() - 0.5);
-    const results = await Promise.all(
-      requests.map((r, i) =>
-        send(apis[i % apis.length].url, r.method, r.path, r.body, ci).then((res) => ({ ...r, ...res })),
-      ),
-    );
-    const count = (kind: string, status: number) =>
-      results.filter((r) => r.kind === kind && r.status === status).length;
-    const summary = {
-      creates: { accepted: count('create', 202), refused: count('create', 409) },
-      scaleUps: { accepted: count('scale', 202), refused: count('scale', 409) },
-    };
-    console.log(
-      `race: ${results.length} concurrent requests over ${apis.length} API processes → ${JSON.stringify(summary)}`,
-    );
-    const unexpected = results.filter(
-      (r) => r.status !== 202 && !(r.status === 409 && r.body?.code === 'QUOTA_EXCEEDED'),
-    );
-    assert.deepEqual(
-      unexpected.map((r) => [r.status, r.body]),
-      [],
-    );
-    assert.equal(summary.creates.accepted + summary.scaleUps.accepted, ALLOWED);
+  for (const kind of BACKEND_KINDS) {
+    const project = `race-${kind}`;
 
-    const operations = results.filter((r) => r.status === 202).map((r) => r.body.operation?.id ?? r.body.id);
-    await waitForAllOperationsTerminal(paddock, 90_000);
-    for (const id of operations) assert.equal((await paddock.waitForOperation(id)).state, 'succeeded');
-
-    const quota = (await paddock.request('GET', '/v1/projects/race/quota', undefined, ci)).body;
-    const { rows } = await paddock.db.query(
-      `SELECT count(DISTINCT c.id)::int AS clusters, coalesce(sum(np.quantity), 0)::int AS nodes
-       FROM clusters c JOIN projects p ON p.id = c.project_id
-       JOIN node_pools np ON np.cluster_id = c.id AND np.state NOT IN ('deleted', 'failed')
-       WHERE p.name = 'race' AND c.state NOT IN ('deleted', 'failed')`,
-    );
-    const truth = rows[0];
-    console.log(
-      `race: quota clusters used=${quota.clusters.used} reserved=${quota.clusters.reserved} (truth ${truth.clusters}), ` +
-        `nodes used=${quota.nodes.used} reserved=${quota.nodes.reserved} (truth ${truth.nodes}, limit ${NODE_LIMIT})`,
-    );
-    assert.deepEqual(
-      {
-        clusters: [quota.clusters.used, quota.clusters.reserved],
-        nodes: [quota.nodes.used, quota.nodes.reserved],
-      },
-      { clusters: [truth.clusters, 0], nodes: [truth.nodes, 0] },
-    );
-    assert.equal(truth.clusters, PRE_EXISTING + summary.creates.accepted);
-    assert.equal(truth.nodes, NODE_LIMIT);
-    assert.deepEqual((await paddock.request('POST', '/v1/admin/quotas/reconcile')).body.repaired, []);
-
-    // The backend holds exactly the accepted clusters and nodes.
-    const remote = await waitFor('the simulator to hold every accepted node', async () => {
-      const clusters = (await sim.rancher('GET', '/v3/clusters?limit=-1')).body.data.filter(
-        (c: { state: string }) => c.state !== 'removing',
+    it(`${kind}: accepts exactly what fits, and usage equals the truth on both sides`, async () => {
+      const sim = sims[kind];
+      assert.equal((await paddock.request('POST', '/v1/admin/projects', { name: project })).status, 201);
+      const made = await Promise.all(
+        Array.from({ length: PRE_EXISTING }, (_, i) =>
+          paddock.request('POST', `/v1/projects/${project}/clusters`, single(`pre-${i}`, 1, kind)),
+        ),
       );
-      const pools = (await sim.rancher('GET', '/v3/nodepools?limit=-1')).body.data;
-      const nodes = (await sim.rancher('GET', '/v3/nodes?limit=-1')).body.data;
-      const quantity = pools.reduce((sum: number, p: { quantity: number }) => sum + p.quantity, 0);
-      const seen = { clusters: clusters.length, poolQuantity: quantity, nodes: nodes.length };
-      return seen.nodes === NODE_LIMIT ? seen : null;
+      for (const r of made) assert.equal(r.status, 202, JSON.stringify(r.body));
+      for (const r of made)
+        assert.equal((await paddock.waitForOperation(r.body.operation.id)).state, 'succeeded');
+      const quota = await paddock.request('PUT', `/v1/admin/projects/${project}/quota`, {
+        clusters: PRE_EXISTING + ALLOWED + 5,
+        nodes: NODE_LIMIT,
+      });
+      assert.equal(quota.status, 200);
+
+      const ci = bearer((await issueToken(paddock, { subject: `ci-${kind}`, role: 'ci', project })).secret);
+      const requests = [
+        ...Array.from({ length: CREATES }, (_, i) => ({
+          kind: 'create',
+          method: 'POST',
+          path: `/v1/projects/${project}/clusters`,
+          body: single(`r-${i}`, 2, kind) as unknown,
+        })),
+        ...Array.from({ length: PRE_EXISTING }, (_, i) => ({
+          kind: 'scale',
+          method: 'PATCH',
+          path: `/v1/projects/${project}/clusters/pre-${i}/node-pools/all`,
+          body: { quantity: 3 } as unknown,
+        })),
+      ].sort(() => Math.random() - 0.5);
+      const results = await Promise.all(
+        requests.map((r, i) =>
+          send(apis[i % apis.length].url, r.method, r.path, r.body, ci).then((res) => ({ ...r, ...res })),
+        ),
+      );
+      const count = (what: string, status: number) =>
+        results.filter((r) => r.kind === what && r.status === status).length;
+      const summary = {
+        creates: { accepted: count('create', 202), refused: count('create', 409) },
+        scaleUps: { accepted: count('scale', 202), refused: count('scale', 409) },
+      };
+      console.log(
+        `race (${kind}): ${results.length} concurrent requests over ${apis.length} API processes → ${JSON.stringify(summary)}`,
+      );
+      const unexpected = results.filter(
+        (r) => r.status !== 202 && !(r.status === 409 && r.body?.code === 'QUOTA_EXCEEDED'),
+      );
+      assert.deepEqual(
+        unexpected.map((r) => [r.status, r.body]),
+        [],
+      );
+      assert.equal(summary.creates.accepted + summary.scaleUps.accepted, ALLOWED);
+
+      const operations = results
+        .filter((r) => r.status === 202)
+        .map((r) => r.body.operation?.id ?? r.body.id);
+      await waitForAllOperationsTerminal(paddock, 90_000);
+      for (const id of operations) assert.equal((await paddock.waitForOperation(id)).state, 'succeeded');
+
+      const used = (await paddock.request('GET', `/v1/projects/${project}/quota`, undefined, ci)).body;
+      const { rows } = await paddock.db.query(
+        `SELECT count(DISTINCT c.id)::int AS clusters, coalesce(sum(np.quantity), 0)::int AS nodes
+         FROM clusters c JOIN projects p ON p.id = c.project_id
+         JOIN node_pools np ON np.cluster_id = c.id AND np.state NOT IN ('deleted', 'failed')
+         WHERE p.name = $1 AND c.state NOT IN ('deleted', 'failed')`,
+        [project],
+      );
+      const truth = rows[0];
+      console.log(
+        `race (${kind}): quota clusters used=${used.clusters.used} reserved=${used.clusters.reserved} (truth ${truth.clusters}), ` +
+          `nodes used=${used.nodes.used} reserved=${used.nodes.reserved} (truth ${truth.nodes}, limit ${NODE_LIMIT})`,
+      );
+      assert.deepEqual(
+        {
+          clusters: [used.clusters.used, used.clusters.reserved],
+          nodes: [used.nodes.used, used.nodes.reserved],
+        },
+        { clusters: [truth.clusters, 0], nodes: [truth.nodes, 0] },
+      );
+      assert.equal(truth.clusters, PRE_EXISTING + summary.creates.accepted);
+      assert.equal(truth.nodes, NODE_LIMIT);
+      assert.deepEqual((await paddock.request('POST', '/v1/admin/quotas/reconcile')).body.repaired, []);
+
+      // The backend holds exactly the accepted clusters and nodes (rke2: machine pools and machines).
+      const remote = await waitFor('the simulator to hold every accepted node', async () => {
+        const clusters = (await remoteClusters(sim, kind)).filter((c) => c.state !== 'removing');
+        const pools = await remotePools(sim, kind);
+        const nodes = await remoteNodes(sim, kind);
+        const quantity = pools.reduce((sum, p) => sum + p.quantity, 0);
+        const seen = { clusters: clusters.length, poolQuantity: quantity, nodes: nodes.length };
+        return seen.nodes === NODE_LIMIT ? seen : null;
+      });
+      console.log(`race (${kind}): simulator holds ${JSON.stringify(remote)}`);
+      assert.deepEqual(remote, { clusters: truth.clusters, poolQuantity: NODE_LIMIT, nodes: NODE_LIMIT });
     });
-    console.log(`race: simulator holds ${JSON.stringify(remote)}`);
-    assert.deepEqual(remote, { clusters: truth.clusters, poolQuantity: NODE_LIMIT, nodes: NODE_LIMIT });
-  });
+  }
 });
 
 describe('create 202 latency with and without quota enforcement', () => {

@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { PROBE_READS, SYNC_LISTS } from '../support/kinds';
 import { backendRegistration, startPaddock, TestPaddock, waitFor } from '../support/paddock';
 import { addBackend, CaseBackend, closeCheckingInvariants, createOn, sleep } from '../support/reliability';
 import type { TestSimulator } from '../support/simulator';
@@ -43,17 +44,7 @@ const KINDS: Record<Kind, KindProfile> = {
       path: '/v3/clusters',
       body: (clusterId) => ({ name: 'not-from-paddock', labels: labelsOf(clusterId) }),
     },
-    background: [
-      '/v3/clusters',
-      '/v3/nodepools',
-      '/v3/nodes',
-      '/v3/etcdbackups',
-      '/ping',
-      '/v3/settings/server-version',
-      '/v3/settings/k8s-versions-current',
-      // The probe's read of the default version (stored first among the versions).
-      '/v3/settings/k8s-version',
-    ],
+    background: [...SYNC_LISTS.rke1, ...PROBE_READS.rke1],
   },
   rke2: {
     version: 'v2.12.3',
@@ -81,18 +72,7 @@ const KINDS: Record<Kind, KindProfile> = {
         spec: { kubernetesVersion: 'v1.31.9+rke2r1', rkeConfig: { machinePools: [] } },
       }),
     },
-    background: [
-      '/v1/cluster.x-k8s.io.machines/fleet-default',
-      '/v1/provisioning.cattle.io.clusters/fleet-default',
-      '/v3/clusters',
-      '/v1/rke.cattle.io.etcdsnapshots/fleet-default',
-      '/ping',
-      '/v3/settings/server-version',
-      '/v1-rke2-release/releases',
-      '/v1-k3s-release/releases',
-      // The probe's read of the default version (stored first among the versions).
-      '/v3/settings/rke2-default-version',
-    ],
+    background: [...SYNC_LISTS.rke2, ...PROBE_READS.rke2],
   },
 };
 

@@ -14,6 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { assertNoOrphans } from '../support/invariants';
 import { startPaddock, TestPaddock } from '../support/paddock';
 import { addBackend, CaseBackend, count, createOn } from '../support/reliability';
+import { remoteClusters, remoteMachineConfigs, remotePools } from '../support/remote';
 import { assertSystemInvariants } from '../support/reliability-checks';
 import type { FaultSpec } from '../support/simulator';
 
@@ -114,6 +115,7 @@ const BACKEND_KINDS = {
     steps: STEPS,
     clusterPost: /^\/v3\/clusters$/,
     poolPost: /^\/v3\/nodepools$/,
+    poolStep: 'create-node-pool',
     clustersPath: '/v3/clusters',
   },
   rke2: {
@@ -122,6 +124,7 @@ const BACKEND_KINDS = {
     steps: RKE2_STEPS,
     clusterPost: /^\/v1\/provisioning\.cattle\.io\.clusters$/,
     poolPost: /^\/v1\/rke-machine-config\.cattle\.io\.openstackconfigs$/,
+    poolStep: 'create-machine-config',
     clustersPath: '/v1/provisioning.cattle.io.clusters',
   },
 } as const;
@@ -208,23 +211,6 @@ describe('reliability: faults at every step', { concurrency: 16 }, () => {
     return cluster;
   }
 
-  async function remotePools(b: CaseBackend) {
-    type Pool = { id: string; quantity: number; state: string; labels: Record<string, string> };
-    if (b.kind === 'rke2') {
-      // Machine pools live inside their provisioning cluster (with Paddock's labels on their deployment).
-      const clusters = (await b.sim.rancher('GET', '/v1/provisioning.cattle.io.clusters')).body.data as any[];
-      return clusters.flatMap((c) =>
-        (c.spec?.rkeConfig?.machinePools ?? []).map((p: any): Pool => ({
-          id: `${c.id}/${p.name}`,
-          quantity: p.quantity,
-          state: c.metadata.deletionTimestamp ? 'removing' : c.metadata.state?.name,
-          labels: p.machineDeploymentLabels ?? {},
-        })),
-      );
-    }
-    return (await b.sim.rancher('GET', '/v3/nodepools?limit=-1')).body.data as Pool[];
-  }
-
   // ---- retried: every step × every fault, on both backend kinds --------------------------------
   for (const [backendKind, profile] of Object.entries(BACKEND_KINDS)) {
     for (const s of profile.steps) {
@@ -248,7 +234,7 @@ describe('reliability: faults at every step', { concurrency: 16 }, () => {
             });
             assert.equal(scaled.status, 202, JSON.stringify(scaled.body));
             await expectOperation(scaled.body.id, 'succeeded', 'scale');
-            const pool = (await remotePools(b)).find(
+            const pool = (await remotePools(b.sim, b.kind)).find(
               (p) => p.labels['paddock.dev/pool-id'] && p.quantity === 3,
             );
             assert.ok(pool, 'the Rancher pool was scaled to 3');
@@ -258,7 +244,7 @@ describe('reliability: faults at every step', { concurrency: 16 }, () => {
             const removed = await paddock.request('DELETE', `${path(cluster)}/node-pools/extra`);
             assert.equal(removed.status, 202, JSON.stringify(removed.body));
             await expectOperation(removed.body.id, 'succeeded', 'delete pool');
-            assert.equal((await remotePools(b)).filter((p) => p.state !== 'removing').length, 2);
+            assert.equal((await remotePools(b.sim, b.kind)).filter((p) => p.state !== 'removing').length, 2);
           }
           if (s.phase === 'delete') {
             await b.sim.faults.add(fault);
@@ -305,33 +291,87 @@ describe('reliability: faults at every step', { concurrency: 16 }, () => {
     }
   }
 
-  // ---- requests that land late: after the client gave up on them ------------------------------
+  // ---- requests that land late: after the client gave up on them, on both backend kinds -------
   // Each one lands LATE_LANDING_MS after it was sent, later than the client's timeout plus the
   // first backoff, so the retry has usually run by then; whichever of the two reaches Rancher
   // second meets the first one's object. Either way Paddock ends with one of each.
   /** Creates `name` with its first `path` request landing late; returns the simulator's calls. */
-  async function createLanding(name: string, path: string) {
-    const b = await backend(name);
-    await createCluster(b, name, { method: 'POST', path, delayMs: LATE_LANDING_MS, times: 1 });
+  async function createLanding(name: string, path: string, options = {}, delayMs = LATE_LANDING_MS) {
+    const b = await backend(name, options);
+    await createCluster(b, name, { method: 'POST', path, delayMs, times: 1 });
     await assertNoOrphans(paddock, [b.sim], { timeoutMs: 15_000 });
     return { b, calls: await b.sim.calls() };
   }
 
-  it('create-cluster: a timed-out request that lands around the retry → one cluster (the loser refused NotUnique or found by look-up)', async () => {
-    const { calls } = await createLanding('f-late-cluster', '^/v3/clusters$');
-    assert.equal(count(calls, 'POST', /^\/v3\/clusters$/, 201), 1, 'one Rancher cluster created');
-  });
+  for (const [backendKind, profile] of Object.entries(BACKEND_KINDS)) {
+    // rke1 names are made unique by Rancher, so the loser is refused NotUnique or found by the
+    // retry's look-up; rke2 names are Paddock's own, so the loser is refused 409 AlreadyExists.
+    it(`${backendKind} create-cluster: a timed-out request that lands around the retry → one cluster (the loser refused or found by look-up)`, async () => {
+      const { b, calls } = await createLanding(
+        `${profile.prefix}-late-cluster`,
+        profile.clusterPost.source,
+        profile.options,
+      );
+      assert.equal(count(calls, 'POST', profile.clusterPost, 201), 1, 'one Rancher cluster created');
+      assert.equal((await remoteClusters(b.sim, b.kind)).length, 1);
+    });
 
-  // Rancher pool names are not unique, so a timed-out create that lands after the retry's look-up
-  // leaves a second pool with the same label; await-active's last look removes the stray copy.
-  it('create-node-pool: a timed-out request that lands after the retry → the duplicate pool is removed', async () => {
-    const { b, calls } = await createLanding('f-late-pool', '^/v3/nodepools$');
-    assert.ok(count(calls, 'POST', /^\/v3\/nodepools$/, 201) >= POOLS.length);
-    assert.equal(
-      (await remotePools(b)).filter((p) => p.state !== 'removing').length,
-      POOLS.length,
-      'one Rancher pool per pool once the stray copy is gone',
+    // Neither pool names on rke1 nor machine-config names on rke2 (`generateName`) are unique, so a
+    // timed-out create that lands after the retry's look-up leaves a second object with the same
+    // labels; the stray copy is removed (rke1: by await-active's last look).
+    it(`${backendKind} ${profile.poolStep}: a timed-out request that lands after the retry → the duplicate is removed`, async () => {
+      const { b, calls } = await createLanding(
+        `${profile.prefix}-late-pool`,
+        profile.poolPost.source,
+        profile.options,
+      );
+      assert.ok(count(calls, 'POST', profile.poolPost, 201) >= POOLS.length);
+      assert.equal(
+        (await remotePools(b.sim, b.kind)).filter((p) => p.state !== 'removing').length,
+        POOLS.length,
+        'one Rancher pool per pool once the stray copy is gone',
+      );
+      if (b.kind === 'rke2') {
+        // One machine config per pool, and it is the one its machine pool uses.
+        const configs = await remoteMachineConfigs(b.sim);
+        const inUse = (await b.sim.rancher('GET', profile.clustersPath)).body.data.flatMap((c: any) =>
+          c.spec.rkeConfig.machinePools.map((p: any) => p.machineConfigRef.name),
+        );
+        assert.deepEqual(
+          configs.map((c) => c.name).sort(),
+          [...inUse].sort(),
+          `machine configs ${JSON.stringify(configs)} besides those in use ${JSON.stringify(inUse)}`,
+        );
+      }
+    });
+  }
+
+  // rke2 makes the pools' machine configs before the cluster, so a config can also land after the
+  // cluster was made from the retry's copy: here it lands 15 s late (the retry and the cluster
+  // POST come after a few seconds, even on a loaded machine), with nodes slow enough (30 s) that
+  // the create is still waiting for them then. The copy no machine pool uses is removed all the same.
+  it('rke2 create-machine-config: a timed-out request that lands after the cluster was made → the stray config is removed', async () => {
+    const rke2 = BACKEND_KINDS.rke2;
+    const late = 15_000;
+    const { b, calls } = await createLanding(
+      'f2-late-config-after-cluster',
+      rke2.poolPost.source,
+      { ...rke2.options, timings: { nodeProvisionMs: 30_000 } },
+      late,
     );
+    const configPosts = calls.filter((c) => c.method === 'POST' && rke2.poolPost.test(c.path));
+    const clusterPost = calls.find((c) => c.method === 'POST' && rke2.clusterPost.test(c.path));
+    // Calls are logged as they arrive: the first config POST is the one that landed late.
+    assert.ok(
+      Date.parse(configPosts[0].at) + late > Date.parse(clusterPost!.at),
+      'the late config landed after the cluster was made (what this case is about)',
+    );
+    assert.equal(count(calls, 'POST', rke2.poolPost, 201), POOLS.length + 1, 'the late copy was made');
+    const configs = await remoteMachineConfigs(b.sim);
+    const inUse = (await b.sim.rancher('GET', rke2.clustersPath)).body.data.flatMap((c: any) =>
+      c.spec.rkeConfig.machinePools.map((p: any) => p.machineConfigRef.name),
+    );
+    assert.deepEqual(configs.map((c) => c.name).sort(), [...inUse].sort());
   });
 
   // ---- compensated: permanent refusals --------------------------------------------------------
@@ -383,7 +423,7 @@ describe('reliability: faults at every step', { concurrency: 16 }, () => {
     await b.sim.faults.clear();
     const cluster = (await paddock.request('GET', path(name))).body;
     assert.equal(cluster.nodePools.find((p: { name: string }) => p.name === 'workers').quantity, 1);
-    assert.ok((await remotePools(b)).every((p) => p.quantity === 1));
+    assert.ok((await remotePools(b.sim, b.kind)).every((p) => p.quantity === 1));
     await assertNoOrphans(paddock, [b.sim]);
   });
 
@@ -401,7 +441,7 @@ describe('reliability: faults at every step', { concurrency: 16 }, () => {
     assert.equal(added.status, 202, JSON.stringify(added.body));
     assert.equal((await expectOperation(added.body.id, 'failed', name)).error.code, 'BACKEND_REJECTED');
     await b.sim.faults.clear();
-    assert.equal((await remotePools(b)).length, 3);
+    assert.equal((await remotePools(b.sim, b.kind)).length, 3);
     await assertNoOrphans(paddock, [b.sim]);
   });
 });

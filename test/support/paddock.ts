@@ -15,6 +15,8 @@ import { AppConfig, loadConfig } from '../../src/config/app-config';
 import { createPaddockClient, type PaddockClient, type Schemas } from '../../cli/api/client';
 import { type TestSimulator, waitFor as pollUntil } from './simulator';
 
+/** How long a child API process may take to answer `/healthz` before the test gives up on it. */
+const API_START_TIMEOUT_MS = 120_000;
 export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789abcdefghij';
 const ROOT_DATABASE_URL = process.env.TEST_DATABASE_ROOT_URL ?? 'postgres://postgres@127.0.0.1:5432';
 const REDIS_BASE_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -137,7 +139,7 @@ export async function startPaddock(options: PaddockOptions = {}): Promise<TestPa
           throw new Error(`API child exited with ${child.exitCode}: ${captured.join('')}`);
         return (await fetch(`${url}/healthz`).catch(() => null))?.status === 200 || undefined;
       },
-      { what: 'the API child to answer /healthz', timeoutMs: 30_000, intervalMs: 100 },
+      { what: 'the API child to answer /healthz', timeoutMs: API_START_TIMEOUT_MS, intervalMs: 100 },
     );
   } else {
     app = await createApi({ ...config, role: 'api' });
@@ -363,7 +365,9 @@ export async function startApiProcess(
   });
   paddock.children.push(child);
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
+  // A bound on a broken start only: on a shared, loaded machine a Nest process can take over 30 s
+  // to answer, and the test then measures nothing about the start.
+  const deadline = Date.now() + API_START_TIMEOUT_MS;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`API process exited with ${child.exitCode}`);
     try {

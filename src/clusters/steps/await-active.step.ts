@@ -17,8 +17,9 @@ const PROVISIONING_ERROR_GRACE_MS = 120_000;
 /**
  * Done when the status sync (not this step) has seen the cluster and its pools ready, and a last
  * look at the backend's pools finds no duplicate: a pool create that timed out can still land after
- * the retry's look-up created the pool again (Rancher does not make pool names unique). By then any
- * such request has long ended, so one look here removes the stray copy.
+ * the retry's look-up created the pool again (Rancher does not make pool names unique), and on rke2
+ * a machine config can land after the cluster was made from the retry's copy. By then any such
+ * request has long ended, so one look here removes the stray copies.
  */
 @Injectable()
 export class AwaitActiveStep implements OperationStep {
@@ -62,6 +63,17 @@ export class AwaitActiveStep implements OperationStep {
       );
       await driver.deleteNodePool(stray.id);
     }
+    // rke2: a machine config whose create timed out can land after the cluster was made from the
+    // retry's copy; no pool uses it, so it goes too.
+    const preparations = await driver.removeStrayNodePoolPreparations({
+      clusterId: cluster.id,
+      rancherId: cluster.rancherId,
+    });
+    if (preparations > 0)
+      this.logger.warn(
+        { clusterId: cluster.id, removed: preparations },
+        'removed machine configs left by a timed-out create that no pool uses',
+      );
     return strays.length > 0 ? poll(500) : DONE;
   }
 }
