@@ -8,10 +8,14 @@ import { clone } from './merge';
 import { setCondition, type Condition, type ConditionStatus } from './state';
 import { render } from './steve/api';
 import { CLUSTER, MACHINE } from './steve/objects';
+import { MANAGEMENT_NODE } from './steve/management-nodes';
 import { BUNDLE_DEPLOYMENT } from './fleet/names';
 import type { World } from './world';
 
-/** Types whose conditions `/__sim/conditions` may set (§11.3 item 18); the last two by `namespace/name`. */
+/**
+ * Types whose conditions `/__sim/conditions` may set (§11.3 item 18); the last two by `namespace/name`,
+ * and `node` also by a provisioning-v2 management Node's `c-m-…/machine-…`.
+ */
 const CONDITION_TYPES = ['cluster', 'node', 'nodePool', 'etcdBackup', 'provisioningCluster', 'machine'];
 const STEVE_CONDITION_TYPES: Record<string, string> = {
   provisioningCluster: CLUSTER,
@@ -125,6 +129,9 @@ function setObjectCondition(world: World, body: Record<string, unknown>, ctx: Re
   }
   const steveType = STEVE_CONDITION_TYPES[typeName];
   if (steveType) return setSteveCondition(world, steveType, body.id, condition, ctx);
+  // A provisioning-v2 node, by its management Node's steve id (`c-m-…/machine-…`): the kubelet's word.
+  if (typeName === 'node' && body.id.includes('/'))
+    return setKubeletCondition(world, body.id, condition, ctx);
   const type = world.typeForPath(typeName);
   if (!type) throw new ApiError(400, 'BadRequest', `${typeName} is not served by Rancher ${world.version}`);
   const object = type.find(body.id);
@@ -158,6 +165,24 @@ function setComponentStatus(world: World, body: Record<string, unknown>, ctx: Re
     error: typeof body.error === 'string' ? body.error : undefined,
   });
   return json(200, renderResource(clusters, cluster, ctx));
+}
+
+/** A kubelet condition of a provisioning-v2 node; answers its management Node as steve renders it. */
+function setKubeletCondition(
+  world: World,
+  id: string,
+  condition: Record<string, unknown>,
+  ctx: RequestContext,
+): SimResponse {
+  const node = world.steve.managementNodes.setKubeletCondition(
+    id,
+    String(condition.type),
+    condition.status as ConditionStatus,
+    typeof condition.message === 'string' ? condition.message : '',
+    typeof condition.reason === 'string' ? condition.reason : '',
+  );
+  if (!node) throw new ApiError(404, 'NotFound', `nodes.management.cattle.io "${id}" not found`);
+  return json(200, render(world, world.steve.get(MANAGEMENT_NODE), node, ctx));
 }
 
 /** The same for a steve object: a controller status write (resourceVersion moves), then a reconcile. */

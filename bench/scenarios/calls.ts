@@ -3,7 +3,8 @@
  * (rke1 on a simulated Rancher 2.9, rke2 on a simulated 2.12), counted from the simulator's call
  * log. A sync cycle is recognised by its node listing (`GET /v3/nodes` on rke1, `GET
  * /v1/cluster.x-k8s.io.machines/fleet-default` on rke2), which nothing else calls; each cycle makes
- * three list calls on either kind (one page each here). The health probe's calls (its own period)
+ * three list calls on rke1 and four on rke2, whose nodes' conditions come from a list of Rancher's
+ * management Nodes (one page each here). The health probe's calls (its own period)
  * are counted apart. The calls of a create are those of its window minus the sync cycles' lists
  * and the probes that ran meanwhile.
  */
@@ -23,16 +24,16 @@ const KINDS = {
   rke1: {
     version: 'v2.9.3',
     nodeList: '/v3/nodes',
+    listsPerCycle: 3,
     probe: ['/ping', '/v3/settings/server-version', '/v3/settings/k8s-versions-current'],
   },
   rke2: {
     version: 'v2.12.3',
     nodeList: '/v1/cluster.x-k8s.io.machines/fleet-default',
+    listsPerCycle: 4,
     probe: ['/ping', '/v3/settings/server-version', '/v1-rke2-release/releases', '/v1-k3s-release/releases'],
   },
 } as const;
-/** List calls of one sync cycle (nodes, pools, clusters; rke2 lists its clusters for both of the latter). */
-const LISTS_PER_CYCLE = 3;
 const CLUSTERS = Number(process.env.BENCH_CALLS_CLUSTERS ?? 20);
 const WINDOW_MS = 5_000;
 
@@ -47,7 +48,9 @@ function tally(calls: Call[]): Record<string, number> {
 }
 
 async function measure(kind: keyof typeof KINDS) {
-  const { version, nodeList, probe } = KINDS[kind];
+  /** List calls of one sync cycle: nodes, pools, clusters (rke2 lists its clusters for both of the
+   * latter, and Rancher's management Nodes before its machines). */
+  const { version, nodeList, listsPerCycle, probe } = KINDS[kind];
   const isProbe = (c: Call) => c.method === 'GET' && (probe as readonly string[]).includes(c.path);
   const db = await createDatabase();
   const sim = await startSim(['--version', version]);
@@ -109,7 +112,7 @@ async function measure(kind: keyof typeof KINDS) {
     const createCycles = createLog.filter((c) => c.method === 'GET' && c.path === nodeList).length;
     const oneCluster = await cycleCalls();
     const writes = createLog.filter((c) => c.method !== 'GET');
-    const createOnly = createLog.filter((c) => !isProbe(c)).length - createCycles * LISTS_PER_CYCLE;
+    const createOnly = createLog.filter((c) => !isProbe(c)).length - createCycles * listsPerCycle;
     for (let i = 1; i < CLUSTERS; i++) await create(`calls-${i}`);
     const many = await cycleCalls();
     return {

@@ -24,7 +24,7 @@ export function clusterNodes(world: World, cluster: SimObject, resourceVersion: 
       provisioning.metadata.namespace!,
       provisioning.metadata.name,
     )) {
-      const node = machineNode(machine, version, resourceVersion);
+      const node = machineNode(world, machine, version, resourceVersion);
       if (node) out.push(node);
     }
   }
@@ -123,44 +123,14 @@ const V2_ROLE_LABELS: Array<[label: string, roles: string[]]> = [
   ['rke.cattle.io/worker-role', ['worker']],
 ];
 
-/** The Node of a provisioning-v2 machine once it runs (has a `nodeRef`) and is not being deleted. */
-/**
- * The Node's Ready from the machine's `NodeHealthy` (CAPI mirrors the Node's health there, so a
- * test that makes it False or Unknown through `/__sim/conditions` sees the Node go NotReady).
- */
-function readyOf(status: Record<string, unknown>, created: string): Record<string, unknown> {
-  const conditions = Array.isArray(status.conditions)
-    ? (status.conditions as Array<Record<string, unknown>>)
-    : [];
-  const health = conditions.find((c) => c.type === 'NodeHealthy');
-  if (!health || health.status === 'True') {
-    return {
-      type: 'Ready',
-      status: 'True',
-      reason: 'KubeletReady',
-      message: 'kubelet is posting ready status',
-      lastHeartbeatTime: created,
-      lastTransitionTime: created,
-    };
-  }
-  return health.status === 'False'
-    ? {
-        type: 'Ready',
-        status: 'False',
-        reason: 'KubeletNotReady',
-        message: 'container runtime is down',
-        lastTransitionTime: health.lastTransitionTime,
-      }
-    : {
-        type: 'Ready',
-        status: 'Unknown',
-        reason: 'NodeStatusUnknown',
-        message: 'Kubelet stopped posting node status.',
-        lastTransitionTime: health.lastTransitionTime,
-      };
+/** The Node of a provisioning-v2 machine of twin `cluster`, or undefined while it has none. */
+export function nodeOfMachine(world: World, cluster: SimObject, machine: KubeObject): KubeObject | undefined {
+  return machineNode(world, machine, world.clusters.kubernetesVersionOf(cluster), '');
 }
 
+/** The Node of a provisioning-v2 machine once it runs (has a `nodeRef`) and is not being deleted. */
 function machineNode(
+  world: World,
   machine: KubeObject,
   kubeletVersion: string,
   resourceVersion: string,
@@ -194,13 +164,14 @@ function machineNode(
       creationTimestamp: machine.metadata.creationTimestamp,
       labels,
       annotations: {
-        'cluster.x-k8s.io/machine': machine.metadata.name,
+        // CAPI's own (cluster-api machine_controller_noderef.go), then the distro's.
+        ...capiAnnotations(machine),
         'rke2.io/internal-ip': internal?.address ?? '',
       },
     },
     spec: { providerID: spec.providerID },
     status: {
-      conditions: [readyOf(status, machine.metadata.creationTimestamp)],
+      conditions: world.steve.managementNodes.kubeletConditions(machine),
       addresses,
       nodeInfo: {
         kubeletVersion,
@@ -216,4 +187,24 @@ function machineNode(
       },
     },
   };
+}
+
+/** The annotations CAPI's machine controller puts on a machine's Node. */
+function capiAnnotations(machine: KubeObject): Record<string, string> {
+  const spec = isPlainObject(machine.spec) ? machine.spec : {};
+  const annotations: Record<string, string> = {
+    'cluster.x-k8s.io/cluster-name': String(
+      spec.clusterName ?? machine.metadata.labels?.['cluster.x-k8s.io/cluster-name'] ?? '',
+    ),
+    'cluster.x-k8s.io/cluster-namespace': machine.metadata.namespace ?? '',
+    'cluster.x-k8s.io/machine': machine.metadata.name,
+  };
+  const owners = (machine.metadata as unknown as { ownerReferences?: Array<Record<string, unknown>> })
+    .ownerReferences;
+  const controller = Array.isArray(owners) ? owners.find((o) => o.controller === true) : undefined;
+  if (controller) {
+    annotations['cluster.x-k8s.io/owner-kind'] = String(controller.kind);
+    annotations['cluster.x-k8s.io/owner-name'] = String(controller.name);
+  }
+  return annotations;
 }

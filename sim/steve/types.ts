@@ -5,6 +5,7 @@
 import type { KubeObject } from '../kube/store';
 import type { World } from '../world';
 import { fleetSchemas } from '../fleet/schemas';
+import { ManagementNodes } from './management-nodes';
 import { ProvisioningController } from './provisioning';
 import type { SteveSchema } from './schema';
 
@@ -21,11 +22,15 @@ const BUILT_IN_DRIVERS = [
 
 export class SteveTypes {
   readonly provisioning: ProvisioningController;
+  /** Rancher's management Nodes of provisioning-v2 clusters and their Nodes' kubelet conditions. */
+  readonly managementNodes: ManagementNodes;
   private readonly schemas = new Map<string, SteveSchema>();
 
   constructor(private readonly world: World) {
     this.provisioning = new ProvisioningController(world);
     for (const schema of this.provisioning.schemas()) this.add(schema);
+    this.managementNodes = new ManagementNodes(world);
+    this.add(this.managementNodes.schema());
     this.add(settingSchema());
     if (world.fleetInstalled) for (const schema of fleetSchemas(world)) this.add(schema);
     for (const driver of BUILT_IN_DRIVERS) this.addDriver(driver);

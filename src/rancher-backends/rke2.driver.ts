@@ -33,6 +33,7 @@ import type {
   PlannedCall,
   RemoteBackup,
   RemoteCluster,
+  RemoteCondition,
   RemoteNode,
   RemoteNodePool,
   RemoteRegistrationToken,
@@ -48,6 +49,10 @@ import { deleteRegistrationToken, ensureRegistrationToken } from './registration
 import {
   CapiMachine,
   EtcdSnapshot,
+  ManagementNode,
+  machineIdOfNode,
+  mergeConditions,
+  nodeConditionsOf,
   FLEET_NAMESPACE,
   RkeControlPlane,
   SNAPSHOT_CLUSTER_LABEL,
@@ -86,6 +91,7 @@ const ROUTES = {
   clustersIn: '/v1/provisioning.cattle.io.clusters/:namespace',
   cluster: '/v1/provisioning.cattle.io.clusters/:namespace/:name',
   machinesIn: '/v1/cluster.x-k8s.io.machines/:namespace',
+  managementNodes: '/v1/management.cattle.io.nodes',
   machine: '/v1/cluster.x-k8s.io.machines/:namespace/:name',
   snapshotsIn: '/v1/rke.cattle.io.etcdsnapshots/:namespace',
   snapshot: '/v1/rke.cattle.io.etcdsnapshots/:namespace/:name',
@@ -524,13 +530,46 @@ export class Rke2Driver implements BackendDriver {
       yield page.flatMap(toRemoteNodePools);
   }
 
+  /**
+   * The CAPI machines, each with its Node's conditions. A machine carries CAPI's conditions only
+   * (`NodeHealthy` sums the Node's up); the Node's own are on Rancher's management Node, which the
+   * node syncer keeps for every downstream Node of every cluster (see `ManagementNode`): one paged
+   * list of those across all clusters, before the machines, joined to each machine through the
+   * `cluster.x-k8s.io/machine` annotation CAPI puts on the Node. What they carry is the kubelet's
+   * `Ready` and Rancher's `Registered`: Rancher drops the pressure conditions (`cleanStatus`), so
+   * on rke2 those reach Paddock only through the machine's `NodeHealthy`. The kubelet's `Ready`
+   * takes the place of the machine's own `Ready` (CAPI's summary of the machine). A machine whose
+   * Node is not listed (none yet, or made after that page was read) keeps the machine's conditions.
+   */
   async *nodePages(): AsyncGenerator<RemoteNode[]> {
+    const nodeConditions = await this.nodeConditionsByMachine();
     for await (const page of this.client.stevePages<CapiMachine>(
       ROUTES.machinesIn,
       {},
       { namespace: FLEET_NAMESPACE },
     ))
-      yield page.map(toRemoteNode);
+      yield page.map((machine) => {
+        const node = toRemoteNode(machine);
+        const own = nodeConditions.get(node.id);
+        return own ? { ...node, conditions: mergeConditions(node.conditions, own) } : node;
+      });
+  }
+
+  /** The conditions of every management Node made for a CAPI machine, by the machine's steve id. */
+  private async nodeConditionsByMachine(): Promise<Map<string, RemoteCondition[]>> {
+    const found = new Map<string, RemoteCondition[]>();
+    try {
+      for await (const page of this.client.stevePages<ManagementNode>(ROUTES.managementNodes)) {
+        for (const node of page) {
+          const machine = machineIdOfNode(node);
+          if (machine && !node.metadata?.deletionTimestamp) found.set(machine, nodeConditionsOf(node));
+        }
+      }
+    } catch (error) {
+      // A server that does not serve the type: the machines' own conditions are all there is.
+      if (!(isBackendError(error) && error.kind === 'not-found')) throw error;
+    }
+    return found;
   }
 
   // ------------------------------------------------------------------ node registrations (§5, §9.3)

@@ -2,13 +2,16 @@
  * Cluster and node health, end to end: a condition set in the simulator (through its control
  * API, as a failing kubelet or control plane would set it) is mirrored into Postgres by the status
  * sync, shown by the node list and the cluster read, and exported on `/metrics` — and leaves again
- * when it recovers or the object is deleted. Provisioning gauges and the operation metrics too.
+ * when it recovers or the object is deleted. Node conditions on both backend kinds: rke1 reads them
+ * from `/v3/nodes`, rke2 from Rancher's management Nodes joined to the CAPI machines. Provisioning
+ * gauges and the operation metrics too.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startPaddock, TestPaddock, waitFor } from '../support/paddock';
 import { alertExpressions, dashboardQueries, metricFamilies } from '../support/deploy';
 import { addBackend, CaseBackend, closeCheckingInvariants, createOn } from '../support/reliability';
+import { callsOf } from '../support/simulator';
 
 const PROJECT = 'health';
 
@@ -36,18 +39,22 @@ describe('monitoring: conditions mirrored, shown and exported', { concurrency: t
   let paddock: TestPaddock;
   let backend: CaseBackend;
   let slow: CaseBackend;
+  /** An rke2 backend (simulated Rancher 2.12): nodes are CAPI machines. */
+  let rke2: CaseBackend;
+  const backendOf = (kind: 'rke1' | 'rke2') => (kind === 'rke1' ? backend : rke2);
 
   before(async () => {
     // A create that cannot finish is compensated after the deadline: long enough for the
     // provisioning case to watch its gauge grow, short enough to watch its series leave.
-    paddock = await startPaddock({ env: { PADDOCK_OPERATION_DEADLINE_MS: '15000' } });
+    paddock = await startPaddock({ env: { PADDOCK_OPERATION_DEADLINE_MS: '45000' } });
     assert.equal((await paddock.request('POST', '/v1/admin/projects', { name: PROJECT })).status, 201);
     backend = await addBackend(paddock, 'm-fast');
     // Nodes on this backend never finish provisioning within the test.
     slow = await addBackend(paddock, 'm-slow', { timings: { nodeProvisionMs: 10 * 60_000 } });
+    rke2 = await addBackend(paddock, 'm-rke2', { version: 'v2.12.3' });
   });
 
-  after(() => closeCheckingInvariants(paddock, [backend, slow]));
+  after(() => closeCheckingInvariants(paddock, [backend, slow, rke2]));
 
   const metrics = async () => parseMetrics((await paddock.request('GET', '/metrics')).body as string);
   const series = async (name: string, labels: Record<string, string>) =>
@@ -66,19 +73,37 @@ describe('monitoring: conditions mirrored, shown and exported', { concurrency: t
     await waitFor(`two sync cycles of ${name}`, async () => (await syncRuns(name)) >= start + 2);
   };
 
-  async function activeCluster(name: string) {
-    const { cluster, operation } = await createOn(paddock, PROJECT, backend, name);
+  async function activeCluster(name: string, on: CaseBackend = backend) {
+    const { cluster, operation } = await createOn(paddock, PROJECT, on, name);
     assert.equal((await paddock.waitForOperation(operation.id)).state, 'succeeded');
     const row = await paddock.db.query(`SELECT rancher_id FROM clusters WHERE id = $1`, [cluster.id]);
     const nodes = await paddock.db.query(
-      `SELECT rancher_id, hostname FROM nodes WHERE cluster_id = $1 ORDER BY hostname`,
+      `SELECT n.rancher_id, n.hostname, p.name AS pool FROM nodes n
+         JOIN node_pools p ON p.id = n.node_pool_id WHERE n.cluster_id = $1 ORDER BY n.hostname`,
       [cluster.id],
     );
     return {
       id: cluster.id,
       rancherId: row.rows[0].rancher_id as string,
-      nodes: nodes.rows as Array<{ rancher_id: string; hostname: string }>,
+      nodes: nodes.rows as Array<{ rancher_id: string; hostname: string; pool: string }>,
     };
+  }
+
+  /**
+   * The id `/__sim/conditions` takes for a node's kubelet: the `/v3` node on rke1; on rke2 the
+   * management Node Rancher made for the machine's Node (found, as the driver finds it, by CAPI's
+   * `cluster.x-k8s.io/machine` annotation), which the sync reads the node's conditions from.
+   */
+  async function kubeletId(on: CaseBackend, node: { rancher_id: string }): Promise<string> {
+    if (on.kind === 'rke1') return node.rancher_id;
+    const machine = node.rancher_id.split('/')[1];
+    const listed = (await on.sim.rancher('GET', '/v1/management.cattle.io.nodes')).body.data as Array<{
+      id: string;
+      status: { nodeAnnotations: Record<string, string> };
+    }>;
+    const found = listed.find((n) => n.status.nodeAnnotations['cluster.x-k8s.io/machine'] === machine);
+    assert.ok(found, `a management Node for machine ${machine}`);
+    return found.id;
   }
 
   const nodeList = async (cluster: string) => {
@@ -95,7 +120,7 @@ describe('monitoring: conditions mirrored, shown and exported', { concurrency: t
     return response.body as { conditions: Array<{ type: string; status: string; message?: string }> };
   };
 
-  it('a healthy cluster: every node lists the kubelet conditions, and no health series exist', async () => {
+  it('a healthy rke1 cluster: every node lists the kubelet conditions, and no health series exist', async () => {
     await activeCluster('m-healthy');
     const nodes = await waitFor('kubelet conditions mirrored', async () => {
       const items = await nodeList('m-healthy');
@@ -122,55 +147,137 @@ describe('monitoring: conditions mirrored, shown and exported', { concurrency: t
     assert.deepEqual(await series('paddock_cluster_condition_not_true', { cluster: 'm-healthy' }), []);
   });
 
-  it("a node's Ready=False reaches Postgres, the node list and /metrics within two sync cycles, and leaves when it recovers", async () => {
-    const cluster = await activeCluster('m-notready');
-    const node = cluster.nodes[0];
-    await backend.sim.setCondition({
-      type: 'node',
-      id: node.rancher_id,
-      condition: {
-        type: 'Ready',
-        status: 'False',
-        reason: 'KubeletNotReady',
-        message: 'PLEG is not healthy',
-      },
+  it("a healthy rke2 cluster: every node lists its Node's Ready and Rancher's Registered beside CAPI's, and no health series exist", async () => {
+    await activeCluster('m-healthy-rke2', rke2);
+    const nodes = await waitFor('management Node conditions mirrored', async () => {
+      const items = await nodeList('m-healthy-rke2');
+      return items.length === 3 && items.every((n) => n.conditions.some((c) => c.type === 'Registered'))
+        ? items
+        : undefined;
     });
-    await twoSyncCycles('m-fast');
-    const labels = { project: PROJECT, cluster: 'm-notready', node: node.hostname, condition: 'Ready' };
-    const [sample] = await series('paddock_node_condition_not_true', labels);
-    assert.equal(sample?.value, 1, 'in /metrics within two sync cycles of the change');
+    for (const node of nodes) {
+      const byType = new Map(node.conditions.map((c) => [c.type, c]));
+      assert.deepEqual(
+        [byType.get('Ready')?.status, byType.get('Ready')?.reason],
+        ['True', 'KubeletReady'],
+        `${node.hostname}: the kubelet's Ready, not CAPI's`,
+      );
+      assert.equal(byType.get('Registered')?.status, 'True');
+      assert.equal(byType.get('NodeHealthy')?.status, 'True', "the machine's own conditions stay");
+      // Rancher's node syncer keeps only the kubelet's Ready on its management Node (cleanStatus).
+      assert.equal(byType.has('MemoryPressure'), false);
+    }
+    assert.deepEqual(await series('paddock_node_condition_not_true', { cluster: 'm-healthy-rke2' }), []);
+    assert.deepEqual(await series('paddock_cluster_condition_not_true', { cluster: 'm-healthy-rke2' }), []);
+  });
 
-    const row = await paddock.db.query(
-      `SELECT conditions, unhealthy_conditions FROM nodes WHERE rancher_id = $1`,
-      [node.rancher_id],
-    );
-    assert.deepEqual(row.rows[0].unhealthy_conditions, ['Ready']);
-    const ready = row.rows[0].conditions.find((c: { type: string }) => c.type === 'Ready');
-    assert.deepEqual(
-      [ready.status, ready.reason, ready.message],
-      ['False', 'KubeletNotReady', 'PLEG is not healthy'],
-    );
-    const listed = (await nodeList('m-notready')).find((n) => n.hostname === node.hostname)!;
-    assert.equal(listed.conditions.find((c) => c.type === 'Ready')?.status, 'False');
-    // The other nodes stay quiet: a series is one unhealthy condition of one node.
-    assert.equal((await series('paddock_node_condition_not_true', { cluster: 'm-notready' })).length, 1);
+  for (const kind of ['rke1', 'rke2'] as const) {
+    it(`${kind}: a node's Ready=False reaches Postgres, the node list and /metrics within two sync cycles, and leaves when it recovers`, async () => {
+      const on = backendOf(kind);
+      const name = `m-notready-${kind}`;
+      const cluster = await activeCluster(name, on);
+      const node = cluster.nodes[0];
+      const id = await kubeletId(on, node);
+      await on.sim.setCondition({
+        type: 'node',
+        id,
+        condition: {
+          type: 'Ready',
+          status: 'False',
+          reason: 'KubeletNotReady',
+          message: 'PLEG is not healthy',
+        },
+      });
+      await twoSyncCycles(on.name);
+      const labels = { project: PROJECT, cluster: name, node: node.hostname, condition: 'Ready' };
+      const [sample] = await series('paddock_node_condition_not_true', labels);
+      assert.equal(sample?.value, 1, 'in /metrics within two sync cycles of the change');
 
-    await backend.sim.setCondition({
-      type: 'node',
-      id: node.rancher_id,
-      condition: { type: 'Ready', status: 'True', reason: 'KubeletReady' },
+      const row = await paddock.db.query(
+        `SELECT conditions, unhealthy_conditions FROM nodes WHERE rancher_id = $1`,
+        [node.rancher_id],
+      );
+      assert.deepEqual(row.rows[0].unhealthy_conditions, ['Ready']);
+      const ready = row.rows[0].conditions.find((c: { type: string }) => c.type === 'Ready');
+      assert.deepEqual(
+        [ready.status, ready.reason, ready.message],
+        ['False', 'KubeletNotReady', 'PLEG is not healthy'],
+      );
+      const listed = (await nodeList(name)).find((n) => n.hostname === node.hostname)!;
+      assert.equal(listed.conditions.find((c) => c.type === 'Ready')?.status, 'False');
+      // The other nodes stay quiet: a series is one unhealthy condition of one node.
+      assert.equal((await series('paddock_node_condition_not_true', { cluster: name })).length, 1);
+
+      await on.sim.setCondition({
+        type: 'node',
+        id,
+        condition: { type: 'Ready', status: 'True', reason: 'KubeletReady' },
+      });
+      await twoSyncCycles(on.name);
+      assert.deepEqual(
+        await series('paddock_node_condition_not_true', labels),
+        [],
+        'gone within two sync cycles',
+      );
+      assert.equal(
+        (await nodeList(name))
+          .find((n) => n.hostname === node.hostname)!
+          .conditions.find((c) => c.type === 'Ready')?.status,
+        'True',
+      );
     });
-    await twoSyncCycles('m-fast');
+  }
+
+  for (const kind of ['rke1', 'rke2'] as const) {
+    it(`${kind}: a not-ready node's series leaves when the node goes (replaced through Paddock)`, async () => {
+      const on = backendOf(kind);
+      const name = `m-replaced-${kind}`;
+      const cluster = await activeCluster(name, on);
+      const node = cluster.nodes.find((n) => n.pool === 'workers')!;
+      await on.sim.setCondition({
+        type: 'node',
+        id: await kubeletId(on, node),
+        condition: { type: 'Ready', status: 'False', reason: 'KubeletNotReady' },
+      });
+      const labels = { cluster: name, node: node.hostname, condition: 'Ready' };
+      await waitFor('Ready series', async () =>
+        (await series('paddock_node_condition_not_true', labels)).length === 1 ? true : undefined,
+      );
+      const removed = await paddock.request(
+        'DELETE',
+        `/v1/projects/${PROJECT}/clusters/${name}/nodes/${node.hostname}`,
+      );
+      assert.equal(removed.status, 202, JSON.stringify(removed.body));
+      assert.equal((await paddock.waitForOperation(removed.body.id, 60_000)).state, 'succeeded');
+      await waitFor('series gone with the node', async () =>
+        (await series('paddock_node_condition_not_true', labels)).length === 0 ? true : undefined,
+      );
+      assert.deepEqual(await series('paddock_node_condition_not_true', { cluster: name }), []);
+    });
+  }
+
+  it('rke2: node conditions cost one list per page of management Nodes per sync cycle, none per cluster', async () => {
+    await activeCluster('m-calls-a', rke2);
+    await activeCluster('m-calls-b', rke2);
+    await rke2.sim.clearCalls();
+    // Four cycles completed: at least three listed everything after the log was cleared.
+    await twoSyncCycles(rke2.name);
+    await twoSyncCycles(rke2.name);
+    const calls = await rke2.sim.calls();
+    // Both lists are read once per page each cycle (one page here): equal counts, whatever the
+    // number of clusters (one apart when the log was cleared between a cycle's two lists), and
+    // nothing read per cluster or per node.
+    const machineLists = callsOf(calls, 'GET', /^\/v1\/cluster\.x-k8s\.io\.machines\/fleet-default$/).length;
+    const nodeLists = callsOf(calls, 'GET', /^\/v1\/management\.cattle\.io\.nodes$/).length;
+    assert.ok(machineLists >= 2, `at least two cycles listed the machines (${machineLists})`);
+    assert.ok(
+      Math.abs(nodeLists - machineLists) <= 1,
+      `${nodeLists} node lists, ${machineLists} machine lists`,
+    );
     assert.deepEqual(
-      await series('paddock_node_condition_not_true', labels),
+      calls.filter((c) => /management\.cattle\.io\.nodes\/|\/k8s\/clusters\//.test(c.path)),
       [],
-      'gone within two sync cycles',
-    );
-    assert.equal(
-      (await nodeList('m-notready'))
-        .find((n) => n.hostname === node.hostname)!
-        .conditions.find((c) => c.type === 'Ready')?.status,
-      'True',
+      'no read of one cluster’s nodes',
     );
   });
 
@@ -246,7 +353,7 @@ describe('monitoring: conditions mirrored, shown and exported', { concurrency: t
     assert.ok(inFlight.value >= 1, 'the stuck create is in flight');
 
     // The deadline compensates the create: the cluster is deleted and its series go with it.
-    assert.equal((await paddock.waitForOperation(operation.id, 60_000)).state, 'failed');
+    assert.equal((await paddock.waitForOperation(operation.id, 150_000)).state, 'failed');
     assert.deepEqual(await series('paddock_cluster_provisioning_seconds', { cluster: 'm-stuck' }), []);
     assert.deepEqual(await series('paddock_node_provisioning_seconds', { cluster: 'm-stuck' }), []);
     const failed = await series('paddock_operation_duration_seconds_count', {

@@ -160,6 +160,70 @@ describe('rke2 driver against a simulated Rancher 2.12', () => {
     assert.ok(listed.includes(clusterId));
   });
 
+  test("each node carries its Node's conditions from Rancher's management Nodes: the kubelet's Ready, Registered", async () => {
+    const nodes = (await all(driver.nodePages())).filter((n) => n.clusterId === clusterId);
+    for (const node of nodes) {
+      const ready = node.conditions.find((c) => c.type === 'Ready');
+      assert.deepEqual([ready?.status, ready?.reason], ['True', 'KubeletReady'], 'the kubelet’s Ready');
+      assert.equal(node.conditions.find((c) => c.type === 'Registered')?.status, 'True');
+      assert.equal(node.conditions.find((c) => c.type === 'NodeHealthy')?.status, 'True', 'CAPI’s kept');
+    }
+    const twin = (await driver.getCluster(clusterId))!.managementId!;
+    const listed = (await sim.rancher('GET', `/v1/management.cattle.io.nodes/${twin}`)).body.data;
+    const target = listed.find((n: any) => n.status.nodeName === nodes[0].hostname);
+    await sim.setCondition({
+      type: 'node',
+      id: `${twin}/${target.metadata.name}`,
+      condition: {
+        type: 'Ready',
+        status: 'False',
+        reason: 'KubeletNotReady',
+        message: 'PLEG is not healthy',
+      },
+    });
+    try {
+      const after = (await all(driver.nodePages())).filter((n) => n.clusterId === clusterId);
+      const byHost = new Map(after.map((n) => [n.hostname, n]));
+      const ready = byHost.get(nodes[0].hostname)!.conditions.find((c) => c.type === 'Ready');
+      assert.deepEqual([ready?.status, ready?.message], ['False', 'PLEG is not healthy']);
+      for (const other of nodes.slice(1))
+        assert.equal(byHost.get(other.hostname)!.conditions.find((c) => c.type === 'Ready')?.status, 'True');
+    } finally {
+      await sim.setCondition({
+        type: 'node',
+        id: `${twin}/${target.metadata.name}`,
+        condition: { type: 'Ready', status: 'True', reason: 'KubeletReady' },
+      });
+    }
+  });
+
+  test('node conditions cost one list per page of management Nodes across all clusters, none per cluster', async () => {
+    const local = await startTestSimulator({ version: 'v2.12.3', nodeTemplates: [{ name: 'm1.large' }] });
+    const paged = createBackendDriver(
+      'rke2',
+      { name: 'paged', url: local.url, token: local.token },
+      { retryBaseDelayMs: 10, retryMaxDelayMs: 50, timeoutMs: 5_000, pageSize: 50 },
+      SETTINGS,
+    );
+    try {
+      await local.seed({ clusters: 30, poolsPerCluster: 2, nodesPerPool: 2, kind: 'rke2' });
+      await local.clearCalls();
+      const nodes = await all(paged.nodePages());
+      assert.equal(nodes.length, 120);
+      assert.ok(
+        nodes.every((n) => n.conditions.some((c) => c.type === 'Registered')),
+        'every node joined',
+      );
+      const calls = await local.calls();
+      assert.equal(callsOf(calls, 'GET', /^\/v1\/cluster\.x-k8s\.io\.machines\/fleet-default$/).length, 3);
+      assert.equal(callsOf(calls, 'GET', /^\/v1\/management\.cattle\.io\.nodes$/).length, 3);
+      assert.equal(calls.length, 6, calls.map((c) => c.path).join(' '));
+    } finally {
+      paged.close();
+      await local.close();
+    }
+  });
+
   test('scale is one PUT with the resourceVersion read; a real stale-version 409 is re-read and redone', async () => {
     // The PUT waits in the simulator while another writer changes the object: its version is stale.
     await sim.faults.add({

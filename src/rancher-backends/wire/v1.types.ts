@@ -96,6 +96,62 @@ export interface CapiMachine extends SteveObject {
   } | null;
 }
 
+/**
+ * Rancher's management Node (`management.cattle.io.nodes`, `/v3/nodes` in norman's spelling): one
+ * per downstream Kubernetes Node of every cluster, provisioning v2 included, in the management
+ * cluster's namespace (`c-m-xxxxxxxx`), made and removed by the node syncer
+ * (rancher/rancher `pkg/controllers/managementuser/nodesyncer/nodessyncer.go`). Its
+ * `status.internalNodeStatus.conditions` keep only the kubelet's `Ready` (`cleanStatus`), which is
+ * also copied into `status.conditions` beside Rancher's own (`Registered`).
+ */
+export interface ManagementNode extends SteveObject {
+  spec?: { requestedHostname?: string };
+  status?: {
+    nodeName?: string;
+    conditions?: SteveCondition[] | null;
+    internalNodeStatus?: { conditions?: SteveCondition[] | null } | null;
+    /** The downstream Node's annotations, CAPI's among them. */
+    nodeAnnotations?: Record<string, string> | null;
+  } | null;
+}
+
+/**
+ * The annotations CAPI's machine controller puts on a machine's Node (kubernetes-sigs/cluster-api
+ * `internal/controllers/machine/machine_controller_noderef.go`), which the node syncer copies into
+ * `status.nodeAnnotations`: the management Node's link to its CAPI machine.
+ */
+const NODE_MACHINE_ANNOTATION = 'cluster.x-k8s.io/machine';
+const NODE_MACHINE_NAMESPACE_ANNOTATION = 'cluster.x-k8s.io/cluster-namespace';
+
+/**
+ * The steve id (`<namespace>/<name>`) of the CAPI machine behind a management Node, or null for a
+ * Node no CAPI machine made (an RKE1 or imported cluster's) or not annotated yet.
+ */
+export function machineIdOfNode(n: ManagementNode): string | null {
+  const annotations = n.status?.nodeAnnotations ?? {};
+  const machine = annotations[NODE_MACHINE_ANNOTATION];
+  const namespace = annotations[NODE_MACHINE_NAMESPACE_ANNOTATION];
+  return machine && namespace ? `${namespace}/${machine}` : null;
+}
+
+/**
+ * A management Node's conditions: Rancher's own (`status.conditions`) with the kubelet's
+ * (`status.internalNodeStatus.conditions`) in place of any of the same type.
+ */
+export function nodeConditionsOf(n: ManagementNode): RemoteCondition[] {
+  return mergeConditions(
+    toConditions(n.status?.conditions),
+    toConditions(n.status?.internalNodeStatus?.conditions),
+  );
+}
+
+/** `base` with each of `over` in place of the one of the same type (or added after them). */
+export function mergeConditions(base: RemoteCondition[], over: RemoteCondition[]): RemoteCondition[] {
+  const byType = new Map(base.map((c) => [c.type, c]));
+  for (const c of over) byType.set(c.type, c);
+  return [...byType.values()];
+}
+
 // Labels Rancher puts on CAPI machines (pkg/capr): the pool and roles a machine belongs to.
 const MACHINE_POOL_LABEL = 'rke.cattle.io/rke-machine-pool-name';
 const MACHINE_CLUSTER_LABEL = 'cluster.x-k8s.io/cluster-name';
