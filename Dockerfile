@@ -14,4 +14,6 @@ COPY --from=build /app/dist ./dist
 COPY --from=build /app/package.json ./package.json
 USER node
 EXPOSE 3000
-CMD ["node", "dist/src/main.js"]
+# The default role (all) runs the worker, so it starts with the worker's heap flags
+# (src/config/worker-node-flags.ts).
+CMD ["node", "--max-old-space-size=256", "--max-semi-space-size=8", "dist/src/main.js"]

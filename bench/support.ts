@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Client } from 'pg';
+import { WORKER_NODE_FLAGS } from '../src/config/worker-node-flags';
 
 export const ROOT_DATABASE_URL = process.env.BENCH_DATABASE_ROOT_URL ?? 'postgres://postgres@127.0.0.1:5432';
 export const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -189,9 +190,12 @@ export async function startApi(
   return { ...child, url: `http://127.0.0.1:${port}`, port };
 }
 
-/** Starts one worker child (`dist/src/worker.js`); it is ready once its first sync has run. */
+/**
+ * Starts one worker child (`dist/src/worker.js`) with the Node flags it ships with; it is ready
+ * once its first sync has run.
+ */
 export function startWorker(dbUrl: string, prefix: string, env: Record<string, string> = {}): Child {
-  const child = spawn(process.execPath, [join(DIST, 'src', 'worker.js')], {
+  const child = spawn(process.execPath, [...WORKER_NODE_FLAGS, join(DIST, 'src', 'worker.js')], {
     env: { ...process.env, ...paddockEnv(dbUrl, prefix, { PADDOCK_ROLE: 'worker', ...env }) },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

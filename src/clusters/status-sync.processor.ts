@@ -5,11 +5,12 @@ import Redis from 'ioredis';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { QUEUES, SyncBackendJob, WORKER_LOCK_OPTIONS } from '../queue/queues';
 import { StatusSyncService } from './status-sync.service';
+import { withRenewedLock } from './sync-lock';
 
 /**
  * Runs a backend's sync cycle. Cycles are started by a per-backend job scheduler; a random delay
- * of up to a fifth of the period spreads backends apart, and a short Redis lock keeps two workers
- * from syncing one backend at the same time (harmless, but wasted calls).
+ * of up to a fifth of the period spreads backends apart, and a short Redis lock, renewed while the
+ * cycle runs, keeps two cycles of one backend from running at once (in one worker or several).
  */
 @Processor(QUEUES.statusSync, { concurrency: 4, ...WORKER_LOCK_OPTIONS })
 export class StatusSyncProcessor extends WorkerHost {
@@ -28,20 +29,13 @@ export class StatusSyncProcessor extends WorkerHost {
     await new Promise((resolve) => setTimeout(resolve, jitterMs));
     const lockKey = `${this.config.queuePrefix}:sync-lock:${job.data.backendId}`;
     // The lock outlives a worker killed mid-cycle, blocking this backend's sync (and every operation
-    // waiting in await-active) until it expires: keep it short; an overlap only wastes calls.
-    const locked = await this.redis.set(
-      lockKey,
-      '1',
-      'PX',
-      Math.max(10_000, this.config.syncPeriodMs * 5),
-      'NX',
+    // waiting in await-active) until it expires: keep it short, renewed while the cycle runs. A
+    // cycle can outlast it (a big backend, a loaded machine); unrenewed, the next scheduled job
+    // would start a second cycle beside it, and more up to this processor's concurrency, each
+    // holding its own pages and slowing the others.
+    await withRenewedLock(this.redis, lockKey, Math.max(10_000, this.config.syncPeriodMs * 5), () =>
+      this.sync.syncBackend(job.data.backendId),
     );
-    if (locked !== 'OK') return;
-    try {
-      await this.sync.syncBackend(job.data.backendId);
-    } finally {
-      await this.redis.del(lockKey);
-    }
   }
 
   /**

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { loadConfig } from '../../src/config/app-config';
+import { WORKER_NODE_FLAGS } from '../../src/config/worker-node-flags';
 
 const ROOT = join(__dirname, '..', '..', '..');
 
@@ -27,10 +28,16 @@ describe('docker-compose.yml', () => {
     const built = Object.entries(compose.services).filter(([, s]) => s.build === '.');
     assert.ok(built.length >= 5);
     for (const [name, service] of built) {
-      const script = service.command?.[1] ?? '';
+      const script = service.command?.find((arg) => !arg.startsWith('-') && arg !== 'node') ?? '';
       assert.equal(service.command?.[0], 'node', name);
       assert.ok(existsSync(join(ROOT, script)), `${name}: ${script} exists after npm run build`);
     }
+  });
+
+  it("starts the worker, and the image's default all-in-one process, with the worker's heap flags", () => {
+    assert.deepEqual(compose.services.worker.command, ['node', ...WORKER_NODE_FLAGS, 'dist/src/worker.js']);
+    const cmd = /^CMD (.+)$/m.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))?.[1] ?? '';
+    assert.deepEqual(JSON.parse(cmd), ['node', ...WORKER_NODE_FLAGS, 'dist/src/main.js']);
   });
 
   it('gives the API, the worker and the migration a configuration they accept', () => {

@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { parse, parseAllDocuments } from 'yaml';
+import { WORKER_NODE_FLAGS } from '../../src/config/worker-node-flags';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const KUBERNETES = join(ROOT, 'deploy', 'kubernetes');
@@ -86,7 +87,7 @@ describe('Kubernetes manifests (kustomize)', () => {
     );
     const worker = find(base, 'Deployment', 'paddock-worker').spec.template.spec.containers[0];
     assert.equal(worker.livenessProbe.httpGet.path, '/healthz');
-    assert.deepEqual(worker.command, ['node', 'dist/src/worker.js']);
+    assert.deepEqual(worker.command, ['node', ...WORKER_NODE_FLAGS, 'dist/src/worker.js']);
     assert.deepEqual(find(base, 'Job', 'paddock-migrate').spec.template.spec.containers[0].command, [
       'node',
       'dist/src/migrate.js',
