@@ -6,6 +6,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { accessCommands } from './commands/access';
+import { addonsCommand } from './commands/addons';
 import { backupsCommand } from './commands/backups';
 import { clustersCommand } from './commands/clusters';
 import { nodesCommand } from './commands/nodes';
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   program.addCommand(operationsCommand());
   program.addCommand(backupsCommand());
   program.addCommand(nodesCommand());
+  program.addCommand(addonsCommand());
   for (const command of accessCommands()) program.addCommand(command);
   // Every subcommand exits through the same handler as the program.
   const override = (command: Command) => {

@@ -1,13 +1,12 @@
-import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { parse } from 'yaml';
 import type { Cluster, Schemas } from '../api/client';
 import type { CliContext } from '../context';
 import { CliError, EXIT } from '../exit-codes';
 import { follow, requireOutcome } from '../follow';
 import { render, type Column } from '../output';
-import { action, print, seconds, wholeSeconds, writeKubeconfig } from './common';
-import { settle, waitOf, type WaitOptions } from './settle';
+import { action, print, readMapping, seconds, wholeSeconds, writeKubeconfig } from './common';
+import { awaitClusterAddons, clusterAddonsCommand } from './addons';
+import { deadlineOf, settle, waitOf, type WaitOptions } from './settle';
 
 const CLUSTER_COLUMNS: Column<Cluster>[] = [
   ['NAME', (c) => c.name],
@@ -20,17 +19,7 @@ const CLUSTER_COLUMNS: Column<Cluster>[] = [
 ];
 
 /** The spec file as the API's create body; exit 2 when it is not a YAML or JSON mapping. */
-function readSpec(file: string): Record<string, unknown> {
-  let parsed: unknown;
-  try {
-    parsed = parse(readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw new CliError(EXIT.usage, `cluster spec ${file}: ${(error as Error).message}`);
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
-    throw new CliError(EXIT.usage, `cluster spec ${file}: expected a mapping with name and nodePools`);
-  return parsed as Record<string, unknown>;
-}
+const readSpec = (file: string) => readMapping('cluster spec', file, 'a mapping with name and nodePools');
 
 interface CreateOptions {
   project?: string;
@@ -39,6 +28,7 @@ interface CreateOptions {
   ttl?: string;
   expiresAt?: string;
   wait?: boolean;
+  waitAddons?: boolean;
   timeout?: string;
   kubeconfigOut?: string;
   kubeconfigTtl?: string;
@@ -47,7 +37,8 @@ interface CreateOptions {
 async function create(ctx: CliContext, options: CreateOptions): Promise<void> {
   const spec = readSpec(options.file);
   const ttl = seconds('--ttl', options.ttl);
-  const timeout = seconds('--timeout', options.timeout);
+  // One deadline for the whole wait: the operation, then the addons.
+  const deadline = deadlineOf(seconds('--timeout', options.timeout));
   const kubeconfigTtl = seconds('--kubeconfig-ttl', options.kubeconfigTtl);
   if (options.name) spec.name = options.name;
   if (ttl !== null) spec.ttlSeconds = wholeSeconds(ttl);
@@ -61,11 +52,19 @@ async function create(ctx: CliContext, options: CreateOptions): Promise<void> {
   );
   const name = accepted.cluster.name;
   ctx.note(`cluster ${project}/${name} accepted; operation ${accepted.operation.id}`);
-  if (!options.wait && !options.kubeconfigOut) {
+  if (!options.wait && !options.waitAddons && !options.kubeconfigOut) {
     print(render(ctx.options.output, accepted.cluster, CLUSTER_COLUMNS));
     return;
   }
-  requireOutcome(await follow(ctx, accepted.operation.id, timeout));
+  requireOutcome(await follow(ctx, accepted.operation.id, secondsLeft(deadline)));
+  if (options.waitAddons) {
+    const addons = await awaitClusterAddons(ctx, project, name, deadline);
+    ctx.note(
+      addons.length === 0
+        ? `${project}/${name} has no addons to wait for`
+        : `addons installed: ${addons.map((a) => `${a.addon} ${a.version}`).join(', ')}`,
+    );
+  }
   const cluster = await ctx.call(
     ctx.client.GET('/v1/projects/{project}/clusters/{cluster}', {
       params: { path: { project, cluster: name } },
@@ -88,6 +87,11 @@ export function clustersCommand(): Command {
     .option('--ttl <duration>', 'delete the cluster by itself this long after creation, e.g. 4h')
     .option('--expires-at <date-time>', 'delete the cluster by itself at this ISO 8601 date-time')
     .option('--wait', 'follow the operation until the cluster is active')
+    .option(
+      '--wait-addons',
+      'after the cluster is active, also wait until each of its addons reads installed ' +
+        '(exit 1 naming the addon when one fails; implies --wait; --timeout covers both)',
+    )
     .option('--timeout <duration>', 'with --wait: stop waiting after this long, exit 3 (e.g. 30m)')
     .option('--kubeconfig-out <file>', 'once active, write a kubeconfig here, mode 0600 (implies --wait)')
     .option('--kubeconfig-ttl <duration>', "the kubeconfig credential's life (default: the API's, 8h)")
@@ -217,8 +221,13 @@ export function clustersCommand(): Command {
         await settle(ctx, answer, wait);
       }),
     );
+  clusters.addCommand(clusterAddonsCommand());
   return clusters;
 }
+
+/** Whole seconds until the deadline, at least 1 (null: no deadline). */
+const secondsLeft = (deadline: number) =>
+  deadline === Infinity ? null : Math.max(1, Math.ceil((deadline - Date.now()) / 1000));
 
 /** A PATCH answers with the cluster (no operation started) or with the upgrade's operation. */
 function isOperation(answer: Cluster | Schemas['OperationDto']): answer is Schemas['OperationDto'] {

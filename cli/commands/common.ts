@@ -1,5 +1,6 @@
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { parse } from 'yaml';
 import { CliContext, type GlobalOptions } from '../context';
 import { parseDuration } from '../duration';
 import { CliError, EXIT } from '../exit-codes';
@@ -26,6 +27,19 @@ export function seconds(flag: string, value: string | undefined): number | null 
 
 /** Whole seconds, at least 1, for the API's `ttlSeconds` fields. */
 export const wholeSeconds = (value: number) => Math.max(1, Math.round(value));
+
+/** A YAML or JSON file holding a mapping (a create body, Helm values); exit 2 naming the file when not. */
+export function readMapping(what: string, file: string, expected: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new CliError(EXIT.usage, `${what} ${file}: ${(error as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new CliError(EXIT.usage, `${what} ${file}: expected ${expected}`);
+  return parsed as Record<string, unknown>;
+}
 
 export function print(text: string): void {
   process.stdout.write(`${text}\n`);

@@ -476,11 +476,26 @@ export class AddonsRepository {
     return rows[0] ? toClusterAddon(rows[0]) : null;
   }
 
-  /** Every addon the cluster has, should have or is losing, by name. */
+  /**
+   * Every addon the cluster has, should have or is losing, by name. A required addon reads
+   * `pending` on a live cluster before the sync's first row for it (a cluster just created), so a
+   * reader waiting for every addon to be installed never sees an empty list as done; not where the
+   * backend's Fleet is known to be unable to deliver it.
+   */
   async ofCluster(clusterId: string): Promise<ClusterAddonRecord[]> {
     const rows: ClusterAddonRow[] = await this.uow.manager.query(
       `SELECT ca.*, a.name AS addon_name, a.required FROM cluster_addons ca JOIN addons a ON a.id = ca.addon_id
-       WHERE ca.cluster_id = $1 ORDER BY a.name`,
+       WHERE ca.cluster_id = $1
+       UNION ALL
+       SELECT c.id AS cluster_id, a.id AS addon_id, false AS opted_in, NULL::jsonb AS "values",
+              'pending' AS state, NULL AS version, '' AS message, NULL::timestamptz AS synced_at,
+              c.updated_at, a.name AS addon_name, a.required
+       FROM clusters c CROSS JOIN addons a
+       WHERE c.id = $1 AND ${LIVE_CLUSTER} AND a.required AND NOT a.deleting
+         AND NOT EXISTS (SELECT 1 FROM cluster_addons ca WHERE ca.cluster_id = c.id AND ca.addon_id = a.id)
+         AND NOT EXISTS (SELECT 1 FROM addon_deliveries d
+                         WHERE d.addon_id = a.id AND d.backend_id = c.backend_id AND d.state = 'unsupported')
+       ORDER BY addon_name`,
       [clusterId],
     );
     return rows.map(toClusterAddon);

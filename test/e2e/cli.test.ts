@@ -5,26 +5,18 @@
  * that parses, and a create whose answer is cut on the way back, retried into one cluster.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
+import { runCli } from '../support/cli';
 import { issueToken, startPaddock, TEST_ADMIN_TOKEN, TestPaddock } from '../support/paddock';
 import { kubectl, scratch } from '../support/kube';
 import { startTestSimulator, TestSimulator } from '../support/simulator';
 import { startTestS3, TestS3 } from '../support/s3';
 import { startTlsFront, TlsFront } from '../support/tls-front';
-
-const CLI = join(__dirname, '..', '..', 'cli', 'main.js');
-
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 const SPEC = `
 name: ci-1
@@ -44,24 +36,8 @@ describe('the paddock CLI, run as a CI job runs it', () => {
   let spec: string;
 
   /** Runs the CLI with the ci token of project `web` unless `env` says otherwise. */
-  function paddockCli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
-    return new Promise((resolve) => {
-      const child = spawn(process.execPath, [CLI, ...args], {
-        env: {
-          PATH: process.env.PATH,
-          HOME: process.env.HOME,
-          PADDOCK_URL: paddock.url,
-          PADDOCK_TOKEN: ci,
-          ...env,
-        },
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-      child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
-  }
+  const paddockCli = (args: string[], env: Record<string, string> = {}) =>
+    runCli(args, { PADDOCK_URL: paddock.url, PADDOCK_TOKEN: ci, ...env });
 
   const operationIdIn = (stderr: string) => /operation ([0-9a-f-]{36})/.exec(stderr)?.[1];
 
@@ -383,7 +359,7 @@ describe('the paddock CLI, run as a CI job runs it', () => {
   it('--help describes every command and exits 0', async () => {
     const help = await paddockCli(['--help']);
     assert.equal(help.code, 0);
-    for (const command of ['clusters', 'ops', 'kubeconfig', 'quota', 'pools', 'backups', 'nodes'])
+    for (const command of ['clusters', 'ops', 'kubeconfig', 'quota', 'pools', 'backups', 'nodes', 'addons'])
       assert.match(help.stdout, new RegExp(command));
     assert.match(help.stdout, /Exit codes: 0 done, 1 the operation failed, 2 bad usage/);
     for (const sub of [
@@ -393,6 +369,9 @@ describe('the paddock CLI, run as a CI job runs it', () => {
       ['backups', 'restore'],
       ['clusters', 'upgrade'],
       ['nodes', 'replace'],
+      ['addons', 'create'],
+      ['addons', 'rollout', 'resume'],
+      ['clusters', 'addons', 'install'],
     ]) {
       const page = await paddockCli([...sub, '--help']);
       assert.equal(page.code, 0);

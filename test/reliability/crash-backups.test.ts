@@ -7,11 +7,17 @@
  * stuck or orphaned in Paddock or Rancher.
  */
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { assertNoOrphans } from '../support/invariants';
 import { startPaddock, TestPaddock, waitFor } from '../support/paddock';
-import { addBackend, CaseBackend, closeCheckingInvariants, count, createOn } from '../support/reliability';
+import {
+  addBackend,
+  CaseBackend,
+  closeCheckingInvariants,
+  count,
+  createOn,
+  workerPool,
+} from '../support/reliability';
 import { startTestS3, TestS3 } from '../support/s3';
 
 const PROJECT = 'bkcrash';
@@ -21,7 +27,7 @@ describe('reliability: worker SIGKILL at the backup and restore steps', () => {
   let paddock: TestPaddock;
   let s3: TestS3;
   const backends: CaseBackend[] = [];
-  const workers: ChildProcess[] = [];
+  let killOldestWorker: () => Promise<void>;
 
   before(async () => {
     s3 = await startTestS3();
@@ -30,9 +36,7 @@ describe('reliability: worker SIGKILL at the backup and restore steps', () => {
       // Long recurring intervals: the only backups here are the ones the cases take.
       env: { ...s3.env, PADDOCK_OPERATION_DEADLINE_MS: '120000', PADDOCK_BACKUP_INTERVAL_HOURS: '168' },
     });
-    workers.push(...paddock.children);
-    // A second worker, so a kill never leaves the operations with none while the new one boots.
-    while (workers.length < 2) workers.push(paddock.spawnWorker());
+    killOldestWorker = workerPool(paddock).killOldest;
     assert.equal((await paddock.request('POST', '/v1/admin/projects', { name: PROJECT })).status, 201);
   });
 
@@ -43,17 +47,6 @@ describe('reliability: worker SIGKILL at the backup and restore steps', () => {
       await s3?.close();
     }
   });
-
-  /** SIGKILLs the oldest live worker and starts a new one. */
-  async function killOldestWorker(): Promise<void> {
-    const victim = workers.find((w) => w.exitCode === null && w.signalCode === null);
-    if (victim) {
-      const exited = new Promise((resolve) => victim.once('exit', resolve));
-      victim.kill('SIGKILL');
-      await exited;
-    }
-    workers.push(paddock.spawnWorker());
-  }
 
   const stepState = async (operationId: string, name: string) =>
     (

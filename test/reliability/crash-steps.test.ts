@@ -7,11 +7,17 @@
  * land where recovery is hardest, every run.
  */
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { assertNoOrphans } from '../support/invariants';
 import { startPaddock, TestPaddock, waitFor } from '../support/paddock';
-import { addBackend, CaseBackend, closeCheckingInvariants, count, createOn } from '../support/reliability';
+import {
+  addBackend,
+  CaseBackend,
+  closeCheckingInvariants,
+  count,
+  createOn,
+  workerPool,
+} from '../support/reliability';
 
 const PROJECT = 'steps';
 const CREATES_PER_POINT = 3;
@@ -19,8 +25,7 @@ const CREATES_PER_POINT = 3;
 describe('reliability: worker SIGKILL at each step', () => {
   let paddock: TestPaddock;
   const backends: CaseBackend[] = [];
-  const workers: ChildProcess[] = [];
-  let killLock: Promise<void> = Promise.resolve();
+  let killOldestWorker: () => Promise<void>;
 
   before(async () => {
     paddock = await startPaddock({
@@ -29,28 +34,11 @@ describe('reliability: worker SIGKILL at each step', () => {
       // must not race the machine's speed to a deadline this file does not test.
       env: { PADDOCK_OPERATION_DEADLINE_MS: '300000' },
     });
-    workers.push(...paddock.children);
-    // A second worker, so a kill never leaves the operations with none while the new one boots.
-    while (workers.length < 2) workers.push(paddock.spawnWorker());
+    killOldestWorker = workerPool(paddock).killOldest;
     assert.equal((await paddock.request('POST', '/v1/admin/projects', { name: PROJECT })).status, 201);
   });
 
   after(() => closeCheckingInvariants(paddock, backends));
-
-  /** SIGKILLs the oldest live worker and starts a new one; one kill at a time. */
-  function killOldestWorker(): Promise<void> {
-    const next = killLock.then(async () => {
-      const victim = workers.find((w) => w.exitCode === null && w.signalCode === null);
-      if (victim) {
-        const exited = new Promise((resolve) => victim.once('exit', resolve));
-        victim.kill('SIGKILL');
-        await exited;
-      }
-      workers.push(paddock.spawnWorker());
-    });
-    killLock = next.catch(() => undefined);
-    return next;
-  }
 
   const stepState = async (operationId: string, name: string) =>
     (

@@ -3,6 +3,7 @@
  * that the case's clusters land on it, and counting a simulator's calls.
  */
 import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
 import { assertAllOperationsTerminal, assertNoOrphans, OrphanCheckOptions } from './invariants';
 import { clusterBody, kindOf, TestPaddock } from './paddock';
 import { CallRecord, SimulatorOptions, startTestSimulator, TestSimulator } from './simulator';
@@ -74,4 +75,30 @@ export async function closeCheckingInvariants(
     await paddock?.close();
     for (const b of backends) await b.sim.close();
   }
+}
+
+/**
+ * The worker children of a Paddock started with `workers: 'child'`, kept at `count` (a kill never
+ * leaves the operations with none while the new one boots); `killOldest` SIGKILLs the oldest live
+ * worker and starts a new one, one kill at a time.
+ */
+export function workerPool(paddock: TestPaddock, count = 2): { killOldest(): Promise<void> } {
+  const workers: ChildProcess[] = [...paddock.children];
+  while (workers.length < count) workers.push(paddock.spawnWorker());
+  let lock: Promise<void> = Promise.resolve();
+  return {
+    killOldest() {
+      const next = lock.then(async () => {
+        const victim = workers.find((w) => w.exitCode === null && w.signalCode === null);
+        if (victim) {
+          const exited = new Promise((resolve) => victim.once('exit', resolve));
+          victim.kill('SIGKILL');
+          await exited;
+        }
+        workers.push(paddock.spawnWorker());
+      });
+      lock = next.catch(() => undefined);
+      return next;
+    },
+  };
 }
