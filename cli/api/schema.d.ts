@@ -404,7 +404,7 @@ export interface paths {
         delete: operations["deleteCluster"];
         options?: never;
         head?: never;
-        /** Set or clear a cluster's expiry (`expiresAt`, null clears it; 200) and/or upgrade it (`kubernetesVersion`; 202 with the operation) */
+        /** Set or clear a cluster's expiry (`expiresAt`, null clears it; 200), and/or upgrade it (`kubernetesVersion`) or change its backup schedule (`backup`): 202 with the operation */
         patch: operations["updateCluster"];
         trace?: never;
     };
@@ -1652,6 +1652,11 @@ export interface components {
             url?: string;
         };
         UpdateClusterDto: {
+            /**
+             * @description A new backup schedule: an `update-backup-schedule` operation (202), as `PUT
+             *     …/backups/schedule` records. Not with `kubernetesVersion` in one request: each is an operation.
+             */
+            backup?: components["schemas"]["BackupScheduleDto"];
             /**
              * Format: date-time
              * @description Extend or shorten the cluster's life (a future date-time), or `null` to clear its expiry.
@@ -7961,7 +7966,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description No upgrade was started: the cluster as changed */
+            /** @description No operation was started: the cluster as changed */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -7970,7 +7975,7 @@ export interface operations {
                     "application/json": components["schemas"]["ClusterDto"];
                 };
             };
-            /** @description The upgrade operation */
+            /** @description The upgrade or backup-schedule operation */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -8042,7 +8047,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Refused in the current state; nothing was changed. Codes: `IDEMPOTENCY_KEY_BUSY`, `OPERATION_IN_PROGRESS`, `CLUSTER_NOT_ACTIVE`. */
+            /** @description Refused in the current state; nothing was changed. Codes: `IDEMPOTENCY_KEY_BUSY`, `OPERATION_IN_PROGRESS`, `CLUSTER_NOT_ACTIVE`, `CLUSTER_NOT_READY`, `BACKUPS_NOT_CONFIGURED`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -8059,7 +8064,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "IDEMPOTENCY_KEY_BUSY" | "OPERATION_IN_PROGRESS" | "CLUSTER_NOT_ACTIVE";
+                        code?: "IDEMPOTENCY_KEY_BUSY" | "OPERATION_IN_PROGRESS" | "CLUSTER_NOT_ACTIVE" | "CLUSTER_NOT_READY" | "BACKUPS_NOT_CONFIGURED";
                     };
                 };
             };

@@ -12,6 +12,7 @@ import type { OperationParams, OperationType } from '../operations/operation.typ
 import { BackupListDto, BackupScheduleDto } from './backup.dto';
 import type { BackupRecord, BackupSettingsRecord } from './backup.types';
 import { BackupsRepository } from './backups.repository';
+import { backupScheduleChange, requireBackupSettings, requireCreatedCluster } from './backup-schedule';
 
 /** The longest list one answer carries: retention is at most 100, manual backups add a few. */
 const MAX_LISTED = 1000;
@@ -98,8 +99,7 @@ export class BackupsService {
     schedule: BackupScheduleDto,
   ): Promise<OperationDto> {
     return this.record(projectName, clusterName, 'update-backup-schedule', async (cluster) => {
-      await this.requireBackups(cluster);
-      return { backupSchedule: { intervalHours: schedule.intervalHours, retention: schedule.retention } };
+      return backupScheduleChange(this.backups, cluster, schedule);
     });
   }
 
@@ -113,11 +113,7 @@ export class BackupsService {
     const operationId = randomUUID();
     await this.uow.run(async () => {
       const cluster = await this.lookup.requireLiveCluster(project, clusterName);
-      if (!cluster.rancherId || cluster.state === 'provisioning') {
-        throw conflict('CLUSTER_NOT_READY', `cluster '${clusterName}' is still being created`, {
-          clusterId: cluster.id,
-        });
-      }
+      requireCreatedCluster(cluster);
       // A second operation while one runs is refused (409) by the operations' unique index,
       // and this whole transaction, the state change with it, rolls back.
       await this.recorder.recordInTransaction({
@@ -133,14 +129,8 @@ export class BackupsService {
     return this.reads.operation(operationId);
   }
 
-  private async requireBackups(cluster: ClusterRecord): Promise<BackupSettingsRecord> {
-    const settings = await this.backups.settingsOf(cluster.id);
-    if (!settings)
-      throw conflict(
-        'BACKUPS_NOT_CONFIGURED',
-        `cluster '${cluster.name}' has no backups: it was created while backups were off`,
-      );
-    return settings;
+  private requireBackups(cluster: ClusterRecord): Promise<BackupSettingsRecord> {
+    return requireBackupSettings(this.backups, cluster);
   }
 
   private async requireBackup(cluster: ClusterRecord, name: string): Promise<BackupRecord> {

@@ -1,5 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { BackupScheduleDto } from '../backups/backup.dto';
+import { backupScheduleChange, requireCreatedCluster } from '../backups/backup-schedule';
+import { BackupsRepository } from '../backups/backups.repository';
 import { badRequest, conflict } from '../common/problem';
 import { UnitOfWork } from '../database/unit-of-work';
 import { OperationRecorder } from '../operations/operation-recorder.service';
@@ -36,6 +39,7 @@ export class ClusterChanges {
     private readonly quota: QuotaService,
     private readonly deletion: ClusterDeletion,
     private readonly upgrades: ClusterUpgrades,
+    private readonly backupSettings: BackupsRepository,
   ) {}
 
   async deleteCluster(projectName: string, clusterName: string): Promise<OperationDto> {
@@ -59,9 +63,14 @@ export class ClusterChanges {
     clusterName: string,
     body: UpdateClusterDto,
   ): Promise<{ operation: OperationDto } | { cluster: ClusterDto }> {
-    if (body.expiresAt === undefined && body.kubernetesVersion === undefined) {
+    if (body.expiresAt === undefined && body.kubernetesVersion === undefined && body.backup === undefined) {
       throw badRequest('invalid request: nothing to change', [
-        { field: 'expiresAt', message: 'give expiresAt, kubernetesVersion or both' },
+        { field: 'expiresAt', message: 'give expiresAt, kubernetesVersion or backup' },
+      ]);
+    }
+    if (body.backup !== undefined && body.kubernetesVersion !== undefined) {
+      throw badRequest('invalid request: backup and kubernetesVersion are two operations', [
+        { field: 'backup', message: 'change backup and kubernetesVersion in separate requests' },
       ]);
     }
     const project = await this.lookup.requireProject(projectName);
@@ -69,8 +78,9 @@ export class ClusterChanges {
     const upgraded = await this.uow.run(async () => {
       const cluster = await this.lookup.requireLiveCluster(project, clusterName);
       const recorded =
-        body.kubernetesVersion !== undefined &&
-        (await this.upgrades.recordInTransaction(cluster, body.kubernetesVersion, operationId));
+        (body.kubernetesVersion !== undefined &&
+          (await this.upgrades.recordInTransaction(cluster, body.kubernetesVersion, operationId))) ||
+        (body.backup !== undefined && (await this.recordBackupSchedule(cluster, body.backup, operationId)));
       if (body.expiresAt !== undefined) {
         const expiresAt = body.expiresAt === null ? null : new Date(body.expiresAt);
         checkExpiry(
@@ -86,6 +96,24 @@ export class ClusterChanges {
     return upgraded
       ? { operation: await this.reads.operation(operationId) }
       : { cluster: await this.reads.get(projectName, clusterName) };
+  }
+
+  private async recordBackupSchedule(
+    cluster: ClusterRecord,
+    schedule: BackupScheduleDto,
+    operationId: string,
+  ): Promise<true> {
+    requireCreatedCluster(cluster);
+    await this.recorder.recordInTransaction({
+      id: operationId,
+      type: 'update-backup-schedule',
+      projectId: cluster.projectId,
+      clusterId: cluster.id,
+      nodePoolId: null,
+      pools: [],
+      params: await backupScheduleChange(this.backupSettings, cluster, schedule),
+    });
+    return true;
   }
 
   async addNodePool(projectName: string, clusterName: string, body: NodePoolSpecDto): Promise<OperationDto> {

@@ -164,6 +164,14 @@ export class UpdateClusterDto {
     message: 'kubernetesVersion must look like v1.32.5 (or v1.32 for the newest patch on offer)',
   })
   kubernetesVersion?: string;
+
+  /**
+   * A new backup schedule: an `update-backup-schedule` operation (202), as `PUT
+   * …/backups/schedule` records. Not with `kubernetesVersion` in one request: each is an operation.
+   */
+  @IsOmittable()
+  @IsNestedObject(() => BackupScheduleDto)
+  backup?: BackupScheduleDto;
 }
 
 /** A change to a pool: its quantity, its auto-replace setting, or both (at least one). */

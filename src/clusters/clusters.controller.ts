@@ -83,16 +83,16 @@ export class ClustersController {
 
   @Patch(':cluster')
   @ApiProblems({
-    409: ['OPERATION_IN_PROGRESS', 'CLUSTER_NOT_ACTIVE'],
+    409: ['OPERATION_IN_PROGRESS', 'CLUSTER_NOT_ACTIVE', 'CLUSTER_NOT_READY', 'BACKUPS_NOT_CONFIGURED'],
     422: ['LIFETIME_EXCEEDED', 'DOWNGRADE_NOT_ALLOWED', 'VERSION_SKEW', 'VERSION_NOT_AVAILABLE'],
   })
   @ApiOperation({
     operationId: 'updateCluster',
     summary:
-      "Set or clear a cluster's expiry (`expiresAt`, null clears it; 200) and/or upgrade it (`kubernetesVersion`; 202 with the operation)",
+      "Set or clear a cluster's expiry (`expiresAt`, null clears it; 200), and/or upgrade it (`kubernetesVersion`) or change its backup schedule (`backup`): 202 with the operation",
   })
-  @ApiOkResponse({ type: ClusterDto, description: 'No upgrade was started: the cluster as changed' })
-  @ApiAcceptedResponse({ type: OperationDto, description: 'The upgrade operation' })
+  @ApiOkResponse({ type: ClusterDto, description: 'No operation was started: the cluster as changed' })
+  @ApiAcceptedResponse({ type: OperationDto, description: 'The upgrade or backup-schedule operation' })
   async update(
     @Param('project') project: string,
     @Param('cluster') cluster: string,

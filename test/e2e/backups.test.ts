@@ -254,7 +254,7 @@ describe('etcd backups to S3', () => {
     assert.equal(restore.body.code, 'BACKUP_NOT_ACTIVE');
   });
 
-  it('PUT …/backups/schedule changes the schedule on the backend; out-of-bounds schedules are 400 on create and PUT', async () => {
+  it('PUT …/backups/schedule and PATCH {backup} change the schedule on the backend; out-of-bounds schedules are 400 on create, PUT and PATCH', async () => {
     for (const backup of [
       { intervalHours: 0, retention: 3 },
       { intervalHours: 2, retention: 101 },
@@ -281,6 +281,34 @@ describe('etcd backups to S3', () => {
     assert.equal(backupConfig.retention, 4);
     assert.equal(backupConfig.s3BackupConfig.bucketName, await bucketOf('alpha'));
     assert.deepEqual((await listed('alpha')).schedule, { intervalHours: 6, retention: 4 });
+
+    // The same change through PATCH of the cluster (with an expiry in the same transaction).
+    const both = await paddock.request('PATCH', clusterPath('alpha'), {
+      backup: { intervalHours: 8, retention: 5 },
+      kubernetesVersion: 'v1.32.5',
+    });
+    assert.equal(both.status, 400, JSON.stringify(both.body));
+    assert.equal(both.body.errors[0].field, 'backup');
+    const badPatch = await paddock.request('PATCH', clusterPath('alpha'), {
+      backup: { intervalHours: 0, retention: 5 },
+    });
+    assert.equal(badPatch.status, 400);
+    const expiresAt = new Date(Date.now() + 3_600_000).toISOString();
+    const patched = await paddock.request('PATCH', clusterPath('alpha'), {
+      backup: { intervalHours: 8, retention: 5 },
+      expiresAt,
+    });
+    assert.equal(patched.status, 202, JSON.stringify(patched.body));
+    assert.equal(patched.body.type, 'update-backup-schedule');
+    assert.equal((await paddock.waitForOperation(patched.body.id)).state, 'succeeded');
+    const patchedConfig = (await rancherCluster('alpha')).rancherKubernetesEngineConfig.services.etcd
+      .backupConfig;
+    assert.equal(patchedConfig.intervalHours, 8);
+    assert.equal(patchedConfig.retention, 5);
+    assert.deepEqual((await listed('alpha')).schedule, { intervalHours: 8, retention: 5 });
+    const cluster = (await paddock.request('GET', clusterPath('alpha'))).body;
+    assert.equal(Date.parse(cluster.expiresAt), Date.parse(expiresAt));
+    await paddock.request('PATCH', clusterPath('alpha'), { expiresAt: null });
   });
 
   it('delete keeps the bucket and its snapshots by default', async () => {
