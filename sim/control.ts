@@ -132,6 +132,8 @@ function setObjectCondition(world: World, body: Record<string, unknown>, ctx: Re
   // A provisioning-v2 node, by its management Node's steve id (`c-m-…/machine-…`): the kubelet's word.
   if (typeName === 'node' && body.id.includes('/'))
     return setKubeletCondition(world, body.id, condition, ctx);
+  if (typeName === 'node' && KUBELET_ONLY.has(condition.type))
+    return setRke1KubeletCondition(world, body.id, condition, ctx);
   const type = world.typeForPath(typeName);
   if (!type) throw new ApiError(400, 'BadRequest', `${typeName} is not served by Rancher ${world.version}`);
   const object = type.find(body.id);
@@ -165,6 +167,35 @@ function setComponentStatus(world: World, body: Record<string, unknown>, ctx: Re
     error: typeof body.error === 'string' ? body.error : undefined,
   });
   return json(200, renderResource(clusters, cluster, ctx));
+}
+
+/**
+ * Conditions the kubelet (or the CNI) reports on a Kubernetes Node that Rancher's node syncer does
+ * not copy into its node objects (`cleanStatus` in rancher/rancher
+ * `pkg/controllers/managementuser/nodesyncer/nodessyncer.go` keeps only Ready).
+ */
+const KUBELET_ONLY = new Set(['NetworkUnavailable', 'MemoryPressure', 'DiskPressure', 'PIDPressure']);
+
+/** A kubelet condition of an RKE1 node's downstream Node; answers the v3 node, which it leaves as it was. */
+function setRke1KubeletCondition(
+  world: World,
+  id: string,
+  condition: Record<string, unknown>,
+  ctx: RequestContext,
+): SimResponse {
+  const nodes = world.nodes;
+  const node = nodes.find(id);
+  const reported = nodes.setKubeletCondition(
+    node,
+    String(condition.type),
+    condition.status as ConditionStatus,
+    typeof condition.message === 'string' ? condition.message : '',
+    typeof condition.reason === 'string' ? condition.reason : '',
+  );
+  if (!reported) {
+    throw new ApiError(409, 'Conflict', `node ${id} has not registered with Kubernetes: it has no Node yet`);
+  }
+  return json(200, renderResource(nodes, node, ctx));
 }
 
 /** A kubelet condition of a provisioning-v2 node; answers its management Node as steve renders it. */

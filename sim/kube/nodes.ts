@@ -30,7 +30,7 @@ export function clusterNodes(world: World, cluster: SimObject, resourceVersion: 
   }
   for (const node of world.nodes.table.where('clusterId', cluster.id)) {
     if (node.removed !== undefined || node.fields.nodeName === '') continue;
-    out.push(nodeObject(node, resourceVersion));
+    out.push(nodeObject(world, node, resourceVersion));
   }
   return out.sort((a, b) =>
     a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0,
@@ -45,7 +45,7 @@ export function isNodeReady(node: KubeObject): boolean {
   return conditions.some((c) => c.type === 'Ready' && c.status === 'True');
 }
 
-function nodeObject(node: SimObject, resourceVersion: string): KubeObject {
+function nodeObject(world: World, node: SimObject, resourceVersion: string): KubeObject {
   const name = node.fields.nodeName as string;
   const labels: Record<string, string> = {
     'beta.kubernetes.io/arch': 'amd64',
@@ -81,9 +81,13 @@ function nodeObject(node: SimObject, resourceVersion: string): KubeObject {
     status: {
       capacity: node.fields.capacity,
       allocatable: node.fields.allocatable,
-      // The kubelet's conditions, in the order the kubelet reports them, as the sim node has them.
+      // The kubelet's conditions, in the order the kubelet reports them: Ready as the v3 node has
+      // it (the node syncer copies it there), the others as the node type keeps them.
       conditions: KUBELET_CONDITIONS.flatMap((type) => {
-        const c = node.conditions.find((x) => x.type === type);
+        const c =
+          type === 'Ready'
+            ? node.conditions.find((x) => x.type === type)
+            : world.nodes.kubeletConditions(node).find((x) => x.type === type);
         if (type !== 'Ready' && !c) return [];
         return [
           {

@@ -2,7 +2,7 @@ import type { AgentCommand } from '../agents';
 import { generateName } from '../ids';
 import { ApiError, invalidAction, json, type SimResponse } from '../http';
 import { clone, mergeProtectedMap } from '../merge';
-import { conditionStatus, setCondition, type Summary } from '../state';
+import { conditionStatus, setCondition, type Condition, type ConditionStatus, type Summary } from '../state';
 import type { SimObject } from '../store';
 import type { World } from '../world';
 import { k8sTime, ResourceType, type RequestContext } from './resource-type';
@@ -28,7 +28,23 @@ const NOT_READY_TAINT = 'node.kubernetes.io/not-ready';
 const CAPACITY = { cpu: '4', memory: '16380640Ki', pods: '110' };
 const ALLOCATABLE = { cpu: '4', memory: '16278240Ki', pods: '110' };
 
+/** What the CNI (NetworkUnavailable) and the kubelet report on a healthy node, in the kubelet's order. */
+const HEALTHY_KUBELET: ReadonlyArray<
+  [type: string, status: ConditionStatus, reason: string, message: string]
+> = [
+  ['NetworkUnavailable', 'False', 'CalicoIsUp', 'Calico is running on this node'],
+  ['MemoryPressure', 'False', 'KubeletHasSufficientMemory', 'kubelet has sufficient memory available'],
+  ['DiskPressure', 'False', 'KubeletHasNoDiskPressure', 'kubelet has no disk pressure'],
+  ['PIDPressure', 'False', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available'],
+];
+
 export class NodeType extends ResourceType {
+  /**
+   * The downstream Node's conditions other than Ready, by v3 node id: Rancher does not copy them
+   * into the v3 node, but the Kubernetes API of the cluster shows them.
+   */
+  private readonly kubelet = new Map<string, Condition[]>();
+
   constructor(world: World) {
     super(world, {
       schemaId: 'node',
@@ -241,36 +257,14 @@ export class NodeType extends ResourceType {
   private markRegistered(node: SimObject): void {
     const hostname = node.fields.requestedHostname as string;
     setCondition(node.conditions, 'Registered', 'True');
-    // Rancher merges the Kubernetes node's conditions into the v3 node's (§4.3): the CNI's
-    // NetworkUnavailable (canal's calico sets it), then the kubelet's, with the kubelet's reasons.
-    setCondition(
-      node.conditions,
-      'NetworkUnavailable',
-      'False',
-      'Calico is running on this node',
-      'CalicoIsUp',
-    );
-    setCondition(
-      node.conditions,
-      'MemoryPressure',
-      'False',
-      'kubelet has sufficient memory available',
-      'KubeletHasSufficientMemory',
-    );
-    setCondition(
-      node.conditions,
-      'DiskPressure',
-      'False',
-      'kubelet has no disk pressure',
-      'KubeletHasNoDiskPressure',
-    );
-    setCondition(
-      node.conditions,
-      'PIDPressure',
-      'False',
-      'kubelet has sufficient PID available',
-      'KubeletHasSufficientPID',
-    );
+    // The Kubernetes node reports the CNI's NetworkUnavailable and the kubelet's conditions; the
+    // node syncer copies only Ready into the v3 node (`cleanStatus` in rancher/rancher
+    // `pkg/controllers/managementuser/nodesyncer/nodessyncer.go`), so the rest live beside it.
+    const reported: Condition[] = [];
+    for (const [type, status, reason, message] of HEALTHY_KUBELET) {
+      setCondition(reported, type, status, message, reason);
+    }
+    this.kubelet.set(node.id, reported);
     setCondition(node.conditions, 'Ready', 'True', 'kubelet is posting ready status', 'KubeletReady');
     node.fields.nodeName = hostname;
     node.fields.capacity = { ...CAPACITY };
@@ -317,9 +311,36 @@ export class NodeType extends ResourceType {
     return this.world.timings.nodeDeleteMs;
   }
 
+  /**
+   * The downstream Node's conditions besides Ready (the CNI's and the kubelet's pressure ones), as
+   * the cluster's Kubernetes API shows them; empty until the node registered.
+   */
+  kubeletConditions(node: SimObject): readonly Condition[] {
+    return this.kubelet.get(node.id) ?? [];
+  }
+
+  /**
+   * The kubelet reports a condition other than Ready on the downstream Node (`/__sim/conditions`).
+   * The v3 node does not change: the node syncer keeps only Ready. False when the node has not
+   * registered with Kubernetes yet, so it has no Node to report on.
+   */
+  setKubeletCondition(
+    node: SimObject,
+    type: string,
+    status: ConditionStatus,
+    message: string,
+    reason: string,
+  ): boolean {
+    const conditions = this.kubelet.get(node.id);
+    if (!conditions) return false;
+    setCondition(conditions, type, status, message, reason);
+    return true;
+  }
+
   /** A gone node is replaced if its pool still wants it (§4.2 "Replacement"). */
   override finishRemove(node: SimObject): void {
     super.finishRemove(node);
+    this.kubelet.delete(node.id);
     const pool = this.world.nodePools.table.get(node.fields.nodePoolId as string);
     if (pool && this.world.nodePools.isLive(pool)) this.world.nodePools.requestSync(pool);
   }

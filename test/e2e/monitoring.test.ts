@@ -120,28 +120,32 @@ describe('monitoring: conditions mirrored, shown and exported', { concurrency: t
     return response.body as { conditions: Array<{ type: string; status: string; message?: string }> };
   };
 
-  it('a healthy rke1 cluster: every node lists the kubelet conditions, and no health series exist', async () => {
+  /** Kubelet conditions Rancher's node syncer drops from its node objects (`cleanStatus`). */
+  const DROPPED = ['MemoryPressure', 'DiskPressure', 'PIDPressure', 'NetworkUnavailable'];
+
+  it("a healthy rke1 cluster: every node lists the kubelet's Ready beside Rancher's own conditions, and no health series exist", async () => {
     await activeCluster('m-healthy');
-    const nodes = await waitFor('kubelet conditions mirrored', async () => {
+    const nodes = await waitFor('node conditions mirrored', async () => {
       const items = await nodeList('m-healthy');
-      return items.length === 3 && items.every((n) => n.conditions.some((c) => c.type === 'PIDPressure'))
+      return items.length === 3 && items.every((n) => n.conditions.some((c) => c.type === 'Ready'))
         ? items
         : undefined;
     });
     for (const node of nodes) {
-      const status = Object.fromEntries(node.conditions.map((c) => [c.type, c.status]));
+      const byType = new Map(node.conditions.map((c) => [c.type, c]));
       assert.deepEqual(
-        [
-          status.Ready,
-          status.MemoryPressure,
-          status.DiskPressure,
-          status.PIDPressure,
-          status.NetworkUnavailable,
-        ],
-        ['True', 'False', 'False', 'False', 'False'],
+        [byType.get('Ready')?.status, byType.get('Ready')?.reason],
+        ['True', 'KubeletReady'],
         node.hostname,
       );
-      assert.equal(status.Registered, 'True', "Rancher's own node conditions are kept too");
+      assert.equal(byType.get('Registered')?.status, 'True', "Rancher's own node conditions are kept too");
+      assert.equal(byType.get('Provisioned')?.status, 'True');
+      // Rancher's node syncer keeps only the kubelet's Ready on its node object (cleanStatus).
+      assert.deepEqual(
+        DROPPED.filter((type) => byType.has(type)),
+        [],
+        node.hostname,
+      );
     }
     assert.deepEqual(await series('paddock_node_condition_not_true', { cluster: 'm-healthy' }), []);
     assert.deepEqual(await series('paddock_cluster_condition_not_true', { cluster: 'm-healthy' }), []);
@@ -165,7 +169,11 @@ describe('monitoring: conditions mirrored, shown and exported', { concurrency: t
       assert.equal(byType.get('Registered')?.status, 'True');
       assert.equal(byType.get('NodeHealthy')?.status, 'True', "the machine's own conditions stay");
       // Rancher's node syncer keeps only the kubelet's Ready on its management Node (cleanStatus).
-      assert.equal(byType.has('MemoryPressure'), false);
+      assert.deepEqual(
+        DROPPED.filter((type) => byType.has(type)),
+        [],
+        node.hostname,
+      );
     }
     assert.deepEqual(await series('paddock_node_condition_not_true', { cluster: 'm-healthy-rke2' }), []);
     assert.deepEqual(await series('paddock_cluster_condition_not_true', { cluster: 'm-healthy-rke2' }), []);
@@ -281,31 +289,54 @@ describe('monitoring: conditions mirrored, shown and exported', { concurrency: t
     );
   });
 
-  it('memory pressure is exported as NoMemoryPressure not true; a deleted cluster leaves no series', async () => {
-    const cluster = await activeCluster('m-pressure');
-    const node = cluster.nodes[1];
-    await backend.sim.setCondition({
-      type: 'node',
-      id: node.rancher_id,
-      condition: { type: 'MemoryPressure', status: 'True', reason: 'KubeletHasInsufficientMemory' },
+  for (const kind of ['rke1', 'rke2'] as const) {
+    it(`${kind}: kubelet memory pressure is not in Rancher's node objects, so it makes no series while a not-ready node does; a deleted cluster leaves none`, async () => {
+      const on = backendOf(kind);
+      const name = `m-pressure-${kind}`;
+      const cluster = await activeCluster(name, on);
+      const [notReady, pressed] = cluster.nodes;
+      await on.sim.setCondition({
+        type: 'node',
+        id: await kubeletId(on, pressed),
+        condition: { type: 'MemoryPressure', status: 'True', reason: 'KubeletHasInsufficientMemory' },
+      });
+      await on.sim.setCondition({
+        type: 'node',
+        id: await kubeletId(on, notReady),
+        condition: { type: 'Ready', status: 'False', reason: 'KubeletNotReady' },
+      });
+      // The sync that shows the not-ready node read the pressed one in the same list.
+      await waitFor('Ready series', async () =>
+        (
+          await series('paddock_node_condition_not_true', {
+            cluster: name,
+            node: notReady.hostname,
+            condition: 'Ready',
+          })
+        ).length === 1
+          ? true
+          : undefined,
+      );
+      await twoSyncCycles(on.name);
+      assert.deepEqual(
+        (await series('paddock_node_condition_not_true', { cluster: name })).map((s) => [
+          s.labels.node,
+          s.labels.condition,
+        ]),
+        [[notReady.hostname, 'Ready']],
+      );
+      const listed = (await nodeList(name)).find((n) => n.hostname === pressed.hostname)!;
+      const byType = new Map(listed.conditions.map((c) => [c.type, c.status]));
+      assert.equal(byType.get('Ready'), 'True');
+      assert.equal(byType.has('MemoryPressure'), false);
+
+      const deleted = await paddock.request('DELETE', `/v1/projects/${PROJECT}/clusters/${name}`);
+      assert.equal(deleted.status, 202);
+      assert.equal((await paddock.waitForOperation(deleted.body.id)).state, 'succeeded');
+      assert.deepEqual(await series('paddock_node_condition_not_true', { cluster: name }), []);
+      assert.deepEqual(await series('paddock_cluster_condition_not_true', { cluster: name }), []);
     });
-    await waitFor('NoMemoryPressure series', async () =>
-      (
-        await series('paddock_node_condition_not_true', {
-          cluster: 'm-pressure',
-          node: node.hostname,
-          condition: 'NoMemoryPressure',
-        })
-      ).length === 1
-        ? true
-        : undefined,
-    );
-    const deleted = await paddock.request('DELETE', `/v1/projects/${PROJECT}/clusters/m-pressure`);
-    assert.equal(deleted.status, 202);
-    assert.equal((await paddock.waitForOperation(deleted.body.id)).state, 'succeeded');
-    assert.deepEqual(await series('paddock_node_condition_not_true', { cluster: 'm-pressure' }), []);
-    assert.deepEqual(await series('paddock_cluster_condition_not_true', { cluster: 'm-pressure' }), []);
-  });
+  }
 
   it('an unhealthy RKE1 component status becomes a cluster condition, in the read and /metrics', async () => {
     const cluster = await activeCluster('m-component');

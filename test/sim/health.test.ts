@@ -1,6 +1,7 @@
 /**
- * The health a Rancher server reports, over HTTP: a registered node carries the kubelet's
- * conditions beside Rancher's lifecycle ones (§4.3), a cluster's `componentStatuses` (§3.2) is
+ * The health a Rancher server reports, over HTTP: a registered node carries the kubelet's Ready
+ * beside Rancher's lifecycle ones (§4.3) while the cluster's Kubernetes Node shows all the
+ * kubelet's conditions, a cluster's `componentStatuses` (§3.2) is
  * empty until a control-plane component reports, and tests set both through the control API.
  */
 import assert from 'node:assert/strict';
@@ -25,13 +26,22 @@ describe('simulator: node conditions and component statuses', () => {
   const status = (object: { conditions: Array<{ type: string; status: string }> }) =>
     Object.fromEntries(object.conditions.map((c) => [c.type, c.status]));
 
-  it('a registered node lists the kubelet conditions with Rancher’s lifecycle ones', async () => {
+  const kubeNode = async (nodeName: string) =>
+    (await sim.rancher('GET', `/k8s/clusters/${clusterId}/api/v1/nodes/${nodeName}`)).body;
+
+  it('a registered node lists only the kubelet’s Ready with Rancher’s lifecycle ones; its Kubernetes Node has them all', async () => {
     const n = await node();
     assert.deepEqual(status(n), {
       Initialized: 'True',
       Provisioned: 'True',
       Saved: 'True',
       Registered: 'True',
+      Ready: 'True',
+    });
+    assert.equal(n.conditions.find((c: { type: string }) => c.type === 'Ready').reason, 'KubeletReady');
+    assert.equal(n.state, 'active');
+    const k = await kubeNode(n.nodeName);
+    assert.deepEqual(status(k.status), {
       NetworkUnavailable: 'False',
       MemoryPressure: 'False',
       DiskPressure: 'False',
@@ -39,19 +49,22 @@ describe('simulator: node conditions and component statuses', () => {
       Ready: 'True',
     });
     assert.equal(
-      n.conditions.find((c: { type: string }) => c.type === 'MemoryPressure').reason,
+      k.status.conditions.find((c: { type: string }) => c.type === 'MemoryPressure').reason,
       'KubeletHasSufficientMemory',
     );
-    assert.equal(n.state, 'active');
   });
 
-  it('pressure set True leaves the node active; Ready False makes it unavailable; the Kubernetes Node agrees', async () => {
+  it('pressure shows on the Kubernetes Node only, the node stays active; Ready False makes it unavailable on both', async () => {
+    const before = await node();
     await sim.setCondition({
       type: 'node',
       id: nodeId,
       condition: { type: 'DiskPressure', status: 'True', reason: 'KubeletHasDiskPressure' },
     });
-    assert.equal((await node()).state, 'active');
+    const pressed = await node();
+    assert.equal(pressed.state, 'active');
+    assert.deepEqual(pressed.conditions, before.conditions);
+    assert.equal(status((await kubeNode(before.nodeName)).status).DiskPressure, 'True');
     await sim.setCondition({
       type: 'node',
       id: nodeId,
@@ -59,7 +72,11 @@ describe('simulator: node conditions and component statuses', () => {
     });
     const n = await node();
     assert.equal(n.state, 'unavailable');
-    assert.equal(status(n).DiskPressure, 'True');
+    assert.equal(status(n).Ready, 'False');
+    assert.equal(status(n).DiskPressure, undefined);
+    const k = status((await kubeNode(n.nodeName)).status);
+    assert.equal(k.Ready, 'False');
+    assert.equal(k.DiskPressure, 'True');
     await sim.setCondition({
       type: 'node',
       id: nodeId,
