@@ -1245,8 +1245,9 @@ export interface components {
         };
         NodeDto: {
             /**
-             * @description As last synced: the backend's lifecycle conditions and the kubelet's (`Ready`,
-             *     `MemoryPressure`, `DiskPressure`, `PIDPressure`, `NetworkUnavailable`).
+             * @description As last synced: the backend's lifecycle conditions and the kubelet's `Ready` (Rancher keeps no
+             *     other kubelet condition on its node objects; on rke2 the machine's `NodeHealthy` reflects
+             *     pressure).
              */
             conditions: components["schemas"]["ConditionDto"][];
             hostname: string;

@@ -4,6 +4,7 @@
  * set) and disappears when Rancher deletes it.
  */
 import { isPlainObject } from '../http';
+import type { ConditionStatus } from '../state';
 import type { SimObject } from '../store';
 import type { World } from '../world';
 import type { KubeObject } from './store';
@@ -37,8 +38,19 @@ export function clusterNodes(world: World, cluster: SimObject, resourceVersion: 
   );
 }
 
+/** What a kubelet (and, for NetworkUnavailable, the CNI) reports on a healthy Node, in its order. */
+export const HEALTHY_KUBELET: ReadonlyArray<
+  [type: string, status: ConditionStatus, reason: string, message: string]
+> = [
+  ['NetworkUnavailable', 'False', 'CalicoIsUp', 'Calico is running on this node'],
+  ['MemoryPressure', 'False', 'KubeletHasSufficientMemory', 'kubelet has sufficient memory available'],
+  ['DiskPressure', 'False', 'KubeletHasNoDiskPressure', 'kubelet has no disk pressure'],
+  ['PIDPressure', 'False', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available'],
+  ['Ready', 'True', 'KubeletReady', 'kubelet is posting ready status'],
+];
+
 /** The conditions a kubelet (and, for NetworkUnavailable, the CNI) sets on its Node. */
-const KUBELET_CONDITIONS = ['NetworkUnavailable', 'MemoryPressure', 'DiskPressure', 'PIDPressure', 'Ready'];
+const KUBELET_CONDITIONS = HEALTHY_KUBELET.map(([type]) => type);
 
 export function isNodeReady(node: KubeObject): boolean {
   const conditions = (node.status as { conditions: Array<{ type: string; status: string }> }).conditions;

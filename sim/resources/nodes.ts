@@ -3,6 +3,7 @@ import { generateName } from '../ids';
 import { ApiError, invalidAction, json, type SimResponse } from '../http';
 import { clone, mergeProtectedMap } from '../merge';
 import { conditionStatus, setCondition, type Condition, type ConditionStatus, type Summary } from '../state';
+import { HEALTHY_KUBELET } from '../kube/nodes';
 import type { SimObject } from '../store';
 import type { World } from '../world';
 import { k8sTime, ResourceType, type RequestContext } from './resource-type';
@@ -27,16 +28,6 @@ const NOT_READY_TAINT = 'node.kubernetes.io/not-ready';
 
 const CAPACITY = { cpu: '4', memory: '16380640Ki', pods: '110' };
 const ALLOCATABLE = { cpu: '4', memory: '16278240Ki', pods: '110' };
-
-/** What the CNI (NetworkUnavailable) and the kubelet report on a healthy node, in the kubelet's order. */
-const HEALTHY_KUBELET: ReadonlyArray<
-  [type: string, status: ConditionStatus, reason: string, message: string]
-> = [
-  ['NetworkUnavailable', 'False', 'CalicoIsUp', 'Calico is running on this node'],
-  ['MemoryPressure', 'False', 'KubeletHasSufficientMemory', 'kubelet has sufficient memory available'],
-  ['DiskPressure', 'False', 'KubeletHasNoDiskPressure', 'kubelet has no disk pressure'],
-  ['PIDPressure', 'False', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available'],
-];
 
 export class NodeType extends ResourceType {
   /**
@@ -262,7 +253,7 @@ export class NodeType extends ResourceType {
     // `pkg/controllers/managementuser/nodesyncer/nodessyncer.go`), so the rest live beside it.
     const reported: Condition[] = [];
     for (const [type, status, reason, message] of HEALTHY_KUBELET) {
-      setCondition(reported, type, status, message, reason);
+      if (type !== 'Ready') setCondition(reported, type, status, message, reason);
     }
     this.kubelet.set(node.id, reported);
     setCondition(node.conditions, 'Ready', 'True', 'kubelet is posting ready status', 'KubeletReady');

@@ -32,20 +32,9 @@ import { setCondition, type Condition, type ConditionStatus } from '../state';
 import type { World } from '../world';
 import { MACHINE, clusterOf, conditionsOf, key } from './objects';
 import type { SteveSchema, SteveState } from './schema';
-import { nodeOfMachine } from '../kube/nodes';
+import { HEALTHY_KUBELET, nodeOfMachine } from '../kube/nodes';
 
 export const MANAGEMENT_NODE = 'management.cattle.io.node';
-
-/** What a kubelet (and, for NetworkUnavailable, the CNI) reports on a healthy RKE2 node, in its order. */
-const HEALTHY_KUBELET: ReadonlyArray<
-  [type: string, status: ConditionStatus, reason: string, message: string]
-> = [
-  ['NetworkUnavailable', 'False', 'CalicoIsUp', 'Calico is running on this node'],
-  ['MemoryPressure', 'False', 'KubeletHasSufficientMemory', 'kubelet has sufficient memory available'],
-  ['DiskPressure', 'False', 'KubeletHasNoDiskPressure', 'kubelet has no disk pressure'],
-  ['PIDPressure', 'False', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available'],
-  ['Ready', 'True', 'KubeletReady', 'kubelet is posting ready status'],
-];
 
 export class ManagementNodes {
   /** The kubelet's conditions of each machine's Node, by the machine's `namespace/name`. */

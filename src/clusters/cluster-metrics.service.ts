@@ -74,8 +74,8 @@ export class ClusterMetrics {
     scraped(registry, {
       name: 'paddock_node_condition_not_true',
       help:
-        '1 per node condition that is not healthy at the last sync (absent while healthy); ' +
-        'kubelet pressure conditions appear under their positive names (NoMemoryPressure, ...).',
+        '1 per node condition that is not healthy at the last sync (absent while healthy): the ' +
+        "kubelet's Ready, Rancher's own node conditions and, on rke2, the CAPI machine's.",
       type: 'gauge',
       collect: async () =>
         (await clusters.unhealthyNodeConditions()).map(({ project, cluster, node, condition }) => ({

@@ -300,8 +300,9 @@ export class NodeDto {
   @ApiProperty({ type: String, nullable: true })
   ipAddress: string | null;
   /**
-   * As last synced: the backend's lifecycle conditions and the kubelet's (`Ready`,
-   * `MemoryPressure`, `DiskPressure`, `PIDPressure`, `NetworkUnavailable`).
+   * As last synced: the backend's lifecycle conditions and the kubelet's `Ready` (Rancher keeps no
+   * other kubelet condition on its node objects; on rke2 the machine's `NodeHealthy` reflects
+   * pressure).
    */
   @ApiProperty({ type: [ConditionDto] })
   conditions: ConditionDto[];

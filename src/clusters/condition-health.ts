@@ -6,9 +6,11 @@
 import type { Condition } from './cluster.types';
 
 /**
- * Kubelet conditions that are healthy when False. A "not true" series must mean "unhealthy", so
- * these are exported under their positive name, as Rancher names its own cluster conditions
- * (`NoMemoryPressure`, `NoDiskPressure`): `MemoryPressure=True` → `NoMemoryPressure` not true.
+ * Kubelet conditions that are healthy when False. Rancher's node objects do not carry them (its
+ * node syncer keeps only Ready), but a backend that did report one must not make a healthy node
+ * look unhealthy: a "not true" series must mean "unhealthy", so these are exported under their
+ * positive name, as Rancher names its own cluster conditions (`NoMemoryPressure`, `NoDiskPressure`):
+ * `MemoryPressure=True` → `NoMemoryPressure` not true.
  */
 const HEALTHY_WHEN_FALSE: Readonly<Record<string, string>> = {
   MemoryPressure: 'NoMemoryPressure',

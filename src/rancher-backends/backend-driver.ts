@@ -128,8 +128,8 @@ export interface RemoteNodePool extends RemoteStatus {
 
 /**
  * A node (machine) as its backend lists it. `conditions` holds the backend's lifecycle conditions
- * and the kubelet's (`Ready`, `MemoryPressure`, `DiskPressure`, `PIDPressure`,
- * `NetworkUnavailable`), as reported.
+ * and the kubelet's `Ready`, as reported: Rancher's node syncer drops the kubelet's other conditions
+ * from its node objects (`cleanStatus`, `nodesyncer/nodessyncer.go`).
  */
 export interface RemoteNode extends RemoteStatus {
   /** Rancher's id (`c-abcde:m-4hxzq`). */
