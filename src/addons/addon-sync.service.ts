@@ -114,7 +114,13 @@ export class AddonSync {
       failed === 0 &&
       summary.waiting === 0;
     if (settled && !(await this.addons.anyLeaving(addon.id, backendId))) {
-      await this.addons.markAllInstalled(addon.id, backendId, addon.chart.version, at);
+      await this.addons.markAllInstalled(
+        addon.id,
+        backendId,
+        addon.chart.version,
+        at,
+        delivered.appliedGeneration,
+      );
       return;
     }
     for await (const page of driver.addonDeploymentPages(fleetNameOf(addon.name))) {
@@ -124,9 +130,9 @@ export class AddonSync {
         const row = byRancherId.get(deployment.clusterId);
         return row ? [{ clusterId: row.clusterId, ...stateOf(deployment, row) }] : [];
       });
-      await this.addons.writeStates(addon.id, updates, at);
+      await this.addons.writeStates(addon.id, updates, at, delivered.appliedGeneration);
     }
-    await this.addons.finishDrillDown(addon.id, backendId, at);
+    await this.addons.finishDrillDown(addon.id, backendId, at, delivered.appliedGeneration);
   }
 }
 

@@ -74,6 +74,8 @@ export interface ClusterAddonRecord {
   state: AddonState;
   version: string | null;
   message: string;
+  /** The addon generation the backend's Fleet object carried when the sync read `state`. */
+  observedGeneration: number;
   updatedAt: Date;
 }
 

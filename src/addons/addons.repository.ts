@@ -58,6 +58,7 @@ interface ClusterAddonRow {
   state: AddonState;
   version: string | null;
   message: string;
+  observed_generation: number;
   updated_at: Date;
 }
 
@@ -103,6 +104,7 @@ const toClusterAddon = (r: ClusterAddonRow): ClusterAddonRecord => ({
   state: r.state,
   version: r.version,
   message: r.message,
+  observedGeneration: r.observed_generation,
   updatedAt: r.updated_at,
 });
 
@@ -280,6 +282,15 @@ export class AddonsRepository {
     );
   }
 
+  /** The generation the addon's object on the backend carries (0: none written yet). */
+  async appliedGeneration(addonId: string, backendId: string): Promise<number> {
+    const rows: Array<{ applied_generation: number }> = await this.uow.manager.query(
+      `SELECT applied_generation FROM addon_deliveries WHERE addon_id = $1 AND backend_id = $2`,
+      [addonId, backendId],
+    );
+    return rows[0]?.applied_generation ?? 0;
+  }
+
   async recordDeliveryProblem(
     addonId: string,
     backendId: string,
@@ -363,15 +374,25 @@ export class AddonsRepository {
     return rows.length > 0;
   }
 
-  /** Fleet says every targeted cluster is ready at `version`: one statement for all of them. */
-  async markAllInstalled(addonId: string, backendId: string, version: string, at: Date): Promise<void> {
+  /**
+   * Fleet says every targeted cluster is ready at `version`: one statement for all of them.
+   * `generation` is what the backend's object carried when its status was read.
+   */
+  async markAllInstalled(
+    addonId: string,
+    backendId: string,
+    version: string,
+    at: Date,
+    generation: number,
+  ): Promise<void> {
     await this.uow.manager.query(
       `UPDATE cluster_addons ca SET state = 'installed', version = $3::varchar, message = '', synced_at = $4,
+              observed_generation = $5,
               updated_at = CASE WHEN ca.state = 'installed' AND ca.version = $3::varchar THEN ca.updated_at ELSE now() END
        FROM clusters c, addons a
        WHERE c.id = ca.cluster_id AND a.id = ca.addon_id AND ca.addon_id = $1 AND c.backend_id = $2
          AND ${LIVE_CLUSTER} AND ${DESIRED}`,
-      [addonId, backendId, version, at],
+      [addonId, backendId, version, at, generation],
     );
   }
 
@@ -400,16 +421,24 @@ export class AddonsRepository {
     }));
   }
 
-  /** Writes a page's states (rows absent so far are added: Fleet found a cluster before we did). */
-  async writeStates(addonId: string, updates: ClusterAddonUpdate[], at: Date): Promise<void> {
+  /**
+   * Writes a page's states (rows absent so far are added: Fleet found a cluster before we did),
+   * read while the backend's object carried `generation`.
+   */
+  async writeStates(
+    addonId: string,
+    updates: ClusterAddonUpdate[],
+    at: Date,
+    generation: number,
+  ): Promise<void> {
     if (updates.length === 0) return;
     await this.uow.manager.query(
-      `INSERT INTO cluster_addons (cluster_id, addon_id, state, version, message, synced_at)
-       SELECT t.cluster_id, $1, t.state, t.version, t.message, $6
+      `INSERT INTO cluster_addons (cluster_id, addon_id, state, version, message, synced_at, observed_generation)
+       SELECT t.cluster_id, $1, t.state, t.version, t.message, $6, $7
        FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[]) AS t(cluster_id, state, version, message)
        ON CONFLICT (cluster_id, addon_id) DO UPDATE SET
          state = EXCLUDED.state, version = EXCLUDED.version, message = EXCLUDED.message,
-         synced_at = EXCLUDED.synced_at,
+         synced_at = EXCLUDED.synced_at, observed_generation = EXCLUDED.observed_generation,
          updated_at = CASE WHEN cluster_addons.state = EXCLUDED.state
                              AND cluster_addons.version IS NOT DISTINCT FROM EXCLUDED.version
                              AND cluster_addons.message = EXCLUDED.message
@@ -421,6 +450,7 @@ export class AddonsRepository {
         updates.map((u) => u.version),
         updates.map((u) => u.message),
         at,
+        generation,
       ],
     );
   }
@@ -430,13 +460,14 @@ export class AddonsRepository {
    * (Fleet stages 50 at a time, or the cluster is not in Fleet yet); a leaving one with no
    * deployment is gone, and so is its row.
    */
-  async finishDrillDown(addonId: string, backendId: string, at: Date): Promise<void> {
+  async finishDrillDown(addonId: string, backendId: string, at: Date, generation: number): Promise<void> {
     await this.uow.manager.query(
-      `UPDATE cluster_addons ca SET state = 'pending', message = '', synced_at = $3, updated_at = now()
+      `UPDATE cluster_addons ca SET state = 'pending', message = '', synced_at = $3, observed_generation = $4,
+              updated_at = now()
        FROM clusters c, addons a
        WHERE c.id = ca.cluster_id AND a.id = ca.addon_id AND ca.addon_id = $1 AND c.backend_id = $2
          AND ${DESIRED} AND (ca.synced_at IS NULL OR ca.synced_at < $3) AND ca.state <> 'pending'`,
-      [addonId, backendId, at],
+      [addonId, backendId, at, generation],
     );
     await this.removeLeftRows(addonId, backendId, at);
   }
@@ -489,7 +520,7 @@ export class AddonsRepository {
        UNION ALL
        SELECT c.id AS cluster_id, a.id AS addon_id, false AS opted_in, NULL::jsonb AS "values",
               'pending' AS state, NULL AS version, '' AS message, NULL::timestamptz AS synced_at,
-              c.updated_at, a.name AS addon_name, a.required
+              c.updated_at, 0 AS observed_generation, a.name AS addon_name, a.required
        FROM clusters c CROSS JOIN addons a
        WHERE c.id = $1 AND ${LIVE_CLUSTER} AND a.required AND NOT a.deleting
          AND NOT EXISTS (SELECT 1 FROM cluster_addons ca WHERE ca.cluster_id = c.id AND ca.addon_id = a.id)

@@ -146,9 +146,16 @@ export class AddonsService {
     const total = sum('total');
     const ready = sum('ready');
     const failed = sum('failed');
-    const carried = deliveries.every(
-      (d) => d.state === 'unsupported' || (d.state === 'applied' && d.appliedGeneration >= addon.generation),
-    );
+    // Every backend must carry the generation: a backend whose sync has not yet given the addon a
+    // delivery row carries nothing, and an empty list of deliveries is not a finished rollout.
+    const byBackend = new Map(deliveries.map((d) => [d.backendId, d]));
+    const carried = (await this.backends.listAll()).every((b) => {
+      const d = byBackend.get(b.id);
+      return (
+        d !== undefined &&
+        (d.state === 'unsupported' || (d.state === 'applied' && d.appliedGeneration >= addon.generation))
+      );
+    });
     // Every cluster at the version and none failed is a finished rollout even when a pause was
     // set: a pause only holds back clusters that have not moved yet, and none is left.
     const completed = carried && ready === total && failed === 0;

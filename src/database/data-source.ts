@@ -13,6 +13,7 @@ import { EtcdBackups1764700300000 } from '../../migrations/1764700300000-EtcdBac
 import { Addons1764800000000 } from '../../migrations/1764800000000-Addons';
 import { NodePoolAutoReplace1764800200000 } from '../../migrations/1764800200000-NodePoolAutoReplace';
 import { NodeRegistrations1764800300000 } from '../../migrations/1764800300000-NodeRegistrations';
+import { ClusterAddonObservedGeneration1764800410000 } from '../../migrations/1764800410000-ClusterAddonObservedGeneration';
 
 /** Every migration, in order. Migrations are reviewed SQL; `synchronize` is never on. */
 export const MIGRATIONS = [
@@ -30,6 +31,7 @@ export const MIGRATIONS = [
   Addons1764800000000,
   NodePoolAutoReplace1764800200000,
   NodeRegistrations1764800300000,
+  ClusterAddonObservedGeneration1764800410000,
 ];
 
 export function createDataSource(databaseUrl: string, poolSize = 20): DataSource {

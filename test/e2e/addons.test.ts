@@ -187,6 +187,10 @@ describe('addons through Fleet (rke1 on 2.11 with Bundles embedding the chart, r
     );
     assert.equal(created.status, 201, JSON.stringify(created.body));
     assert.equal(created.body.state, 'active');
+    // Read at once, before a sync gave the addon any delivery: not done (0 of 0 is not a rollout
+    // that finished, and `--wait` must not end here).
+    const fresh = await rollout('ingress');
+    assert.equal(fresh.state, 'running', JSON.stringify(fresh));
     for (const kind of ['rke1', 'rke2'] as const)
       for (const c of clusters[kind]) await waitInstalled(c, 'ingress', '4.11.3');
     // One Fleet object per backend, of the kind its Fleet has.
@@ -387,6 +391,65 @@ describe('addons through Fleet (rke1 on 2.11 with Bundles embedding the chart, r
       );
       assert.match(metrics, /paddock_addon_installs\{addon="ingress",version="4.12.1",state="failed"\} [12]/);
     }
+  });
+
+  it('an opt-in with values of its own succeeds only once the cluster runs the release with those values', async () => {
+    const created = await paddock.request(
+      'POST',
+      '/v1/admin/addons',
+      addonBody('late', 'service-operator', '1.0.0'),
+    );
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    await waitFor('late delivered on rke2', async () =>
+      (await sims.rke2.rancher('GET', `/v1/${KINDS.rke2.fleetType}/fleet-default/paddock-late`)).status ===
+      200
+        ? true
+        : undefined,
+    );
+    // The Fleet object cannot take the cluster's values yet: the label alone makes Fleet install
+    // the release without them, and the sync reads that as installed.
+    const helmops = KINDS.rke2.fleetType.replace(/\./g, '\\.');
+    const noPut = { method: 'PUT', path: `^/v1/${helmops}/fleet-default/paddock-late$`, status: 503 };
+    // The sync's one read of the backend's addon counts; failed, it reads no state at all.
+    const noSync = { method: 'GET', path: `^/v1/${helmops}/fleet-default$`, status: 503 };
+    await sims.rke2.faults.add(noPut);
+    const target = clusters.rke2[1];
+    const put = await paddock.request('PUT', `${clusterPath(target)}/addons/late`, {
+      values: { tier: 'gold' },
+    });
+    assert.equal(put.status, 202, JSON.stringify(put.body));
+    await waitFor(`late installed on ${target} without its values`, async () =>
+      (await addonOn(target, 'late'))?.state === 'installed' ? true : undefined,
+    );
+    // Now apply-addon writes the values while the sync reads nothing: the installed state on
+    // record is the one read before that write, and await-addon must not take it.
+    await sims.rke2.faults.clear();
+    await sims.rke2.faults.add(noSync);
+    await waitFor('await-addon looked at least twice, or the operation ended', async () => {
+      const { rows } = await paddock.db.query(
+        `SELECT o.state, s.attempts FROM operations o
+         LEFT JOIN operation_steps s ON s.operation_id = o.id AND s.name = 'await-addon'
+         WHERE o.id = $1`,
+        [put.body.id],
+      );
+      return rows[0].state !== 'running' || rows[0].attempts >= 2 ? true : undefined;
+    });
+    const during = await paddock.request('GET', `/v1/operations/${put.body.id}`);
+    assert.equal(during.body.state, 'running', JSON.stringify(during.body));
+    await sims.rke2.faults.clear();
+
+    const op = await paddock.waitForOperation(put.body.id, 60_000);
+    assert.equal(op.state, 'succeeded', JSON.stringify(op));
+    // At the answer, the agent has applied the deployment that carries the cluster's values.
+    const selector = encodeURIComponent('fleet.cattle.io/bundle-name=paddock-late');
+    const bds = (
+      await sims.rke2.rancher('GET', `/v1/fleet.cattle.io.bundledeployments?labelSelector=${selector}`)
+    ).body.data;
+    assert.equal(bds.length, 1);
+    assert.equal(bds[0].spec.options.helm.values.tier, 'gold', JSON.stringify(bds[0].spec));
+    assert.equal(bds[0].status.appliedDeploymentID, bds[0].spec.deploymentID, JSON.stringify(bds[0].status));
+    assert.equal(bds[0].status.ready, true, JSON.stringify(bds[0].status));
+    assert.equal((await addonOn(target, 'late')).state, 'installed');
   });
 
   it('deleting an addon removes it from every cluster, then from the catalog', async () => {
