@@ -1,6 +1,7 @@
 /**
- * Faults at the addon steps that call the backend, of two kinds — a 5xx (retried) and
- * drop-after-apply (the change made, the answer lost) — on an rke1 backend (a simulated Rancher
+ * Faults at the addon steps that call the backend, of every kind — a 5xx (retried), a timeout
+ * longer than the client's (retried, the late request harmless) and drop-after-apply (the change
+ * made, the answer lost) — on an rke1 backend (a simulated Rancher
  * 2.11: Fleet Bundles) and an rke2 backend (2.12: HelmOps), side by side: at label-addon and
  * apply-addon of an opt-in, at unlabel-addon and apply-addon of an opt-out, and at the status
  * sync's write of the Fleet object (its POST for a new addon, its PUT for a new version, its
@@ -20,6 +21,7 @@ const PROJECT = 'addfaults';
 const CLIENT_TIMEOUT_MS = 2_000;
 const FAULTS: Record<string, Omit<FaultSpec, 'method' | 'path'>> = {
   '5xx': { status: 503, times: 2 },
+  timeout: { delayMs: CLIENT_TIMEOUT_MS + 500, times: 1 },
   drop: { dropResponse: true, times: 1 },
 };
 const VERSIONS = { rke1: 'v2.11.3', rke2: 'v2.12.3' } as const;
