@@ -31,7 +31,7 @@ const CLUSTER_PATH = {
   rke2: '^/v1/provisioning\\.cattle\\.io\\.clusters/fleet-default/[^/]+$',
 } as const;
 
-describe('reliability: faults at every addon step, rke1 (Bundles) and rke2 (HelmOps)', () => {
+describe("reliability: faults at every addon step that calls the backend and at the sync's writes, rke1 (Bundles) and rke2 (HelmOps)", () => {
   let paddock: TestPaddock;
   const backends: CaseBackend[] = [];
   const clusterOf = new Map<CaseBackend, string>();
