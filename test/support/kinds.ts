@@ -39,6 +39,8 @@ export const SYNC_LISTS: Record<BackendKind, string[]> = {
   rke1: ['/v3/nodes', '/v3/clusters', '/v3/nodepools', '/v3/etcdbackups'],
   rke2: [
     '/v1/cluster.x-k8s.io.machines/fleet-default',
+    // The nodes' kubelet Ready, joined to the machines (across every cluster, by page).
+    '/v1/management.cattle.io.nodes',
     '/v1/provisioning.cattle.io.clusters/fleet-default',
     // The management twins.
     '/v3/clusters',
