@@ -263,12 +263,17 @@ describe('clusters API', () => {
       assert.equal(drained.body.state, 'draining');
       try {
         const ids: string[] = [];
+        const operations: string[] = [];
         for (const name of ['drain-1', 'drain-2', 'drain-3']) {
           const created = await paddock.request('POST', '/v1/projects/web/clusters', clusterBody(name));
           assert.equal(created.status, 202);
           ids.push(created.body.cluster.id);
+          operations.push(created.body.operation.id);
         }
         for (const id of ids) assert.equal(await backendOf(id), 'sim-b');
+        // These creates finish before the next test: the rke2 call-count tests clear sim-b's call
+        // log and count every write after it, so a create still running here would land in theirs.
+        for (const id of operations) assert.equal((await paddock.waitForOperation(id)).state, 'succeeded');
         const pinned = await paddock.request(
           'POST',
           '/v1/projects/web/clusters',
