@@ -17,6 +17,7 @@ import {
   KUBECTL,
   kubeconfigYaml,
   kubectl,
+  kubectlExec,
   parseKubeconfig,
   scratch,
 } from '../support/kube';
@@ -156,7 +157,7 @@ for (const kind of ['rke1', 'rke2'] as const)
     });
 
     it('`kubectl exec` echoes through the WebSocket upgrade', async () => {
-      const exec = await kubectl(kubeconfigPath, ['exec', 'echo', '--', 'echo', 'hello from paddock']);
+      const exec = await kubectlExec(kubeconfigPath, ['echo', '--', 'echo', 'hello from paddock']);
       assert.equal(exec.code, 0, exec.stderr);
       assert.equal(exec.stdout.trim(), 'hello from paddock');
       const audited = await waitFor('the exec upgrade in the audit log', async () => {

@@ -89,6 +89,23 @@ export interface KubectlResult {
 /** Runs kubectl with `--kubeconfig`; never throws on a non-zero exit (the caller asserts). */
 let cacheDirs = 0;
 
+/**
+ * `kubectl exec`, run again (up to three times) only when kubectl itself lost the output: kubectl
+ * up to v1.32 starts reading the WebSocket before it has made its streams, so a short command's
+ * output that arrives first is discarded ("Unknown stream id 1, discarding message", then "closed
+ * all streams") — kubernetes/kubernetes#131189, fixed in v1.33. Any other failure is returned as is.
+ */
+export async function kubectlExec(kubeconfigPath: string, args: string[]): Promise<KubectlResult> {
+  let result = await kubectl(kubeconfigPath, ['exec', ...args]);
+  for (
+    let attempt = 1;
+    attempt < 3 && /Unknown stream id \d+, discarding message/.test(result.stderr);
+    attempt++
+  )
+    result = await kubectl(kubeconfigPath, ['exec', ...args]);
+  return result;
+}
+
 export function kubectl(
   kubeconfigPath: string,
   args: string[],
