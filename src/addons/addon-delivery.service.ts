@@ -28,10 +28,10 @@ export class AddonDelivery {
   ) {}
 
   async apply(addon: AddonRecord, backendId: string, driver: BackendDriver): Promise<DeliveryOutcome> {
-    const kind = await driver.addonDeliveryKind();
+    const kind = await driver.fleet.deliveryKind();
     if (addon.deleting) {
       // Deleting the object is what uninstalls the addon from every cluster of the backend.
-      if (kind) await driver.removeAddon(kind, fleetNameOf(addon.name));
+      if (kind) await driver.fleet.remove(kind, fleetNameOf(addon.name));
       await this.addons.deleteDelivery(addon.id, backendId);
       await this.addons.deleteIfDelivered(addon.id);
       return { applied: true };
@@ -54,7 +54,7 @@ export class AddonDelivery {
       }
     }
     const targets = await this.addons.valuesTargets(addon.id, backendId);
-    await driver.applyAddon(kind, {
+    await driver.fleet.apply(kind, {
       name: fleetNameOf(addon.name),
       addon: addon.name,
       chart: addon.chart,

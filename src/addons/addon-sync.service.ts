@@ -47,14 +47,14 @@ export class AddonSync {
     if (catalog.length === 0) return;
     try {
       await this.addons.ensureDeliveries(backendId);
-      const kind = await driver.addonDeliveryKind();
+      const kind = await driver.fleet.deliveryKind();
       if (!kind) {
         for (const addon of catalog) await this.delivery.apply(addon, backendId, driver);
         return;
       }
       await this.addons.ensureClusterRows(backendId);
       const deliveries = new Map((await this.addons.deliveriesOn(backendId)).map((d) => [d.addonId, d]));
-      const summaries = new Map((await driver.addonSummaries(kind)).map((s) => [s.name, s]));
+      const summaries = new Map((await driver.fleet.summaries(kind)).map((s) => [s.name, s]));
       for (const listed of catalog) {
         let addon = listed;
         const delivered = deliveries.get(addon.id);
@@ -123,7 +123,7 @@ export class AddonSync {
       );
       return;
     }
-    for await (const page of driver.addonDeploymentPages(fleetNameOf(addon.name))) {
+    for await (const page of driver.fleet.deploymentPages(fleetNameOf(addon.name))) {
       const rows = await this.addons.rowsFor(addon.id, backendId, [...new Set(page.map((d) => d.clusterId))]);
       const byRancherId = new Map(rows.map((r) => [r.rancherId, r]));
       const updates = page.flatMap((deployment): ClusterAddonUpdate[] => {

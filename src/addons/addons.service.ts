@@ -105,7 +105,7 @@ export class AddonsService {
   private async anyBundleBackend(): Promise<boolean> {
     for (const backend of await this.backends.listAll()) {
       try {
-        if ((await this.drivers.forBackend(backend).addonDeliveryKind()) === 'bundle') return true;
+        if ((await this.drivers.forBackend(backend).fleet.deliveryKind()) === 'bundle') return true;
       } catch (error) {
         if (!isBackendError(error)) throw error;
       }

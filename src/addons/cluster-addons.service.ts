@@ -119,7 +119,7 @@ export class ClusterAddonsService {
     if (state === null) {
       const backend = await this.backends.findById(cluster.backendId);
       try {
-        if (backend && (await this.drivers.forBackend(backend).addonDeliveryKind()) === null)
+        if (backend && (await this.drivers.forBackend(backend).fleet.deliveryKind()) === null)
           state = 'unsupported';
       } catch (error) {
         if (!isBackendError(error)) throw error;

@@ -472,20 +472,28 @@ export interface RemoteAddonDeployment {
 }
 
 /**
- * The Fleet side of a backend. Every call has a timeout; errors are `BackendError`s.
- * Calls per rollout and per status cycle do not depend on the number of clusters.
+ * A backend's Fleet: where addons are delivered. Every call has a timeout; errors are
+ * `BackendError`s. Calls per rollout and per status cycle do not depend on the number of clusters.
+ */
+export interface FleetDelivery {
+  /** HelmOp, Bundle, or null when the backend's Fleet cannot deliver addons (a look-up, once). */
+  deliveryKind(): Promise<AddonDeliveryKind | null>;
+  /** Creates or updates the addon's Fleet object (look-up first; nothing written when unchanged). */
+  apply(kind: AddonDeliveryKind, spec: AddonDeliverySpec): Promise<void>;
+  /** Removes the addon's Fleet object; Fleet uninstalls it everywhere. Idempotent. */
+  remove(kind: AddonDeliveryKind, name: string): Promise<void>;
+  /** Every Paddock addon's counts on the backend: one call. */
+  summaries(kind: AddonDeliveryKind): Promise<RemoteAddonSummary[]>;
+  /** One addon's per-cluster deployments, paged. */
+  deploymentPages(name: string): AsyncIterable<RemoteAddonDeployment[]>;
+}
+
+/**
+ * What differs by backend kind on the way to Fleet: which object carries a cluster's labels, and
+ * the name Fleet knows a cluster by. The Fleet objects themselves are the same on both kinds.
  */
 export interface AddonDriver {
-  /** HelmOp, Bundle, or null when the backend's Fleet cannot deliver addons (a look-up, once). */
-  addonDeliveryKind(): Promise<AddonDeliveryKind | null>;
-  /** Creates or updates the addon's Fleet object (look-up first; nothing written when unchanged). */
-  applyAddon(kind: AddonDeliveryKind, spec: AddonDeliverySpec): Promise<void>;
-  /** Removes the addon's Fleet object; Fleet uninstalls it everywhere. Idempotent. */
-  removeAddon(kind: AddonDeliveryKind, name: string): Promise<void>;
-  /** Every Paddock addon's counts on the backend: one call. */
-  addonSummaries(kind: AddonDeliveryKind): Promise<RemoteAddonSummary[]>;
-  /** One addon's per-cluster deployments, paged. */
-  addonDeploymentPages(name: string): AsyncIterable<RemoteAddonDeployment[]>;
+  readonly fleet: FleetDelivery;
   /** The name Fleet knows the cluster by (rke1 `c-abcde`; rke2 the provisioning cluster's name). */
   fleetClusterName(clusterId: string): string;
   /**

@@ -13,6 +13,7 @@
 import type {
   AddonDeliveryKind,
   AddonDeliverySpec,
+  FleetDelivery,
   RemoteAddonDeployment,
   RemoteAddonDeploymentState,
   RemoteAddonSummary,
@@ -99,7 +100,7 @@ interface BundleDeployment {
  * The Fleet side of a `BackendDriver`. `fleetClusterId` turns a Fleet cluster name (what a bundle
  * deployment's `fleet.cattle.io/cluster` label says) into the driver's own cluster id.
  */
-export class FleetAddons {
+export class FleetAddons implements FleetDelivery {
   private kind: Promise<AddonDeliveryKind | null> | null = null;
 
   constructor(

@@ -13,10 +13,6 @@
  */
 
 import type {
-  AddonDeliveryKind,
-  AddonDeliverySpec,
-  RemoteAddonDeployment,
-  RemoteAddonSummary,
   BackendDriver,
   BackendDriverSettings,
   BackendProbe,
@@ -79,7 +75,7 @@ const UPGRADE_REFUSALS =
 export class Rke1Driver implements BackendDriver {
   readonly kind = 'rke1' as const;
   /** Rancher registers every `c-xxxxx` cluster in Fleet under that same name (§4.b). */
-  private readonly fleet: FleetAddons;
+  readonly fleet: FleetAddons;
 
   constructor(
     private readonly client: RancherClient,
@@ -89,26 +85,6 @@ export class Rke1Driver implements BackendDriver {
   }
 
   // ---------------------------------------------------------------- addons (Fleet)
-
-  addonDeliveryKind(): Promise<AddonDeliveryKind | null> {
-    return this.fleet.deliveryKind();
-  }
-
-  applyAddon(kind: AddonDeliveryKind, spec: AddonDeliverySpec): Promise<void> {
-    return this.fleet.apply(kind, spec);
-  }
-
-  removeAddon(kind: AddonDeliveryKind, name: string): Promise<void> {
-    return this.fleet.remove(kind, name);
-  }
-
-  addonSummaries(kind: AddonDeliveryKind): Promise<RemoteAddonSummary[]> {
-    return this.fleet.summaries(kind);
-  }
-
-  addonDeploymentPages(name: string): AsyncIterable<RemoteAddonDeployment[]> {
-    return this.fleet.deploymentPages(name);
-  }
 
   fleetClusterName(clusterId: string): string {
     return clusterId;

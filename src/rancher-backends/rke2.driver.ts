@@ -17,10 +17,6 @@
  */
 
 import type {
-  AddonDeliveryKind,
-  AddonDeliverySpec,
-  RemoteAddonDeployment,
-  RemoteAddonSummary,
   BackendDriver,
   BackendDriverSettings,
   BackendProbe,
@@ -115,7 +111,7 @@ const typeOf = (kind: string) => `${kind.toLowerCase()}s`;
 export class Rke2Driver implements BackendDriver {
   readonly kind = 'rke2' as const;
   /** Fleet names a v2 cluster as its provisioning cluster (§4.b): `fleet-default/<name>` ↔ `<name>`. */
-  private readonly fleet: FleetAddons;
+  readonly fleet: FleetAddons;
 
   constructor(
     private readonly client: RancherClient,
@@ -125,26 +121,6 @@ export class Rke2Driver implements BackendDriver {
   }
 
   // ---------------------------------------------------------------- addons (Fleet)
-
-  addonDeliveryKind(): Promise<AddonDeliveryKind | null> {
-    return this.fleet.deliveryKind();
-  }
-
-  applyAddon(kind: AddonDeliveryKind, spec: AddonDeliverySpec): Promise<void> {
-    return this.fleet.apply(kind, spec);
-  }
-
-  removeAddon(kind: AddonDeliveryKind, name: string): Promise<void> {
-    return this.fleet.remove(kind, name);
-  }
-
-  addonSummaries(kind: AddonDeliveryKind): Promise<RemoteAddonSummary[]> {
-    return this.fleet.summaries(kind);
-  }
-
-  addonDeploymentPages(name: string): AsyncIterable<RemoteAddonDeployment[]> {
-    return this.fleet.deploymentPages(name);
-  }
 
   fleetClusterName(clusterId: string): string {
     return this.clusterRef(clusterId).name;
