@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Runs the compiled test files (dist/**/*.test.js) with Node's own test runner, in two stages:
-//   1. everything but test/reliability/, two files at a time;
-//   2. test/reliability/, one file at a time: those tests restart shared services (Postgres),
-//      kill workers and wipe Redis, so nothing else may run beside them.
+//   1. every file but the exclusive ones, three at a time (TEST_CONCURRENCY), the reliability
+//      files first;
+//   2. the exclusive files (test/reliability/postgres-restart: it restarts the Postgres cluster
+//      every other test uses), one at a time, with nothing beside them.
 // Node 20's `--test` takes no globs, so the files are listed here. Arguments narrow the run to
 // files whose path contains one of them (`npm test -- test/sim/` runs the simulator's tests only).
 'use strict';
@@ -31,14 +32,22 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
+// Files that stop a service every other test uses (the local Postgres cluster): they run last,
+// alone. Everything else has its own database, Redis key prefix (the crash tests' Redis wipes hit
+// a database of their own), simulators and ports, so it can share the machine.
+const EXCLUSIVE = [join('test', 'reliability', 'postgres-restart.test.js')];
+const isExclusive = (file) => EXCLUSIVE.includes(relative(root, file));
 const isReliability = (file) => relative(root, file).startsWith(RELIABILITY);
+// The reliability files are the longest (a minute-long outage, SIGKILL trials): started first,
+// they overlap the many short files instead of running on after them.
+const shared = files.filter((f) => !isExclusive(f));
 const stages = [
   {
-    name: 'main',
-    files: files.filter((f) => !isReliability(f)),
-    concurrency: process.env.TEST_CONCURRENCY ?? '2',
+    name: 'shared',
+    files: [...shared.filter(isReliability), ...shared.filter((f) => !isReliability(f))],
+    concurrency: process.env.TEST_CONCURRENCY ?? '3',
   },
-  { name: 'reliability', files: files.filter(isReliability), concurrency: '1' },
+  { name: 'exclusive', files: files.filter(isExclusive), concurrency: '1' },
 ].filter((stage) => stage.files.length > 0);
 
 let failed = false;
