@@ -12,7 +12,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { assertNoOrphans } from '../support/invariants';
+import { assertNoOrphans, findOrphans } from '../support/invariants';
 import { startPaddock, TestPaddock } from '../support/paddock';
 import { addBackend, CaseBackend, count, createOn } from '../support/reliability';
 import { remoteClusters, remoteMachineConfigs, remotePools } from '../support/remote';
@@ -430,6 +430,52 @@ describe('reliability: faults at every step', { concurrency: 16 }, () => {
     );
     assert.equal(count(calls, 'POST', rke2.poolPost, 201), POOLS.length + 1, 'the late copy was made');
     await assertConfigsInUse(b);
+  });
+
+  // What the orphan check above relies on to see a stray config: a second live machine config for a
+  // live pool is reported, and so is a pool whose one live config is not the one its machine pool
+  // names. Both are made here behind Paddock's back; the cluster's delete then removes them all.
+  it('rke2 orphan check: a second machine config for a live pool, and one its machine pool does not name, are reported', async () => {
+    const name = 'f2-orphan-check';
+    const b = await backend(name, BACKEND_KINDS.rke2.options);
+    const cluster = await createCluster(b, name);
+    const poolId = (
+      await paddock.db.query(`SELECT id FROM node_pools WHERE cluster_id = $1 AND name = 'workers'`, [
+        cluster.id,
+      ])
+    ).rows[0].id;
+    const original = (await b.sim.rancher('GET', MACHINE_CONFIGS)).body.data.find(
+      (c: any) => c.metadata.labels['paddock.dev/pool-id'] === poolId,
+    );
+    const { id: _id, links: _links, metadata, ...fields } = original;
+    const copy = await b.sim.rancher('POST', MACHINE_CONFIGS, {
+      ...fields,
+      metadata: { generateName: 'nc-copy-', namespace: metadata.namespace, labels: metadata.labels },
+    });
+    assert.equal(copy.status, 201, JSON.stringify(copy.body));
+    const problems = await findOrphans(paddock, [b.sim]);
+    assert.ok(
+      problems.some((p) => p.includes(poolId) && p.includes('has 2 live machine configs')),
+      problems.join('\n'),
+    );
+    assert.equal(
+      (await b.sim.rancher('DELETE', `${MACHINE_CONFIGS}/${original.id}`)).status < 300,
+      true,
+      'the original config deleted',
+    );
+    const after = await findOrphans(paddock, [b.sim]);
+    assert.ok(
+      after.some((p) =>
+        p.includes(
+          `uses machine config ${metadata.name}, but the pool's live config is ${copy.body.metadata.name}`,
+        ),
+      ),
+      after.join('\n'),
+    );
+    const deleted = await paddock.request('DELETE', path(name));
+    assert.equal(deleted.status, 202, JSON.stringify(deleted.body));
+    await expectOperation(deleted.body.id, 'succeeded', 'delete');
+    await assertNothingLeft(paddock, b);
   });
 
   // ---- compensated: permanent refusals, on both backend kinds ---------------------------------
