@@ -432,6 +432,31 @@ describe('reliability: faults at every step', { concurrency: 16 }, () => {
     await assertConfigsInUse(b);
   });
 
+  // Adding a pool makes its machine config first too: a config create that times out and lands
+  // after the retry made another leaves a copy that no machine pool uses; it is removed as well.
+  it('rke2 add-node-pool: a timed-out machine-config POST that lands after the retry → one config per pool', async () => {
+    const rke2 = BACKEND_KINDS.rke2;
+    const name = 'f2-late-config-add-pool';
+    const b = await backend(name, rke2.options);
+    await createCluster(b, name);
+    await b.sim.faults.add({
+      method: 'POST',
+      path: rke2.poolPost.source,
+      delayMs: LATE_LANDING_MS,
+      times: 1,
+    });
+    const added = await paddock.request('POST', `${path(name)}/node-pools`, {
+      name: 'more',
+      roles: ['worker'],
+      quantity: 1,
+      flavor: 'm1.large',
+    });
+    assert.equal(added.status, 202, JSON.stringify(added.body));
+    await expectOperation(added.body.id, 'succeeded', 'add pool');
+    await assertNoOrphans(paddock, [b.sim], { timeoutMs: 15_000 });
+    assert.equal((await assertConfigsInUse(b)).length, POOLS.length + 1, 'one machine config per pool');
+  });
+
   // What the orphan check above relies on to see a stray config: a second live machine config for a
   // live pool is reported, and so is a pool whose one live config is not the one its machine pool
   // names. Both are made here behind Paddock's back; the cluster's delete then removes them all.
