@@ -674,7 +674,10 @@ describe('reliability: steps that outlast the deadline', () => {
     }
   });
 
-  it(`window ${WINDOW_MS} ms, deadline ${DEADLINE} ms → DEADLINE_EXCEEDED, compensated, no orphan`, async () => {
+  // rke1 only: the pool creates are refused (403) until Rancher has set up the new cluster's roles.
+  // rke2 has no such window: its cluster object carries its pools, so no pool create comes after
+  // the cluster for Rancher to refuse (the driver's acceptsNodePools). The next case runs on both.
+  it(`rke1 permission window ${WINDOW_MS} ms, deadline ${DEADLINE} ms → DEADLINE_EXCEEDED, compensated, no orphan`, async () => {
     const t0 = Date.now();
     const b = await addBackend(paddock, 'window', { timings: { permissionWindowMs: WINDOW_MS } });
     cases.push(b);
@@ -710,10 +713,6 @@ describe('reliability: steps that outlast the deadline', () => {
       `[faults window] create failed with DEADLINE_EXCEEDED and was compensated in ${Date.now() - t0} ms`,
     );
   });
-
-  // The rke2 create has no window like this: the cluster object carries its pools, so there is no
-  // pool create for Rancher to refuse while it sets up the cluster's roles (acceptsNodePools). The
-  // window case is rke1's only; the case below runs on both kinds.
 
   for (const [backendKind, profile] of Object.entries(BACKEND_KINDS)) {
     it(`${backendKind} nodes that never become active, deadline ${DEADLINE} ms → DEADLINE_EXCEEDED at await-active, compensated`, async () => {
