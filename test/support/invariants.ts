@@ -30,6 +30,10 @@ interface RemoteObject {
   state: string;
   clusterId?: string;
   labels?: Record<string, string>;
+  /** rke2 machine pools: the name of the machine config the pool's `machineConfigRef` names. */
+  configName?: string;
+  /** rke2 machine configs: their name (the id is `<namespace>/<name>`). */
+  name?: string;
 }
 
 /** Every operation row is `succeeded` or `failed`. */
@@ -73,7 +77,13 @@ interface SteveThing {
     state?: { name?: string };
   };
   spec?: {
-    rkeConfig?: { machinePools?: Array<{ name: string; machineDeploymentLabels?: Record<string, string> }> };
+    rkeConfig?: {
+      machinePools?: Array<{
+        name: string;
+        machineConfigRef?: { name?: string };
+        machineDeploymentLabels?: Record<string, string>;
+      }>;
+    };
   };
 }
 
@@ -103,6 +113,7 @@ async function rke2Objects(
       clusterId: c.id,
       state: stateOf(c),
       labels: p.machineDeploymentLabels ?? {},
+      configName: p.machineConfigRef?.name,
     })),
   );
   const configsResponse = await sim.rancher<{ data: SteveThing[] }>(
@@ -113,7 +124,12 @@ async function rke2Objects(
     configsResponse.status === 200
       ? configsResponse.body.data
           .filter((c) => !c.metadata.deletionTimestamp)
-          .map((c) => ({ id: c.id, state: stateOf(c), labels: c.metadata.labels ?? {} }))
+          .map((c) => ({
+            id: c.id,
+            name: c.metadata.name,
+            state: stateOf(c),
+            labels: c.metadata.labels ?? {},
+          }))
       : [];
   return { clusters, pools, configs };
 }
@@ -154,8 +170,9 @@ export async function findOrphans(
       o.labels?.[LABEL_MANAGED] === 'true' || Boolean(o.labels?.[LABEL_CLUSTER]);
     const remoteClusters = remote.clusters.filter(ours);
     const remotePools = remote.pools.filter((p) => ours(p) || Boolean(p.labels?.[LABEL_POOL]));
+    const ownConfigs = remote.configs.filter(ours);
     // rke2: every machine config Paddock made belongs to a live pool of a live cluster.
-    for (const config of remote.configs.filter(ours)) {
+    for (const config of ownConfigs) {
       const owner = config.labels?.[LABEL_CLUSTER] ?? '';
       if (skip.has(owner)) continue;
       const pool = pools.find((p) => p.id === config.labels?.[LABEL_POOL]);
@@ -231,6 +248,18 @@ export async function findOrphans(
       } else if (remote[0].clusterId !== cluster.rancher_id) {
         problems.push(`${label} lives in Rancher cluster ${remote[0].clusterId}, not ${cluster.rancher_id}`);
       }
+      // rke2: exactly one live machine config per live pool, and it is the one its machine pool
+      // uses (a second copy, say from a create that landed late, is an orphan nothing removes).
+      if (backend.kind !== 'rke2') continue;
+      const configs = ownConfigs.filter((c) => c.labels?.[LABEL_POOL] === pool.id);
+      const names = configs.map((c) => c.name).join(', ') || 'none';
+      if (configs.length !== 1) {
+        problems.push(`${label} has ${configs.length} live machine configs (exactly one wanted): ${names}`);
+      } else if (remote.length === 1 && remote[0].configName !== configs[0].name) {
+        problems.push(
+          `${label}'s machine pool uses machine config ${remote[0].configName ?? '(none)'}, but the pool's live config is ${names}`,
+        );
+      }
     }
     for (const [label, remote] of byPoolLabel) {
       if (poolById.has(label)) continue;
@@ -246,7 +275,8 @@ export async function findOrphans(
 
 /**
  * One Rancher cluster per live Paddock cluster and none for failed/deleted ones, one Rancher pool
- * per live Paddock pool, nothing labelled as ours without a row, nothing duplicated. Only the
+ * per live Paddock pool (rke2: and one live machine config, the one the machine pool names; none
+ * for a pool or cluster that is gone), nothing labelled as ours without a row, nothing duplicated. Only the
  * backends of the given simulators are checked. Re-checks until `timeoutMs` so that clusters
  * still `removing` have time to go.
  */
