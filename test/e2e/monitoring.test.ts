@@ -340,13 +340,15 @@ describe('monitoring: conditions mirrored, shown and exported', { concurrency: t
 
   it('an unhealthy RKE1 component status becomes a cluster condition, in the read and /metrics', async () => {
     const cluster = await activeCluster('m-component');
+    // The healthy component first: the sync cycle that sees the scheduler's failure (what the
+    // wait below is for) then sees etcd-0 too.
+    await backend.sim.setComponentStatus({ clusterId: cluster.rancherId, name: 'etcd-0', status: 'True' });
     await backend.sim.setComponentStatus({
       clusterId: cluster.rancherId,
       name: 'scheduler',
       status: 'False',
       error: 'Get "http://127.0.0.1:10251/healthz": dial tcp 127.0.0.1:10251: connect: connection refused',
     });
-    await backend.sim.setComponentStatus({ clusterId: cluster.rancherId, name: 'etcd-0', status: 'True' });
     const labels = { project: PROJECT, cluster: 'm-component', condition: 'ComponentHealthy/scheduler' };
     await waitFor('component series', async () =>
       (await series('paddock_cluster_condition_not_true', labels)).length === 1 ? true : undefined,
