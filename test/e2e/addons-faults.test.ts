@@ -12,8 +12,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startPaddock, TestPaddock, waitFor } from '../support/paddock';
-import { addBackend, CaseBackend, count, createOn } from '../support/reliability';
-import { assertSystemInvariants } from '../support/reliability-checks';
+import { addBackend, CaseBackend, closeCheckingSystem, count, createOn } from '../support/reliability';
 import type { FaultSpec } from '../support/simulator';
 
 const PROJECT = 'addfaults';
@@ -106,19 +105,7 @@ describe("reliability: faults at every addon step that calls the backend and at 
       );
   });
 
-  after(async () => {
-    try {
-      if (paddock)
-        await assertSystemInvariants(
-          paddock,
-          backends.map((b) => b.sim),
-          { label: 'addons-faults' },
-        );
-    } finally {
-      await paddock?.close();
-      for (const b of backends) await b.sim.close();
-    }
-  });
+  after(() => closeCheckingSystem(paddock, backends, { label: 'addons-faults' }));
 
   /** Opt-in and opt-out of svc on the backend's cluster, each under one fault of `kind`, at each step. */
   async function optInOutUnderFaults(b: CaseBackend, kind: string) {

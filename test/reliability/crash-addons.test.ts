@@ -10,8 +10,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startPaddock, TestPaddock, waitFor } from '../support/paddock';
-import { addBackend, CaseBackend, createOn, workerPool } from '../support/reliability';
-import { assertSystemInvariants } from '../support/reliability-checks';
+import { addBackend, CaseBackend, closeCheckingSystem, createOn, workerPool } from '../support/reliability';
 
 const PROJECT = 'addcrash';
 const CLUSTERS = 3;
@@ -109,19 +108,7 @@ describe('reliability: worker SIGKILL during addon rollouts, opt-ins, opt-outs a
     repo = `${backends[0].sim.url}/charts`;
   });
 
-  after(async () => {
-    try {
-      if (paddock)
-        await assertSystemInvariants(
-          paddock,
-          backends.map((b) => b.sim),
-          { label: 'crash-addons' },
-        );
-    } finally {
-      await paddock?.close();
-      for (const b of backends) await b.sim.close();
-    }
-  });
+  after(() => closeCheckingSystem(paddock, backends, { label: 'crash-addons' }));
 
   it('killed during a rollout, opt-ins, opt-outs and a new addon: everything lands once', async () => {
     const ingress = await paddock.request(

@@ -17,7 +17,7 @@ import { after, before, describe, it } from 'node:test';
 import { Queue } from 'bullmq';
 import { QUEUES, QUOTA_RECONCILE_SCHEDULER_ID } from '../../src/queue/queues';
 import { startPaddock, TestPaddock, waitFor } from '../support/paddock';
-import { addBackend, CaseBackend, count, sleep } from '../support/reliability';
+import { addBackend, CaseBackend, closeCheckingSystem, count, sleep } from '../support/reliability';
 import { assertSystemInvariants } from '../support/reliability-checks';
 
 const TRIALS = Number(process.env.RELIABILITY_KILL_TRIALS ?? 24);
@@ -75,19 +75,7 @@ describe('reliability: worker SIGKILLs, Redis flushes and a backend down for a m
     assert.equal(quota.status, 200, JSON.stringify(quota.body));
   });
 
-  after(async () => {
-    try {
-      if (paddock)
-        await assertSystemInvariants(
-          paddock,
-          backends.map((b) => b.sim),
-          { label: 'crash', terminalTimeoutMs: 120_000 },
-        );
-    } finally {
-      await paddock?.close();
-      for (const b of backends) await b.sim.close();
-    }
-  });
+  after(() => closeCheckingSystem(paddock, backends, { label: 'crash', terminalTimeoutMs: 120_000 }));
 
   async function backend(name: string, options: Parameters<typeof addBackend>[2] = {}, extra = {}) {
     const b = await addBackend(paddock, name, options);

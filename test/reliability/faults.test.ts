@@ -14,9 +14,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { assertNoOrphans, findOrphans } from '../support/invariants';
 import { startPaddock, TestPaddock } from '../support/paddock';
-import { addBackend, CaseBackend, count, createOn } from '../support/reliability';
+import { addBackend, CaseBackend, closeCheckingSystem, count, createOn } from '../support/reliability';
 import { remoteClusters, remoteMachineConfigs, remotePools } from '../support/remote';
-import { assertSystemInvariants } from '../support/reliability-checks';
 import type { FaultSpec } from '../support/simulator';
 
 const PROJECT = 'faults';
@@ -242,23 +241,12 @@ describe('reliability: faults at every step', { concurrency: 16 }, () => {
   });
 
   after(async () => {
-    try {
-      if (paddock) {
-        await assertSystemInvariants(
-          paddock,
-          backends.map((b) => b.sim),
-          { label: 'faults' },
-        );
-        console.log(
-          `[faults] ${outcomes.length} retried cases passed, all cases done in ${Date.now() - started} ms; slowest ${JSON.stringify(
-            [...outcomes].sort((a, b) => b.ms - a.ms).slice(0, 3),
-          )}`,
-        );
-      }
-    } finally {
-      await paddock?.close();
-      for (const b of backends) await b.sim.close();
-    }
+    await closeCheckingSystem(paddock, backends, { label: 'faults' });
+    console.log(
+      `[faults] ${outcomes.length} retried cases passed, all cases done in ${Date.now() - started} ms; slowest ${JSON.stringify(
+        [...outcomes].sort((a, b) => b.ms - a.ms).slice(0, 3),
+      )}`,
+    );
   });
 
   async function backend(name: string, options = {}) {
@@ -660,19 +648,7 @@ describe('reliability: steps that outlast the deadline', () => {
     assert.equal((await paddock.request('POST', '/v1/admin/projects', { name: 'window' })).status, 201);
   });
 
-  after(async () => {
-    try {
-      if (paddock)
-        await assertSystemInvariants(
-          paddock,
-          cases.map((c) => c.sim),
-          { label: 'deadline' },
-        );
-    } finally {
-      await paddock?.close();
-      for (const c of cases) await c.sim.close();
-    }
-  });
+  after(() => closeCheckingSystem(paddock, cases, { label: 'deadline' }));
 
   // rke1 only: the pool creates are refused (403) until Rancher has set up the new cluster's roles.
   // rke2 has no such window: its cluster object carries its pools, so no pool create comes after

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { assertAllOperationsTerminal, assertNoOrphans, OrphanCheckOptions } from './invariants';
 import { clusterBody, kindOf, TestPaddock } from './paddock';
+import { assertSystemInvariants, SystemCheckOptions } from './reliability-checks';
 import { CallRecord, SimulatorOptions, startTestSimulator, TestSimulator } from './simulator';
 
 export interface CaseBackend {
@@ -71,6 +72,29 @@ export async function closeCheckingInvariants(
         orphans,
       );
     }
+  } finally {
+    await paddock?.close();
+    for (const b of backends) await b.sim.close();
+  }
+}
+
+/**
+ * The `after` of a file whose cases may leave the system half-changed (faults, SIGKILLs): the
+ * whole-system invariants (every operation terminal, no orphan or duplicate, counters equal to
+ * the tables), then Paddock and the simulators closed (even when a check fails).
+ */
+export async function closeCheckingSystem(
+  paddock: TestPaddock | undefined,
+  backends: CaseBackend[],
+  options: SystemCheckOptions,
+): Promise<void> {
+  try {
+    if (paddock)
+      await assertSystemInvariants(
+        paddock,
+        backends.map((b) => b.sim),
+        options,
+      );
   } finally {
     await paddock?.close();
     for (const b of backends) await b.sim.close();
