@@ -12,12 +12,18 @@
  * THE CHECKS run over every backend at the end. A kill at each named step: crash-steps.test.ts.
  */
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { Queue } from 'bullmq';
 import { QUEUES, QUOTA_RECONCILE_SCHEDULER_ID } from '../../src/queue/queues';
 import { startPaddock, TestPaddock, waitFor } from '../support/paddock';
-import { addBackend, CaseBackend, closeCheckingSystem, count, sleep } from '../support/reliability';
+import {
+  addBackend,
+  CaseBackend,
+  closeCheckingSystem,
+  count,
+  sleep,
+  workerPool,
+} from '../support/reliability';
 import { assertSystemInvariants } from '../support/reliability-checks';
 
 const TRIALS = Number(process.env.RELIABILITY_KILL_TRIALS ?? 24);
@@ -42,10 +48,8 @@ const CLUSTER_POST = {
 describe('reliability: worker SIGKILLs, Redis flushes and a backend down for a minute', () => {
   let paddock: TestPaddock;
   const backends: CaseBackend[] = [];
-  /** Worker processes in the order they were started (the oldest live one is killed first). */
-  const workers: ChildProcess[] = [];
-  let killed = 0;
-  let killLock: Promise<void> = Promise.resolve();
+  /** WORKERS worker processes; the oldest live one is killed first. */
+  let workers: ReturnType<typeof workerPool>;
 
   before(async () => {
     paddock = await startPaddock({
@@ -60,8 +64,7 @@ describe('reliability: worker SIGKILLs, Redis flushes and a backend down for a m
         PADDOCK_OPERATION_DEADLINE_MS: String(OUTAGE_MS + 90_000),
       },
     });
-    workers.push(...paddock.children);
-    while (workers.length < WORKERS) workers.push(paddock.spawnWorker());
+    workers = workerPool(paddock, WORKERS);
     for (const name of ['kill', 'flush', 'outage'])
       assert.equal((await paddock.request('POST', '/v1/admin/projects', { name })).status, 201);
     // The kill trials create SEEDS + 2 × TRIALS clusters and delete some of them; how many deletes
@@ -85,22 +88,6 @@ describe('reliability: worker SIGKILLs, Redis flushes and a backend down for a m
     }
     backends.push(b);
     return b;
-  }
-
-  /** SIGKILLs the oldest live worker and starts a new one (serialised). */
-  function killOldestWorker(): Promise<void> {
-    const next = killLock.then(async () => {
-      const victim = workers.find((w) => w.exitCode === null && w.signalCode === null);
-      if (victim) {
-        const exited = new Promise((resolve) => victim.once('exit', resolve));
-        victim.kill('SIGKILL');
-        await exited;
-        killed++;
-      }
-      workers.push(paddock.spawnWorker());
-    });
-    killLock = next.catch(() => undefined);
-    return next;
   }
 
   async function post(project: string, body: unknown) {
@@ -202,13 +189,13 @@ describe('reliability: worker SIGKILLs, Redis flushes and a backend down for a m
       }
       await sleep(Math.floor(Math.random() * 2_000));
       for (const step of await runningSteps()) killPoints[step] = (killPoints[step] ?? 0) + 1;
-      await killOldestWorker();
+      await workers.killOldest();
       n++;
     }
     const killedAt = Date.now();
     await expectSucceeded(ops);
     console.log(
-      `[crash kill] ${n} trials in ${killedAt - trialsStart} ms (scenario so far ${killedAt - t0} ms), ${killed} SIGKILLs so far; ${JSON.stringify(tally)} operations ` +
+      `[crash kill] ${n} trials in ${killedAt - trialsStart} ms (scenario so far ${killedAt - t0} ms), ${workers.killed} SIGKILLs so far; ${JSON.stringify(tally)} operations ` +
         `all succeeded ${Date.now() - killedAt} ms after the last kill; steps running at the kills: ${JSON.stringify(killPoints)}`,
     );
     assert.equal(n, TRIALS);
@@ -280,7 +267,7 @@ describe('reliability: worker SIGKILLs, Redis flushes and a backend down for a m
       });
       await paddock.redis.flushdb();
       await sleep(700);
-      await killOldestWorker();
+      await workers.killOldest();
       await paddock.redis.flushdb();
       const flushedAt = Date.now();
       await expectSucceeded(ops);

@@ -104,12 +104,16 @@ export async function closeCheckingSystem(
 /**
  * The worker children of a Paddock started with `workers: 'child'`, kept at `count` (a kill never
  * leaves the operations with none while the new one boots); `killOldest` SIGKILLs the oldest live
- * worker and starts a new one, one kill at a time.
+ * worker and starts a new one, one kill at a time; `killed` counts the SIGKILLs so far.
  */
-export function workerPool(paddock: TestPaddock, count = 2): { killOldest(): Promise<void> } {
+export function workerPool(
+  paddock: TestPaddock,
+  count = 2,
+): { killOldest(): Promise<void>; readonly killed: number } {
   const workers: ChildProcess[] = [...paddock.children];
   while (workers.length < count) workers.push(paddock.spawnWorker());
   let lock: Promise<void> = Promise.resolve();
+  let killed = 0;
   return {
     killOldest() {
       const next = lock.then(async () => {
@@ -118,11 +122,15 @@ export function workerPool(paddock: TestPaddock, count = 2): { killOldest(): Pro
           const exited = new Promise((resolve) => victim.once('exit', resolve));
           victim.kill('SIGKILL');
           await exited;
+          killed++;
         }
         workers.push(paddock.spawnWorker());
       });
       lock = next.catch(() => undefined);
       return next;
+    },
+    get killed() {
+      return killed;
     },
   };
 }
