@@ -55,3 +55,20 @@ describe('backup configuration', () => {
     assert.equal(loadConfig(S3).backups?.bucketOnDelete, 'keep');
   });
 });
+
+describe('sync page size', () => {
+  it('is 1000 unless PADDOCK_SYNC_PAGE_SIZE names another between 1 and 10,000', () => {
+    assert.equal(loadConfig({}).syncPageSize, 1000);
+    assert.equal(loadConfig({ PADDOCK_SYNC_PAGE_SIZE: '2' }).syncPageSize, 2);
+    assert.equal(loadConfig({ PADDOCK_SYNC_PAGE_SIZE: '10000' }).syncPageSize, 10_000);
+  });
+
+  it('refuses a page size Rancher would not serve, naming the setting', () => {
+    for (const bad of ['0', '-5', '10001', '2.5', 'many'])
+      assert.throws(
+        () => loadConfig({ PADDOCK_SYNC_PAGE_SIZE: bad }),
+        (error: unknown) => error instanceof ConfigError && /PADDOCK_SYNC_PAGE_SIZE/.test(error.message),
+        bad,
+      );
+  });
+});

@@ -82,6 +82,14 @@ export class EnvironmentVariables {
   @Min(200)
   PADDOCK_SYNC_PERIOD_MS?: number;
 
+  /** `limit` of every Rancher list page; Rancher's own default is 1000 and it serves at most 10,000. */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  PADDOCK_SYNC_PAGE_SIZE?: number;
+
   @IsOptional()
   @IsIn(['api', 'worker', 'all'])
   PADDOCK_ROLE?: 'api' | 'worker' | 'all';
@@ -335,6 +343,11 @@ export interface AppConfig {
   simulators: number;
   role: 'api' | 'worker' | 'all';
   syncPeriodMs: number;
+  /**
+   * Items per page of the Rancher lists (the status sync's, and every other): a cycle makes one
+   * call per page, and holds at most two pages at a time.
+   */
+  syncPageSize: number;
   operationDeadlineMs: number;
   workerConcurrency: number;
   rancherTimeoutMs: number;
@@ -446,6 +459,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     simulators: production ? 0 : (env.PADDOCK_SIMULATORS ?? 2),
     role: env.PADDOCK_ROLE ?? 'all',
     syncPeriodMs: env.PADDOCK_SYNC_PERIOD_MS ?? (production ? 15_000 : 1_000),
+    syncPageSize: env.PADDOCK_SYNC_PAGE_SIZE ?? 1_000,
     operationDeadlineMs: env.PADDOCK_OPERATION_DEADLINE_MS ?? 30 * 60_000,
     workerConcurrency: env.PADDOCK_WORKER_CONCURRENCY ?? 20,
     rancherTimeoutMs: env.PADDOCK_RANCHER_TIMEOUT_MS ?? 10_000,

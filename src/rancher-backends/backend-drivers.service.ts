@@ -74,6 +74,7 @@ export class BackendDriversService implements OnApplicationShutdown {
       { name, url, token },
       {
         timeoutMs: this.config.rancherTimeoutMs,
+        pageSize: this.config.syncPageSize,
         observer: this.observer,
         logger: { warn: (obj, msg) => this.logger.warn({ ...obj, backend: name }, msg) },
       },
