@@ -84,13 +84,19 @@ class BenchSyncModule {
 }
 
 export interface SyncHarness {
+  /** `limit` of the Rancher client's list pages (PADDOCK_SYNC_PAGE_SIZE). */
+  pageSize: number;
   cycle(backendId: string): Promise<{ report: SyncReport; wallMs: number; db: StatementCount }>;
   close(): Promise<void>;
 }
 
-export async function startSyncHarness(dbUrl: string, prefix: string): Promise<SyncHarness> {
+export async function startSyncHarness(
+  dbUrl: string,
+  prefix: string,
+  env: Record<string, string> = {},
+): Promise<SyncHarness> {
   patchPg();
-  const config = loadConfig(paddockEnv(dbUrl, prefix, { LOG_LEVEL: 'error' }));
+  const config = loadConfig(paddockEnv(dbUrl, prefix, { LOG_LEVEL: 'error', ...env }));
   const app: INestApplicationContext = await NestFactory.createApplicationContext(
     BenchSyncModule.forRoot(config),
     {
@@ -100,6 +106,7 @@ export async function startSyncHarness(dbUrl: string, prefix: string): Promise<S
   const close = onCleanup('sync harness', () => app.close());
   const service = app.get(StatusSyncService);
   return {
+    pageSize: config.syncPageSize,
     async cycle(backendId) {
       const db: StatementCount = { statements: 0, writes: 0, rowsWritten: 0, byVerb: {} };
       const started = performance.now();

@@ -4,39 +4,19 @@
  * measured in the same run: the same API process before any load, and the bare Nest + pg floor
  * server (after it served the same reads).
  */
-import { ScenarioResult, rssMiB, sleep, startWorker, table } from '../support';
-import type { Fleet } from './fleet';
+import { ScenarioResult, rssMiB, table } from '../support';
+import { Fleet, workerAfterSyncCycles } from './fleet';
 
 const CYCLES = Number(process.env.BENCH_MEMORY_SYNC_CYCLES ?? 3);
 
 export async function memoryScenario(fleet: Fleet, readsRan: boolean): Promise<ScenarioResult> {
-  const lastSync = async () =>
-    (
-      await fleet.pg.query<{ at: Date | null; report: { clusters?: number } }>(
-        `SELECT last_sync_at AS at, sync_report AS report FROM backends WHERE id = $1`,
-        [fleet.backendId],
-      )
-    ).rows[0];
-  const before = (await lastSync()).at?.getTime() ?? 0;
-  const worker = startWorker(fleet.db.url, fleet.prefix, {
-    PADDOCK_SYNC_PERIOD_MS: '1000',
-    PADDOCK_SWEEP_PERIOD_MS: '1000',
-  });
+  const {
+    worker,
+    rssAfterFirst: workerAfterFirst,
+    reports,
+  } = await workerAfterSyncCycles(fleet, [fleet.backends[0].backendId], CYCLES, 180_000);
   try {
-    const seen = new Set<number>();
-    let workerAfterFirst = 0;
-    const deadline = Date.now() + 180_000;
-    while (seen.size < CYCLES) {
-      if (worker.process.exitCode !== null) throw new Error(`worker exited with ${worker.process.exitCode}`);
-      if (Date.now() > deadline) throw new Error(`memory: only ${seen.size} sync cycles in 180 s`);
-      const at = (await lastSync()).at?.getTime() ?? 0;
-      if (at > before && !seen.has(at)) {
-        seen.add(at);
-        if (seen.size === 1) workerAfterFirst = rssMiB(worker.pid);
-      }
-      await sleep(100);
-    }
-    const report = (await lastSync()).report;
+    const report = reports[0];
     const r2 = (x: number) => Math.round(x * 100) / 100;
     const apiNow = rssMiB(fleet.api.pid);
     const floorNow = rssMiB(fleet.floor.pid);
@@ -71,7 +51,7 @@ export async function memoryScenario(fleet: Fleet, readsRan: boolean): Promise<S
     ];
     return {
       key: 'memory',
-      title: `Memory — resident size (VmRSS, MiB) at ${fleet.rancherIds.length.toLocaleString('en')} clusters, ${fleet.pools.toLocaleString('en')} pools, ${fleet.nodes.toLocaleString('en')} nodes`,
+      title: `Memory — resident size (VmRSS, MiB) at ${fleet.clusters.toLocaleString('en')} clusters, ${fleet.pools.toLocaleString('en')} pools, ${fleet.nodes.toLocaleString('en')} nodes`,
       markdown: table(
         [
           'process',

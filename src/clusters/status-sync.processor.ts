@@ -7,12 +7,15 @@ import { QUEUES, SyncBackendJob, WORKER_LOCK_OPTIONS } from '../queue/queues';
 import { StatusSyncService } from './status-sync.service';
 import { withRenewedLock } from './sync-lock';
 
+/** Backends one worker syncs at once (the bench runs a many-backend cycle the same way). */
+export const SYNC_CONCURRENCY = 4;
+
 /**
  * Runs a backend's sync cycle. Cycles are started by a per-backend job scheduler; a random delay
  * of up to a fifth of the period spreads backends apart, and a short Redis lock, renewed while the
  * cycle runs, keeps two cycles of one backend from running at once (in one worker or several).
  */
-@Processor(QUEUES.statusSync, { concurrency: 4, ...WORKER_LOCK_OPTIONS })
+@Processor(QUEUES.statusSync, { concurrency: SYNC_CONCURRENCY, ...WORKER_LOCK_OPTIONS })
 export class StatusSyncProcessor extends WorkerHost {
   private readonly logger = new Logger(StatusSyncProcessor.name);
 
