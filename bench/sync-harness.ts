@@ -4,19 +4,11 @@
  * exactly one call. Database statements are counted by wrapping `pg.Client#query` for the async
  * context of that call only (AsyncLocalStorage): the count is what the service itself sent.
  */
-import { DynamicModule, INestApplicationContext, Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Client } from 'pg';
-import { ClustersCoreModule } from '../src/clusters/clusters-core.module';
-import { StatusSyncRepository } from '../src/clusters/status-sync.repository';
-import { StatusSyncService, SyncReport } from '../src/clusters/status-sync.service';
-import { LoggingModule } from '../src/common/logging.module';
+import type { SyncReport } from '../src/clusters/status-sync.service';
 import { loadConfig } from '../src/config/app-config';
-import { ConfigModule } from '../src/config/config.module';
-import { DatabaseModule } from '../src/database/database.module';
-import { MetricsModule } from '../src/metrics/metrics.module';
-import { QueueModule } from '../src/queue/queue.module';
+import { startSyncOnly } from '../test/support/sync-only';
 import { onCleanup, paddockEnv } from './support';
 
 export interface StatementCount {
@@ -65,24 +57,6 @@ function patchPg(): void {
   };
 }
 
-@Module({})
-class BenchSyncModule {
-  static forRoot(config: ReturnType<typeof loadConfig>): DynamicModule {
-    return {
-      module: BenchSyncModule,
-      imports: [
-        ConfigModule.forRoot(config),
-        LoggingModule,
-        MetricsModule,
-        DatabaseModule,
-        QueueModule,
-        ClustersCoreModule,
-      ],
-      providers: [StatusSyncRepository, StatusSyncService],
-    };
-  }
-}
-
 export interface SyncHarness {
   /** `limit` of the Rancher client's list pages (PADDOCK_SYNC_PAGE_SIZE). */
   pageSize: number;
@@ -97,14 +71,9 @@ export async function startSyncHarness(
 ): Promise<SyncHarness> {
   patchPg();
   const config = loadConfig(paddockEnv(dbUrl, prefix, { LOG_LEVEL: 'error', ...env }));
-  const app: INestApplicationContext = await NestFactory.createApplicationContext(
-    BenchSyncModule.forRoot(config),
-    {
-      logger: false,
-    },
-  );
-  const close = onCleanup('sync harness', () => app.close());
-  const service = app.get(StatusSyncService);
+  // The tests' sync-only context: one list of the modules the sync needs, kept true by the tests.
+  const { context, sync: service } = await startSyncOnly(config);
+  const close = onCleanup('sync harness', () => context.close());
   return {
     pageSize: config.syncPageSize,
     async cycle(backendId) {

@@ -41,7 +41,8 @@ export async function startSyncOnly(
 ): Promise<{ context: INestApplicationContext; sync: StatusSyncService }> {
   const context = await NestFactory.createApplicationContext(
     SyncOnlyModule.forRoot({ ...config, role: 'worker' }),
-    { logger: false },
+    // Without a logger, Nest's default (exit the process on a bootstrap error) would exit silently.
+    { logger: false, abortOnError: false },
   );
   await context.init();
   return { context, sync: context.get(StatusSyncService) };
