@@ -486,6 +486,9 @@ export interface ScenarioResult {
 
 export function pg(url: string): Promise<Client> {
   const c = new Client({ connectionString: url });
+  // A connection Postgres ends (a restart by someone else on a shared machine) must fail the
+  // scenario's next query, not crash the bench before its cleanup stops the processes it started.
+  c.on('error', (error) => console.error(`bench pg client: ${error.message}`));
   return c.connect().then(() => {
     onCleanup('pg client', () => c.end().catch(() => undefined));
     return c;
