@@ -7,6 +7,48 @@
  * steve `/v1`, the only cluster API of Rancher 2.12 and later).
  */
 
+import type { AddonDriver } from './driver-addon.types';
+import type { ClusterBackupSpec, RemoteBackup, RestoreProgress } from './driver-backup.types';
+import type {
+  ClusterCreateSpec,
+  NodePoolCreateSpec,
+  RemoteCluster,
+  RemoteNode,
+  RemoteNodePool,
+  RemoteRegistrationToken,
+} from './driver-cluster.types';
+
+export type {
+  AddonDeliveryKind,
+  AddonDeliverySpec,
+  AddonDriver,
+  FleetDelivery,
+  RemoteAddonDeployment,
+  RemoteAddonDeploymentState,
+  RemoteAddonSummary,
+} from './driver-addon.types';
+export type {
+  BackupSchedule,
+  BackupState,
+  BackupTarget,
+  ClusterBackupSpec,
+  RemoteBackup,
+  RestoreProgress,
+} from './driver-backup.types';
+export type {
+  ClusterCreateSpec,
+  ConditionStatus,
+  NodePoolCreateSpec,
+  NodeRoles,
+  RemoteCluster,
+  RemoteCondition,
+  RemoteNode,
+  RemoteNodePool,
+  RemoteRegistrationToken,
+  RemoteStatus,
+} from './driver-cluster.types';
+export { componentConditionType } from './driver-cluster.types';
+
 export type BackendKind = 'rke1' | 'rke2';
 
 /**
@@ -54,194 +96,6 @@ export const PADDOCK_LABELS = {
   /** On a node registered with a Paddock join command: the node registration's id. */
   registrationId: 'paddock.dev/registration-id',
 } as const;
-
-export type ConditionStatus = 'True' | 'False' | 'Unknown';
-
-/**
- * One condition of a cluster or node, in Kubernetes' shape. Drivers return every condition their
- * backend reports; kind-specific health signals that are not conditions on the wire (RKE1's
- * `componentStatuses`) are folded in as conditions of type `ComponentHealthy/<component>`.
- */
-export interface RemoteCondition {
-  type: string;
-  status: ConditionStatus;
-  reason?: string;
-  message?: string;
-  lastUpdateTime?: string;
-  /** When the status last changed, as the backend reports it. */
-  lastTransitionTime?: string;
-}
-
-/** The condition type a component status becomes (`ComponentHealthy/etcd-0`). */
-export const componentConditionType = (component: string) => `ComponentHealthy/${component}`;
-
-/** Rancher's summary of an object: its state name and whether it is moving or stuck. */
-export interface RemoteStatus {
-  /** Rancher's lower-case state (`provisioning`, `waiting`, `active`, `updating`, `removing`, ...). */
-  state: string;
-  transitioning: 'yes' | 'no' | 'error';
-  message: string;
-  conditions: RemoteCondition[];
-}
-
-/**
- * A cluster as its backend lists it. `conditions` holds the cluster's own conditions and, where the
- * backend kind reports component health separately, one `ComponentHealthy/<component>` each.
- */
-export interface RemoteCluster extends RemoteStatus {
-  /** Rancher's id (`c-abcde`; rke2: `fleet-default/<name>`). */
-  id: string;
-  /**
-   * The management cluster's id (`c-abcde`; rke2: the `c-m-xxxxxxxx` twin, null until Rancher made
-   * it): what the per-cluster Kubernetes proxy `/k8s/clusters/<id>` takes.
-   */
-  managementId: string | null;
-  /** Rancher's display name. */
-  name: string;
-  labels: Record<string, string>;
-  /** True once a delete was accepted and the object is waiting on finalizers. */
-  removing: boolean;
-  nodeCount: number;
-  /**
-   * The version the cluster runs (`v1.31.9`) as the backend reports it; null when the backend does
-   * not tell right now (rke2 while its controller has not acted on the latest spec).
-   */
-  kubernetesVersion: string | null;
-}
-
-export interface NodeRoles {
-  etcd: boolean;
-  controlPlane: boolean;
-  worker: boolean;
-}
-
-export interface RemoteNodePool extends RemoteStatus {
-  /** Rancher's id (`c-abcde:np-x7k2p`). */
-  id: string;
-  clusterId: string;
-  hostnamePrefix: string;
-  quantity: number;
-  roles: NodeRoles;
-  nodeTemplateId: string;
-  labels: Record<string, string>;
-}
-
-/**
- * A node (machine) as its backend lists it. `conditions` holds the backend's lifecycle conditions
- * and the kubelet's `Ready`, as reported: Rancher's node syncer drops the kubelet's other conditions
- * from its node objects (`cleanStatus`, `nodesyncer/nodessyncer.go`).
- */
-export interface RemoteNode extends RemoteStatus {
-  /** Rancher's id (`c-abcde:m-4hxzq`). */
-  id: string;
-  clusterId: string;
-  nodePoolId: string | null;
-  hostname: string;
-  ipAddress: string | null;
-  roles: NodeRoles;
-  /**
-   * True until the machine exists and has registered with Kubernetes (including a machine whose
-   * provisioning failed and is being retried): what `paddock_node_provisioning_seconds` measures.
-   */
-  provisioning: boolean;
-  /**
-   * For a node that joined with a Paddock node registration's command (it carries the
-   * `paddock.dev/registration-id` label the command sets): that registration's id, as the label
-   * says it (anyone can write a label: the sync checks it names a registration of the cluster).
-   */
-  registrationId?: string | null;
-}
-
-/**
- * A cluster registration token made for one node registration (rancher-api.md §5). `nodeCommand`
- * holds the token: it is a credential (it joins servers to the cluster) and is never logged.
- */
-export interface RemoteRegistrationToken {
-  /** The backend's id (`c-abcde:paddock-<registration>`), safe to log and store. */
-  id: string;
-  /** The backend's node command, before any role flag (`docker run … rancher/rancher-agent …` or `curl … | sh -s - …`). */
-  nodeCommand: string;
-}
-
-export interface ClusterCreateSpec {
-  /** Deterministic Rancher display name: a DNS label, unique on the backend. */
-  name: string;
-  /** `v1.30.4` (or `v1.30`: the newest patch on offer); absent means the backend's default. */
-  kubernetesVersion?: string;
-  labels: Record<string, string>;
-  /**
-   * The cluster's pools, for a kind that creates them with the cluster (rke2 puts them inline in
-   * the one cluster object). A kind that creates pools one by one (rke1) ignores them; either
-   * way `createNodePool`'s look-up finds the pools that were created with the cluster.
-   */
-  nodePools?: NodePoolCreateSpec[];
-  /** Recurring etcd backups to the cluster's own bucket; absent means none to S3. */
-  backup?: ClusterBackupSpec;
-}
-
-/** How often a cluster's etcd is snapshotted and how many recurring snapshots are kept. */
-export interface BackupSchedule {
-  intervalHours: number;
-  retention: number;
-}
-
-/**
- * Where a cluster's snapshots go. The keys are secrets: a driver sends them to the backend (RKE1
- * in the cluster's `s3BackupConfig`, RKE2 in a cloud credential it creates) and never logs them.
- */
-export interface BackupTarget {
-  /** `http(s)://host[:port]` of the S3 API. */
-  endpoint: string;
-  region: string;
-  bucket: string;
-  accessKey: string;
-  secretKey: string;
-}
-
-export interface ClusterBackupSpec {
-  schedule: BackupSchedule;
-  target: BackupTarget;
-}
-
-export type BackupState = 'activating' | 'active' | 'failed';
-
-/** One etcd snapshot as the backend lists it. */
-export interface RemoteBackup {
-  /** The backend's id (RKE1 `c-abcde:c-abcde-rs-x7k2p`). */
-  id: string;
-  /** The backend's id of the cluster. */
-  clusterId: string;
-  /** The snapshot's name, unique on the backend (RKE1 `c-abcde-rs-x7k2p`). */
-  name: string;
-  createdAt: string | null;
-  state: BackupState;
-  /** Why it failed, when it did. */
-  message: string;
-  manual: boolean;
-  kubernetesVersion: string | null;
-  /** Bytes, when the backend reports it (RKE1 does not). */
-  size: number | null;
-}
-
-/** Where a restore stands, as the backend reports it on the cluster. */
-export type RestoreProgress =
-  { phase: 'running' } | { phase: 'done' } | { phase: 'failed'; message: string } | { phase: 'gone' };
-
-export interface NodePoolCreateSpec {
-  clusterId: string;
-  /** Paddock's pool name (a DNS label, unique in its cluster): the rke2 machine pool's name. */
-  name?: string;
-  hostnamePrefix: string;
-  quantity: number;
-  roles: NodeRoles;
-  nodeTemplateId: string;
-  labels: Record<string, string>;
-  /**
-   * Replace a node whose kubelet stops being Ready for this many seconds (rke1
-   * `deleteNotReadyAfterSecs`, rke2 `unhealthyNodeTimeout`); absent or null: never.
-   */
-  autoReplaceSeconds?: number | null;
-}
 
 export interface BackendProbe {
   /** Rancher version reported by `/v3/settings/server-version`. */
@@ -414,91 +268,4 @@ export interface BackendDriver extends AddonDriver {
   deleteRegistrationToken(id: string): Promise<void>;
   /** One node, or null once it is gone. */
   getNode(id: string): Promise<RemoteNode | null>;
-}
-
-// ------------------------------------------------------------------ addons (through Fleet)
-
-/** How a backend's Fleet takes an addon: a `HelmOp`, or a `Bundle` that embeds the chart. */
-export type AddonDeliveryKind = 'helmop' | 'bundle';
-
-/** One addon's Fleet object on one backend, in Paddock's words. */
-export interface AddonDeliverySpec {
-  /** The Fleet object's name (`paddock-<addon>`), also its bundle's and each bundle deployment's. */
-  name: string;
-  /** Paddock's addon name, as a label on the object. */
-  addon: string;
-  chart: { repo: string; name: string; version: string };
-  /** For a Bundle: the chart's files as `spec.resources`, the way `fleet apply` embeds a chart. */
-  resources?: { name: string; content: string; encoding?: string }[];
-  namespace: string;
-  releaseName: string;
-  values: Record<string, unknown>;
-  /** The clusters it reaches: every Paddock cluster, or the ones carrying the addon's opt-in label. */
-  selector: Record<string, string>;
-  /** Clusters with values of their own (each also matched by `selector`). */
-  clusterTargets: { name: string; fleetClusterName: string; values: Record<string, unknown> }[];
-  /** Fleet's `rolloutStrategy.maxUnavailable`: a count or a percentage. */
-  maxUnavailable: string | number;
-  paused: boolean;
-}
-
-/** Fleet's counts for one addon on one backend (`status.summary`). */
-export interface RemoteAddonSummary {
-  name: string;
-  version: string | null;
-  paused: boolean;
-  desiredReady: number;
-  ready: number;
-  errApplied: number;
-  /** Modified: installed, then changed behind Fleet's back. */
-  modified: number;
-  /** WaitApplied, Pending, NotReady and OutOfSync: on their way. */
-  waiting: number;
-  state: string;
-}
-
-export type RemoteAddonDeploymentState =
-  'Ready' | 'NotReady' | 'WaitApplied' | 'ErrApplied' | 'OutOfSync' | 'Modified' | 'Pending';
-
-/** One addon on one cluster, as its Fleet bundle deployment says. */
-export interface RemoteAddonDeployment {
-  /** The driver's id of the cluster (`c-abcde`; rke2 `fleet-default/<name>`). */
-  clusterId: string;
-  version: string | null;
-  state: RemoteAddonDeploymentState;
-  /** A `NotReady` that is an error (a resource reports one), not a release still coming up. */
-  error: boolean;
-  message: string;
-}
-
-/**
- * A backend's Fleet: where addons are delivered. Every call has a timeout; errors are
- * `BackendError`s. Calls per rollout and per status cycle do not depend on the number of clusters.
- */
-export interface FleetDelivery {
-  /** HelmOp, Bundle, or null when the backend's Fleet cannot deliver addons (a look-up, once). */
-  deliveryKind(): Promise<AddonDeliveryKind | null>;
-  /** Creates or updates the addon's Fleet object (look-up first; nothing written when unchanged). */
-  apply(kind: AddonDeliveryKind, spec: AddonDeliverySpec): Promise<void>;
-  /** Removes the addon's Fleet object; Fleet uninstalls it everywhere. Idempotent. */
-  remove(kind: AddonDeliveryKind, name: string): Promise<void>;
-  /** Every Paddock addon's counts on the backend: one call. */
-  summaries(kind: AddonDeliveryKind): Promise<RemoteAddonSummary[]>;
-  /** One addon's per-cluster deployments, paged. */
-  deploymentPages(name: string): AsyncIterable<RemoteAddonDeployment[]>;
-}
-
-/**
- * What differs by backend kind on the way to Fleet: which object carries a cluster's labels, and
- * the name Fleet knows a cluster by. The Fleet objects themselves are the same on both kinds.
- */
-export interface AddonDriver {
-  readonly fleet: FleetDelivery;
-  /** The name Fleet knows the cluster by (rke1 `c-abcde`; rke2 the provisioning cluster's name). */
-  fleetClusterName(clusterId: string): string;
-  /**
-   * Sets (`value`) or removes (null) one label on the cluster where Rancher copies it to the Fleet
-   * cluster (rke1: the management cluster; rke2: the provisioning cluster). No-op when already so.
-   */
-  setClusterLabel(clusterId: string, key: string, value: string | null): Promise<void>;
 }
