@@ -23,18 +23,19 @@ import type {
   NodePoolCreateSpec,
   NodeTemplateRef,
   CloudCredentialRef,
-  PlannedCall,
   RemoteCluster,
   RemoteNode,
   RemoteNodePool,
   RemoteRegistrationToken,
 } from './backend-driver';
-import { BackendError, isBackendError } from './backend.errors';
+import { isBackendError } from './backend.errors';
 import { findCloudCredential } from './cloud-credentials';
 import { backendVersionOf, defaultFirst } from './kubernetes-versions';
 import { deleteRegistrationToken, ensureRegistrationToken } from './registration-tokens';
 import { FleetAddons } from './fleet-addons';
 import { RancherClient, fillRoute } from './rancher-client';
+import { rke1CreatePlan } from './rke1/create-plan';
+import { ROUTES, deleteIdempotent, getOrNull, gone, refused, resource } from './rke1/norman-requests';
 import {
   K8sEtcdBackup,
   V3Cluster,
@@ -46,7 +47,6 @@ import {
   V3NodePool,
   V3NodeTemplate,
   V3Setting,
-  isResource,
   toClusterCreate,
   toNodePoolCreate,
   toNodeTemplateRef,
@@ -55,18 +55,6 @@ import {
   toRemoteNode,
   toRemoteNodePool,
 } from './wire/v3.types';
-
-const ROUTES = {
-  nodeTemplate: '/v3/nodetemplates/:id',
-  clusters: '/v3/clusters',
-  cluster: '/v3/clusters/:id',
-  nodePools: '/v3/nodepools',
-  nodePool: '/v3/nodepools/:id',
-  nodes: '/v3/nodes',
-  node: '/v3/nodes/:id',
-  etcdBackups: '/v3/etcdbackups',
-  etcdBackup: '/v3/etcdbackups/:id',
-} as const;
 
 /** The cluster store's 500s that are refusals of the change, not a broken server (§3.4). */
 const UPGRADE_REFUSALS =
@@ -93,8 +81,8 @@ export class Rke1Driver implements BackendDriver {
   async setClusterLabel(clusterId: string, key: string, value: string | null): Promise<void> {
     // A PUT replaces the labels map wholesale (keys with `cattle.io/` survive: §2.9), so the
     // cluster is read first and its labels sent back with the one change.
-    const cluster = await this.getOrNull<V3Cluster>(ROUTES.cluster, clusterId);
-    if (!cluster) throw this.gone('PUT', fillRoute(ROUTES.cluster, { id: clusterId }));
+    const cluster = await getOrNull<V3Cluster>(this.client, ROUTES.cluster, clusterId);
+    if (!cluster) throw gone(this.client, 'PUT', fillRoute(ROUTES.cluster, { id: clusterId }));
     const labels = { ...(cluster.labels ?? {}) };
     if ((labels[key] ?? null) === value) return;
     if (value === null) delete labels[key];
@@ -108,39 +96,7 @@ export class Rke1Driver implements BackendDriver {
     });
   }
 
-  planCreate(cluster: ClusterCreateSpec, pools: NodePoolCreateSpec[]): PlannedCall[] {
-    return [
-      {
-        method: 'GET',
-        path: `${ROUTES.clusters}?name=${cluster.name}`,
-        purpose: 'look for a cluster left by an earlier attempt',
-      },
-      { method: 'POST', path: ROUTES.clusters, purpose: `create cluster ${cluster.name}` },
-      {
-        method: 'GET',
-        path: '/v3/clusters/{clusterId}',
-        purpose: 'wait for InitialRolesPopulated (node pools are refused before it)',
-        repeated: true,
-      },
-      ...pools.flatMap((pool): PlannedCall[] => [
-        {
-          method: 'GET',
-          path: `${ROUTES.nodePools}?clusterId={clusterId}`,
-          purpose: `look for pool ${pool.hostnamePrefix} from an earlier attempt`,
-        },
-        {
-          method: 'POST',
-          path: ROUTES.nodePools,
-          purpose: `create pool ${pool.hostnamePrefix} (${pool.quantity} × ${pool.nodeTemplateId})`,
-        },
-      ]),
-      {
-        method: 'GET',
-        path: `${ROUTES.nodePools}?clusterId={clusterId}`,
-        purpose: 'check for duplicate pools once active',
-      },
-    ];
-  }
+  readonly planCreate = rke1CreatePlan;
 
   /** Releases the client's keep-alive sockets. */
   close(): void {
@@ -157,14 +113,14 @@ export class Rke1Driver implements BackendDriver {
    * sync up to 2.11); an empty list when the setting is absent or empty.
    */
   private async kubernetesVersions(): Promise<string[]> {
-    const setting = await this.getOrNull<V3Setting>('/v3/settings/:id', 'k8s-versions-current');
+    const setting = await getOrNull<V3Setting>(this.client, '/v3/settings/:id', 'k8s-versions-current');
     const offered = (setting?.value ?? '')
       .split(',')
       .map((v) => v.trim())
       .filter((v) => v !== '');
     if (offered.length === 0) return offered;
     // `k8s-version` is what a create without a version gets (§3.1): listed first, as the default.
-    const fallback = await this.getOrNull<V3Setting>('/v3/settings/:id', 'k8s-version');
+    const fallback = await getOrNull<V3Setting>(this.client, '/v3/settings/:id', 'k8s-version');
     return defaultFirst(offered, fallback?.value);
   }
 
@@ -196,7 +152,7 @@ export class Rke1Driver implements BackendDriver {
   }
 
   async findNodeTemplate(id: string): Promise<NodeTemplateRef | null> {
-    const template = await this.getOrNull<V3NodeTemplate>(ROUTES.nodeTemplate, id);
+    const template = await getOrNull<V3NodeTemplate>(this.client, ROUTES.nodeTemplate, id);
     return template ? toNodeTemplateRef(template) : null;
   }
 
@@ -219,7 +175,7 @@ export class Rke1Driver implements BackendDriver {
   }
 
   async getCluster(id: string): Promise<RemoteCluster | null> {
-    const cluster = await this.getOrNull<V3Cluster>(ROUTES.cluster, id, { forbiddenMeansGone: true });
+    const cluster = await getOrNull<V3Cluster>(this.client, ROUTES.cluster, id, { forbiddenMeansGone: true });
     return cluster ? toRemoteCluster(cluster) : null;
   }
 
@@ -234,22 +190,22 @@ export class Rke1Driver implements BackendDriver {
           : undefined,
       }),
     });
-    return toRemoteCluster(this.resource(res.data, 'POST', ROUTES.clusters));
+    return toRemoteCluster(resource(this.client, res.data, 'POST', ROUTES.clusters));
   }
 
   async deleteCluster(id: string): Promise<void> {
-    await this.deleteIdempotent(ROUTES.cluster, id);
+    await deleteIdempotent(this.client, ROUTES.cluster, id);
   }
 
   async setKubernetesVersion(clusterId: string, version: string): Promise<void> {
     const path = fillRoute(ROUTES.cluster, { id: clusterId });
     const wanted = this.resolveKubernetesVersion(version);
     if (!wanted)
-      throw this.refused('PUT', path, `kubernetesVersion ${version} is not offered by this backend`);
+      throw refused(this.client, 'PUT', path, `kubernetesVersion ${version} is not offered by this backend`);
     // The store refuses a PUT without `name` (§3.4): the cluster is read first, and a cluster that
     // already asks for the version is left alone (an earlier attempt landed).
-    const cluster = await this.getOrNull<V3Cluster>(ROUTES.cluster, clusterId);
-    if (!cluster) throw this.gone('PUT', path);
+    const cluster = await getOrNull<V3Cluster>(this.client, ROUTES.cluster, clusterId);
+    if (!cluster) throw gone(this.client, 'PUT', path);
     if (cluster.rancherKubernetesEngineConfig?.kubernetesVersion === wanted) return;
     try {
       // A merge PUT (§2.9) of the version alone: the rest of the RKE config (its secrets read back
@@ -267,7 +223,7 @@ export class Rke1Driver implements BackendDriver {
       // The cluster store answers its refusals with a 500 text error (§3.4): too many nodes not
       // ready for the upgrade strategy, or a version it does not support.
       if (isBackendError(error) && error.status === 500 && UPGRADE_REFUSALS.test(error.detail))
-        throw this.refused('PUT', path, error.detail);
+        throw refused(this.client, 'PUT', path, error.detail);
       throw error;
     }
   }
@@ -278,7 +234,7 @@ export class Rke1Driver implements BackendDriver {
   }
 
   async getNodePool(id: string): Promise<RemoteNodePool | null> {
-    const pool = await this.getOrNull<V3NodePool>(ROUTES.nodePool, id);
+    const pool = await getOrNull<V3NodePool>(this.client, ROUTES.nodePool, id);
     return pool ? toRemoteNodePool(pool) : null;
   }
 
@@ -290,7 +246,7 @@ export class Rke1Driver implements BackendDriver {
       route: ROUTES.nodePools,
       body: toNodePoolCreate(spec),
     });
-    return toRemoteNodePool(this.resource(res.data, 'POST', ROUTES.nodePools));
+    return toRemoteNodePool(resource(this.client, res.data, 'POST', ROUTES.nodePools));
   }
 
   async scaleNodePool(id: string, quantity: number): Promise<RemoteNodePool> {
@@ -302,11 +258,11 @@ export class Rke1Driver implements BackendDriver {
       body: { quantity },
       idempotent: true,
     });
-    return toRemoteNodePool(this.resource(res.data, 'PUT', fillRoute(ROUTES.nodePool, { id })));
+    return toRemoteNodePool(resource(this.client, res.data, 'PUT', fillRoute(ROUTES.nodePool, { id })));
   }
 
   async deleteNodePool(id: string): Promise<void> {
-    await this.deleteIdempotent(ROUTES.nodePool, id);
+    await deleteIdempotent(this.client, ROUTES.nodePool, id);
   }
 
   async setNodePoolAutoReplace(id: string, seconds: number | null): Promise<void> {
@@ -323,7 +279,7 @@ export class Rke1Driver implements BackendDriver {
   async deleteNode(id: string): Promise<void> {
     // The pool's quantity is unchanged, so its controller creates a node in its place (§4.2); a
     // custom node (registered, with a `customConfig`) has no pool and is gone for good.
-    await this.deleteIdempotent(ROUTES.node, id);
+    await deleteIdempotent(this.client, ROUTES.node, id);
   }
 
   async *clusterPages(): AsyncGenerator<RemoteCluster[]> {
@@ -349,8 +305,8 @@ export class Rke1Driver implements BackendDriver {
     // The store refuses a PUT without `name` (§3.4), so the cluster is read first. A merge PUT of
     // the backup config alone (§2.9) leaves the rest of the RKE config as it is, and sending it
     // twice leaves the same result.
-    const cluster = await this.getOrNull<V3Cluster>(ROUTES.cluster, clusterId);
-    if (!cluster) throw this.gone('PUT', fillRoute(ROUTES.cluster, { id: clusterId }));
+    const cluster = await getOrNull<V3Cluster>(this.client, ROUTES.cluster, clusterId);
+    if (!cluster) throw gone(this.client, 'PUT', fillRoute(ROUTES.cluster, { id: clusterId }));
     await this.client.request({
       method: 'PUT',
       route: ROUTES.cluster,
@@ -382,7 +338,7 @@ export class Rke1Driver implements BackendDriver {
   }
 
   async getBackup(id: string): Promise<RemoteBackup | null> {
-    const backup = await this.getOrNull<V3EtcdBackup>(ROUTES.etcdBackup, id);
+    const backup = await getOrNull<V3EtcdBackup>(this.client, ROUTES.etcdBackup, id);
     return backup ? toRemoteBackup(backup) : null;
   }
 
@@ -405,7 +361,9 @@ export class Rke1Driver implements BackendDriver {
   }
 
   async restoreProgress(clusterId: string): Promise<RestoreProgress> {
-    const cluster = await this.getOrNull<V3Cluster>(ROUTES.cluster, clusterId, { forbiddenMeansGone: true });
+    const cluster = await getOrNull<V3Cluster>(this.client, ROUTES.cluster, clusterId, {
+      forbiddenMeansGone: true,
+    });
     if (!cluster) return { phase: 'gone' };
     const remote = toRemoteCluster(cluster);
     // RKE retries a failed run with backoff; the failure shows as `transitioning: error` with
@@ -428,66 +386,7 @@ export class Rke1Driver implements BackendDriver {
   }
 
   async getNode(id: string): Promise<RemoteNode | null> {
-    const node = await this.getOrNull<V3Node>(ROUTES.node, id);
+    const node = await getOrNull<V3Node>(this.client, ROUTES.node, id);
     return node ? toRemoteNode(node) : null;
-  }
-
-  // ------------------------------------------------------------------ helpers
-
-  private refused(method: BackendError['method'], path: string, detail: string): BackendError {
-    return new BackendError({
-      kind: 'invalid',
-      retryable: false,
-      backend: this.client.backend,
-      method,
-      path,
-      status: 500,
-      detail,
-    });
-  }
-
-  private gone(method: BackendError['method'], path: string): BackendError {
-    return new BackendError({
-      kind: 'not-found',
-      retryable: false,
-      backend: this.client.backend,
-      method,
-      path,
-      status: 404,
-      detail: 'the cluster is not on the backend',
-    });
-  }
-
-  private async getOrNull<T>(
-    route: string,
-    id: string,
-    opts: { forbiddenMeansGone?: boolean } = {},
-  ): Promise<T | null> {
-    try {
-      const res = await this.client.request<T>({ method: 'GET', route, params: { id } });
-      return this.resource(res.data, 'GET', fillRoute(route, { id })) as T;
-    } catch (error) {
-      if (isBackendError(error)) {
-        if (error.kind === 'not-found') return null;
-        if (opts.forbiddenMeansGone && error.kind === 'forbidden') return null;
-      }
-      throw error;
-    }
-  }
-
-  private async deleteIdempotent(route: string, id: string): Promise<void> {
-    try {
-      // 200 (now `removing`) and 204 (already gone) both mean the delete is under way or done.
-      await this.client.request({ method: 'DELETE', route, params: { id }, idempotent: true });
-    } catch (error) {
-      if (isBackendError(error) && error.kind === 'not-found') return;
-      throw error;
-    }
-  }
-
-  private resource<T>(data: T, method: BackendError['method'], path: string): T & { id: string } {
-    if (!isResource(data))
-      throw this.client.unexpected({ method, path }, 'expected a v3 resource with an id');
-    return data as T & { id: string };
   }
 }
