@@ -51,6 +51,7 @@ export function templateKinds(flavors: Record<string, FlavorTemplate>): string[]
   return [...new Set(kinds)];
 }
 
+/** A pool's machine config, made unless one carries the pool's label already (`prepareNodePool`). */
 export async function prepareMachineConfig(
   client: RancherClient,
   flavors: Record<string, FlavorTemplate>,
@@ -73,6 +74,7 @@ export async function prepareMachineConfig(
   });
 }
 
+/** Deletes the machine configs of a cluster, or of one pool of it (`releaseNodePools`). */
 export async function releaseMachineConfigs(
   client: RancherClient,
   flavors: Record<string, FlavorTemplate>,
@@ -92,6 +94,7 @@ export async function releaseMachineConfigs(
   }
 }
 
+/** Deletes the cluster's machine configs that no machine pool names (`removeStrayNodePoolPreparations`). */
 export async function removeStrayMachineConfigs(
   client: RancherClient,
   flavors: Record<string, FlavorTemplate>,
