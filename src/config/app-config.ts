@@ -1,14 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { plainToInstance, Transform } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, validateSync } from 'class-validator';
-import {
-  BackupEnvironmentVariables,
-  BackupSettings,
-  backupSettings,
-  requireS3InProduction,
-} from './backup-settings';
+import { BackupEnvironmentVariables, BackupSettings, backupSettings } from './backup-settings';
 import { ConfigError } from './config-error';
 import { toInt } from './env-parsing';
+import { requireProductionSettings } from './production-requirements';
 import { readCaFile } from './public-ca-file';
 
 export { BACKUP_BOUNDS, type BackupSettings, type S3Settings } from './backup-settings';
@@ -332,19 +328,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
   }
   const nodeEnv = env.NODE_ENV ?? 'development';
   const production = nodeEnv === 'production';
-  if (production) {
-    const missing = [
-      'DATABASE_URL',
-      'REDIS_URL',
-      'PADDOCK_ADMIN_TOKEN',
-      'PADDOCK_ENCRYPTION_KEY',
-      'PADDOCK_PUBLIC_URL',
-    ].filter((name) => !source[name]);
-    if (missing.length > 0) {
-      throw new ConfigError(`NODE_ENV=production requires ${missing.join(', ')}`);
-    }
-    requireS3InProduction(source, env);
-  }
+  if (production) requireProductionSettings(source, env);
   const adminToken = env.PADDOCK_ADMIN_TOKEN ?? `pdk_admin_${randomBytes(24).toString('base64url')}`;
   return {
     env: nodeEnv,
