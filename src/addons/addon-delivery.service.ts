@@ -5,6 +5,7 @@ import { PADDOCK_LABELS } from '../rancher-backends/backend-driver';
 import type { AddonRecord } from './addon.types';
 import { fleetNameOf, optInLabel } from './addon.types';
 import { AddonsRepository } from './addons.repository';
+import { ClusterAddonsRepository } from './cluster-addons.repository';
 import type { BundleResource } from './chart-archive';
 import { ChartIndex } from './chart-index';
 
@@ -24,6 +25,7 @@ export type DeliveryOutcome = { applied: true } | { applied: false; code: string
 export class AddonDelivery {
   constructor(
     private readonly addons: AddonsRepository,
+    private readonly clusterAddons: ClusterAddonsRepository,
     private readonly charts: ChartIndex,
   ) {}
 
@@ -53,7 +55,7 @@ export class AddonDelivery {
         return { applied: false, code: error.code, message: error.detail };
       }
     }
-    const targets = await this.addons.valuesTargets(addon.id, backendId);
+    const targets = await this.clusterAddons.valuesTargets(addon.id, backendId);
     await driver.fleet.apply(kind, {
       name: fleetNameOf(addon.name),
       addon: addon.name,

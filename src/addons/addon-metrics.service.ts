@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Registry } from 'prom-client';
 import { gauge } from '../metrics/metrics.module';
-import { AddonsRepository } from './addons.repository';
+import { ClusterAddonsRepository } from './cluster-addons.repository';
 
 /**
  * Gauges read at scrape time from Postgres (what the status sync last saw), so every replica
@@ -10,13 +10,13 @@ import { AddonsRepository } from './addons.repository';
  */
 @Injectable()
 export class AddonMetrics {
-  constructor(registry: Registry, addons: AddonsRepository) {
+  constructor(registry: Registry, clusterAddons: ClusterAddonsRepository) {
     gauge(registry, {
       name: 'paddock_addon_installs',
       help: 'Clusters per addon, version and state (pending, installing, installed, upgrading, failed, uninstalling).',
       labelNames: ['addon', 'version', 'state'],
       async collect() {
-        const rows = await addons.installCounts();
+        const rows = await clusterAddons.installCounts();
         this.reset();
         for (const r of rows) this.set({ addon: r.addon, version: r.version, state: r.state }, r.count);
       },
@@ -26,7 +26,7 @@ export class AddonMetrics {
       help: 'Present (1) for each cluster where an addon it should have is not installed.',
       labelNames: ['project', 'cluster', 'addon'],
       async collect() {
-        const rows = await addons.notReady();
+        const rows = await clusterAddons.notReady();
         this.reset();
         for (const r of rows) this.set({ project: r.project, cluster: r.cluster, addon: r.addon }, 1);
       },

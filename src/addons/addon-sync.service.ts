@@ -15,6 +15,7 @@ import type {
 import { fleetNameOf } from './addon.types';
 import { AddonDelivery } from './addon-delivery.service';
 import { AddonsRepository } from './addons.repository';
+import { ClusterAddonsRepository } from './cluster-addons.repository';
 
 /**
  * The addon part of a backend's status sync. Per cycle: one call for every addon's counts
@@ -39,6 +40,7 @@ export class AddonSync {
 
   constructor(
     private readonly addons: AddonsRepository,
+    private readonly clusterAddons: ClusterAddonsRepository,
     private readonly delivery: AddonDelivery,
   ) {}
 
@@ -52,7 +54,7 @@ export class AddonSync {
         for (const addon of catalog) await this.delivery.apply(addon, backendId, driver);
         return;
       }
-      await this.addons.ensureClusterRows(backendId);
+      await this.clusterAddons.ensureClusterRows(backendId);
       const deliveries = new Map((await this.addons.deliveriesOn(backendId)).map((d) => [d.addonId, d]));
       const summaries = new Map((await driver.fleet.summaries(kind)).map((s) => [s.name, s]));
       for (const listed of catalog) {
@@ -67,7 +69,7 @@ export class AddonSync {
           !addon.paused &&
           delivered !== undefined &&
           delivered.appliedGeneration >= addon.generation &&
-          (await this.addons.failedCount(addon.id)) > addon.maxFailures;
+          (await this.clusterAddons.failedCount(addon.id)) > addon.maxFailures;
         const failingBefore = this.failingAt.get(failingKey) === addon.generation;
         if (failing) this.failingAt.set(failingKey, addon.generation);
         else this.failingAt.delete(failingKey);
@@ -105,7 +107,7 @@ export class AddonSync {
       waiting: summary.waiting,
     });
     const at = new Date();
-    const desired = await this.addons.countDesired(addon.id, backendId);
+    const desired = await this.clusterAddons.countDesired(addon.id, backendId);
     const settled =
       delivered.appliedGeneration >= addon.generation &&
       summary.version === addon.chart.version &&
@@ -113,8 +115,8 @@ export class AddonSync {
       summary.ready === desired &&
       failed === 0 &&
       summary.waiting === 0;
-    if (settled && !(await this.addons.anyLeaving(addon.id, backendId))) {
-      await this.addons.markAllInstalled(
+    if (settled && !(await this.clusterAddons.anyLeaving(addon.id, backendId))) {
+      await this.clusterAddons.markAllInstalled(
         addon.id,
         backendId,
         addon.chart.version,
@@ -124,15 +126,17 @@ export class AddonSync {
       return;
     }
     for await (const page of driver.fleet.deploymentPages(fleetNameOf(addon.name))) {
-      const rows = await this.addons.rowsFor(addon.id, backendId, [...new Set(page.map((d) => d.clusterId))]);
+      const rows = await this.clusterAddons.rowsFor(addon.id, backendId, [
+        ...new Set(page.map((d) => d.clusterId)),
+      ]);
       const byRancherId = new Map(rows.map((r) => [r.rancherId, r]));
       const updates = page.flatMap((deployment): ClusterAddonUpdate[] => {
         const row = byRancherId.get(deployment.clusterId);
         return row ? [{ clusterId: row.clusterId, ...stateOf(deployment, row) }] : [];
       });
-      await this.addons.writeStates(addon.id, updates, at, delivered.appliedGeneration);
+      await this.clusterAddons.writeStates(addon.id, updates, at, delivered.appliedGeneration);
     }
-    await this.addons.finishDrillDown(addon.id, backendId, at, delivered.appliedGeneration);
+    await this.clusterAddons.finishDrillDown(addon.id, backendId, at, delivered.appliedGeneration);
   }
 }
 

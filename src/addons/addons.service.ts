@@ -13,6 +13,7 @@ import type {
 } from './addon.dto';
 import type { AddonRecord, NewAddon } from './addon.types';
 import { AddonsRepository } from './addons.repository';
+import { ClusterAddonsRepository } from './cluster-addons.repository';
 import { ChartIndex } from './chart-index';
 
 /** How many failed clusters a rollout names (the counts cover all of them). */
@@ -42,6 +43,7 @@ export class AddonsService {
   constructor(
     private readonly uow: UnitOfWork,
     private readonly addons: AddonsRepository,
+    private readonly clusterAddons: ClusterAddonsRepository,
     private readonly charts: ChartIndex,
     private readonly backends: BackendsRepository,
     private readonly drivers: BackendDriversService,
@@ -127,7 +129,7 @@ export class AddonsService {
     const addon = await this.require(name);
     const deliveries = await this.addons.deliveriesOf(addon.id);
     const counts = new Map(
-      (await this.addons.rolloutCounts(addon.id, addon.chart.version)).map((c) => [c.backendId, c]),
+      (await this.clusterAddons.rolloutCounts(addon.id, addon.chart.version)).map((c) => [c.backendId, c]),
     );
     const perBackend = deliveries.map((d) => {
       const c = counts.get(d.backendId) ?? { total: 0, ready: 0, failed: 0 };
@@ -166,7 +168,7 @@ export class AddonsService {
       ready,
       failed,
       pending: total - ready - failed,
-      failedClusters: await this.addons.failedClusters(addon.id, MAX_FAILED_NAMED),
+      failedClusters: await this.clusterAddons.failedClusters(addon.id, MAX_FAILED_NAMED),
       perBackend,
     };
   }

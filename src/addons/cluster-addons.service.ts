@@ -13,6 +13,7 @@ import { isBackendError } from '../rancher-backends/backend.errors';
 import type { ClusterAddonListDto } from './addon.dto';
 import type { AddonRecord } from './addon.types';
 import { AddonsRepository } from './addons.repository';
+import { ClusterAddonsRepository } from './cluster-addons.repository';
 
 /**
  * A cluster's addons: what it has as last synced, and its owner's opt-in to an optional addon
@@ -26,6 +27,7 @@ export class ClusterAddonsService {
     private readonly reads: ClusterReads,
     private readonly recorder: OperationRecorder,
     private readonly addons: AddonsRepository,
+    private readonly clusterAddons: ClusterAddonsRepository,
     private readonly backends: BackendsRepository,
     private readonly drivers: BackendDriversService,
   ) {}
@@ -33,7 +35,7 @@ export class ClusterAddonsService {
   async list(projectName: string, clusterName: string): Promise<ClusterAddonListDto> {
     const project = await this.lookup.requireProject(projectName);
     const cluster = await this.lookup.requireCluster(project, clusterName);
-    const rows = await this.addons.ofCluster(cluster.id);
+    const rows = await this.clusterAddons.ofCluster(cluster.id);
     return {
       items: rows.map((r) => ({
         addon: r.addonName,
@@ -55,14 +57,15 @@ export class ClusterAddonsService {
     values: Record<string, unknown> | null,
   ): Promise<OperationDto> {
     return this.record(projectName, clusterName, addonName, 'install-addon', async (cluster, addon) => {
-      if (await this.addons.optIn(cluster.id, addon.id, values)) await this.addons.bumpGeneration(addon.id);
+      if (await this.clusterAddons.optIn(cluster.id, addon.id, values))
+        await this.addons.bumpGeneration(addon.id);
     });
   }
 
   /** 202 with the operation that succeeds once the addon is gone from the cluster. */
   async uninstall(projectName: string, clusterName: string, addonName: string): Promise<OperationDto> {
     return this.record(projectName, clusterName, addonName, 'uninstall-addon', async (cluster, addon) => {
-      const had = await this.addons.optOut(cluster.id, addon.id);
+      const had = await this.clusterAddons.optOut(cluster.id, addon.id);
       if (had === undefined) throw notFound('addon on this cluster', addonName);
       // Its values target goes from the Fleet object with the next generation.
       if (had !== null) await this.addons.bumpGeneration(addon.id);

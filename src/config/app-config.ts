@@ -1,22 +1,20 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { plainToInstance, Transform } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, validateSync } from 'class-validator';
+import { BackupEnvironmentVariables, BackupSettings, backupSettings } from './backup-settings';
+import { ConfigError } from './config-error';
+import { toInt } from './env-parsing';
+import { requireProductionSettings } from './production-requirements';
+import { readCaFile } from './public-ca-file';
 
-const toInt = ({ value }: { value: unknown }) =>
-  value === undefined || value === '' ? undefined : Number(value);
-
-/** What a cluster's backup schedule may be (RKE1 `intervalHours`, `retention`). */
-export const BACKUP_BOUNDS = {
-  intervalHours: { min: 1, max: 24 * 7 },
-  retention: { min: 1, max: 100 },
-} as const;
+export { BACKUP_BOUNDS, type BackupSettings, type S3Settings } from './backup-settings';
+export { ConfigError } from './config-error';
 
 /**
  * The environment, validated once at boot. Nothing else in the code reads `process.env`.
  * Defaults are for local development; `NODE_ENV=production` refuses to start without secrets.
  */
-export class EnvironmentVariables {
+export class EnvironmentVariables extends BackupEnvironmentVariables {
   @IsOptional()
   @IsIn(['development', 'test', 'production'])
   NODE_ENV?: 'development' | 'test' | 'production';
@@ -242,88 +240,6 @@ export class EnvironmentVariables {
   @IsInt()
   @Min(1)
   PADDOCK_KUBE_PROXY_MAX_DURATION_SECONDS?: number;
-
-  /** etcd backups to S3 for every cluster (on by default; production then needs the S3 settings). */
-  @IsOptional()
-  @IsIn(['on', 'off'])
-  PADDOCK_BACKUPS?: 'on' | 'off';
-
-  @IsOptional()
-  @IsString()
-  @Matches(/^https?:\/\/[^\s/?#]+\/?$/, {
-    message: 'PADDOCK_S3_ENDPOINT must be an http(s) URL of a host (and port), without a path',
-  })
-  PADDOCK_S3_ENDPOINT?: string;
-
-  @IsOptional()
-  @IsString()
-  @Matches(/^[a-z0-9-]{1,40}$/, { message: 'PADDOCK_S3_REGION must be a region name such as us-east-1' })
-  PADDOCK_S3_REGION?: string;
-
-  @IsOptional()
-  @IsString()
-  @Matches(/^\S{3,128}$/, { message: 'PADDOCK_S3_ACCESS_KEY_ID must be 3-128 characters without spaces' })
-  PADDOCK_S3_ACCESS_KEY_ID?: string;
-
-  @IsOptional()
-  @IsString()
-  @Matches(/^\S{3,256}$/, {
-    message: 'PADDOCK_S3_SECRET_ACCESS_KEY must be 3-256 characters without spaces',
-  })
-  PADDOCK_S3_SECRET_ACCESS_KEY?: string;
-
-  @IsOptional()
-  @Transform(toInt)
-  @IsInt()
-  @Min(100)
-  PADDOCK_S3_TIMEOUT_MS?: number;
-
-  /** Bucket names are `<prefix>-<cluster id>`: the prefix leaves room for the 36-character id. */
-  @IsOptional()
-  @IsString()
-  @Matches(/^[a-z0-9][a-z0-9-]{1,24}[a-z0-9]$/, {
-    message:
-      'PADDOCK_BACKUP_BUCKET_PREFIX must be 3-26 characters of a-z, 0-9 and -, not starting or ending with -',
-  })
-  PADDOCK_BACKUP_BUCKET_PREFIX?: string;
-
-  @IsOptional()
-  @IsIn(['keep', 'delete'])
-  PADDOCK_BACKUP_BUCKET_ON_DELETE?: 'keep' | 'delete';
-
-  @IsOptional()
-  @Transform(toInt)
-  @IsInt()
-  @Min(BACKUP_BOUNDS.intervalHours.min)
-  @Max(BACKUP_BOUNDS.intervalHours.max)
-  PADDOCK_BACKUP_INTERVAL_HOURS?: number;
-
-  @IsOptional()
-  @Transform(toInt)
-  @IsInt()
-  @Min(BACKUP_BOUNDS.retention.min)
-  @Max(BACKUP_BOUNDS.retention.max)
-  PADDOCK_BACKUP_RETENTION?: number;
-}
-
-/** The S3 API backups go to. The keys are secrets: never log them or put them in an answer. */
-export interface S3Settings {
-  /** `http(s)://host[:port]`, addressed path-style (`<endpoint>/<bucket>/<key>`). */
-  endpoint: string;
-  region: string;
-  accessKeyId: string;
-  secretAccessKey: string;
-  /** Bound on each S3 call (connect and answer). */
-  timeoutMs: number;
-}
-
-export interface BackupSettings {
-  s3: S3Settings;
-  bucketPrefix: string;
-  /** What a cluster delete does with the cluster's bucket once the cluster is gone. */
-  bucketOnDelete: 'keep' | 'delete';
-  /** The schedule a cluster gets when its create does not name one. */
-  defaults: { intervalHours: number; retention: number };
 }
 
 export interface AppConfig {
@@ -400,16 +316,8 @@ export interface AppConfig {
   backups: BackupSettings | null;
 }
 
-const S3_SETTINGS = [
-  'PADDOCK_S3_ENDPOINT',
-  'PADDOCK_S3_ACCESS_KEY_ID',
-  'PADDOCK_S3_SECRET_ACCESS_KEY',
-] as const;
-
 /** A fixed development key: backend tokens in a dev database are not secret enough to matter. */
 const DEVELOPMENT_ENCRYPTION_KEY = Buffer.alloc(32, 'paddock-development-key');
-
-export class ConfigError extends Error {}
 
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
   const env = plainToInstance(EnvironmentVariables, { ...source }, { excludeExtraneousValues: false });
@@ -420,24 +328,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
   }
   const nodeEnv = env.NODE_ENV ?? 'development';
   const production = nodeEnv === 'production';
-  if (production) {
-    const missing = [
-      'DATABASE_URL',
-      'REDIS_URL',
-      'PADDOCK_ADMIN_TOKEN',
-      'PADDOCK_ENCRYPTION_KEY',
-      'PADDOCK_PUBLIC_URL',
-    ].filter((name) => !source[name]);
-    if (missing.length > 0) {
-      throw new ConfigError(`NODE_ENV=production requires ${missing.join(', ')}`);
-    }
-    const missingS3 = S3_SETTINGS.filter((name) => !source[name]);
-    if (env.PADDOCK_BACKUPS !== 'off' && missingS3.length > 0) {
-      throw new ConfigError(
-        `NODE_ENV=production with backups on (PADDOCK_BACKUPS) requires ${missingS3.join(', ')}`,
-      );
-    }
-  }
+  if (production) requireProductionSettings(source, env);
   const adminToken = env.PADDOCK_ADMIN_TOKEN ?? `pdk_admin_${randomBytes(24).toString('base64url')}`;
   return {
     env: nodeEnv,
@@ -496,43 +387,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     backups: backupSettings(env),
   };
-}
-
-function backupSettings(env: EnvironmentVariables): BackupSettings | null {
-  if (env.PADDOCK_BACKUPS === 'off' || !env.PADDOCK_S3_ENDPOINT) return null;
-  if (!env.PADDOCK_S3_ACCESS_KEY_ID || !env.PADDOCK_S3_SECRET_ACCESS_KEY) {
-    throw new ConfigError(
-      'PADDOCK_S3_ENDPOINT needs PADDOCK_S3_ACCESS_KEY_ID and PADDOCK_S3_SECRET_ACCESS_KEY',
-    );
-  }
-  return {
-    s3: {
-      endpoint: env.PADDOCK_S3_ENDPOINT.replace(/\/+$/, ''),
-      region: env.PADDOCK_S3_REGION ?? 'us-east-1',
-      accessKeyId: env.PADDOCK_S3_ACCESS_KEY_ID,
-      secretAccessKey: env.PADDOCK_S3_SECRET_ACCESS_KEY,
-      timeoutMs: env.PADDOCK_S3_TIMEOUT_MS ?? 10_000,
-    },
-    bucketPrefix: env.PADDOCK_BACKUP_BUCKET_PREFIX ?? 'paddock-etcd',
-    bucketOnDelete: env.PADDOCK_BACKUP_BUCKET_ON_DELETE ?? 'keep',
-    defaults: {
-      intervalHours: env.PADDOCK_BACKUP_INTERVAL_HOURS ?? 12,
-      retention: env.PADDOCK_BACKUP_RETENTION ?? 6,
-    },
-  };
-}
-
-/** The CA file must exist and hold a certificate, or the API does not start. */
-function readCaFile(path: string): string {
-  let pem: string;
-  try {
-    pem = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new ConfigError(`PADDOCK_PUBLIC_CA_FILE cannot be read: ${(error as Error).message}`);
-  }
-  if (!pem.includes('-----BEGIN CERTIFICATE-----'))
-    throw new ConfigError('PADDOCK_PUBLIC_CA_FILE must hold a PEM certificate');
-  return pem;
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');

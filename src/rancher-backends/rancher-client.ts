@@ -15,24 +15,23 @@
  *
  * The token lives only in the axios default headers: it is never logged, never put in an error and
  * redacted from any server text that is quoted.
+ *
+ * Beside it: rancher-call.types.ts (options, request, response, metrics event),
+ * rancher-call-policies.ts (defaults, breaker, retries), rancher-paging.ts, rancher-paths.ts (routes
+ * and query strings) and rancher-responses.ts (body parsing and transport-error mapping).
  */
 
 import http from 'node:http';
 import https from 'node:https';
-import axios, { AxiosInstance, isAxiosError } from 'axios';
+import axios, { AxiosInstance } from 'axios';
 import {
   BrokenCircuitError,
   BulkheadPolicy,
   CircuitBreakerPolicy,
-  ConsecutiveBreaker,
-  DelegateBackoff,
   IsolatedCircuitError,
   RetryPolicy,
   bulkhead,
-  circuitBreaker,
-  handleWhen,
   isBulkheadRejectedError,
-  retry,
   timeout,
   TimeoutPolicy,
   TimeoutStrategy,
@@ -41,129 +40,35 @@ import {
   BackendError,
   BackendErrorKind,
   CallSite,
-  HttpMethod,
   classifyHttpError,
-  classifyTransportError,
   isBackendError,
 } from './backend.errors';
+import type {
+  BackendLogger,
+  QueryValue,
+  RancherCallObserver,
+  RancherClientOptions,
+  RancherConnection,
+  RancherRequest,
+  RancherResponse,
+} from './rancher-call.types';
+import {
+  BREAKER_KINDS,
+  DEFAULTS,
+  circuitBreakerFor,
+  positive,
+  retryPolicyFor,
+} from './rancher-call-policies';
+import { stevePages, v3Pages } from './rancher-paging';
+import { fillRoute, queryString } from './rancher-paths';
+import { headerValue, parseJsonBody, transportFailure, unexpectedResponse } from './rancher-responses';
 import { TokenBucket } from './token-bucket';
-import { isCollection, type V3Setting } from './wire/v3.types';
+import type { V3Setting } from './wire/v3.types';
+
+export type * from './rancher-call.types';
+export { fillRoute } from './rancher-paths';
 
 export const PADDOCK_USER_AGENT = 'paddock/0.1.0';
-
-/**
- * One HTTP attempt, as seen by metrics. `status` is set when the server answered; `errorKind` when
- * the attempt failed (both for an HTTP error; only `errorKind` when there was no answer, including
- * calls refused locally by the circuit breaker or the queue limit).
- */
-export interface RancherCallEvent {
-  backend: string;
-  method: HttpMethod;
-  /** Templated path, e.g. `/v3/clusters/:id` (bounded cardinality). */
-  route: string;
-  /** HTTP status, when the server answered. */
-  status?: number;
-  /** Set whenever the attempt failed (also alongside `status` for HTTP errors). */
-  errorKind?: BackendErrorKind;
-  durationMs: number;
-}
-
-export interface RancherCallObserver {
-  onCall(event: RancherCallEvent): void;
-}
-
-/** The minimal logger the client needs; pino and Nest loggers fit through a one-line adapter. */
-export interface BackendLogger {
-  warn(obj: Record<string, unknown>, msg: string): void;
-}
-
-export interface CircuitBreakerOptions {
-  /** Consecutive network/timeout/5xx failures that open the circuit (default 5). */
-  consecutiveFailures?: number;
-  /** How long the circuit stays open before one trial call is let through (default 10 s). */
-  halfOpenAfterMs?: number;
-}
-
-export interface RancherClientOptions {
-  /** Deadline for one HTTP attempt, from send to the last byte (default 10 000 ms). */
-  timeoutMs?: number;
-  /** Calls in flight at once against this backend (default 8). */
-  maxConcurrent?: number;
-  /** Calls waiting for a slot before new ones are refused with `rate-limited` (default 1000). */
-  maxQueued?: number;
-  /** Sustained calls per second against this backend (default 50; 0 = unlimited). */
-  ratePerSecond?: number;
-  /** Calls allowed at once after idling (default: one second's worth, `ratePerSecond`). */
-  burst?: number;
-  /** Extra attempts for safe calls (default 3; 0 disables retries). */
-  retries?: number;
-  /** First backoff delay (default 200 ms); doubles per attempt, with jitter. */
-  retryBaseDelayMs?: number;
-  /** Cap on one backoff delay (default 5 000 ms). */
-  retryMaxDelayMs?: number;
-  /** Longest `Retry-After` honoured inside one call (default 30 000 ms); longer ones are capped. */
-  maxRetryAfterMs?: number;
-  /** `limit` for list pages (default 1000, Rancher's own default; max 10 000). */
-  pageSize?: number;
-  /** Consecutive-failure breaker settings, or `false` to disable it. */
-  circuitBreaker?: CircuitBreakerOptions | false;
-  observer?: RancherCallObserver;
-  logger?: BackendLogger;
-  /** Must not contain "mozilla" (rancher-api.md §1.2). */
-  userAgent?: string;
-  /** TLS for https backends with a private CA. */
-  tls?: { ca?: string | Buffer; rejectUnauthorized?: boolean };
-  /** Largest response body accepted (default 256 MiB). */
-  maxResponseBytes?: number;
-}
-
-export interface RancherConnection {
-  name: string;
-  url: string;
-  token: string;
-}
-
-type QueryValue = string | number | boolean | undefined | Array<string | number>;
-
-export interface RancherRequest {
-  method: HttpMethod;
-  /** Templated path: `/v3/clusters/:id`. Placeholders are filled from `params`. */
-  route: string;
-  params?: Record<string, string>;
-  query?: Record<string, QueryValue>;
-  body?: unknown;
-  /**
-   * Whether sending the call twice is harmless, so the client may retry it. Defaults to true for
-   * GET and false for everything else; creates must never set it.
-   */
-  idempotent?: boolean;
-  /** `text` for non-JSON endpoints such as `/ping`. */
-  responseType?: 'json' | 'text';
-  timeoutMs?: number;
-}
-
-export interface RancherResponse<T> {
-  status: number;
-  data: T;
-}
-
-const DEFAULTS = {
-  timeoutMs: 10_000,
-  maxConcurrent: 8,
-  maxQueued: 1000,
-  ratePerSecond: 50,
-  retries: 3,
-  retryBaseDelayMs: 200,
-  retryMaxDelayMs: 5_000,
-  maxRetryAfterMs: 30_000,
-  pageSize: 1000,
-  consecutiveFailures: 5,
-  halfOpenAfterMs: 10_000,
-  maxResponseBytes: 256 * 1024 * 1024,
-};
-
-/** Failures that say "the server is not well", as opposed to "the server said no". */
-const BREAKER_KINDS: ReadonlySet<BackendErrorKind> = new Set(['network', 'timeout', 'server', 'unavailable']);
 
 export class RancherClient {
   readonly backend: string;
@@ -233,69 +138,8 @@ export class RancherClient {
     const rate = options.ratePerSecond ?? DEFAULTS.ratePerSecond;
     this.bucket = new TokenBucket(rate, options.burst ?? Math.max(1, Math.ceil(rate)));
 
-    if (options.circuitBreaker === false) {
-      this.breaker = null;
-    } else {
-      const cb = options.circuitBreaker ?? {};
-      // The inner function returns (rather than throws) errors that do not count, so only the
-      // failures in BREAKER_KINDS reach the breaker and any answer from the server resets it.
-      this.breaker = circuitBreaker(
-        handleWhen((e) => isBackendError(e) && BREAKER_KINDS.has(e.kind)),
-        {
-          halfOpenAfter: positive(cb.halfOpenAfterMs, DEFAULTS.halfOpenAfterMs),
-          breaker: new ConsecutiveBreaker(positive(cb.consecutiveFailures, DEFAULTS.consecutiveFailures)),
-        },
-      );
-      this.breaker.onBreak(() =>
-        this.logger?.warn(
-          { backend: this.backend },
-          'Rancher backend circuit opened: calls fail fast until it recovers',
-        ),
-      );
-      this.breaker.onReset(() =>
-        this.logger?.warn({ backend: this.backend }, 'Rancher backend circuit closed again'),
-      );
-    }
-
-    const retries = Math.max(0, Math.floor(options.retries ?? DEFAULTS.retries));
-    if (retries === 0) {
-      this.retryPolicy = null;
-    } else {
-      const baseDelay = positive(options.retryBaseDelayMs, DEFAULTS.retryBaseDelayMs);
-      const maxDelay = positive(options.retryMaxDelayMs, DEFAULTS.retryMaxDelayMs);
-      const maxRetryAfter = positive(options.maxRetryAfterMs, DEFAULTS.maxRetryAfterMs);
-      this.retryPolicy = retry(
-        // circuit-open is retryable for the caller, but retrying it here would only spin.
-        handleWhen((e) => isBackendError(e) && e.retryable && e.kind !== 'circuit-open'),
-        {
-          maxAttempts: retries,
-          backoff: new DelegateBackoff((ctx) => {
-            const error = 'error' in ctx.result ? ctx.result.error : undefined;
-            const ceiling = Math.min(maxDelay, baseDelay * 2 ** (ctx.attempt - 1));
-            // "Equal jitter": never less than half the step, so retries still back off.
-            let delay = ceiling / 2 + Math.random() * (ceiling / 2);
-            if (isBackendError(error) && error.retryAfterSeconds !== undefined) {
-              delay = Math.max(delay, Math.min(maxRetryAfter, error.retryAfterSeconds * 1000));
-            }
-            return Math.round(delay);
-          }),
-        },
-      );
-      this.retryPolicy.onRetry((event) => {
-        const error = 'error' in event ? event.error : undefined;
-        this.logger?.warn(
-          {
-            backend: this.backend,
-            attempt: event.attempt,
-            delayMs: event.delay,
-            ...(isBackendError(error)
-              ? { method: error.method, path: error.path, errorKind: error.kind, status: error.status }
-              : {}),
-          },
-          'retrying Rancher call',
-        );
-      });
-    }
+    this.breaker = circuitBreakerFor(this.backend, options, this.logger);
+    this.retryPolicy = retryPolicyFor(this.backend, options, this.logger);
   }
 
   /**
@@ -329,68 +173,22 @@ export class RancherClient {
     return this.retryPolicy.execute(attempt);
   }
 
-  /**
-   * A v3 collection page by page, following `pagination.next` until it is absent. The number of
-   * calls grows with the number of pages, never with the number of items, and only one page is
-   * held at a time: a consumer that writes each page away keeps its memory flat whatever the size.
-   */
-  async *pages<T>(
+  /** A v3 collection page by page, one page held at a time (`v3Pages`). */
+  pages<T>(
     route: string,
     query: Record<string, QueryValue> = {},
     params?: Record<string, string>,
   ): AsyncGenerator<T[]> {
-    const site: CallSite = { backend: this.backend, method: 'GET', path: fillRoute(route, params), route };
-    const seenMarkers = new Set<string>();
-    let marker: string | undefined;
-    for (;;) {
-      const res = await this.request<unknown>({
-        method: 'GET',
-        route,
-        params,
-        query: { ...query, limit: this.pageSize, marker },
-      });
-      if (!isCollection(res.data)) throw this.unexpected(site, 'expected a collection');
-      const next = res.data.pagination?.next;
-      yield res.data.data as T[];
-      if (!next) return;
-      // `next` is the server's own absolute URL, which may name a host we cannot reach (server-url
-      // behind a proxy); only its marker matters, so the next page is requested through our base URL.
-      const nextMarker = markerOf(next);
-      if (!nextMarker || seenMarkers.has(nextMarker)) {
-        throw this.unexpected(site, 'pagination.next does not advance (missing or repeated marker)');
-      }
-      seenMarkers.add(nextMarker);
-      marker = nextMarker;
-    }
+    return v3Pages<T>(this, this.pageSize, route, query, params);
   }
 
-  /**
-   * A steve `/v1` collection page by page, following `continue` until it is empty (rancher-api.md
-   * §9.1): as `pages`, one page held at a time and one call per page.
-   */
-  async *stevePages<T>(
+  /** A steve `/v1` collection page by page, one page held at a time (`stevePages`). */
+  stevePages<T>(
     route: string,
     query: Record<string, QueryValue> = {},
     params?: Record<string, string>,
   ): AsyncGenerator<T[]> {
-    const site: CallSite = { backend: this.backend, method: 'GET', path: fillRoute(route, params), route };
-    const seen = new Set<string>();
-    let token: string | undefined;
-    for (;;) {
-      const res = await this.request<unknown>({
-        method: 'GET',
-        route,
-        params,
-        query: { ...query, limit: this.pageSize, continue: token },
-      });
-      if (!isCollection(res.data)) throw this.unexpected(site, 'expected a collection');
-      const next = (res.data as { continue?: unknown }).continue;
-      yield res.data.data as T[];
-      if (typeof next !== 'string' || next === '') return;
-      if (seen.has(next)) throw this.unexpected(site, 'continue does not advance (repeated token)');
-      seen.add(next);
-      token = next;
-    }
+    return stevePages<T>(this, this.pageSize, route, query, params);
   }
 
   /** Every item of a steve collection, for short lists (a look-up by label). */
@@ -438,15 +236,7 @@ export class RancherClient {
 
   /** A `BackendError` for an answer whose shape is not what Rancher sends. */
   unexpected(site: Pick<CallSite, 'method' | 'path'>, detail: string, status?: number): BackendError {
-    return new BackendError({
-      kind: 'unexpected-response',
-      retryable: false,
-      backend: this.backend,
-      method: site.method,
-      path: site.path,
-      status,
-      detail,
-    });
+    return unexpectedResponse(this.backend, site, detail, status);
   }
 
   private async guarded<T>(site: CallSite, req: RancherRequest): Promise<RancherResponse<T>> {
@@ -541,46 +331,19 @@ export class RancherClient {
         this.observe(site, status, undefined, performance.now() - started);
         return { status, data: text as T };
       }
-      const data = this.parseJson(site, status, text);
+      const data = parseJsonBody(site, status, text);
       this.observe(site, status, undefined, performance.now() - started);
       return { status, data: data as T };
     } catch (error) {
       const failure = isBackendError(error)
         ? error
-        : this.transportError(site, error, signal.aborted, timeoutMs);
+        : transportFailure(site, error, signal.aborted, timeoutMs, this.maxResponseBytes, this.redact);
       this.observe(site, status, failure.kind, performance.now() - started);
       throw failure;
     } finally {
       this.inFlight--;
       if (this.closing && this.inFlight === 0) this.releaseSockets();
     }
-  }
-
-  private parseJson(site: CallSite, status: number, text: string): unknown {
-    if (text.trim() === '') return undefined; // 204 after a delete of something already gone
-    try {
-      return JSON.parse(text);
-    } catch {
-      const hint = text.trimStart().startsWith('<')
-        ? 'an HTML page (is the URL a Rancher API server?)'
-        : 'non-JSON text';
-      throw this.unexpected(site, `expected JSON, got ${hint}`, status);
-    }
-  }
-
-  private transportError(site: CallSite, error: unknown, timedOut: boolean, timeoutMs: number): BackendError {
-    if (isAxiosError(error)) {
-      const cause = (error as { cause?: { code?: string } }).cause;
-      const code = error.code === 'ERR_CANCELED' ? undefined : (error.code ?? cause?.code);
-      // Response bigger than maxContentLength: the server answered, we refused to read it all.
-      if (error.message.includes('maxContentLength')) {
-        return this.unexpected(site, `response larger than ${this.maxResponseBytes} bytes`);
-      }
-      const message = error.code === 'ERR_CANCELED' ? 'request aborted' : error.message;
-      return classifyTransportError(site, code, timedOut, timeoutMs, message, this.redact);
-    }
-    const message = error instanceof Error ? error.message : String(error);
-    return classifyTransportError(site, undefined, timedOut, timeoutMs, message, this.redact);
   }
 
   private observe(
@@ -605,10 +368,6 @@ export class RancherClient {
   }
 }
 
-function positive(value: number | undefined, fallback: number): number {
-  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : fallback;
-}
-
 function secretVariants(token: string): string[] {
   const variants = new Set<string>();
   if (token) variants.add(token);
@@ -616,44 +375,4 @@ function secretVariants(token: string): string[] {
   // The secret half alone is just as sensitive; the access-key half (`token-xxxxx`) is not a secret.
   if (colon !== -1 && token.length - colon > 8) variants.add(token.slice(colon + 1));
   return [...variants].sort((a, b) => b.length - a.length);
-}
-
-/** Ids go into the path raw except for characters that would change the URL's structure; `:` stays, as Rancher expects (§2.5). */
-function encodeSegment(value: string): string {
-  return encodeURIComponent(value).replace(/%3A/gi, ':');
-}
-
-export function fillRoute(route: string, params: Record<string, string> = {}): string {
-  return route.replace(/:([A-Za-z]\w*)/g, (_match, key: string) => {
-    const value = params[key];
-    if (value === undefined || value === '') throw new Error(`missing path parameter "${key}" for ${route}`);
-    return encodeSegment(value);
-  });
-}
-
-function queryString(query: Record<string, QueryValue> | undefined): string {
-  if (!query) return '';
-  const search = new URLSearchParams();
-  for (const [key, value] of Object.entries(query)) {
-    if (value === undefined) continue;
-    // norman takes repeated keys for `_in` filters, not `key[]=` or comma lists (§2.4).
-    if (Array.isArray(value)) for (const v of value) search.append(key, String(v));
-    else search.append(key, String(value));
-  }
-  const text = search.toString();
-  return text ? `?${text}` : '';
-}
-
-function markerOf(next: string): string | undefined {
-  try {
-    return new URL(next, 'http://placeholder.invalid').searchParams.get('marker') ?? undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function headerValue(value: unknown): string | undefined {
-  if (typeof value === 'string') return value;
-  if (Array.isArray(value) && typeof value[0] === 'string') return value[0];
-  return undefined;
 }

@@ -8,6 +8,7 @@ import {
   StepResult,
 } from '../../operations/operation-step';
 import { AddonsRepository } from '../addons.repository';
+import { ClusterAddonsRepository } from '../cluster-addons.repository';
 import { addonOf } from './addon-of';
 
 /**
@@ -20,11 +21,14 @@ import { addonOf } from './addon-of';
 export class AwaitAddonStep implements OperationStep {
   static readonly key = 'await-addon';
 
-  constructor(private readonly addons: AddonsRepository) {}
+  constructor(
+    private readonly addons: AddonsRepository,
+    private readonly clusterAddons: ClusterAddonsRepository,
+  ) {}
 
   async run(context: StepContext): Promise<StepResult> {
     const addon = await addonOf(this.addons, context);
-    const row = await this.addons.clusterRow(context.cluster.id, addon.id);
+    const row = await this.clusterAddons.clusterRow(context.cluster.id, addon.id);
     const applied = await this.addons.appliedGeneration(addon.id, context.cluster.backendId);
     if (!row || row.observedGeneration < applied) return poll(500);
     if (row.state === 'installed') return DONE;

@@ -1,0 +1,2 @@
+/** A configuration the process refuses to start with; its message names the setting. */
+export class ConfigError extends Error {}
