@@ -6,14 +6,8 @@ import {
   RemoteNode,
   RemoteNodePool,
 } from '../rancher-backends/backend-driver';
-import {
-  labelledIds,
-  restingState,
-  SyncCluster,
-  SyncDiff,
-  SyncPool,
-  withTransition,
-} from './status-sync.diff';
+import { labelledIds, restingState, SyncCluster, SyncDiff, SyncPool } from './status-sync.diff';
+import { withTransition } from './status-sync.conditions';
 
 const CLUSTER = '00000000-0000-4000-8000-000000000001';
 const POOL = '00000000-0000-4000-8000-0000000000a1';

@@ -8,12 +8,17 @@
 import {
   PADDOCK_LABELS,
   RemoteCluster,
-  RemoteCondition,
   RemoteNode,
   RemoteNodePool,
 } from '../rancher-backends/backend-driver';
 import type { ClusterState, Condition, NodeRole } from './cluster.types';
 import { unhealthyConditions } from './condition-health';
+import {
+  MIRRORED_CONDITIONS,
+  mirroredCondition,
+  PADDOCK_CONDITIONS,
+  withTransition,
+} from './status-sync.conditions';
 
 /** A live cluster of the backend, as the sync needs it. */
 export interface SyncCluster {
@@ -95,27 +100,6 @@ export interface DriftReport {
   unregisteredNodes?: string[];
 }
 
-/**
- * Cluster conditions always shown, first and in this order (Unknown until the backend reports
- * them); every other condition the backend reports follows, in its order.
- */
-const MIRRORED_CONDITIONS = ['Provisioned', 'Updated', 'Ready'];
-
-/**
- * A backend's condition as Paddock stores it: the backend's transition time is kept, its update
- * time is not (it moves on every heartbeat, and would rewrite an unchanged row every cycle).
- */
-function mirroredCondition(c: RemoteCondition): Condition {
-  const out: Condition = { type: c.type, status: c.status };
-  if (c.reason) out.reason = c.reason;
-  if (c.message) out.message = c.message;
-  if (c.lastTransitionTime) out.lastTransitionTime = c.lastTransitionTime;
-  return out;
-}
-
-/** Conditions Paddock itself sets; a backend condition of the same name would be ambiguous. */
-const PADDOCK_CONDITIONS = new Set(['BackendReachable', 'InSync']);
-
 const ROLE_NAMES: Array<[keyof RemoteNode['roles'], NodeRole]> = [
   ['etcd', 'etcd'],
   ['controlPlane', 'controlplane'],
@@ -134,19 +118,6 @@ export function labelledIds(items: Array<{ labels: Record<string, string> }>, ke
   return items
     .filter((i) => isManaged(i.labels) && UUID.test(i.labels[key] ?? ''))
     .map((i) => i.labels[key].toLowerCase());
-}
-
-/** Keeps a condition's transition time when its status did not change. */
-export function withTransition(
-  previous: Condition[],
-  next: Omit<Condition, 'lastTransitionTime'>,
-  now: string,
-): Condition {
-  const before = previous.find((c) => c.type === next.type);
-  const time = before && before.status === next.status ? (before.lastTransitionTime ?? now) : now;
-  return Object.fromEntries(
-    Object.entries({ ...next, lastTransitionTime: time }).filter(([, v]) => v !== undefined),
-  ) as unknown as Condition;
 }
 
 /**
