@@ -6,6 +6,7 @@ import { ClusterDto, ClusterListDto, ListClustersQuery, NodeListDto } from './cl
 import { toClusterDto, toNodeDto, toOperationDto } from './cluster.mapper';
 import { ClusterLookup } from './cluster-lookup.service';
 import { ClustersRepository } from './clusters.repository';
+import { NodesRepository } from './nodes.repository';
 import { OperationDto } from './operation.dto';
 
 /** Reads of clusters, pools, nodes and operations: Postgres only. */
@@ -14,6 +15,7 @@ export class ClusterReads {
   constructor(
     private readonly lookup: ClusterLookup,
     private readonly clusters: ClustersRepository,
+    private readonly nodeRows: NodesRepository,
     private readonly operations: OperationsRepository,
   ) {}
 
@@ -47,7 +49,7 @@ export class ClusterReads {
     );
     const limit = query.limit ?? DEFAULT_PAGE_SIZE;
     const after = decodeCursor(query.cursor);
-    const rows = await this.clusters.nodes(
+    const rows = await this.nodeRows.nodes(
       cluster.id,
       limit,
       after ? { hostname: after.key, id: after.id } : null,

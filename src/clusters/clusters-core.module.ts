@@ -9,6 +9,7 @@ import { RancherBackendsModule } from '../rancher-backends/rancher-backends.modu
 import { OperationRecorder } from '../operations/operation-recorder.service';
 import { ClusterDeletion } from './cluster-deletion.service';
 import { ClustersRepository } from './clusters.repository';
+import { NodesRepository } from './nodes.repository';
 
 /** What both the API and the worker need: the cluster and operation tables, the outbox, recording operations. */
 @Module({
@@ -20,10 +21,11 @@ import { ClustersRepository } from './clusters.repository';
     BackupsCoreModule,
     NodeRegistrationsCoreModule,
   ],
-  providers: [ClustersRepository, OperationsRepository, OperationRecorder, ClusterDeletion],
+  providers: [ClustersRepository, NodesRepository, OperationsRepository, OperationRecorder, ClusterDeletion],
   exports: [
     BackupsCoreModule,
     ClustersRepository,
+    NodesRepository,
     OperationsRepository,
     OperationRecorder,
     ClusterDeletion,

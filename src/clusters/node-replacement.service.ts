@@ -7,6 +7,7 @@ import type { ClusterRecord, NodePoolRecord, NodeRecord } from './cluster.types'
 import { ClusterLookup } from './cluster-lookup.service';
 import { ClusterReads } from './cluster-reads.service';
 import { ClustersRepository } from './clusters.repository';
+import { NodesRepository } from './nodes.repository';
 import { quorumProblem } from './node-quorum';
 import { OperationDto } from './operation.dto';
 
@@ -23,6 +24,7 @@ export class NodeReplacement {
     private readonly lookup: ClusterLookup,
     private readonly reads: ClusterReads,
     private readonly clusters: ClustersRepository,
+    private readonly nodes: NodesRepository,
     private readonly recorder: OperationRecorder,
   ) {}
 
@@ -31,7 +33,7 @@ export class NodeReplacement {
     const operationId = randomUUID();
     await this.uow.run(async () => {
       const cluster = await this.lookup.requireLiveCluster(project, clusterName);
-      const node = await this.clusters.findNode(cluster.id, nodeKey);
+      const node = await this.nodes.findNode(cluster.id, nodeKey);
       if (!node) throw notFound('node', nodeKey);
       if (node.state === 'removing') {
         throw conflict('NODE_BEING_REMOVED', `node '${node.hostname}' is already being removed`);
@@ -56,7 +58,7 @@ export class NodeReplacement {
     cluster: ClusterRecord,
     node: NodeRecord,
   ): Promise<void> {
-    const problem = quorumProblem(node, await this.clusters.nodesOf(cluster.id));
+    const problem = quorumProblem(node, await this.nodes.nodesOf(cluster.id));
     if (problem) throw new ProblemError(HttpStatus.UNPROCESSABLE_ENTITY, 'WOULD_LOSE_QUORUM', problem);
     const pool = await this.clusters.findPool(node.nodePoolId as string);
     if (!pool || pool.state === 'deleted' || pool.state === 'failed') throw notFound('node', node.hostname);

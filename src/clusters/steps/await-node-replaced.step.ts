@@ -9,7 +9,7 @@ import {
   StepError,
   StepResult,
 } from '../../operations/operation-step';
-import { ClustersRepository } from '../clusters.repository';
+import { NodesRepository } from '../nodes.repository';
 
 /**
  * Done when the status sync (run after this step began) no longer lists the deleted node and
@@ -23,7 +23,7 @@ export class AwaitNodeReplacedStep implements OperationStep {
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly clusters: ClustersRepository,
+    private readonly nodes: NodesRepository,
   ) {}
 
   async run(context: StepContext): Promise<StepResult> {
@@ -35,7 +35,7 @@ export class AwaitNodeReplacedStep implements OperationStep {
     const synced = cluster.statusUpdatedAt !== null && cluster.statusUpdatedAt.getTime() >= startedAt;
     const replaced =
       synced &&
-      !(await this.clusters.hasNode(cluster.id, node.rancherId)) &&
+      !(await this.nodes.hasNode(cluster.id, node.rancherId)) &&
       pool.remoteQuantity === pool.quantity &&
       pool.readyNodes === pool.quantity;
     return replaced ? DONE : poll(Math.max(250, Math.floor(this.config.syncPeriodMs / 2)));
