@@ -9,52 +9,49 @@ import type { QueryValue } from './rancher-call.types';
 import { fillRoute } from './rancher-paths';
 import { isCollection } from './wire/v3.types';
 
-/**
- * A v3 collection page by page, following `pagination.next` until it is absent. The number of
- * calls grows with the number of pages, never with the number of items, and only one page is
- * held at a time: a consumer that writes each page away keeps its memory flat whatever the size.
- */
-export async function* v3Pages<T>(
-  client: RancherClient,
-  pageSize: number,
-  route: string,
-  query: Record<string, QueryValue> = {},
-  params?: Record<string, string>,
-): AsyncGenerator<T[]> {
-  const site: CallSite = { backend: client.backend, method: 'GET', path: fillRoute(route, params), route };
-  const seenMarkers = new Set<string>();
-  let marker: string | undefined;
-  for (;;) {
-    const res = await client.request<unknown>({
-      method: 'GET',
-      route,
-      params,
-      query: { ...query, limit: pageSize, marker },
-    });
-    if (!isCollection(res.data)) throw client.unexpected(site, 'expected a collection');
-    const next = res.data.pagination?.next;
-    yield res.data.data as T[];
-    if (!next) return;
-    // `next` is the server's own absolute URL, which may name a host we cannot reach (server-url
-    // behind a proxy); only its marker matters, so the next page is requested through our base URL.
-    const nextMarker = markerOf(next);
-    if (!nextMarker || seenMarkers.has(nextMarker)) {
-      throw client.unexpected(site, 'pagination.next does not advance (missing or repeated marker)');
-    }
-    seenMarkers.add(nextMarker);
-    marker = nextMarker;
-  }
+/** How a collection names its next page. */
+interface Cursor {
+  /** The query parameter that asks for the next page. */
+  param: 'marker' | 'continue';
+  /** The next page's token; null after the last page; undefined when a next page is named unusably. */
+  next(collection: Record<string, unknown>): string | null | undefined;
+  /** What the error says when the token is missing or comes back a second time. */
+  stuck: string;
 }
 
 /**
- * A steve `/v1` collection page by page, following `continue` until it is empty (rancher-api.md
- * §9.1): as `v3Pages`, one page held at a time and one call per page.
+ * norman `/v3`: `pagination.next` is the server's own absolute URL, which may name a host we
+ * cannot reach (server-url behind a proxy); only its marker matters, so the next page is
+ * requested through our base URL.
  */
-export async function* stevePages<T>(
+const V3_CURSOR: Cursor = {
+  param: 'marker',
+  next: (collection) => {
+    const next = (collection.pagination as { next?: string } | undefined)?.next;
+    return next ? markerOf(next) : null;
+  },
+  stuck: 'pagination.next does not advance (missing or repeated marker)',
+};
+
+/** steve `/v1`: `continue` until it is empty (rancher-api.md §9.1). */
+const STEVE_CURSOR: Cursor = {
+  param: 'continue',
+  next: (collection) =>
+    typeof collection.continue === 'string' && collection.continue !== '' ? collection.continue : null,
+  stuck: 'continue does not advance (repeated token)',
+};
+
+/**
+ * A collection page by page, following its cursor until the last page. The number of calls
+ * grows with the number of pages, never with the number of items, and only one page is held at
+ * a time: a consumer that writes each page away keeps its memory flat whatever the size.
+ */
+async function* pages<T>(
+  cursor: Cursor,
   client: RancherClient,
   pageSize: number,
   route: string,
-  query: Record<string, QueryValue> = {},
+  query: Record<string, QueryValue>,
   params?: Record<string, string>,
 ): AsyncGenerator<T[]> {
   const site: CallSite = { backend: client.backend, method: 'GET', path: fillRoute(route, params), route };
@@ -65,17 +62,35 @@ export async function* stevePages<T>(
       method: 'GET',
       route,
       params,
-      query: { ...query, limit: pageSize, continue: token },
+      query: { ...query, limit: pageSize, [cursor.param]: token },
     });
     if (!isCollection(res.data)) throw client.unexpected(site, 'expected a collection');
-    const next = (res.data as { continue?: unknown }).continue;
+    const next = cursor.next(res.data as unknown as Record<string, unknown>);
     yield res.data.data as T[];
-    if (typeof next !== 'string' || next === '') return;
-    if (seen.has(next)) throw client.unexpected(site, 'continue does not advance (repeated token)');
+    if (next === null) return;
+    if (next === undefined || seen.has(next)) throw client.unexpected(site, cursor.stuck);
     seen.add(next);
     token = next;
   }
 }
+
+/** A norman `/v3` collection page by page (`pagination.next`). */
+export const v3Pages = <T>(
+  client: RancherClient,
+  pageSize: number,
+  route: string,
+  query: Record<string, QueryValue> = {},
+  params?: Record<string, string>,
+): AsyncGenerator<T[]> => pages<T>(V3_CURSOR, client, pageSize, route, query, params);
+
+/** A steve `/v1` collection page by page (`continue`). */
+export const stevePages = <T>(
+  client: RancherClient,
+  pageSize: number,
+  route: string,
+  query: Record<string, QueryValue> = {},
+  params?: Record<string, string>,
+): AsyncGenerator<T[]> => pages<T>(STEVE_CURSOR, client, pageSize, route, query, params);
 
 function markerOf(next: string): string | undefined {
   try {
